@@ -1,0 +1,10 @@
+//! Dynacore: a DynamoDB-compatible key-value and document database server,
+//! thread-per-core on io_uring (glommio).
+//!
+//! Layers, top to bottom: `runtime` (executors, HTTP, mesh; the only module
+//! that names glommio), `api` (DynamoDB protocol, one file per operation),
+//! `model` (attribute values, numbers, item and key encodings), `engine`
+//! (per-shard storage; knows nothing of HTTP or DynamoDB).
+
+pub mod engine;
+pub mod routing;
