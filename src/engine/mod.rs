@@ -14,13 +14,52 @@
 //! - `scan` returns at most `max_entries` entries / about `max_bytes` bytes in
 //!   key order (or reverse); callers continue after the last key returned.
 //!
-//! This step keeps everything in memory (a `BTreeMap`); the log-structured
-//! engine (WAL, memtable, SSTables) replaces the internals behind this API.
+//! Implementation: a log-structured merge tree per shard (see DESIGN.md):
+//! `wal` (group-committed, direct I/O) → `memtable` (lock-free skiplist) →
+//! `sst` tables (checksummed blocks, bloom filters, block cache) organised
+//! by `compaction` (leveled) and recorded in the `manifest`. All file I/O
+//! goes through the `io` trait, so the crash tests in `tests` run the real
+//! engine over a fault-injecting in-memory file system.
+//!
+//! Durability: `Durable::wait` returns Ok only after the batch's WAL record
+//! was written and fdatasync'ed (unless `sync_mode = "relaxed_periodic"`).
+//! Any EIO on a write or sync poisons the store until reopen.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::ops::Bound;
-use std::path::Path;
+mod background;
+pub mod compaction;
+pub mod io;
+pub mod iter;
+pub mod manifest;
+pub mod memtable;
+pub mod sst;
+pub mod store;
+pub mod sync;
+pub mod version;
+pub mod wal;
+
+#[cfg(test)]
+mod tests;
+
+pub use store::{EngineStats, LsmStore};
+
+use std::rc::Rc;
+
+/// The production store: the LSM engine over glommio direct I/O.
+pub type Store = LsmStore<io::dma::DmaFs>;
+
+/// How the WAL acknowledges writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Acknowledge a write only after its WAL record is fdatasync'ed
+    /// (group commit). The default.
+    #[default]
+    FsyncBeforeAck,
+    /// Acknowledge before the sync and sync every `relaxed_sync_interval_ms`:
+    /// a crash LOSES acknowledged writes of the last interval.
+    RelaxedPeriodic,
+}
+
 
 /// Engine knobs. Each bound has a default and a stated trade-off.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
@@ -30,16 +69,49 @@ pub struct EngineConfig {
     /// Larger: fewer, bigger SSTables and less write amplification; more RSS
     /// and longer recovery. Default 64 MiB.
     pub memtable_bytes_max: u64,
+    /// Frozen memtables allowed to wait for flush before writers are slowed
+    /// (their acknowledgement waits for the flush; writes never fail for
+    /// it). Memory bound: `(1 + this) * memtable_bytes_max`. Default 2.
+    pub memtables_frozen_max: usize,
     /// Byte budget of the shard-local block cache (direct I/O bypasses the
     /// page cache). Default 256 MiB.
     pub block_cache_bytes_max: u64,
+    /// Preallocated size of a WAL segment. Larger: fewer rolls (each costs a
+    /// directory fsync); more disk held. Default 64 MiB.
+    pub wal_segment_bytes: u64,
+    /// `fsync_before_ack` (default) or `relaxed_periodic` (may lose the last
+    /// `relaxed_sync_interval_ms` of acknowledged writes on a crash).
+    pub sync_mode: SyncMode,
+    /// Sync period in relaxed mode. Default 10 ms.
+    pub relaxed_sync_interval_ms: u64,
+    /// Target size of an SSTable written by compaction. Default 64 MiB.
+    pub table_file_bytes: u64,
+    /// L0 tables that trigger an L0 → L1 compaction. Lower: fewer tables to
+    /// probe per read; more write amplification. Default 4.
+    pub l0_compaction_trigger: usize,
+    /// Target size of level 1. Default 256 MiB.
+    pub level1_bytes_max: u64,
+    /// Size ratio between adjacent levels. Higher: fewer levels, more write
+    /// amplification per level. Default 10.
+    pub level_size_ratio: u64,
+    /// Number of levels including L0. Default 7.
+    pub levels: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             memtable_bytes_max: 64 << 20,
+            memtables_frozen_max: 2,
             block_cache_bytes_max: 256 << 20,
+            wal_segment_bytes: 64 << 20,
+            sync_mode: SyncMode::FsyncBeforeAck,
+            relaxed_sync_interval_ms: 10,
+            table_file_bytes: 64 << 20,
+            l0_compaction_trigger: 4,
+            level1_bytes_max: 256 << 20,
+            level_size_ratio: 10,
+            levels: 7,
         }
     }
 }
@@ -49,7 +121,16 @@ impl EngineConfig {
     pub fn test_min() -> Self {
         Self {
             memtable_bytes_max: 64 << 10,
+            memtables_frozen_max: 1,
             block_cache_bytes_max: 256 << 10,
+            wal_segment_bytes: 64 << 10,
+            sync_mode: SyncMode::FsyncBeforeAck,
+            relaxed_sync_interval_ms: 1,
+            table_file_bytes: 32 << 10,
+            l0_compaction_trigger: 2,
+            level1_bytes_max: 128 << 10,
+            level_size_ratio: 4,
+            levels: 4,
         }
     }
 }
@@ -72,6 +153,15 @@ pub enum EngineError {
         offset: u64,
         detail: String,
     },
+    /// ENOSPC: the write was not acknowledged; reads keep working.
+    #[error("disk full writing {0}")]
+    DiskFull(String),
+    #[error("file {0} in the data directory is not an engine file")]
+    ForeignFile(String),
+    #[error("key of {0} bytes exceeds the engine limit of 65535")]
+    KeyTooLarge(usize),
+    #[error("invalid engine configuration: {0}")]
+    InvalidConfig(String),
 }
 
 /// One mutation in a batch: `Some(value)` puts, `None` deletes.
@@ -87,116 +177,21 @@ pub struct PrefixStats {
 /// Completes when the batch it was returned for is durable.
 #[must_use = "a write may be acknowledged only after it is durable"]
 pub struct Durable {
-    result: Result<(), EngineError>,
+    commit: Rc<wal::CommitState>,
+    seq: u64,
+    relaxed: bool,
 }
 
 impl Durable {
+    /// Ok once the batch is durable (in relaxed mode: once accepted). Also
+    /// waits, without failing, while too many memtables await flush.
     pub async fn wait(self) -> Result<(), EngineError> {
-        self.result
-    }
-}
-
-/// A shard's store.
-pub struct Store {
-    map: RefCell<BTreeMap<Vec<u8>, Vec<u8>>>,
-}
-
-impl Store {
-    /// Opens (or creates) the store in `dir`, recovering what is there.
-    pub async fn open(_dir: &Path, _config: &EngineConfig) -> Result<Store, EngineError> {
-        Ok(Store {
-            map: RefCell::new(BTreeMap::new()),
-        })
-    }
-
-    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-        Ok(self.map.borrow().get(key).cloned())
-    }
-
-    /// Applies `batch` atomically now; the returned future completes when durable.
-    pub fn write(&self, batch: WriteBatch) -> Result<Durable, EngineError> {
-        let mut map = self.map.borrow_mut();
-        for (key, value) in batch {
-            match value {
-                Some(value) => {
-                    map.insert(key, value);
-                }
-                None => {
-                    map.remove(&key);
-                }
-            }
+        if !self.relaxed {
+            self.commit.wait_durable(self.seq).await?;
+        } else if let Some(why) = self.commit.poisoned() {
+            return Err(EngineError::Poisoned(why));
         }
-        Ok(Durable { result: Ok(()) })
-    }
-
-    /// Up to `max_entries` entries (and about `max_bytes` bytes, always at
-    /// least one entry) within the bounds, ascending or descending.
-    pub async fn scan(
-        &self,
-        lower: Bound<&[u8]>,
-        upper: Bound<&[u8]>,
-        reverse: bool,
-        max_entries: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
-        let map = self.map.borrow();
-        let range = map.range::<[u8], _>((lower, upper));
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        let mut take = |(k, v): (&Vec<u8>, &Vec<u8>)| {
-            if out.len() >= max_entries || (bytes >= max_bytes && !out.is_empty()) {
-                return false;
-            }
-            bytes += k.len() + v.len();
-            out.push((k.clone(), v.clone()));
-            true
-        };
-        if reverse {
-            for entry in range.rev() {
-                if !take(entry) {
-                    break;
-                }
-            }
-        } else {
-            for entry in range {
-                if !take(entry) {
-                    break;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Removes every key starting with `prefix` (a dropped table), durably.
-    pub async fn delete_prefix(&self, prefix: &[u8]) -> Result<(), EngineError> {
-        let mut map = self.map.borrow_mut();
-        let doomed: Vec<Vec<u8>> = map
-            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in doomed {
-            map.remove(&key);
-        }
-        Ok(())
-    }
-
-    /// Approximate entries and bytes under `prefix` (for DescribeTable).
-    pub fn prefix_stats(&self, prefix: &[u8]) -> PrefixStats {
-        let map = self.map.borrow();
-        let mut stats = PrefixStats::default();
-        for (k, v) in map
-            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-        {
-            stats.entries += 1;
-            stats.bytes += (k.len() + v.len()) as u64;
-        }
-        stats
-    }
-
-    /// Flushes what must be flushed and releases files.
-    pub async fn close(&self) -> Result<(), EngineError> {
+        self.commit.wait_backlog().await;
         Ok(())
     }
 }

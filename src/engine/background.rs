@@ -1,0 +1,291 @@
+//! Background work of a store: the flush task and the compaction task, in
+//! a task queue with fewer shares than the request path.
+//!
+//! Flush: write the oldest frozen memtable as an L0 table (fdatasync), then
+//! under the manifest lock install a manifest naming it with `flushed_seq`
+//! = the memtable's `max_seq`; only then drop the memtable and recycle WAL
+//! segments below the new `wal_min_segment`. Crash before the manifest: the
+//! table is an orphan deleted at open and the WAL still has the records.
+//!
+//! Compaction: ask the pure policy (`compaction::choose`) for a choice,
+//! merge the inputs into new tables, install a manifest that swaps them,
+//! then delete the inputs. Crash before the manifest: outputs are orphans;
+//! after: inputs are orphans; both deleted at open.
+//!
+//! Errors: ENOSPC backs off and retries (writes fail with `DiskFull` only
+//! when memory bounds would otherwise be exceeded); any other I/O error
+//! poisons the store.
+
+use crate::engine::EngineError;
+use crate::engine::compaction::{self, Choice};
+use crate::engine::io::{Fs, dma};
+use crate::engine::iter::{MergeIter, Range, Source};
+use crate::engine::sst::table::{Table, TableWriter, table_name};
+use crate::engine::store::Shared;
+use std::ops::Bound;
+use std::rc::Rc;
+
+const DISK_FULL_RETRY_MS: u64 = 100;
+/// Entries merged between voluntary yields.
+const YIELD_EVERY_ENTRIES: usize = 512;
+
+pub(crate) fn start<F: Fs>(shared: &Rc<Shared<F>>) {
+    shared.tasks_running.set(2);
+    dma::spawn_background(flush_task(shared.clone()));
+    dma::spawn_background(compaction_task(shared.clone()));
+}
+
+fn task_done<F: Fs>(shared: &Shared<F>) {
+    shared.tasks_running.set(shared.tasks_running.get() - 1);
+    shared.work.wake_all();
+}
+
+pub(crate) async fn wait_stopped<F: Fs>(shared: &Shared<F>) {
+    shared.work.wait_until(|| shared.tasks_running.get() == 0).await;
+}
+
+fn stopped<F: Fs>(shared: &Shared<F>) -> bool {
+    shared.closing.get() || shared.commit.poisoned().is_some()
+}
+
+async fn flush_task<F: Fs>(shared: Rc<Shared<F>>) {
+    loop {
+        shared
+            .work
+            .wait_until(|| !shared.frozen.borrow().is_empty() || stopped(&shared))
+            .await;
+        if stopped(&shared) {
+            break;
+        }
+        match flush_oldest(&shared).await {
+            Ok(_) => {}
+            Err(EngineError::DiskFull(what)) => {
+                tracing::warn!(%what, "flush: disk full; retrying");
+                if shared.frozen.borrow().len() > shared.config.memtables_frozen_max {
+                    shared.commit.set_disk_full(true);
+                }
+                dma::sleep_ms(DISK_FULL_RETRY_MS).await;
+            }
+            Err(error) => {
+                shared.poison(&error);
+                break;
+            }
+        }
+    }
+    task_done(&shared);
+}
+
+/// Flushes the oldest frozen memtable; false if there was none.
+pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, EngineError> {
+    let Some(mem) = shared.frozen.borrow().front().cloned() else {
+        return Ok(false);
+    };
+    let version = shared.current();
+    let hidden = version.hidden_for(mem.max_seq());
+    let clean_seq = version.max_tombstone_seq();
+    let id = shared.allocate_file_id();
+    let mut writer = TableWriter::create(&*shared.fs, id).await?;
+    let mut written = 0usize;
+    for (key, value) in mem.entries() {
+        if hidden.iter().any(|p| key.starts_with(p)) {
+            continue;
+        }
+        writer.add(&key, value.as_deref()).await?;
+        written += 1;
+        if written % YIELD_EVERY_ENTRIES == 0 {
+            dma::yield_if_needed().await;
+        }
+    }
+    let table = if writer.entries() > 0 {
+        let meta = writer.finish(mem.max_seq(), clean_seq).await?;
+        Some(Rc::new(Table::open(&*shared.fs, meta, shared.cache.clone()).await?))
+    } else {
+        let name = writer.name().to_string();
+        drop(writer);
+        shared
+            .fs
+            .remove(&name)
+            .await
+            .map_err(|e| crate::engine::wal::io_error(&name, e))?;
+        None
+    };
+    let _guard = shared.manifest_lock.lock().await;
+    let wal_min = {
+        let frozen = shared.frozen.borrow();
+        frozen
+            .get(1)
+            .map_or_else(|| shared.active.borrow().first_segment, |m| m.first_segment)
+    };
+    let previous = (shared.flushed_seq.get(), shared.wal_min_segment.get());
+    shared.flushed_seq.set(mem.max_seq());
+    shared.wal_min_segment.set(wal_min.max(previous.1));
+    let size = table.as_ref().map_or(0, |t| t.meta.size);
+    let next = shared.current().with_tables(&[], 0, table.into_iter().collect());
+    if let Err(error) = shared.install(next).await {
+        shared.flushed_seq.set(previous.0);
+        shared.wal_min_segment.set(previous.1);
+        return Err(error);
+    }
+    {
+        let mut frozen = shared.frozen.borrow_mut();
+        frozen.pop_front();
+        shared.commit.flush_backlog.set(frozen.len());
+    }
+    shared.commit.set_disk_full(false);
+    shared.commit.notify();
+    let c = &shared.counters;
+    c.flush_bytes.set(c.flush_bytes.get() + size);
+    c.flushes.set(c.flushes.get() + 1);
+    drop(_guard);
+    if let Some(wal) = shared.wal.get() {
+        wal.release_below(shared.wal_min_segment.get()).await?;
+    }
+    Ok(true)
+}
+
+async fn compaction_task<F: Fs>(shared: Rc<Shared<F>>) {
+    let mut seen_changes = u64::MAX;
+    loop {
+        shared
+            .work
+            .wait_until(|| shared.version_changes.get() != seen_changes || stopped(&shared))
+            .await;
+        if stopped(&shared) {
+            break;
+        }
+        seen_changes = shared.version_changes.get();
+        let version = shared.current();
+        let Some(choice) = compaction::choose(&version.metas(), &version.tombstones, &shared.policy()) else {
+            continue;
+        };
+        match run_compaction(&shared, choice).await {
+            Ok(()) => {}
+            Err(EngineError::DiskFull(what)) => {
+                tracing::warn!(%what, "compaction: disk full; retrying later");
+                dma::sleep_ms(DISK_FULL_RETRY_MS).await;
+                seen_changes = u64::MAX;
+            }
+            Err(error) => {
+                shared.poison(&error);
+                break;
+            }
+        }
+    }
+    task_done(&shared);
+}
+
+/// True when background work is pending (a frozen memtable or a compaction).
+pub(crate) fn busy<F: Fs>(shared: &Shared<F>) -> bool {
+    let version = shared.current();
+    !shared.frozen.borrow().is_empty()
+        || compaction::choose(&version.metas(), &version.tombstones, &shared.policy()).is_some()
+}
+
+pub(crate) async fn quiesce<F: Fs>(shared: &Shared<F>) -> Result<(), EngineError> {
+    while busy(shared) {
+        if let Some(why) = shared.commit.poisoned() {
+            return Err(EngineError::Poisoned(why));
+        }
+        dma::sleep_ms(1).await;
+    }
+    Ok(())
+}
+
+async fn run_compaction<F: Fs>(shared: &Shared<F>, choice: Choice) -> Result<(), EngineError> {
+    let version = shared.current();
+    let find = |id: u64| version.levels.iter().flatten().find(|t| t.meta.id == id).cloned();
+    let (removed, output_level, outputs) = match choice {
+        Choice::Drop { ids } => (ids, 0, Vec::new()),
+        Choice::Merge {
+            level,
+            upper,
+            output_level,
+            lower,
+            drop_point_tombstones,
+        } => {
+            let range = Range {
+                lower: Bound::Unbounded,
+                upper: Bound::Unbounded,
+                reverse: false,
+            };
+            let mut sources = Vec::new();
+            let upper_tables: Vec<_> = upper.iter().filter_map(|&id| find(id)).collect();
+            let lower_tables: Vec<_> = lower.iter().filter_map(|&id| find(id)).collect();
+            let with_hidden = |t: &Rc<Table<F>>| (t.clone(), version.hidden_for(t.meta.max_seq));
+            if level == 0 {
+                // Newest first, each its own source (L0 tables overlap).
+                for t in &upper_tables {
+                    sources.push(Source::tables(vec![with_hidden(t)], range.clone()));
+                }
+            } else {
+                sources.push(Source::tables(upper_tables.iter().map(with_hidden).collect(), range.clone()));
+            }
+            sources.push(Source::tables(lower_tables.iter().map(with_hidden).collect(), range.clone()));
+            let max_seq = upper_tables
+                .iter()
+                .chain(&lower_tables)
+                .map(|t| t.meta.max_seq)
+                .max()
+                .unwrap_or(0);
+            let outputs = merge(shared, MergeIter::new(sources, false), max_seq, drop_point_tombstones).await?;
+            let removed = upper.into_iter().chain(lower).collect();
+            (removed, output_level, outputs)
+        }
+    };
+    let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
+    {
+        let _guard = shared.manifest_lock.lock().await;
+        let next = shared.current().with_tables(&removed, output_level, outputs);
+        shared.install(next).await?;
+    }
+    let c = &shared.counters;
+    c.compaction_bytes.set(c.compaction_bytes.get() + written);
+    c.compactions.set(c.compactions.get() + 1);
+    // The manifest that drops the inputs is durable: delete them. Readers
+    // holding the old version keep reading through their open handles.
+    for id in removed {
+        let name = table_name(id);
+        if let Err(error) = shared.fs.remove(&name).await {
+            tracing::warn!(file = %name, %error, "could not delete compacted table; deleted at next open");
+        }
+    }
+    Ok(())
+}
+
+async fn merge<F: Fs>(
+    shared: &Shared<F>,
+    mut iter: MergeIter<F>,
+    max_seq: u64,
+    drop_point_tombstones: bool,
+) -> Result<Vec<Rc<Table<F>>>, EngineError> {
+    let clean_seq = shared.current().max_tombstone_seq();
+    let mut outputs = Vec::new();
+    let mut writer: Option<TableWriter<F>> = None;
+    let mut merged = 0usize;
+    while let Some((key, value)) = iter.next().await? {
+        merged += 1;
+        if merged % YIELD_EVERY_ENTRIES == 0 {
+            dma::yield_if_needed().await;
+        }
+        if value.is_none() && drop_point_tombstones {
+            continue;
+        }
+        if writer.is_none() {
+            writer = Some(TableWriter::create(&*shared.fs, shared.allocate_file_id()).await?);
+        }
+        if let Some(w) = writer.as_mut() {
+            w.add(&key, value.as_deref()).await?;
+            if w.size_estimate() >= shared.config.table_file_bytes {
+                if let Some(full) = writer.take() {
+                    let meta = full.finish(max_seq, clean_seq).await?;
+                    outputs.push(Rc::new(Table::open(&*shared.fs, meta, shared.cache.clone()).await?));
+                }
+            }
+        }
+    }
+    if let Some(last) = writer.take() {
+        let meta = last.finish(max_seq, clean_seq).await?;
+        outputs.push(Rc::new(Table::open(&*shared.fs, meta, shared.cache.clone()).await?));
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,184 @@
+//! The production [`Fs`]: glommio `DmaFile` (O_DIRECT on io_uring), plus the
+//! engine's runtime helpers (spawning, sleeping, yielding).
+//!
+//! This is the only engine file that names glommio (STYLE: only the runtime
+//! names it). Everything else speaks the [`Fs`] trait and the helpers below.
+//!
+//! Direct I/O bypasses the page cache: buffers are allocated aligned by
+//! glommio (`alloc_dma_buffer`) and callers keep offsets and lengths
+//! 4 KiB-aligned (asserted in debug builds). Reads may be unaligned; glommio
+//! widens them internally.
+
+use super::{BLOCK_BYTES, Fs, FsFile};
+use std::cell::OnceCell;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A store directory accessed with direct I/O.
+pub struct DmaFs {
+    dir: PathBuf,
+}
+
+impl DmaFs {
+    /// Creates the directory if missing. Runs once at open, before the shard
+    /// serves requests, so the blocking `create_dir_all` does not stall it.
+    pub fn new(dir: &Path) -> io::Result<DmaFs> {
+        std::fs::create_dir_all(dir)?;
+        Ok(DmaFs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// An open direct-I/O file.
+pub struct DmaFsFile {
+    file: glommio::io::DmaFile,
+}
+
+impl Fs for DmaFs {
+    type File = DmaFsFile;
+
+    async fn create(&self, name: &str) -> io::Result<DmaFsFile> {
+        let file = glommio::io::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .dma_open(self.path(name))
+            .await?;
+        Ok(DmaFsFile { file })
+    }
+
+    async fn open(&self, name: &str) -> io::Result<DmaFsFile> {
+        let file = glommio::io::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .dma_open(self.path(name))
+            .await?;
+        Ok(DmaFsFile { file })
+    }
+
+    async fn list(&self) -> io::Result<Vec<String>> {
+        // Only called while opening the store, before it serves requests.
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        glommio::io::rename(self.path(from), self.path(to)).await?;
+        Ok(())
+    }
+
+    async fn remove(&self, name: &str) -> io::Result<()> {
+        glommio::io::remove(self.path(name)).await?;
+        Ok(())
+    }
+
+    async fn sync_dir(&self) -> io::Result<()> {
+        let dir = glommio::io::Directory::open(&self.dir).await?;
+        dir.sync().await?;
+        dir.close().await?;
+        Ok(())
+    }
+}
+
+impl FsFile for DmaFsFile {
+    async fn write_at(&self, buf: &[u8], pos: u64) -> io::Result<()> {
+        debug_assert_eq!(pos % BLOCK_BYTES as u64, 0);
+        debug_assert_eq!(buf.len() % BLOCK_BYTES, 0);
+        let mut done = 0usize;
+        while done < buf.len() {
+            let rest = &buf[done..];
+            let mut dma = self.file.alloc_dma_buffer(rest.len());
+            dma.as_bytes_mut().copy_from_slice(rest);
+            let written = self.file.write_at(dma, pos + done as u64).await?;
+            if written == 0 {
+                return Err(io::Error::new(io::ErrorKind::WriteZero, "direct write wrote 0 bytes"));
+            }
+            done += written;
+        }
+        Ok(())
+    }
+
+    async fn read_at(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
+        let result = self.file.read_at(pos, len).await?;
+        Ok(result.to_vec())
+    }
+
+    async fn sync(&self) -> io::Result<()> {
+        self.file.fdatasync().await?;
+        Ok(())
+    }
+
+    async fn size(&self) -> io::Result<u64> {
+        Ok(self.file.file_size().await?)
+    }
+
+    async fn preallocate(&self, len: u64) -> io::Result<()> {
+        self.file.pre_allocate(len, true).await?;
+        Ok(())
+    }
+}
+
+/// Spawns a request-path task on the current executor.
+pub fn spawn(future: impl Future<Output = ()> + 'static) {
+    glommio::spawn_local(future).detach();
+}
+
+thread_local! {
+    static BACKGROUND_QUEUE: OnceCell<glommio::TaskQueueHandle> = const { OnceCell::new() };
+}
+
+/// Shares of the background (flush, compaction) task queue; the default
+/// queue that serves requests has 1000, so background work gets ~1/11 of the
+/// CPU when both are busy and everything when requests are idle.
+const BACKGROUND_SHARES: usize = 100;
+
+/// Spawns flush/compaction work into a task queue with fewer shares than the
+/// request path.
+pub fn spawn_background(future: impl Future<Output = ()> + 'static) {
+    let queue = BACKGROUND_QUEUE.with(|cell| {
+        *cell.get_or_init(|| {
+            glommio::executor().create_task_queue(
+                glommio::Shares::Static(BACKGROUND_SHARES),
+                glommio::Latency::NotImportant,
+                "engine-background",
+            )
+        })
+    });
+    match glommio::spawn_local_into(future, queue) {
+        Ok(task) => {
+            task.detach();
+        }
+        Err(error) => {
+            tracing::error!(%error, "background queue unavailable; running on the default queue");
+        }
+    }
+}
+
+pub async fn sleep_ms(ms: u64) {
+    glommio::timer::sleep(Duration::from_millis(ms)).await;
+}
+
+/// Lets other tasks run if this one has used its time slice.
+pub async fn yield_if_needed() {
+    glommio::yield_if_needed().await;
+}
+
+/// Runs `future` to completion on a fresh single-threaded executor (tests,
+/// benches, tools). Small io_uring memory: `ulimit -l` is often 8 MiB.
+pub fn block_on<T>(future: impl Future<Output = T>) -> io::Result<T> {
+    let executor = glommio::LocalExecutorBuilder::default()
+        .io_memory(512 << 10)
+        .make()?;
+    Ok(executor.run(future))
+}

@@ -1,0 +1,578 @@
+//! `LsmStore`: the shard's store, tying WAL, memtables, versions and the
+//! background flush/compaction tasks together behind the public API.
+//!
+//! Ownership: the store and its background tasks share one `Shared` through
+//! `Rc` (one thread). State lives in `Cell`/`RefCell`; no borrow is held
+//! across an `.await` — readers clone the `Rc` of a memtable or version
+//! first. Manifest edits (flush, compaction, drop) serialize on one async
+//! mutex so each writes a manifest derived from the latest version.
+//!
+//! Open = recovery: read the manifest, open its tables (a damaged one is an
+//! error naming it), delete unreferenced files a crash left behind, replay
+//! the WAL above `flushed_seq` into memtables, flush them, write a manifest
+//! that makes the old segments obsolete, and start a fresh segment. Any
+//! crash during open leaves the previous manifest in charge, so reopening
+//! repeats the same steps.
+
+use crate::engine::background;
+use crate::engine::compaction::PolicyConfig;
+use crate::engine::io::Fs;
+use crate::engine::io::dma::DmaFs;
+use crate::engine::iter::{MergeIter, Range, Source};
+use crate::engine::manifest::{self, MANIFEST, MANIFEST_TMP, ManifestData, RangeTombstone};
+use crate::engine::memtable::Memtable;
+use crate::engine::sst::bloom;
+use crate::engine::sst::cache::BlockCache;
+use crate::engine::sst::table::{Table, parse_table_name, table_name};
+use crate::engine::sync::{AsyncMutex, WaitList};
+use crate::engine::version::Version;
+use crate::engine::wal::{self, CommitState, Wal, WalOptions, io_error};
+use crate::engine::{Durable, EngineConfig, EngineError, PrefixStats, SyncMode, WriteBatch};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::path::Path;
+use std::rc::Rc;
+
+/// Write accounting and shape, from [`LsmStore::stats`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngineStats {
+    /// Key + value bytes of every batch the user wrote.
+    pub user_bytes: u64,
+    pub wal_bytes: u64,
+    pub flush_bytes: u64,
+    pub compaction_bytes: u64,
+    /// (flush + compaction bytes) / user bytes; WAL bytes excluded.
+    pub write_amplification: f64,
+    pub tables_per_level: Vec<usize>,
+    pub memtable_bytes: u64,
+    pub block_cache_bytes: u64,
+    pub block_cache_hits: u64,
+    pub block_cache_misses: u64,
+    pub flushes: u64,
+    pub compactions: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub user_bytes: Cell<u64>,
+    pub flush_bytes: Cell<u64>,
+    pub compaction_bytes: Cell<u64>,
+    pub flushes: Cell<u64>,
+    pub compactions: Cell<u64>,
+}
+
+pub(crate) struct Shared<F: Fs> {
+    pub fs: Rc<F>,
+    pub config: EngineConfig,
+    pub cache: Rc<BlockCache>,
+    pub commit: Rc<CommitState>,
+    pub wal: OnceCell<Rc<Wal<F>>>,
+    pub active: RefCell<Rc<Memtable>>,
+    /// Oldest first.
+    pub frozen: RefCell<VecDeque<Rc<Memtable>>>,
+    pub version: RefCell<Rc<Version<F>>>,
+    pub manifest_lock: AsyncMutex,
+    pub next_file_id: Cell<u64>,
+    pub flushed_seq: Cell<u64>,
+    pub wal_min_segment: Cell<u64>,
+    /// Wakes the flush and compaction tasks.
+    pub work: WaitList,
+    /// Bumped on every version change (the compactor re-plans).
+    pub version_changes: Cell<u64>,
+    pub closing: Cell<bool>,
+    pub tasks_running: Cell<usize>,
+    pub counters: Counters,
+}
+
+impl<F: Fs> Shared<F> {
+    pub fn current(&self) -> Rc<Version<F>> {
+        self.version.borrow().clone()
+    }
+
+    pub fn policy(&self) -> PolicyConfig {
+        PolicyConfig {
+            l0_compaction_trigger: self.config.l0_compaction_trigger,
+            level1_bytes_max: self.config.level1_bytes_max,
+            level_size_ratio: self.config.level_size_ratio,
+        }
+    }
+
+    pub fn allocate_file_id(&self) -> u64 {
+        let id = self.next_file_id.get();
+        self.next_file_id.set(id + 1);
+        id
+    }
+
+    fn wal(&self) -> Option<&Rc<Wal<F>>> {
+        self.wal.get()
+    }
+
+    /// Freezes the active memtable (if it holds anything) and hands it to
+    /// the flush task.
+    pub fn rotate(&self) {
+        let Some(wal) = self.wal() else { return };
+        let fresh = Rc::new(Memtable::new(wal.current_segment()));
+        let old = std::mem::replace(&mut *self.active.borrow_mut(), fresh);
+        if old.is_empty() {
+            return;
+        }
+        old.freeze(wal.last_seq());
+        let mut frozen = self.frozen.borrow_mut();
+        frozen.push_back(old);
+        self.commit.flush_backlog.set(frozen.len());
+        drop(frozen);
+        self.work.wake_all();
+    }
+
+    /// Writes the manifest for `next` and installs it. Caller holds
+    /// `manifest_lock`. Range tombstones that no longer hide anything are
+    /// dropped here.
+    pub async fn install(&self, mut next: Version<F>) -> Result<(), EngineError> {
+        let frozen_max: Vec<u64> = self.frozen.borrow().iter().map(|m| m.max_seq()).collect();
+        let tables: Vec<_> = next.levels.iter().flatten().map(|t| t.meta.clone()).collect();
+        let all_tombstones = next.tombstones.clone();
+        next.tombstones.retain(|t| {
+            frozen_max.iter().any(|&m| m < t.seq)
+                || tables
+                    .iter()
+                    .any(|m| crate::engine::compaction::needs_cleaning(m, std::slice::from_ref(t)))
+        });
+        if next.tombstones.len() != all_tombstones.len() {
+            tracing::debug!(kept = next.tombstones.len(), "range tombstones retired");
+        }
+        let data = next.to_manifest(
+            self.next_file_id.get(),
+            self.flushed_seq.get(),
+            self.wal_min_segment.get(),
+        );
+        manifest::write(&*self.fs, &data).await?;
+        *self.version.borrow_mut() = Rc::new(next);
+        self.version_changes.set(self.version_changes.get() + 1);
+        self.work.wake_all();
+        Ok(())
+    }
+
+    pub fn poison(&self, error: &EngineError) {
+        self.commit.poison(error.to_string());
+        self.work.wake_all();
+    }
+}
+
+/// A shard's store over the file system `F`.
+pub struct LsmStore<F: Fs> {
+    shared: Rc<Shared<F>>,
+}
+
+impl LsmStore<DmaFs> {
+    /// Opens (or creates) the store in `dir`, recovering what is there.
+    pub async fn open(dir: &Path, config: &EngineConfig) -> Result<LsmStore<DmaFs>, EngineError> {
+        let fs = DmaFs::new(dir).map_err(|e| io_error(&dir.display().to_string(), e))?;
+        LsmStore::open_with(fs, config).await
+    }
+}
+
+fn validate(config: &EngineConfig) -> Result<(), EngineError> {
+    let problem = if config.memtable_bytes_max < 4096 {
+        "memtable_bytes_max must be at least 4096"
+    } else if config.wal_segment_bytes < 4096 {
+        "wal_segment_bytes must be at least 4096"
+    } else if config.levels < 2 {
+        "levels must be at least 2"
+    } else if config.table_file_bytes < 4096 {
+        "table_file_bytes must be at least 4096"
+    } else {
+        return Ok(());
+    };
+    Err(EngineError::InvalidConfig(problem.into()))
+}
+
+impl<F: Fs> LsmStore<F> {
+    /// Opens the store kept in `fs`, recovering what is there.
+    pub async fn open_with(fs: F, config: &EngineConfig) -> Result<LsmStore<F>, EngineError> {
+        validate(config)?;
+        let fs = Rc::new(fs);
+        let names = fs.list().await.map_err(|e| io_error("data directory", e))?;
+        let mut segments = Vec::new();
+        let mut tables_on_disk = Vec::new();
+        let mut has_manifest = false;
+        for name in &names {
+            if name == MANIFEST {
+                has_manifest = true;
+            } else if name == MANIFEST_TMP {
+                // An interrupted manifest update; MANIFEST is still complete.
+                fs.remove(name).await.map_err(|e| io_error(name, e))?;
+            } else if let Some(id) = wal::parse_segment_name(name) {
+                segments.push(id);
+            } else if let Some(id) = parse_table_name(name) {
+                tables_on_disk.push(id);
+            } else {
+                return Err(EngineError::ForeignFile(name.clone()));
+            }
+        }
+        segments.sort_unstable();
+        let data = if has_manifest {
+            manifest::read(&*fs).await?
+        } else if !segments.is_empty() || !tables_on_disk.is_empty() {
+            return Err(EngineError::Corruption {
+                path: MANIFEST.into(),
+                offset: 0,
+                detail: "missing, but the directory holds engine files".into(),
+            });
+        } else {
+            let fresh = ManifestData {
+                next_file_id: 1,
+                flushed_seq: 0,
+                wal_min_segment: 1,
+                ..ManifestData::default()
+            };
+            manifest::write(&*fs, &fresh).await?;
+            fresh
+        };
+
+        let cache = Rc::new(BlockCache::new(config.block_cache_bytes_max));
+        let mut version = Version::empty(config.levels);
+        version.tombstones = data.tombstones.clone();
+        let mut max_file_id = 0;
+        for (level, meta) in &data.tables {
+            max_file_id = max_file_id.max(meta.id);
+            let level = *level as usize;
+            if level >= config.levels {
+                return Err(EngineError::InvalidConfig(format!(
+                    "the data has level {level}, the configuration only {} levels",
+                    config.levels
+                )));
+            }
+            let table = Table::open(&*fs, meta.clone(), cache.clone()).await?;
+            version.levels[level].push(Rc::new(table));
+        }
+        for id in tables_on_disk {
+            if !data.tables.iter().any(|(_, m)| m.id == id) {
+                // Output of a flush or compaction the crash interrupted.
+                let name = table_name(id);
+                tracing::info!(file = %name, "deleting unreferenced table");
+                fs.remove(&name).await.map_err(|e| io_error(&name, e))?;
+            }
+        }
+
+        let commit = Rc::new(CommitState::default());
+        commit.flush_backlog_max.set(config.memtables_frozen_max.max(1));
+        let shared = Rc::new(Shared {
+            fs: fs.clone(),
+            config: config.clone(),
+            cache,
+            commit: commit.clone(),
+            wal: OnceCell::new(),
+            active: RefCell::new(Rc::new(Memtable::new(data.wal_min_segment))),
+            frozen: RefCell::new(VecDeque::new()),
+            version: RefCell::new(Rc::new(version)),
+            manifest_lock: AsyncMutex::default(),
+            next_file_id: Cell::new(data.next_file_id.max(max_file_id + 1)),
+            flushed_seq: Cell::new(data.flushed_seq),
+            wal_min_segment: Cell::new(data.wal_min_segment),
+            work: WaitList::default(),
+            version_changes: Cell::new(0),
+            closing: Cell::new(false),
+            tasks_running: Cell::new(0),
+            counters: Counters::default(),
+        });
+
+        // Replay the log into memtables.
+        let replay: Vec<u64> = segments
+            .iter()
+            .copied()
+            .filter(|&s| s >= data.wal_min_segment)
+            .collect();
+        // Until the final manifest below, recovered data still lives in the
+        // old segments: every recovered memtable points at wal_min_segment.
+        let old_min = data.wal_min_segment;
+        let mut memtables: Vec<Rc<Memtable>> = vec![Rc::new(Memtable::new(old_min))];
+        let tombstones = data.tombstones.clone();
+        let recovered = wal::recover(&*fs, &replay, data.flushed_seq, |seq, batch| {
+            let Some(mem) = memtables.last().cloned() else { return };
+            for (key, value) in batch {
+                let dropped_later = tombstones
+                    .iter()
+                    .any(|t| seq < t.seq && key.starts_with(&t.prefix));
+                if !dropped_later {
+                    mem.insert(key, value);
+                }
+            }
+            if mem.bytes() >= config.memtable_bytes_max {
+                mem.freeze(seq);
+                memtables.push(Rc::new(Memtable::new(old_min)));
+            }
+        })
+        .await?;
+        let last_seq = recovered
+            .last_seq
+            .max(data.flushed_seq)
+            .max(shared.current().max_tombstone_seq());
+        if let Some(last) = memtables.last() {
+            last.freeze(last_seq);
+        }
+        let replayed = memtables.iter().filter(|m| !m.is_empty()).count();
+        if replayed > 0 {
+            tracing::info!(memtables = replayed, last_seq, "flushing recovered log");
+        }
+        *shared.frozen.borrow_mut() = memtables.into_iter().filter(|m| !m.is_empty()).collect();
+
+        // The fresh segment gets an id above every file's and the manifest's.
+        let first_segment = segments
+            .last()
+            .copied()
+            .unwrap_or(0)
+            .max(data.wal_min_segment)
+            + 1;
+        while background::flush_oldest(&shared).await? {}
+        {
+            let _guard = shared.manifest_lock.lock().await;
+            // Even with nothing replayed, record that the old segments are
+            // obsolete before they are recycled.
+            shared.flushed_seq.set(last_seq);
+            shared.wal_min_segment.set(first_segment);
+            let next = (*shared.current()).clone();
+            shared.install(next).await?;
+        }
+        let relaxed_interval_ms =
+            (config.sync_mode == SyncMode::RelaxedPeriodic).then_some(config.relaxed_sync_interval_ms.max(1));
+        let wal = Wal::start(
+            fs.clone(),
+            WalOptions {
+                segment_bytes: config.wal_segment_bytes,
+                relaxed_interval_ms,
+            },
+            commit,
+            last_seq,
+            first_segment,
+            segments,
+        )
+        .await?;
+        wal.release_below(first_segment).await?;
+        *shared.active.borrow_mut() = Rc::new(Memtable::new(first_segment));
+        let _ = shared.wal.set(wal);
+        background::start(&shared);
+        Ok(LsmStore { shared })
+    }
+
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+        let shared = &self.shared;
+        let active = shared.active.borrow().clone();
+        if let Some(value) = active.get(key) {
+            return Ok(value);
+        }
+        let version = shared.current();
+        let frozen: Vec<Rc<Memtable>> = shared.frozen.borrow().iter().rev().cloned().collect();
+        for mem in frozen {
+            if version.covered(key, mem.max_seq()) {
+                return Ok(None);
+            }
+            if let Some(value) = mem.get(key) {
+                return Ok(value);
+            }
+        }
+        let hash = bloom::key_hash(key);
+        for level in &version.levels {
+            for table in level {
+                if version.covered(key, table.meta.max_seq) {
+                    return Ok(None);
+                }
+                if let Some(value) = table.get(key, hash).await? {
+                    return Ok(value);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn check_writable(&self) -> Result<(), EngineError> {
+        if let Some(why) = self.shared.commit.poisoned() {
+            return Err(EngineError::Poisoned(why));
+        }
+        if self.shared.commit.disk_full() {
+            return Err(EngineError::DiskFull("data directory".into()));
+        }
+        Ok(())
+    }
+
+    /// Applies `batch` atomically now; the returned future completes when durable.
+    pub fn write(&self, batch: WriteBatch) -> Result<Durable, EngineError> {
+        self.check_writable()?;
+        if let Some((key, _)) = batch.iter().find(|(k, _)| k.len() > u16::MAX as usize) {
+            return Err(EngineError::KeyTooLarge(key.len()));
+        }
+        let shared = &self.shared;
+        let Some(wal) = shared.wal() else {
+            return Err(EngineError::Poisoned("store is not open".into()));
+        };
+        let seq = wal.append(&batch);
+        let active = shared.active.borrow().clone();
+        let mut user_bytes = 0u64;
+        for (key, value) in batch {
+            user_bytes += (key.len() + value.as_ref().map_or(0, Vec::len)) as u64;
+            active.insert(key, value);
+        }
+        let counters = &shared.counters;
+        counters.user_bytes.set(counters.user_bytes.get() + user_bytes);
+        if active.bytes() >= shared.config.memtable_bytes_max {
+            shared.rotate();
+        }
+        Ok(Durable {
+            commit: shared.commit.clone(),
+            seq,
+            relaxed: wal.relaxed(),
+        })
+    }
+
+    /// Up to `max_entries` entries (and about `max_bytes` bytes, always at
+    /// least one entry) within the bounds, ascending or descending.
+    pub async fn scan(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
+        let range = Range {
+            lower: lower.map(<[u8]>::to_vec),
+            upper: upper.map(<[u8]>::to_vec),
+            reverse,
+        };
+        let mut iter = self.merge_iter(range);
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
+            let Some((key, value)) = iter.next().await? else { break };
+            if let Some(value) = value {
+                bytes += key.len() + value.len();
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+
+    fn merge_iter(&self, range: Range) -> MergeIter<F> {
+        let shared = &self.shared;
+        let version = shared.current();
+        let mut sources = Vec::new();
+        let active = shared.active.borrow().clone();
+        sources.push(Source::memtable(active, Rc::new(Vec::new()), range.clone()));
+        let frozen: Vec<Rc<Memtable>> = shared.frozen.borrow().iter().rev().cloned().collect();
+        for mem in frozen {
+            let hidden = version.hidden_for(mem.max_seq());
+            sources.push(Source::memtable(mem, hidden, range.clone()));
+        }
+        for table in &version.levels[0] {
+            let hidden = version.hidden_for(table.meta.max_seq);
+            sources.push(Source::tables(vec![(table.clone(), hidden)], range.clone()));
+        }
+        for level in &version.levels[1..] {
+            let tables = level
+                .iter()
+                .map(|t| (t.clone(), version.hidden_for(t.meta.max_seq)))
+                .collect();
+            sources.push(Source::tables(tables, range.clone()));
+        }
+        MergeIter::new(sources, range.reverse)
+    }
+
+    /// Removes every key starting with `prefix` (a dropped table), durably:
+    /// a range tombstone in the manifest; compaction reclaims the space.
+    pub async fn delete_prefix(&self, prefix: &[u8]) -> Result<(), EngineError> {
+        self.check_writable()?;
+        let shared = &self.shared;
+        let Some(wal) = shared.wal().cloned() else {
+            return Err(EngineError::Poisoned("store is not open".into()));
+        };
+        let _guard = shared.manifest_lock.lock().await;
+        self.check_writable()?;
+        // Everything written so far goes to frozen memtables (max_seq < seq),
+        // so the tombstone covers whole memtables, never part of one.
+        shared.rotate();
+        let seq = wal.reserve_seq();
+        let mut next = (*shared.current()).clone();
+        next.tombstones.push(RangeTombstone {
+            prefix: prefix.to_vec(),
+            seq,
+        });
+        if let Err(error) = shared.install(next).await {
+            if !matches!(error, EngineError::DiskFull(_)) {
+                shared.poison(&error);
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Approximate entries and bytes under `prefix` (for DescribeTable):
+    /// exact for memtables, per-table counts from each SSTable's stats block
+    /// (a key overwritten across tables counts once per table).
+    pub fn prefix_stats(&self, prefix: &[u8]) -> PrefixStats {
+        let shared = &self.shared;
+        let version = shared.current();
+        let mut total = shared.active.borrow().prefix_stats(prefix);
+        let add = |total: &mut PrefixStats, s: PrefixStats| {
+            total.entries += s.entries;
+            total.bytes += s.bytes;
+        };
+        for mem in shared.frozen.borrow().iter() {
+            if !version.covered(prefix, mem.max_seq()) {
+                add(&mut total, mem.prefix_stats(prefix));
+            }
+        }
+        for table in version.levels.iter().flatten() {
+            if !version.covered(prefix, table.meta.max_seq) {
+                add(&mut total, table.prefix_stats(prefix));
+            }
+        }
+        total
+    }
+
+    /// Write accounting (write amplification) and shape.
+    pub fn stats(&self) -> EngineStats {
+        let shared = &self.shared;
+        let c = &shared.counters;
+        let version = shared.current();
+        let (hits, misses) = shared.cache.hit_counts();
+        let user = c.user_bytes.get();
+        let written = c.flush_bytes.get() + c.compaction_bytes.get();
+        EngineStats {
+            user_bytes: user,
+            wal_bytes: shared.wal().map_or(0, |w| w.bytes_written()),
+            flush_bytes: c.flush_bytes.get(),
+            compaction_bytes: c.compaction_bytes.get(),
+            write_amplification: if user == 0 { 0.0 } else { written as f64 / user as f64 },
+            tables_per_level: version.levels.iter().map(Vec::len).collect(),
+            memtable_bytes: shared.active.borrow().bytes()
+                + shared.frozen.borrow().iter().map(|m| m.bytes()).sum::<u64>(),
+            block_cache_bytes: shared.cache.bytes(),
+            block_cache_hits: hits,
+            block_cache_misses: misses,
+            flushes: c.flushes.get(),
+            compactions: c.compactions.get(),
+        }
+    }
+
+    /// Waits until no flush or compaction is pending (tests and benches).
+    pub async fn quiesce(&self) -> Result<(), EngineError> {
+        background::quiesce(&self.shared).await
+    }
+
+    /// Stops background work and the WAL committer after it wrote what was
+    /// queued. Memtables are not flushed: the WAL holds them.
+    pub async fn close(&self) -> Result<(), EngineError> {
+        let shared = &self.shared;
+        if let Some(wal) = shared.wal() {
+            wal.close().await;
+        }
+        shared.closing.set(true);
+        shared.work.wake_all();
+        shared.commit.notify();
+        background::wait_stopped(shared).await;
+        match shared.commit.poisoned() {
+            Some(why) => Err(EngineError::Poisoned(why)),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! The write-ahead log of one shard: group commit over preallocated,
+//! recycled segment files written with direct I/O; and its recovery.
+//!
+//! Group commit: `append` queues an encoded batch and returns its sequence
+//! number; one committer task loops: take *every* queued record, write them
+//! (rewriting the partial tail block with zero padding, since direct I/O
+//! writes whole 4 KiB blocks), await the write, then fdatasync, then publish
+//! `durable_seq` and wake the writers. Records that arrive while a sync is in
+//! flight form the next group. io_uring does not order an fsync after earlier
+//! writes, hence "await the write first".
+//!
+//! Rewriting the tail block re-sends bytes that were already durable; they
+//! are identical, so a torn rewrite (sectors old or new) cannot damage them.
+//! Exactly one commit group is ever unsynced, which is what lets recovery
+//! tell a torn tail from corruption (see [`record`]).
+//!
+//! Failures: any error of a write or fdatasync other than ENOSPC poisons the
+//! store (never retry a failed fsync: the kernel may have dropped the dirty
+//! pages and would report success). ENOSPC fails the writers of that group
+//! with `DiskFull`, keeps their records queued and retries later: nothing was
+//! acknowledged, and the memtable view stays consistent with what the log
+//! will eventually hold.
+//!
+//! Segments: `wal-<id as 16 hex digits>.log`, preallocated to
+//! `wal_segment_bytes`; a group that does not fit goes whole to the next
+//! segment (groups never span segments). Segments whose records are all in
+//! SSTables (per the durable manifest) are renamed to become future segments
+//! (recycled), up to [`FREE_SEGMENTS_MAX`]; stale records inside a recycled
+//! file carry the old segment id and are ignored.
+
+pub mod record;
+
+use crate::engine::io::{Fs, FsFile, align_down, align_up, dma};
+use crate::engine::sync::WaitList;
+use crate::engine::{EngineError, WriteBatch};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// Recycled segments kept for reuse; more are deleted.
+pub const FREE_SEGMENTS_MAX: usize = 2;
+/// Back-off before retrying a group that hit ENOSPC.
+const DISK_FULL_RETRY_MS: u64 = 100;
+
+pub fn segment_name(id: u64) -> String {
+    format!("wal-{id:016x}.log")
+}
+
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    let hex = name.strip_prefix("wal-")?.strip_suffix(".log")?;
+    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok())?
+}
+
+pub fn io_error(path: &str, source: std::io::Error) -> EngineError {
+    if source.raw_os_error() == Some(libc::ENOSPC) {
+        EngineError::DiskFull(path.to_string())
+    } else {
+        EngineError::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+/// Durability progress shared with [`crate::engine::Durable`] futures; not
+/// generic over the file system so `Durable` stays a plain type.
+#[derive(Default)]
+pub struct CommitState {
+    durable_seq: Cell<u64>,
+    poisoned: RefCell<Option<String>>,
+    disk_full_through: Cell<u64>,
+    disk_full: Cell<bool>,
+    /// Frozen memtables waiting for flush, and the bound past which writers
+    /// wait (backpressure) before their ack.
+    pub flush_backlog: Cell<usize>,
+    pub flush_backlog_max: Cell<usize>,
+    changed: WaitList,
+}
+
+impl CommitState {
+    pub fn poisoned(&self) -> Option<String> {
+        self.poisoned.borrow().clone()
+    }
+
+    pub fn poison(&self, why: String) {
+        tracing::error!(%why, "engine poisoned: refusing writes until restart");
+        let mut poisoned = self.poisoned.borrow_mut();
+        if poisoned.is_none() {
+            *poisoned = Some(why);
+        }
+        drop(poisoned);
+        self.changed.wake_all();
+    }
+
+    pub fn disk_full(&self) -> bool {
+        self.disk_full.get()
+    }
+
+    pub fn set_disk_full(&self, full: bool) {
+        self.disk_full.set(full);
+    }
+
+    pub fn notify(&self) {
+        self.changed.wake_all();
+    }
+
+    /// Completes when `seq` is durable, or fails if it never will be.
+    pub async fn wait_durable(&self, seq: u64) -> Result<(), EngineError> {
+        self.changed
+            .wait_until(|| {
+                self.durable_seq.get() >= seq
+                    || self.poisoned.borrow().is_some()
+                    || self.disk_full_through.get() >= seq
+            })
+            .await;
+        if self.durable_seq.get() >= seq {
+            Ok(())
+        } else if let Some(why) = self.poisoned() {
+            Err(EngineError::Poisoned(why))
+        } else {
+            Err(EngineError::DiskFull("write-ahead log".into()))
+        }
+    }
+
+    /// Completes when the flush backlog is within its bound (or poisoned).
+    pub async fn wait_backlog(&self) {
+        self.changed
+            .wait_until(|| {
+                self.flush_backlog.get() <= self.flush_backlog_max.get()
+                    || self.poisoned.borrow().is_some()
+            })
+            .await;
+    }
+}
+
+pub struct WalOptions {
+    pub segment_bytes: u64,
+    /// `Some(ms)`: relaxed mode, acknowledge before sync and sync every `ms`.
+    pub relaxed_interval_ms: Option<u64>,
+}
+
+struct ActiveSegment<File> {
+    id: u64,
+    file: File,
+    /// Logical end of the records written so far.
+    offset: u64,
+    /// Bytes of the partial last block (`align_down(offset)..offset`).
+    tail: Vec<u8>,
+}
+
+pub struct Wal<F: Fs> {
+    fs: Rc<F>,
+    options: WalOptions,
+    pub commit: Rc<CommitState>,
+    pending: RefCell<Vec<(u64, Vec<u8>)>>,
+    last_seq: Cell<u64>,
+    current_segment: Cell<u64>,
+    live_segments: RefCell<VecDeque<u64>>,
+    free_segments: RefCell<Vec<u64>>,
+    work: WaitList,
+    closing: Cell<bool>,
+    stopped: Cell<bool>,
+    bytes_written: Cell<u64>,
+}
+
+impl<F: Fs> Wal<F> {
+    /// Starts a log whose next record gets `last_seq + 1`, in a fresh segment
+    /// `first_segment`. `old_segments` are obsolete files to recycle/delete.
+    pub async fn start(
+        fs: Rc<F>,
+        options: WalOptions,
+        commit: Rc<CommitState>,
+        last_seq: u64,
+        first_segment: u64,
+        old_segments: Vec<u64>,
+    ) -> Result<Rc<Wal<F>>, EngineError> {
+        commit.durable_seq.set(last_seq);
+        let wal = Rc::new(Wal {
+            fs,
+            options,
+            commit,
+            pending: RefCell::new(Vec::new()),
+            last_seq: Cell::new(last_seq),
+            current_segment: Cell::new(first_segment.saturating_sub(1)),
+            live_segments: RefCell::new(VecDeque::new()),
+            free_segments: RefCell::new(Vec::new()),
+            work: WaitList::default(),
+            closing: Cell::new(false),
+            stopped: Cell::new(false),
+            bytes_written: Cell::new(0),
+        });
+        wal.live_segments.borrow_mut().extend(old_segments);
+        let active = wal.roll().await?;
+        // The old segments precede the manifest that made them obsolete only
+        // if the caller says so; the caller releases them after its manifest.
+        dma::spawn(wal.clone().run(active));
+        Ok(wal)
+    }
+
+    /// Queues a batch; returns its sequence number. The caller checked that
+    /// the store is writable.
+    pub fn append(&self, batch: &WriteBatch) -> u64 {
+        let seq = self.last_seq.get() + 1;
+        self.last_seq.set(seq);
+        self.pending
+            .borrow_mut()
+            .push((seq, record::encode_batch(batch)));
+        self.work.wake_all();
+        seq
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.get()
+    }
+
+    /// Reserves a sequence number without a record (a range tombstone's
+    /// position in the order of writes).
+    pub fn reserve_seq(&self) -> u64 {
+        let seq = self.last_seq.get() + 1;
+        self.last_seq.set(seq);
+        // Logged as an empty batch so the log's sequence stays gap-free.
+        self.pending
+            .borrow_mut()
+            .push((seq, record::encode_batch(&Vec::new())));
+        self.work.wake_all();
+        seq
+    }
+
+    pub fn relaxed(&self) -> bool {
+        self.options.relaxed_interval_ms.is_some()
+    }
+
+    pub fn current_segment(&self) -> u64 {
+        self.current_segment.get()
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written.get()
+    }
+
+    /// Makes segments older than `min_segment` reusable. Call only after the
+    /// manifest saying their records are in SSTables is durable: if we crash
+    /// before, recovery replays them, which is idempotent.
+    pub async fn release_below(&self, min_segment: u64) -> Result<(), EngineError> {
+        loop {
+            let doomed = {
+                let mut live = self.live_segments.borrow_mut();
+                match live.front() {
+                    Some(&id) if id < min_segment && id != self.current_segment.get() => {
+                        live.pop_front();
+                        let mut free = self.free_segments.borrow_mut();
+                        if free.len() < FREE_SEGMENTS_MAX {
+                            free.push(id);
+                            None
+                        } else {
+                            Some(id)
+                        }
+                    }
+                    _ => return Ok(()),
+                }
+            };
+            if let Some(id) = doomed {
+                let name = segment_name(id);
+                self.fs.remove(&name).await.map_err(|e| io_error(&name, e))?;
+            }
+        }
+    }
+
+    /// Stops the committer after it has written everything queued.
+    pub async fn close(&self) {
+        self.closing.set(true);
+        self.work.wake_all();
+        self.commit
+            .changed
+            .wait_until(|| self.stopped.get())
+            .await;
+    }
+
+    async fn roll(&self) -> Result<ActiveSegment<F::File>, EngineError> {
+        let id = self.current_segment.get() + 1;
+        let name = segment_name(id);
+        let recycled = self.free_segments.borrow_mut().pop();
+        let file = match recycled {
+            Some(old) => {
+                let old_name = segment_name(old);
+                self.fs
+                    .rename(&old_name, &name)
+                    .await
+                    .map_err(|e| io_error(&old_name, e))?;
+                self.fs.open(&name).await.map_err(|e| io_error(&name, e))?
+            }
+            None => self.fs.create(&name).await.map_err(|e| io_error(&name, e))?,
+        };
+        file.preallocate(self.options.segment_bytes)
+            .await
+            .map_err(|e| io_error(&name, e))?;
+        // The new name must be durable before any record in it is acked.
+        self.fs
+            .sync_dir()
+            .await
+            .map_err(|e| io_error("data directory", e))?;
+        self.current_segment.set(id);
+        self.live_segments.borrow_mut().push_back(id);
+        Ok(ActiveSegment {
+            id,
+            file,
+            offset: 0,
+            tail: Vec::new(),
+        })
+    }
+
+    async fn run(self: Rc<Self>, mut active: ActiveSegment<F::File>) {
+        loop {
+            self.work
+                .wait_until(|| !self.pending.borrow().is_empty() || self.closing.get())
+                .await;
+            if self.pending.borrow().is_empty() {
+                break;
+            }
+            if let (Some(ms), false) = (self.options.relaxed_interval_ms, self.closing.get()) {
+                dma::sleep_ms(ms).await;
+            }
+            let group = std::mem::take(&mut *self.pending.borrow_mut());
+            let last = group.last().map_or(0, |(seq, _)| *seq);
+            match self.commit_group(&mut active, &group).await {
+                Ok(()) => {
+                    self.commit.durable_seq.set(last);
+                    self.commit.disk_full.set(false);
+                    self.commit.notify();
+                }
+                Err(EngineError::DiskFull(_)) if !self.closing.get() => {
+                    self.commit.disk_full_through.set(last);
+                    self.commit.disk_full.set(true);
+                    let mut pending = self.pending.borrow_mut();
+                    let newer = std::mem::replace(&mut *pending, group);
+                    pending.extend(newer);
+                    drop(pending);
+                    self.commit.notify();
+                    dma::sleep_ms(DISK_FULL_RETRY_MS).await;
+                }
+                Err(error) => {
+                    self.commit.poison(error.to_string());
+                    break;
+                }
+            }
+        }
+        self.stopped.set(true);
+        self.commit.notify();
+    }
+
+    async fn commit_group(
+        &self,
+        active: &mut ActiveSegment<F::File>,
+        group: &[(u64, Vec<u8>)],
+    ) -> Result<(), EngineError> {
+        let first = group.first().map_or(0, |(seq, _)| *seq);
+        let encode = |segment: u64| {
+            let mut bytes = Vec::new();
+            for (seq, body) in group {
+                record::encode_record(&mut bytes, segment, *seq, first, body);
+            }
+            bytes
+        };
+        let mut bytes = encode(active.id);
+        if active.offset > 0 && active.offset + bytes.len() as u64 > self.options.segment_bytes {
+            // Everything in the old segment is synced already.
+            *active = self.roll().await?;
+            bytes = encode(active.id);
+        }
+        let block_start = align_down(active.offset);
+        let end = active.offset + bytes.len() as u64;
+        let mut buf = Vec::with_capacity((align_up(end) - block_start) as usize);
+        buf.extend_from_slice(&active.tail);
+        buf.extend_from_slice(&bytes);
+        buf.resize((align_up(end) - block_start) as usize, 0);
+        let name = segment_name(active.id);
+        active
+            .file
+            .write_at(&buf, block_start)
+            .await
+            .map_err(|e| io_error(&name, e))?;
+        self.bytes_written
+            .set(self.bytes_written.get() + buf.len() as u64);
+        // Only after the write completed: io_uring would not order them.
+        active.file.sync().await.map_err(|source| EngineError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let tail_start = (align_down(end) - block_start) as usize;
+        let tail_end = (end - block_start) as usize;
+        active.tail = buf[tail_start..tail_end].to_vec();
+        active.offset = end;
+        Ok(())
+    }
+}
+
+/// What recovery found in the log.
+pub struct Recovered {
+    pub last_seq: u64,
+}
+
+/// Replays segments (ascending ids) into `apply`, skipping records at or
+/// below `flushed_seq`. Returns the last sequence number seen.
+pub async fn recover<F: Fs>(
+    fs: &F,
+    segments: &[u64],
+    flushed_seq: u64,
+    mut apply: impl FnMut(u64, WriteBatch),
+) -> Result<Recovered, EngineError> {
+    let mut last: Option<(u64, u64)> = None; // (seq, group_first_seq)
+    let mut torn_at: Option<(String, u64)> = None;
+    for &segment in segments {
+        let name = segment_name(segment);
+        let file = fs.open(&name).await.map_err(|e| io_error(&name, e))?;
+        let size = file.size().await.map_err(|e| io_error(&name, e))?;
+        let bytes = file
+            .read_at(0, size as usize)
+            .await
+            .map_err(|e| io_error(&name, e))?;
+        let scan = record::scan_segment(&bytes, segment);
+        let corruption = |offset: u64, detail: String| EngineError::Corruption {
+            path: name.clone(),
+            offset,
+            detail,
+        };
+        if let (Some((torn_name, torn_offset)), Some(first)) = (&torn_at, scan.records.first()) {
+            return Err(EngineError::Corruption {
+                path: torn_name.clone(),
+                offset: *torn_offset,
+                detail: format!(
+                    "invalid record, yet {name} holds later records (seq {})",
+                    first.seq
+                ),
+            });
+        }
+        for rec in &scan.records {
+            match last {
+                Some((seq, _)) if rec.seq != seq + 1 => {
+                    return Err(corruption(
+                        rec.offset,
+                        format!("sequence gap: expected {}, found {}", seq + 1, rec.seq),
+                    ));
+                }
+                None if rec.seq > flushed_seq + 1 => {
+                    return Err(corruption(
+                        rec.offset,
+                        format!(
+                            "log starts at seq {} but SSTables hold only up to {flushed_seq}",
+                            rec.seq
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            last = Some((rec.seq, rec.group_first_seq));
+            if rec.seq > flushed_seq {
+                let batch = record::decode_batch(&rec.body).ok_or_else(|| {
+                    corruption(rec.offset, "checksummed record body does not decode".into())
+                })?;
+                apply(rec.seq, batch);
+            }
+        }
+        if let Some(invalid) = scan.invalid_at {
+            if let Some(first_after) = scan.after_invalid.first() {
+                let group = first_after.group_first_seq;
+                let one_group = scan.after_invalid.iter().all(|r| r.group_first_seq == group);
+                let in_flight_group = match last {
+                    Some((seq, last_group)) => group == last_group || group == seq + 1,
+                    None => true,
+                };
+                if !(one_group && in_flight_group) {
+                    return Err(corruption(
+                        invalid,
+                        format!(
+                            "invalid record followed by valid records (seq {}) of a synced group",
+                            first_after.seq
+                        ),
+                    ));
+                }
+                tracing::warn!(segment = %name, offset = invalid, "torn tail of the last commit group truncated");
+                torn_at = Some((name.clone(), invalid));
+            }
+        }
+    }
+    Ok(Recovered {
+        last_seq: last.map_or(flushed_seq, |(seq, _)| seq.max(flushed_seq)),
+    })
+}
