@@ -182,9 +182,20 @@ pub(crate) fn busy<F: Fs>(shared: &Shared<F>) -> bool {
 }
 
 pub(crate) async fn quiesce<F: Fs>(shared: &Shared<F>) -> Result<(), EngineError> {
+    let mut rounds = 0u64;
     while busy(shared) {
         if let Some(why) = shared.commit.poisoned() {
             return Err(EngineError::Poisoned(why));
+        }
+        rounds += 1;
+        if rounds % 2000 == 0 {
+            let version = shared.current();
+            tracing::warn!(
+                frozen = shared.frozen.borrow().len(),
+                choice = ?compaction::choose(&version.metas(), &version.tombstones, &shared.policy()),
+                "quiesce still waiting"
+            );
+            eprintln!("quiesce waiting: frozen {} choice {:?}", shared.frozen.borrow().len(), compaction::choose(&version.metas(), &version.tombstones, &shared.policy()));
         }
         dma::sleep_ms(1).await;
     }

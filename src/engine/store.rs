@@ -434,6 +434,14 @@ impl<F: Fs> LsmStore<F> {
         max_entries: usize,
         max_bytes: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
+        let inverted = match (lower, upper) {
+            (Bound::Included(l), Bound::Included(u)) => l > u,
+            (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l >= u,
+            _ => false,
+        };
+        if inverted || max_entries == 0 {
+            return Ok(Vec::new());
+        }
         let range = Range {
             lower: lower.map(<[u8]>::to_vec),
             upper: upper.map(<[u8]>::to_vec),

@@ -10,9 +10,9 @@
 //! widens them internally.
 
 use super::{BLOCK_BYTES, Fs, FsFile};
-use std::cell::OnceCell;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// A store directory accessed with direct I/O.
@@ -38,6 +38,53 @@ impl DmaFs {
 /// An open direct-I/O file.
 pub struct DmaFsFile {
     file: glommio::io::DmaFile,
+    path: PathBuf,
+    /// Read fallback, see [`read_fixed_unsupported`].
+    buffered: std::cell::RefCell<Option<Rc<glommio::io::BufferedFile>>>,
+}
+
+thread_local! {
+    static READ_FIXED_BROKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// glommio reads direct-I/O files with IORING_OP_READ_FIXED when its buffers
+/// are registered with the ring; some kernels (sandboxed/firecracker builds)
+/// answer EOPNOTSUPP. Then reads fall back, for this thread, to a second,
+/// buffered descriptor (still io_uring, never blocking the thread). Writes and
+/// syncs stay direct, so durability is unaffected.
+fn read_fixed_unsupported(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::Unsupported || error.raw_os_error() == Some(libc::EOPNOTSUPP)
+}
+
+impl DmaFsFile {
+    fn new(file: glommio::io::DmaFile, path: PathBuf) -> DmaFsFile {
+        DmaFsFile {
+            file,
+            path,
+            buffered: std::cell::RefCell::new(None),
+        }
+    }
+
+    async fn read_buffered(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
+        let existing = self.buffered.borrow().clone();
+        let file = match existing {
+            Some(file) => file,
+            None => {
+                let file = Rc::new(glommio::io::BufferedFile::open(&self.path).await?);
+                *self.buffered.borrow_mut() = Some(file.clone());
+                file
+            }
+        };
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let chunk = file.read_at(pos + out.len() as u64, len - out.len()).await?;
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
 }
 
 impl Fs for DmaFs {
@@ -51,7 +98,7 @@ impl Fs for DmaFs {
             .truncate(true)
             .dma_open(self.path(name))
             .await?;
-        Ok(DmaFsFile { file })
+        Ok(DmaFsFile::new(file, self.path(name)))
     }
 
     async fn open(&self, name: &str) -> io::Result<DmaFsFile> {
@@ -60,7 +107,7 @@ impl Fs for DmaFs {
             .write(true)
             .dma_open(self.path(name))
             .await?;
-        Ok(DmaFsFile { file })
+        Ok(DmaFsFile::new(file, self.path(name)))
     }
 
     async fn list(&self) -> io::Result<Vec<String>> {
@@ -110,8 +157,20 @@ impl FsFile for DmaFsFile {
     }
 
     async fn read_at(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
-        let result = self.file.read_at(pos, len).await?;
-        Ok(result.to_vec())
+        if !READ_FIXED_BROKEN.with(|b| b.get()) {
+            match self.file.read_at(pos, len).await {
+                Ok(result) => return Ok(result.to_vec()),
+                Err(error) => {
+                    let error = io::Error::from(error);
+                    if !read_fixed_unsupported(&error) {
+                        return Err(error);
+                    }
+                    tracing::warn!(%error, "direct reads unsupported here; reading through a buffered descriptor");
+                    READ_FIXED_BROKEN.with(|b| b.set(true));
+                }
+            }
+        }
+        self.read_buffered(pos, len).await
     }
 
     async fn sync(&self) -> io::Result<()> {
@@ -135,7 +194,10 @@ pub fn spawn(future: impl Future<Output = ()> + 'static) {
 }
 
 thread_local! {
-    static BACKGROUND_QUEUE: OnceCell<glommio::TaskQueueHandle> = const { OnceCell::new() };
+    /// (executor id, queue): a thread may run several executors in turn
+    /// (tests), and a handle is only valid on the executor that made it.
+    static BACKGROUND_QUEUE: std::cell::Cell<Option<(usize, glommio::TaskQueueHandle)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// Shares of the background (flush, compaction) task queue; the default
@@ -146,14 +208,18 @@ const BACKGROUND_SHARES: usize = 100;
 /// Spawns flush/compaction work into a task queue with fewer shares than the
 /// request path.
 pub fn spawn_background(future: impl Future<Output = ()> + 'static) {
-    let queue = BACKGROUND_QUEUE.with(|cell| {
-        *cell.get_or_init(|| {
-            glommio::executor().create_task_queue(
+    let executor = glommio::executor().id();
+    let queue = BACKGROUND_QUEUE.with(|cell| match cell.get() {
+        Some((id, queue)) if id == executor => queue,
+        _ => {
+            let queue = glommio::executor().create_task_queue(
                 glommio::Shares::Static(BACKGROUND_SHARES),
                 glommio::Latency::NotImportant,
                 "engine-background",
-            )
-        })
+            );
+            cell.set(Some((executor, queue)));
+            queue
+        }
     });
     match glommio::spawn_local_into(future, queue) {
         Ok(task) => {
