@@ -195,7 +195,6 @@ pub(crate) async fn quiesce<F: Fs>(shared: &Shared<F>) -> Result<(), EngineError
                 choice = ?compaction::choose(&version.metas(), &version.tombstones, &shared.policy()),
                 "quiesce still waiting"
             );
-            eprintln!("quiesce waiting: frozen {} choice {:?}", shared.frozen.borrow().len(), compaction::choose(&version.metas(), &version.tombstones, &shared.policy()));
         }
         dma::sleep_ms(1).await;
     }

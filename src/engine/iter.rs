@@ -57,6 +57,21 @@ impl<F: Fs> Source<F> {
 
     /// `tables` sorted ascending by key; iterated in the range's direction.
     pub fn tables(mut tables: Vec<(Rc<Table<F>>, Rc<Vec<Vec<u8>>>)>, range: Range) -> Source<F> {
+        // Only tables that can hold keys in range: a scan must not read a
+        // block of every table past its end.
+        tables.retain(|(t, _)| {
+            let after_lower = match &range.lower {
+                Bound::Included(l) => t.meta.largest >= *l,
+                Bound::Excluded(l) => t.meta.largest > *l,
+                Bound::Unbounded => true,
+            };
+            let before_upper = match &range.upper {
+                Bound::Included(u) => t.meta.smallest <= *u,
+                Bound::Excluded(u) => t.meta.smallest < *u,
+                Bound::Unbounded => true,
+            };
+            after_lower && before_upper
+        });
         if range.reverse {
             tables.reverse();
         }

@@ -372,8 +372,15 @@ impl<F: Fs> LsmStore<F> {
             }
         }
         let hash = bloom::key_hash(key);
-        for level in &version.levels {
-            for table in level {
+        for (level, tables) in version.levels.iter().enumerate() {
+            let candidates: &[Rc<Table<F>>] = if level == 0 {
+                tables
+            } else {
+                // Sorted and disjoint: at most one table can hold the key.
+                let i = tables.partition_point(|t| t.meta.largest.as_slice() < key);
+                tables.get(i..(i + 1).min(tables.len())).unwrap_or(&[])
+            };
+            for table in candidates {
                 if version.covered(key, table.meta.max_seq) {
                     return Ok(None);
                 }

@@ -2,7 +2,8 @@
 //! random workload against a `BTreeMap` model, crashes (lost unsynced
 //! writes, torn tails), injected EIO and ENOSPC, corruption and foreign
 //! files. Every randomized test prints its seed when it fails; replay one
-//! with `ENGINE_SEED=<seed> cargo test --lib engine`.
+//! with `ENGINE_SEED=<seed> cargo test --lib engine`; run more with
+//! `ENGINE_SEEDS=<count>`.
 
 use super::io::dma::block_on;
 use super::io::mem::{FaultPlan, MemFs, splitmix64};
@@ -39,10 +40,14 @@ fn value(rng: &mut Rng) -> Vec<u8> {
 }
 
 fn seeds(default_count: u64) -> Vec<u64> {
-    match std::env::var("ENGINE_SEED").ok().and_then(|s| s.parse().ok()) {
-        Some(seed) => vec![seed],
-        None => (1..=default_count).collect(),
+    if let Some(seed) = std::env::var("ENGINE_SEED").ok().and_then(|s| s.parse().ok()) {
+        return vec![seed];
     }
+    let count = std::env::var("ENGINE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_count);
+    (1..=count).collect()
 }
 
 /// Runs `test` per seed, naming the seed if it panics.
