@@ -24,60 +24,76 @@ fn wal_append(c: &mut Criterion) {
     let mut group = c.benchmark_group("wal_append_group_commit");
     group.sample_size(10);
     for writers in [1u64, 16, 128] {
-        group.bench_with_input(BenchmarkId::new("direct_io", writers), &writers, |b, &writers| {
-            b.iter_custom(|iters| {
-                let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("target/bench-data")
-                    .join(format!("wal-{}-{writers}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&dir);
-                let elapsed = block_on(async {
-                    let store = Store::open(&dir, &EngineConfig::default()).await.expect("open");
-                    let start = Instant::now();
-                    for round in 0..iters {
-                        let durables: Vec<Durable> = (0..writers)
-                            .map(|w| {
-                                store
-                                    .write(vec![(key(round * writers + w), Some(vec![1u8; 100]))])
-                                    .expect("write")
-                            })
-                            .collect();
-                        for d in durables {
-                            d.wait().await.expect("durable");
+        group.bench_with_input(
+            BenchmarkId::new("direct_io", writers),
+            &writers,
+            |b, &writers| {
+                b.iter_custom(|iters| {
+                    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("target/bench-data")
+                        .join(format!("wal-{}-{writers}", std::process::id()));
+                    let _ = std::fs::remove_dir_all(&dir);
+                    let elapsed = block_on(async {
+                        let store = Store::open(&dir, &EngineConfig::default())
+                            .await
+                            .expect("open");
+                        let start = Instant::now();
+                        for round in 0..iters {
+                            let durables: Vec<Durable> = (0..writers)
+                                .map(|w| {
+                                    store
+                                        .write(vec![(
+                                            key(round * writers + w),
+                                            Some(vec![1u8; 100]),
+                                        )])
+                                        .expect("write")
+                                })
+                                .collect();
+                            for d in durables {
+                                d.wait().await.expect("durable");
+                            }
                         }
-                    }
-                    let elapsed = start.elapsed();
-                    store.close().await.expect("close");
+                        let elapsed = start.elapsed();
+                        store.close().await.expect("close");
+                        elapsed
+                    })
+                    .expect("executor");
+                    let _ = std::fs::remove_dir_all(&dir);
                     elapsed
-                })
-                .expect("executor");
-                let _ = std::fs::remove_dir_all(&dir);
-                elapsed
-            });
-        });
-        group.bench_with_input(BenchmarkId::new("memfs", writers), &writers, |b, &writers| {
-            b.iter_custom(|iters| {
-                block_on(async {
-                    let store = LsmStore::open_with(MemFs::new(), &EngineConfig::default())
-                        .await
-                        .expect("open");
-                    let start = Instant::now();
-                    for round in 0..iters {
-                        let durables: Vec<Durable> = (0..writers)
-                            .map(|w| {
-                                store
-                                    .write(vec![(key(round * writers + w), Some(vec![1u8; 100]))])
-                                    .expect("write")
-                            })
-                            .collect();
-                        for d in durables {
-                            d.wait().await.expect("durable");
+                });
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("memfs", writers),
+            &writers,
+            |b, &writers| {
+                b.iter_custom(|iters| {
+                    block_on(async {
+                        let store = LsmStore::open_with(MemFs::new(), &EngineConfig::default())
+                            .await
+                            .expect("open");
+                        let start = Instant::now();
+                        for round in 0..iters {
+                            let durables: Vec<Durable> = (0..writers)
+                                .map(|w| {
+                                    store
+                                        .write(vec![(
+                                            key(round * writers + w),
+                                            Some(vec![1u8; 100]),
+                                        )])
+                                        .expect("write")
+                                })
+                                .collect();
+                            for d in durables {
+                                d.wait().await.expect("durable");
+                            }
                         }
-                    }
-                    start.elapsed()
-                })
-                .expect("executor")
-            });
-        });
+                        start.elapsed()
+                    })
+                    .expect("executor")
+                });
+            },
+        );
     }
     group.finish();
 }

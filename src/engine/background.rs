@@ -41,7 +41,10 @@ fn task_done<F: Fs>(shared: &Shared<F>) {
 }
 
 pub(crate) async fn wait_stopped<F: Fs>(shared: &Shared<F>) {
-    shared.work.wait_until(|| shared.tasks_running.get() == 0).await;
+    shared
+        .work
+        .wait_until(|| shared.tasks_running.get() == 0)
+        .await;
 }
 
 fn stopped<F: Fs>(shared: &Shared<F>) -> bool {
@@ -92,13 +95,15 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
         }
         writer.add(&key, value.as_deref()).await?;
         written += 1;
-        if written % YIELD_EVERY_ENTRIES == 0 {
+        if written.is_multiple_of(YIELD_EVERY_ENTRIES) {
             dma::yield_if_needed().await;
         }
     }
     let table = if writer.entries() > 0 {
         let meta = writer.finish(mem.max_seq(), clean_seq).await?;
-        Some(Rc::new(Table::open(&*shared.fs, meta, shared.cache.clone()).await?))
+        Some(Rc::new(
+            Table::open(&*shared.fs, meta, shared.cache.clone()).await?,
+        ))
     } else {
         let name = writer.name().to_string();
         drop(writer);
@@ -120,7 +125,9 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     shared.flushed_seq.set(mem.max_seq());
     shared.wal_min_segment.set(wal_min.max(previous.1));
     let size = table.as_ref().map_or(0, |t| t.meta.size);
-    let next = shared.current().with_tables(&[], 0, table.into_iter().collect());
+    let next = shared
+        .current()
+        .with_tables(&[], 0, table.into_iter().collect());
     if let Err(error) = shared.install(next).await {
         shared.flushed_seq.set(previous.0);
         shared.wal_min_segment.set(previous.1);
@@ -155,7 +162,9 @@ async fn compaction_task<F: Fs>(shared: Rc<Shared<F>>) {
         }
         seen_changes = shared.version_changes.get();
         let version = shared.current();
-        let Some(choice) = compaction::choose(&version.metas(), &version.tombstones, &shared.policy()) else {
+        let Some(choice) =
+            compaction::choose(&version.metas(), &version.tombstones, &shared.policy())
+        else {
             continue;
         };
         match run_compaction(&shared, choice).await {
@@ -188,7 +197,7 @@ pub(crate) async fn quiesce<F: Fs>(shared: &Shared<F>) -> Result<(), EngineError
             return Err(EngineError::Poisoned(why));
         }
         rounds += 1;
-        if rounds % 2000 == 0 {
+        if rounds.is_multiple_of(2000) {
             let version = shared.current();
             tracing::warn!(
                 frozen = shared.frozen.borrow().len(),
@@ -203,7 +212,14 @@ pub(crate) async fn quiesce<F: Fs>(shared: &Shared<F>) -> Result<(), EngineError
 
 async fn run_compaction<F: Fs>(shared: &Shared<F>, choice: Choice) -> Result<(), EngineError> {
     let version = shared.current();
-    let find = |id: u64| version.levels.iter().flatten().find(|t| t.meta.id == id).cloned();
+    let find = |id: u64| {
+        version
+            .levels
+            .iter()
+            .flatten()
+            .find(|t| t.meta.id == id)
+            .cloned()
+    };
     let (removed, output_level, outputs) = match choice {
         Choice::Drop { ids } => (ids, 0, Vec::new()),
         Choice::Merge {
@@ -228,16 +244,28 @@ async fn run_compaction<F: Fs>(shared: &Shared<F>, choice: Choice) -> Result<(),
                     sources.push(Source::tables(vec![with_hidden(t)], range.clone()));
                 }
             } else {
-                sources.push(Source::tables(upper_tables.iter().map(with_hidden).collect(), range.clone()));
+                sources.push(Source::tables(
+                    upper_tables.iter().map(with_hidden).collect(),
+                    range.clone(),
+                ));
             }
-            sources.push(Source::tables(lower_tables.iter().map(with_hidden).collect(), range.clone()));
+            sources.push(Source::tables(
+                lower_tables.iter().map(with_hidden).collect(),
+                range.clone(),
+            ));
             let max_seq = upper_tables
                 .iter()
                 .chain(&lower_tables)
                 .map(|t| t.meta.max_seq)
                 .max()
                 .unwrap_or(0);
-            let outputs = merge(shared, MergeIter::new(sources, false), max_seq, drop_point_tombstones).await?;
+            let outputs = merge(
+                shared,
+                MergeIter::new(sources, false),
+                max_seq,
+                drop_point_tombstones,
+            )
+            .await?;
             let removed = upper.into_iter().chain(lower).collect();
             (removed, output_level, outputs)
         }
@@ -245,7 +273,9 @@ async fn run_compaction<F: Fs>(shared: &Shared<F>, choice: Choice) -> Result<(),
     let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
     {
         let _guard = shared.manifest_lock.lock().await;
-        let next = shared.current().with_tables(&removed, output_level, outputs);
+        let next = shared
+            .current()
+            .with_tables(&removed, output_level, outputs);
         shared.install(next).await?;
     }
     let c = &shared.counters;
@@ -274,7 +304,7 @@ async fn merge<F: Fs>(
     let mut merged = 0usize;
     while let Some((key, value)) = iter.next().await? {
         merged += 1;
-        if merged % YIELD_EVERY_ENTRIES == 0 {
+        if merged.is_multiple_of(YIELD_EVERY_ENTRIES) {
             dma::yield_if_needed().await;
         }
         if value.is_none() && drop_point_tombstones {
@@ -285,17 +315,21 @@ async fn merge<F: Fs>(
         }
         if let Some(w) = writer.as_mut() {
             w.add(&key, value.as_deref()).await?;
-            if w.size_estimate() >= shared.config.table_file_bytes {
-                if let Some(full) = writer.take() {
-                    let meta = full.finish(max_seq, clean_seq).await?;
-                    outputs.push(Rc::new(Table::open(&*shared.fs, meta, shared.cache.clone()).await?));
-                }
+            if w.size_estimate() >= shared.config.table_file_bytes
+                && let Some(full) = writer.take()
+            {
+                let meta = full.finish(max_seq, clean_seq).await?;
+                outputs.push(Rc::new(
+                    Table::open(&*shared.fs, meta, shared.cache.clone()).await?,
+                ));
             }
         }
     }
     if let Some(last) = writer.take() {
         let meta = last.finish(max_seq, clean_seq).await?;
-        outputs.push(Rc::new(Table::open(&*shared.fs, meta, shared.cache.clone()).await?));
+        outputs.push(Rc::new(
+            Table::open(&*shared.fs, meta, shared.cache.clone()).await?,
+        ));
     }
     Ok(outputs)
 }

@@ -44,7 +44,9 @@ pub enum Choice {
 
 fn covered_whole(meta: &TableMeta, tombstones: &[RangeTombstone]) -> bool {
     tombstones.iter().any(|t| {
-        meta.max_seq < t.seq && meta.smallest.starts_with(&t.prefix) && meta.largest.starts_with(&t.prefix)
+        meta.max_seq < t.seq
+            && meta.smallest.starts_with(&t.prefix)
+            && meta.largest.starts_with(&t.prefix)
     })
 }
 
@@ -90,7 +92,11 @@ fn merge_into_next(levels: &[Vec<TableMeta>], level: usize, upper: Vec<&TableMet
 }
 
 /// The next compaction, if any. `levels[0]` is L0, newest first.
-pub fn choose(levels: &[Vec<TableMeta>], tombstones: &[RangeTombstone], config: &PolicyConfig) -> Option<Choice> {
+pub fn choose(
+    levels: &[Vec<TableMeta>],
+    tombstones: &[RangeTombstone],
+    config: &PolicyConfig,
+) -> Option<Choice> {
     if levels.len() < 2 {
         return None;
     }
@@ -207,14 +213,24 @@ mod tests {
             seq: 50,
         }];
         let levels = vec![vec![], vec![table(1, b"t1a", b"t1z", 10, 10)], vec![]];
-        assert_eq!(choose(&levels, &tomb, &config()), Some(Choice::Drop { ids: vec![1] }));
+        assert_eq!(
+            choose(&levels, &tomb, &config()),
+            Some(Choice::Drop { ids: vec![1] })
+        );
         let levels = vec![vec![], vec![table(1, b"t0", b"t1z", 10, 10)], vec![]];
         assert!(matches!(
             choose(&levels, &tomb, &config()),
-            Some(Choice::Merge { level: 1, output_level: 2, .. })
+            Some(Choice::Merge {
+                level: 1,
+                output_level: 2,
+                ..
+            })
         ));
         let mut clean = table(1, b"t0", b"t1z", 10, 10);
         clean.clean_seq = 50;
-        assert_eq!(choose(&[vec![], vec![clean], vec![]], &tomb, &config()), None);
+        assert_eq!(
+            choose(&[vec![], vec![clean], vec![]], &tomb, &config()),
+            None
+        );
     }
 }

@@ -30,6 +30,9 @@ impl Clone for Range {
     }
 }
 
+/// A table and the prefixes hidden from it by newer range tombstones.
+pub type TableWithHidden<F> = (Rc<Table<F>>, Rc<Vec<Vec<u8>>>);
+
 pub enum Source<F: Fs> {
     Mem {
         mem: Rc<Memtable>,
@@ -39,7 +42,7 @@ pub enum Source<F: Fs> {
     },
     /// Tables in iteration order (disjoint, or a single L0 table).
     Tables {
-        pending: VecDeque<(Rc<Table<F>>, Rc<Vec<Vec<u8>>>)>,
+        pending: VecDeque<TableWithHidden<F>>,
         current: Option<TableIter<F>>,
         range: Range,
     },
@@ -56,7 +59,7 @@ impl<F: Fs> Source<F> {
     }
 
     /// `tables` sorted ascending by key; iterated in the range's direction.
-    pub fn tables(mut tables: Vec<(Rc<Table<F>>, Rc<Vec<Vec<u8>>>)>, range: Range) -> Source<F> {
+    pub fn tables(mut tables: Vec<TableWithHidden<F>>, range: Range) -> Source<F> {
         // Only tables that can hold keys in range: a scan must not read a
         // block of every table past its end.
         tables.retain(|(t, _)| {
@@ -113,10 +116,10 @@ impl<F: Fs> Source<F> {
                 current,
                 range,
             } => loop {
-                if let Some(iter) = current {
-                    if let Some(entry) = iter.next().await? {
-                        return Ok(Some(entry));
-                    }
+                if let Some(iter) = current
+                    && let Some(entry) = iter.next().await?
+                {
+                    return Ok(Some(entry));
                 }
                 let Some((table, hidden)) = pending.pop_front() else {
                     return Ok(None);

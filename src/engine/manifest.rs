@@ -148,7 +148,8 @@ pub fn decode(bytes: &[u8]) -> Result<ManifestData, String> {
     };
     for _ in 0..r.u32()? {
         let level = r.u8()?;
-        let (id, size, entries, max_seq, clean_seq) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        let (id, size, entries, max_seq, clean_seq) =
+            (r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
         let smallest = r.bytes()?;
         let largest = r.bytes()?;
         data.tables.push((

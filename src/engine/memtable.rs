@@ -42,7 +42,8 @@ impl Memtable {
 
     pub fn insert(&self, key: Vec<u8>, value: Option<Vec<u8>>) {
         let size = key.len() as u64 + value.as_ref().map_or(0, |v| v.len() as u64);
-        self.bytes.set(self.bytes.get() + size + ENTRY_OVERHEAD_BYTES);
+        self.bytes
+            .set(self.bytes.get() + size + ENTRY_OVERHEAD_BYTES);
         self.map.insert(key, value);
     }
 

@@ -60,7 +60,6 @@ pub enum SyncMode {
     RelaxedPeriodic,
 }
 
-
 /// Engine knobs. Each bound has a default and a stated trade-off.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]

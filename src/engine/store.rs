@@ -130,7 +130,12 @@ impl<F: Fs> Shared<F> {
     /// dropped here.
     pub async fn install(&self, mut next: Version<F>) -> Result<(), EngineError> {
         let frozen_max: Vec<u64> = self.frozen.borrow().iter().map(|m| m.max_seq()).collect();
-        let tables: Vec<_> = next.levels.iter().flatten().map(|t| t.meta.clone()).collect();
+        let tables: Vec<_> = next
+            .levels
+            .iter()
+            .flatten()
+            .map(|t| t.meta.clone())
+            .collect();
         let all_tombstones = next.tombstones.clone();
         next.tombstones.retain(|t| {
             frozen_max.iter().any(|&m| m < t.seq)
@@ -256,7 +261,9 @@ impl<F: Fs> LsmStore<F> {
         }
 
         let commit = Rc::new(CommitState::default());
-        commit.flush_backlog_max.set(config.memtables_frozen_max.max(1));
+        commit
+            .flush_backlog_max
+            .set(config.memtables_frozen_max.max(1));
         let shared = Rc::new(Shared {
             fs: fs.clone(),
             config: config.clone(),
@@ -289,7 +296,9 @@ impl<F: Fs> LsmStore<F> {
         let mut memtables: Vec<Rc<Memtable>> = vec![Rc::new(Memtable::new(old_min))];
         let tombstones = data.tombstones.clone();
         let recovered = wal::recover(&*fs, &replay, data.flushed_seq, |seq, batch| {
-            let Some(mem) = memtables.last().cloned() else { return };
+            let Some(mem) = memtables.last().cloned() else {
+                return;
+            };
             for (key, value) in batch {
                 let dropped_later = tombstones
                     .iter()
@@ -334,8 +343,8 @@ impl<F: Fs> LsmStore<F> {
             let next = (*shared.current()).clone();
             shared.install(next).await?;
         }
-        let relaxed_interval_ms =
-            (config.sync_mode == SyncMode::RelaxedPeriodic).then_some(config.relaxed_sync_interval_ms.max(1));
+        let relaxed_interval_ms = (config.sync_mode == SyncMode::RelaxedPeriodic)
+            .then_some(config.relaxed_sync_interval_ms.max(1));
         let wal = Wal::start(
             fs.clone(),
             WalOptions {
@@ -420,7 +429,9 @@ impl<F: Fs> LsmStore<F> {
             active.insert(key, value);
         }
         let counters = &shared.counters;
-        counters.user_bytes.set(counters.user_bytes.get() + user_bytes);
+        counters
+            .user_bytes
+            .set(counters.user_bytes.get() + user_bytes);
         if active.bytes() >= shared.config.memtable_bytes_max {
             shared.rotate();
         }
@@ -443,7 +454,9 @@ impl<F: Fs> LsmStore<F> {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
         let inverted = match (lower, upper) {
             (Bound::Included(l), Bound::Included(u)) => l > u,
-            (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l >= u,
+            (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+                l >= u
+            }
             _ => false,
         };
         if inverted || max_entries == 0 {
@@ -458,7 +471,9 @@ impl<F: Fs> LsmStore<F> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
-            let Some((key, value)) = iter.next().await? else { break };
+            let Some((key, value)) = iter.next().await? else {
+                break;
+            };
             if let Some(value) = value {
                 bytes += key.len() + value.len();
                 out.push((key, value));
@@ -557,10 +572,19 @@ impl<F: Fs> LsmStore<F> {
             wal_bytes: shared.wal().map_or(0, |w| w.bytes_written()),
             flush_bytes: c.flush_bytes.get(),
             compaction_bytes: c.compaction_bytes.get(),
-            write_amplification: if user == 0 { 0.0 } else { written as f64 / user as f64 },
+            write_amplification: if user == 0 {
+                0.0
+            } else {
+                written as f64 / user as f64
+            },
             tables_per_level: version.levels.iter().map(Vec::len).collect(),
             memtable_bytes: shared.active.borrow().bytes()
-                + shared.frozen.borrow().iter().map(|m| m.bytes()).sum::<u64>(),
+                + shared
+                    .frozen
+                    .borrow()
+                    .iter()
+                    .map(|m| m.bytes())
+                    .sum::<u64>(),
             block_cache_bytes: shared.cache.bytes(),
             block_cache_hits: hits,
             block_cache_misses: misses,

@@ -40,7 +40,10 @@ fn value(rng: &mut Rng) -> Vec<u8> {
 }
 
 fn seeds(default_count: u64) -> Vec<u64> {
-    if let Some(seed) = std::env::var("ENGINE_SEED").ok().and_then(|s| s.parse().ok()) {
+    if let Some(seed) = std::env::var("ENGINE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         return vec![seed];
     }
     let count = std::env::var("ENGINE_SEEDS")
@@ -92,31 +95,54 @@ impl Model {
     }
     /// After recovery: pin every key to what the store now holds.
     fn settle(&mut self, actual: &BTreeMap<Vec<u8>, Vec<u8>>) {
-        let keys: BTreeSet<Vec<u8>> = self.acked.keys().chain(self.maybe.keys()).cloned().collect();
+        let keys: BTreeSet<Vec<u8>> = self
+            .acked
+            .keys()
+            .chain(self.maybe.keys())
+            .cloned()
+            .collect();
         for k in keys {
             let got = actual.get(&k).cloned();
             assert!(
                 self.allowed(&k).contains(&got),
                 "key {k:?}: recovered {:?}, allowed {:?}",
                 got.as_ref().map(Vec::len),
-                self.allowed(&k).iter().map(|v| v.as_ref().map(Vec::len)).collect::<Vec<_>>()
+                self.allowed(&k)
+                    .iter()
+                    .map(|v| v.as_ref().map(Vec::len))
+                    .collect::<Vec<_>>()
             );
             self.acked.insert(k, got);
         }
         self.maybe.clear();
         for k in actual.keys() {
-            assert!(self.acked.contains_key(k), "recovered a key never written: {k:?}");
+            assert!(
+                self.acked.contains_key(k),
+                "recovered a key never written: {k:?}"
+            );
         }
     }
 }
 
 async fn dump(store: &MemStore) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let all = store
-        .scan(Bound::Unbounded, Bound::Unbounded, false, usize::MAX, usize::MAX)
+        .scan(
+            Bound::Unbounded,
+            Bound::Unbounded,
+            false,
+            usize::MAX,
+            usize::MAX,
+        )
         .await
         .expect("scan");
     let mut backwards = store
-        .scan(Bound::Unbounded, Bound::Unbounded, true, usize::MAX, usize::MAX)
+        .scan(
+            Bound::Unbounded,
+            Bound::Unbounded,
+            true,
+            usize::MAX,
+            usize::MAX,
+        )
         .await
         .expect("reverse scan");
     backwards.reverse();
@@ -142,7 +168,9 @@ fn model_workload_with_flush_and_compaction() {
     for_seeds(3, |seed| {
         run(async move {
             let fs = MemFs::new();
-            let store = MemStore::open_with(fs.clone(), &EngineConfig::test_min()).await.expect("open");
+            let store = MemStore::open_with(fs.clone(), &EngineConfig::test_min())
+                .await
+                .expect("open");
             let mut rng = Rng(seed);
             let mut model = BTreeMap::new();
             for i in 0..3000 {
@@ -153,7 +181,12 @@ fn model_workload_with_flush_and_compaction() {
                         None => model.remove(k),
                     };
                 }
-                store.write(batch).expect("write").wait().await.expect("durable");
+                store
+                    .write(batch)
+                    .expect("write")
+                    .wait()
+                    .await
+                    .expect("durable");
                 if i % 500 == 0 {
                     let lo = key(1 + rng.below(3) as u32, rng.below(400));
                     let hi = key(1 + rng.below(3) as u32, rng.below(400));
@@ -161,14 +194,28 @@ fn model_workload_with_flush_and_compaction() {
                     let limit = 1 + rng.below(40) as usize;
                     for reverse in [false, true] {
                         let got = store
-                            .scan(Bound::Included(&lo), Bound::Excluded(&hi), reverse, limit, usize::MAX)
+                            .scan(
+                                Bound::Included(&lo),
+                                Bound::Excluded(&hi),
+                                reverse,
+                                limit,
+                                usize::MAX,
+                            )
                             .await
                             .expect("scan");
-                        let range = model.range::<Vec<u8>, _>((Bound::Included(&lo), Bound::Excluded(&hi)));
+                        let range =
+                            model.range::<Vec<u8>, _>((Bound::Included(&lo), Bound::Excluded(&hi)));
                         let want: Vec<_> = if reverse {
-                            range.rev().take(limit).map(|(k, v)| (k.clone(), v.clone())).collect()
+                            range
+                                .rev()
+                                .take(limit)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
                         } else {
-                            range.take(limit).map(|(k, v)| (k.clone(), v.clone())).collect()
+                            range
+                                .take(limit)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
                         };
                         assert_eq!(got, want, "scan {i} reverse={reverse}");
                     }
@@ -179,11 +226,16 @@ fn model_workload_with_flush_and_compaction() {
             let stats = store.stats();
             assert!(stats.flushes > 0 && stats.compactions > 0, "{stats:?}");
             eprintln!("seed {seed}: {stats:?}");
-            let want_t1 = model.iter().filter(|(k, _)| k.starts_with(&1u32.to_be_bytes())).count() as u64;
+            let want_t1 = model
+                .iter()
+                .filter(|(k, _)| k.starts_with(&1u32.to_be_bytes()))
+                .count() as u64;
             let got = store.prefix_stats(&1u32.to_be_bytes()).entries;
             assert!(got >= want_t1, "prefix stats {got} < {want_t1}");
             store.close().await.expect("close");
-            let store = MemStore::open_with(fs, &EngineConfig::test_min()).await.expect("reopen");
+            let store = MemStore::open_with(fs, &EngineConfig::test_min())
+                .await
+                .expect("reopen");
             assert_eq!(dump(&store).await, model);
         })
     });
@@ -200,7 +252,9 @@ fn crash_recovery_keeps_every_acknowledged_write() {
             let mut fs = MemFs::new();
             let mut model = Model::default();
             for _round in 0..6 {
-                let store = MemStore::open_with(fs.clone(), &config).await.expect("open after crash");
+                let store = MemStore::open_with(fs.clone(), &config)
+                    .await
+                    .expect("open after crash");
                 model.settle(&dump(&store).await);
                 let ops = 50 + rng.below(400);
                 let mut in_flight = Vec::new();
@@ -215,7 +269,10 @@ fn crash_recovery_keeps_every_acknowledged_write() {
                                 durable.wait().await.expect("durable");
                                 model.ack(&batch);
                             }
-                            store.delete_prefix(&table.to_be_bytes()).await.expect("drop");
+                            store
+                                .delete_prefix(&table.to_be_bytes())
+                                .await
+                                .expect("drop");
                             let doomed: Vec<Vec<u8>> = model
                                 .acked
                                 .keys()
@@ -249,7 +306,9 @@ fn crash_recovery_keeps_every_acknowledged_write() {
                 fs = fs.crash(Some(rng.next()));
                 drop(in_flight);
             }
-            let store = MemStore::open_with(fs.clone(), &config).await.expect("final open");
+            let store = MemStore::open_with(fs.clone(), &config)
+                .await
+                .expect("final open");
             model.settle(&dump(&store).await);
         })
     });
@@ -264,7 +323,9 @@ fn eio_poisons_until_reopen_and_loses_nothing_acknowledged() {
             let mut rng = Rng(seed);
             let config = EngineConfig::test_min();
             let fs = MemFs::new();
-            let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+            let store = MemStore::open_with(fs.clone(), &config)
+                .await
+                .expect("open");
             let mut model = Model::default();
             fs.set_fault(Some(FaultPlan {
                 at_op: 1 + rng.below(60),
@@ -292,12 +353,16 @@ fn eio_poisons_until_reopen_and_loses_nothing_acknowledged() {
             }
             assert!(poisoned, "an EIO must poison the store");
             // Every later write is refused, reads still work.
-            assert!(matches!(store.write(vec![(key(1, 1), None)]), Err(EngineError::Poisoned(_))));
+            assert!(matches!(
+                store.write(vec![(key(1, 1), None)]),
+                Err(EngineError::Poisoned(_))
+            ));
             let _ = store.get(&key(1, 1)).await;
             let fs = fs.crash(Some(rng.next()));
             let store = MemStore::open_with(fs, &config).await.expect("reopen");
             model.settle(&dump(&store).await);
-            store.write(vec![(key(1, 1), Some(b"again".to_vec()))])
+            store
+                .write(vec![(key(1, 1), Some(b"again".to_vec()))])
                 .expect("writable after reopen")
                 .wait()
                 .await
@@ -313,7 +378,9 @@ fn disk_full_fails_writes_keeps_reads_and_acknowledged_data() {
             let mut rng = Rng(seed);
             let config = EngineConfig::test_min();
             let fs = MemFs::new();
-            let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+            let store = MemStore::open_with(fs.clone(), &config)
+                .await
+                .expect("open");
             let mut model = Model::default();
             fs.set_fault(Some(FaultPlan {
                 at_op: 1 + rng.below(100),
@@ -346,7 +413,10 @@ fn disk_full_fails_writes_keeps_reads_and_acknowledged_data() {
             }
             assert!(full > 0 || poisoned, "ENOSPC must fail writes");
             for (k, v) in model.acked.iter().take(20) {
-                let got = store.get(k).await.expect("reads work when the disk is full");
+                let got = store
+                    .get(k)
+                    .await
+                    .expect("reads work when the disk is full");
                 if model.maybe.get(k).is_none_or(Vec::is_empty) {
                     assert_eq!(&got, v);
                 }
@@ -381,7 +451,9 @@ async fn write_sequential(store: &MemStore, n: u64) {
 fn mid_log_corruption_is_an_error_naming_file_and_offset() {
     run(async {
         let fs = MemFs::new();
-        let store = MemStore::open_with(fs.clone(), &EngineConfig::default()).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &EngineConfig::default())
+            .await
+            .expect("open");
         write_sequential(&store, 5).await;
         let crashed = fs.crash(None);
         let wal = newest_wal(&crashed);
@@ -402,7 +474,9 @@ fn mid_log_corruption_is_an_error_naming_file_and_offset() {
 fn torn_tail_is_truncated() {
     run(async {
         let fs = MemFs::new();
-        let store = MemStore::open_with(fs.clone(), &EngineConfig::default()).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &EngineConfig::default())
+            .await
+            .expect("open");
         write_sequential(&store, 5).await;
         let crashed = fs.crash(None);
         let wal = newest_wal(&crashed);
@@ -412,9 +486,14 @@ fn torn_tail_is_truncated() {
             tail_offset += 36 + record_body_len(&key(1, i), 20);
         }
         assert!(crashed.corrupt(&wal, tail_offset + 1));
-        let store = MemStore::open_with(crashed, &EngineConfig::default()).await.expect("torn tail tolerated");
+        let store = MemStore::open_with(crashed, &EngineConfig::default())
+            .await
+            .expect("torn tail tolerated");
         for i in 0..5 {
-            assert_eq!(store.get(&key(1, i)).await.expect("get"), Some(vec![i as u8; 20]));
+            assert_eq!(
+                store.get(&key(1, i)).await.expect("get"),
+                Some(vec![i as u8; 20])
+            );
         }
     });
 }
@@ -427,9 +506,16 @@ fn record_body_len(key: &[u8], value_len: usize) -> usize {
 fn foreign_and_damaged_files_are_named_at_open() {
     run(async {
         let fs = MemFs::new();
-        let store = MemStore::open_with(fs.clone(), &EngineConfig::test_min()).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &EngineConfig::test_min())
+            .await
+            .expect("open");
         for i in 0..2000 {
-            store.write(vec![(key(1, i), Some(vec![7; 100]))]).expect("write").wait().await.expect("durable");
+            store
+                .write(vec![(key(1, i), Some(vec![7; 100]))])
+                .expect("write")
+                .wait()
+                .await
+                .expect("durable");
         }
         store.quiesce().await.expect("quiesce");
         store.close().await.expect("close");
@@ -468,29 +554,55 @@ fn delete_prefix_is_durable_and_compaction_reclaims_it() {
     run(async {
         let fs = MemFs::new();
         let config = EngineConfig::test_min();
-        let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &config)
+            .await
+            .expect("open");
         for i in 0..1500 {
             for table in [1u32, 2] {
-                store.write(vec![(key(table, i), Some(vec![1; 50]))]).expect("write").wait().await.expect("durable");
+                store
+                    .write(vec![(key(table, i), Some(vec![1; 50]))])
+                    .expect("write")
+                    .wait()
+                    .await
+                    .expect("durable");
             }
         }
         let before = store.prefix_stats(&1u32.to_be_bytes());
         assert!(before.entries >= 1500, "{before:?}");
-        store.delete_prefix(&1u32.to_be_bytes()).await.expect("drop");
+        store
+            .delete_prefix(&1u32.to_be_bytes())
+            .await
+            .expect("drop");
         assert_eq!(store.get(&key(1, 3)).await.expect("get"), None);
         assert_eq!(store.prefix_stats(&1u32.to_be_bytes()).entries, 0);
         let rest = store
-            .scan(Bound::Unbounded, Bound::Unbounded, false, usize::MAX, usize::MAX)
+            .scan(
+                Bound::Unbounded,
+                Bound::Unbounded,
+                false,
+                usize::MAX,
+                usize::MAX,
+            )
             .await
             .expect("scan");
         assert_eq!(rest.len(), 1500);
         assert!(rest.iter().all(|(k, _)| k.starts_with(&2u32.to_be_bytes())));
         // Recreate a key in the dropped prefix: newer than the tombstone.
-        store.write(vec![(key(1, 7), Some(b"new".to_vec()))]).expect("write").wait().await.expect("durable");
+        store
+            .write(vec![(key(1, 7), Some(b"new".to_vec()))])
+            .expect("write")
+            .wait()
+            .await
+            .expect("durable");
         let crashed = fs.crash(Some(3));
-        let store = MemStore::open_with(crashed.clone(), &config).await.expect("reopen");
+        let store = MemStore::open_with(crashed.clone(), &config)
+            .await
+            .expect("reopen");
         assert_eq!(store.get(&key(1, 3)).await.expect("get"), None);
-        assert_eq!(store.get(&key(1, 7)).await.expect("get"), Some(b"new".to_vec()));
+        assert_eq!(
+            store.get(&key(1, 7)).await.expect("get"),
+            Some(b"new".to_vec())
+        );
         store.quiesce().await.expect("quiesce");
         assert_eq!(store.prefix_stats(&1u32.to_be_bytes()).entries, 1);
         assert_eq!(store.prefix_stats(&2u32.to_be_bytes()).entries, 1500);
@@ -505,11 +617,18 @@ fn relaxed_mode_acknowledges_and_recovers_after_clean_close() {
             sync_mode: SyncMode::RelaxedPeriodic,
             ..EngineConfig::test_min()
         };
-        let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &config)
+            .await
+            .expect("open");
         write_sequential(&store, 100).await;
         store.close().await.expect("close");
-        let store = MemStore::open_with(fs.crash(None), &config).await.expect("reopen");
-        assert_eq!(store.get(&key(1, 99)).await.expect("get"), Some(vec![99; 20]));
+        let store = MemStore::open_with(fs.crash(None), &config)
+            .await
+            .expect("reopen");
+        assert_eq!(
+            store.get(&key(1, 99)).await.expect("get"),
+            Some(vec![99; 20])
+        );
     });
 }
 
@@ -517,17 +636,27 @@ fn relaxed_mode_acknowledges_and_recovers_after_clean_close() {
 fn group_commit_shares_syncs() {
     run(async {
         let fs = MemFs::new();
-        let store = MemStore::open_with(fs.clone(), &EngineConfig::default()).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &EngineConfig::default())
+            .await
+            .expect("open");
         fs.set_fault(None);
         let durables: Vec<Durable> = (0..100)
-            .map(|i| store.write(vec![(key(1, i), Some(vec![1; 10]))]).expect("write"))
+            .map(|i| {
+                store
+                    .write(vec![(key(1, i), Some(vec![1; 10]))])
+                    .expect("write")
+            })
             .collect();
         for d in durables {
             d.wait().await.expect("durable");
         }
         // One write + one sync per group; 100 concurrent writes need far
         // fewer than 100 groups.
-        assert!(fs.ops() < 20, "{} file operations for 100 concurrent writes", fs.ops());
+        assert!(
+            fs.ops() < 20,
+            "{} file operations for 100 concurrent writes",
+            fs.ops()
+        );
     });
 }
 
@@ -541,7 +670,12 @@ fn real_direct_io_round_trip() {
     run(async {
         let store = Store::open(&dir, &config).await.expect("open");
         for i in 0..1000 {
-            store.write(vec![(key(1, i), Some(vec![i as u8; 100]))]).expect("write").wait().await.expect("durable");
+            store
+                .write(vec![(key(1, i), Some(vec![i as u8; 100]))])
+                .expect("write")
+                .wait()
+                .await
+                .expect("durable");
         }
         store.quiesce().await.expect("quiesce");
         store.close().await.expect("close");
@@ -549,10 +683,53 @@ fn real_direct_io_round_trip() {
     run(async {
         let store = Store::open(&dir, &config).await.expect("reopen");
         for i in (0..1000).step_by(37) {
-            assert_eq!(store.get(&key(1, i)).await.expect("get"), Some(vec![i as u8; 100]));
+            assert_eq!(
+                store.get(&key(1, i)).await.expect("get"),
+                Some(vec![i as u8; 100])
+            );
         }
         store.close().await.expect("close");
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Measures write amplification of a uniform random overwrite workload
+/// (prints it; not an assertion on speed). Run with
+/// `cargo test --release --lib engine::tests::measure_write_amplification -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement, prints numbers"]
+fn measure_write_amplification() {
+    run(async {
+        let config = EngineConfig {
+            memtable_bytes_max: 1 << 20,
+            table_file_bytes: 1 << 20,
+            level1_bytes_max: 4 << 20,
+            level_size_ratio: 10,
+            ..EngineConfig::default()
+        };
+        let fs = MemFs::new();
+        let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+        let mut rng = Rng(42);
+        let keys = 200_000;
+        for round in 0..2_000u64 {
+            let durables: Vec<Durable> = (0..100)
+                .map(|_| {
+                    let k = key(1, rng.below(keys));
+                    store.write(vec![(k, Some(vec![round as u8; 100]))]).expect("write")
+                })
+                .collect();
+            for d in durables {
+                d.wait().await.expect("durable");
+            }
+        }
+        store.quiesce().await.expect("quiesce");
+        let stats = store.stats();
+        eprintln!("{stats:#?}");
+        eprintln!(
+            "write amplification (flush+compaction)/user = {:.2}; with WAL = {:.2}; file-system bytes written = {}",
+            stats.write_amplification,
+            (stats.flush_bytes + stats.compaction_bytes + stats.wal_bytes) as f64 / stats.user_bytes as f64,
+            fs.bytes_written()
+        );
+    });
+}

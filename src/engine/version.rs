@@ -71,7 +71,12 @@ impl<F: Fs> Version<F> {
             .collect()
     }
 
-    pub fn to_manifest(&self, next_file_id: u64, flushed_seq: u64, wal_min_segment: u64) -> ManifestData {
+    pub fn to_manifest(
+        &self,
+        next_file_id: u64,
+        flushed_seq: u64,
+        wal_min_segment: u64,
+    ) -> ManifestData {
         let mut tables = Vec::new();
         for (level, list) in self.levels.iter().enumerate() {
             for table in list {
@@ -88,7 +93,12 @@ impl<F: Fs> Version<F> {
     }
 
     /// Replaces the tables with ids in `removed` by `added` (at `level`).
-    pub fn with_tables(&self, removed: &[u64], level: usize, added: Vec<Rc<Table<F>>>) -> Version<F> {
+    pub fn with_tables(
+        &self,
+        removed: &[u64],
+        level: usize,
+        added: Vec<Rc<Table<F>>>,
+    ) -> Version<F> {
         let mut next = self.clone();
         for list in &mut next.levels {
             list.retain(|t| !removed.contains(&t.meta.id));

@@ -77,7 +77,9 @@ impl DmaFsFile {
         };
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
-            let chunk = file.read_at(pos + out.len() as u64, len - out.len()).await?;
+            let chunk = file
+                .read_at(pos + out.len() as u64, len - out.len())
+                .await?;
             if chunk.is_empty() {
                 break;
             }
@@ -149,7 +151,10 @@ impl FsFile for DmaFsFile {
             dma.as_bytes_mut().copy_from_slice(rest);
             let written = self.file.write_at(dma, pos + done as u64).await?;
             if written == 0 {
-                return Err(io::Error::new(io::ErrorKind::WriteZero, "direct write wrote 0 bytes"));
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "direct write wrote 0 bytes",
+                ));
             }
             done += written;
         }

@@ -226,7 +226,10 @@ impl Fs for MemFs {
 
     async fn open(&self, name: &str) -> io::Result<MemFile> {
         let state = self.state.borrow();
-        let ino = *state.dir_current.get(name).ok_or_else(|| MemFs::not_found(name))?;
+        let ino = *state
+            .dir_current
+            .get(name)
+            .ok_or_else(|| MemFs::not_found(name))?;
         Ok(MemFile {
             state: self.state.clone(),
             inode: ino,
@@ -240,7 +243,10 @@ impl Fs for MemFs {
     async fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         let mut state = self.state.borrow_mut();
         state.mutating_op()?;
-        let ino = state.dir_current.remove(from).ok_or_else(|| MemFs::not_found(from))?;
+        let ino = state
+            .dir_current
+            .remove(from)
+            .ok_or_else(|| MemFs::not_found(from))?;
         state.dir_current.insert(to.to_string(), ino);
         Ok(())
     }
@@ -248,7 +254,10 @@ impl Fs for MemFs {
     async fn remove(&self, name: &str) -> io::Result<()> {
         let mut state = self.state.borrow_mut();
         state.mutating_op()?;
-        state.dir_current.remove(name).ok_or_else(|| MemFs::not_found(name))?;
+        state
+            .dir_current
+            .remove(name)
+            .ok_or_else(|| MemFs::not_found(name))?;
         Ok(())
     }
 
@@ -262,8 +271,17 @@ impl Fs for MemFs {
 
 impl FsFile for MemFile {
     async fn write_at(&self, buf: &[u8], pos: u64) -> io::Result<()> {
-        assert_eq!(pos % BLOCK_BYTES as u64, 0, "unaligned write position {pos}");
-        assert_eq!(buf.len() % BLOCK_BYTES, 0, "unaligned write length {}", buf.len());
+        assert_eq!(
+            pos % BLOCK_BYTES as u64,
+            0,
+            "unaligned write position {pos}"
+        );
+        assert_eq!(
+            buf.len() % BLOCK_BYTES,
+            0,
+            "unaligned write length {}",
+            buf.len()
+        );
         let mut state = self.state.borrow_mut();
         state.mutating_op()?;
         state.bytes_written += buf.len() as u64;
@@ -294,7 +312,10 @@ impl FsFile for MemFile {
 
     async fn size(&self) -> io::Result<u64> {
         let state = self.state.borrow();
-        Ok(state.inodes.get(&self.inode).map_or(0, |i| i.current.len() as u64))
+        Ok(state
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.current.len() as u64))
     }
 
     async fn preallocate(&self, _len: u64) -> io::Result<()> {

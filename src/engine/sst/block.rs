@@ -33,7 +33,7 @@ impl BlockBuilder {
     /// Adds an entry; keys must ascend and be at most `u16::MAX` bytes.
     pub fn add(&mut self, key: &[u8], value: Option<&[u8]>) {
         debug_assert!(self.count == 0 || key > self.last_key.as_slice());
-        let shared = if self.count % RESTART_INTERVAL == 0 {
+        let shared = if self.count.is_multiple_of(RESTART_INTERVAL) {
             self.restarts.push(self.buf.len() as u32);
             0
         } else {

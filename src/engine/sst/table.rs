@@ -219,7 +219,8 @@ impl<F: Fs> TableWriter<F> {
         self.buf.extend_from_slice(&stats);
         let end = self.flushed + self.buf.len() as u64;
         let size = align_up(end + FOOTER_BYTES as u64);
-        self.buf.resize((size - FOOTER_BYTES as u64 - self.flushed) as usize, 0);
+        self.buf
+            .resize((size - FOOTER_BYTES as u64 - self.flushed) as usize, 0);
         let mut footer = Vec::with_capacity(FOOTER_BYTES);
         footer.extend_from_slice(&MAGIC.to_le_bytes());
         footer.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -240,13 +241,10 @@ impl<F: Fs> TableWriter<F> {
             .write_at(&self.buf, self.flushed)
             .await
             .map_err(|e| io_error(&self.name, e))?;
-        self.file
-            .sync()
-            .await
-            .map_err(|source| EngineError::Io {
-                path: self.name.clone(),
-                source,
-            })?;
+        self.file.sync().await.map_err(|source| EngineError::Io {
+            path: self.name.clone(),
+            source,
+        })?;
         Ok(TableMeta {
             id: self.id,
             size,
@@ -272,13 +270,17 @@ pub struct Table<F: Fs> {
     file: F::File,
     index: Vec<IndexEntry>,
     bloom: Vec<u8>,
-    stats: Vec<((u8, [u8; 4]), PrefixStats)>,
+    stats: StatsBuckets,
     cache: Rc<BlockCache>,
 }
 
 impl<F: Fs> Table<F> {
     /// Opens and validates the table the manifest describes as `meta`.
-    pub async fn open(fs: &F, meta: TableMeta, cache: Rc<BlockCache>) -> Result<Table<F>, EngineError> {
+    pub async fn open(
+        fs: &F,
+        meta: TableMeta,
+        cache: Rc<BlockCache>,
+    ) -> Result<Table<F>, EngineError> {
         let name = table_name(meta.id);
         let corrupt = |offset: u64, detail: String| EngineError::Corruption {
             path: name.clone(),
@@ -301,7 +303,10 @@ impl<F: Fs> Table<F> {
         check_crc(&footer[..60], "footer").map_err(|d| corrupt(footer_at, d))?;
         let version = le_u32(&footer, 8).unwrap_or(0);
         if version != FORMAT_VERSION {
-            return Err(corrupt(footer_at, format!("unsupported format version {version}")));
+            return Err(corrupt(
+                footer_at,
+                format!("unsupported format version {version}"),
+            ));
         }
         let field = |at| le_u32(&footer, at).unwrap_or(0) as usize;
         let index_offset = le_u64(&footer, 16).unwrap_or(0);
@@ -328,15 +333,19 @@ impl<F: Fs> Table<F> {
         if blob.len() != meta_len {
             return Err(corrupt(index_offset, "short read of table metadata".into()));
         }
-        let index_bytes = check_crc(&blob[..index_len], "index").map_err(|d| corrupt(index_offset, d))?;
+        let index_bytes =
+            check_crc(&blob[..index_len], "index").map_err(|d| corrupt(index_offset, d))?;
         let bloom_at = index_offset + index_len as u64;
         let bloom = check_crc(&blob[index_len..index_len + bloom_len], "bloom")
             .map_err(|d| corrupt(bloom_at, d))?
             .to_vec();
         let stats_at = bloom_at + bloom_len as u64;
-        let stats_bytes = check_crc(&blob[index_len + bloom_len..], "stats").map_err(|d| corrupt(stats_at, d))?;
-        let index = parse_index(index_bytes, index_offset).ok_or_else(|| corrupt(index_offset, "index does not decode".into()))?;
-        let stats = parse_stats(stats_bytes).ok_or_else(|| corrupt(stats_at, "stats do not decode".into()))?;
+        let stats_bytes =
+            check_crc(&blob[index_len + bloom_len..], "stats").map_err(|d| corrupt(stats_at, d))?;
+        let index = parse_index(index_bytes, index_offset)
+            .ok_or_else(|| corrupt(index_offset, "index does not decode".into()))?;
+        let stats = parse_stats(stats_bytes)
+            .ok_or_else(|| corrupt(stats_at, "stats do not decode".into()))?;
         Ok(Table {
             meta,
             name,
@@ -382,7 +391,11 @@ impl<F: Fs> Table<F> {
     }
 
     /// `None`: absent; `Some(None)`: tombstone here.
-    pub async fn get(&self, key: &[u8], hash: (u64, u64)) -> Result<Option<Option<Vec<u8>>>, EngineError> {
+    pub async fn get(
+        &self,
+        key: &[u8],
+        hash: (u64, u64),
+    ) -> Result<Option<Option<Vec<u8>>>, EngineError> {
         if key < self.meta.smallest.as_slice() || key > self.meta.largest.as_slice() {
             return Ok(None);
         }
@@ -452,7 +465,9 @@ fn parse_index(bytes: &[u8], _base: u64) -> Option<Vec<IndexEntry>> {
     (at == body.len()).then_some(out)
 }
 
-fn parse_stats(bytes: &[u8]) -> Option<Vec<((u8, [u8; 4]), PrefixStats)>> {
+type StatsBuckets = Vec<((u8, [u8; 4]), PrefixStats)>;
+
+fn parse_stats(bytes: &[u8]) -> Option<StatsBuckets> {
     let (body, count) = bytes.split_last_chunk::<4>()?;
     let count = u32::from_le_bytes(*count) as usize;
     if body.len() != count.checked_mul(21)? {

@@ -261,7 +261,10 @@ impl<F: Fs> Wal<F> {
             };
             if let Some(id) = doomed {
                 let name = segment_name(id);
-                self.fs.remove(&name).await.map_err(|e| io_error(&name, e))?;
+                self.fs
+                    .remove(&name)
+                    .await
+                    .map_err(|e| io_error(&name, e))?;
             }
         }
     }
@@ -270,10 +273,7 @@ impl<F: Fs> Wal<F> {
     pub async fn close(&self) {
         self.closing.set(true);
         self.work.wake_all();
-        self.commit
-            .changed
-            .wait_until(|| self.stopped.get())
-            .await;
+        self.commit.changed.wait_until(|| self.stopped.get()).await;
     }
 
     async fn roll(&self) -> Result<ActiveSegment<F::File>, EngineError> {
@@ -289,7 +289,11 @@ impl<F: Fs> Wal<F> {
                     .map_err(|e| io_error(&old_name, e))?;
                 self.fs.open(&name).await.map_err(|e| io_error(&name, e))?
             }
-            None => self.fs.create(&name).await.map_err(|e| io_error(&name, e))?,
+            None => self
+                .fs
+                .create(&name)
+                .await
+                .map_err(|e| io_error(&name, e))?,
         };
         file.preallocate(self.options.segment_bytes)
             .await
@@ -331,10 +335,11 @@ impl<F: Fs> Wal<F> {
                 Err(EngineError::DiskFull(_)) if !self.closing.get() => {
                     self.commit.disk_full_through.set(last);
                     self.commit.disk_full.set(true);
-                    let mut pending = self.pending.borrow_mut();
-                    let newer = std::mem::replace(&mut *pending, group);
-                    pending.extend(newer);
-                    drop(pending);
+                    {
+                        let mut pending = self.pending.borrow_mut();
+                        let newer = std::mem::replace(&mut *pending, group);
+                        pending.extend(newer);
+                    }
                     self.commit.notify();
                     dma::sleep_ms(DISK_FULL_RETRY_MS).await;
                 }
@@ -460,26 +465,29 @@ pub async fn recover<F: Fs>(
                 apply(rec.seq, batch);
             }
         }
-        if let Some(invalid) = scan.invalid_at {
-            if let Some(first_after) = scan.after_invalid.first() {
-                let group = first_after.group_first_seq;
-                let one_group = scan.after_invalid.iter().all(|r| r.group_first_seq == group);
-                let in_flight_group = match last {
-                    Some((seq, last_group)) => group == last_group || group == seq + 1,
-                    None => true,
-                };
-                if !(one_group && in_flight_group) {
-                    return Err(corruption(
-                        invalid,
-                        format!(
-                            "invalid record followed by valid records (seq {}) of a synced group",
-                            first_after.seq
-                        ),
-                    ));
-                }
-                tracing::warn!(segment = %name, offset = invalid, "torn tail of the last commit group truncated");
-                torn_at = Some((name.clone(), invalid));
+        if let Some(invalid) = scan.invalid_at
+            && let Some(first_after) = scan.after_invalid.first()
+        {
+            let group = first_after.group_first_seq;
+            let one_group = scan
+                .after_invalid
+                .iter()
+                .all(|r| r.group_first_seq == group);
+            let in_flight_group = match last {
+                Some((seq, last_group)) => group == last_group || group == seq + 1,
+                None => true,
+            };
+            if !(one_group && in_flight_group) {
+                return Err(corruption(
+                    invalid,
+                    format!(
+                        "invalid record followed by valid records (seq {}) of a synced group",
+                        first_after.seq
+                    ),
+                ));
             }
+            tracing::warn!(segment = %name, offset = invalid, "torn tail of the last commit group truncated");
+            torn_at = Some((name.clone(), invalid));
         }
     }
     Ok(Recovered {
