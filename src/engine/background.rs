@@ -233,6 +233,7 @@ async fn run_compaction<F: Fs>(shared: &Shared<F>, choice: Choice) -> Result<(),
                 lower: Bound::Unbounded,
                 upper: Bound::Unbounded,
                 reverse: false,
+                fill_cache: false,
             };
             let mut sources = Vec::new();
             let upper_tables: Vec<_> = upper.iter().filter_map(|&id| find(id)).collect();

@@ -18,6 +18,8 @@ pub struct Range {
     pub lower: Bound<Vec<u8>>,
     pub upper: Bound<Vec<u8>>,
     pub reverse: bool,
+    /// Insert blocks read into the block cache (false for compaction).
+    pub fill_cache: bool,
 }
 
 impl Clone for Range {
@@ -26,6 +28,7 @@ impl Clone for Range {
             lower: self.lower.clone(),
             upper: self.upper.clone(),
             reverse: self.reverse,
+            fill_cache: self.fill_cache,
         }
     }
 }
@@ -130,6 +133,7 @@ impl<F: Fs> Source<F> {
                     range.upper.clone(),
                     range.reverse,
                     hidden,
+                    range.fill_cache,
                 ));
             },
         }

@@ -466,6 +466,7 @@ impl<F: Fs> LsmStore<F> {
             lower: lower.map(<[u8]>::to_vec),
             upper: upper.map(<[u8]>::to_vec),
             reverse,
+            fill_cache: true,
         };
         let mut iter = self.merge_iter(range);
         let mut out = Vec::new();

@@ -708,14 +708,18 @@ fn measure_write_amplification() {
             ..EngineConfig::default()
         };
         let fs = MemFs::new();
-        let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+        let store = MemStore::open_with(fs.clone(), &config)
+            .await
+            .expect("open");
         let mut rng = Rng(42);
         let keys = 200_000;
         for round in 0..2_000u64 {
             let durables: Vec<Durable> = (0..100)
                 .map(|_| {
                     let k = key(1, rng.below(keys));
-                    store.write(vec![(k, Some(vec![round as u8; 100]))]).expect("write")
+                    store
+                        .write(vec![(k, Some(vec![round as u8; 100]))])
+                        .expect("write")
                 })
                 .collect();
             for d in durables {
@@ -728,7 +732,8 @@ fn measure_write_amplification() {
         eprintln!(
             "write amplification (flush+compaction)/user = {:.2}; with WAL = {:.2}; file-system bytes written = {}",
             stats.write_amplification,
-            (stats.flush_bytes + stats.compaction_bytes + stats.wal_bytes) as f64 / stats.user_bytes as f64,
+            (stats.flush_bytes + stats.compaction_bytes + stats.wal_bytes) as f64
+                / stats.user_bytes as f64,
             fs.bytes_written()
         );
     });

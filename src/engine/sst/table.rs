@@ -370,7 +370,10 @@ impl<F: Fs> Table<F> {
         self.index.partition_point(|e| e.last_key.as_slice() < key)
     }
 
-    pub async fn read_block(&self, i: usize) -> Result<Rc<Block>, EngineError> {
+    /// Reads data block `i` through the cache; `fill_cache = false` (compaction)
+    /// uses a cached copy but does not insert, so one big merge cannot evict
+    /// the request path's working set.
+    pub async fn read_block(&self, i: usize, fill_cache: bool) -> Result<Rc<Block>, EngineError> {
         if let Some(block) = self.cache.get(self.meta.id, i as u32) {
             return Ok(block);
         }
@@ -386,7 +389,9 @@ impl<F: Fs> Table<F> {
             detail,
         })?;
         let block = Rc::new(block);
-        self.cache.insert(self.meta.id, i as u32, block.clone());
+        if fill_cache {
+            self.cache.insert(self.meta.id, i as u32, block.clone());
+        }
         Ok(block)
     }
 
@@ -406,7 +411,7 @@ impl<F: Fs> Table<F> {
         if i >= self.index.len() {
             return Ok(None);
         }
-        let block = self.read_block(i).await?;
+        let block = self.read_block(i, true).await?;
         block.get(key).map_err(|detail| EngineError::Corruption {
             path: self.name.clone(),
             offset: self.index[i].offset,
@@ -414,8 +419,12 @@ impl<F: Fs> Table<F> {
         })
     }
 
-    pub async fn block_entries(&self, i: usize) -> Result<Vec<Entry>, EngineError> {
-        let block = self.read_block(i).await?;
+    pub async fn block_entries(
+        &self,
+        i: usize,
+        fill_cache: bool,
+    ) -> Result<Vec<Entry>, EngineError> {
+        let block = self.read_block(i, fill_cache).await?;
         block.entries().map_err(|detail| EngineError::Corruption {
             path: self.name.clone(),
             offset: self.index[i].offset,
@@ -496,6 +505,7 @@ pub struct TableIter<F: Fs> {
     upper: Bound<Vec<u8>>,
     reverse: bool,
     hidden: Rc<Vec<Vec<u8>>>,
+    fill_cache: bool,
     next_block: Option<usize>,
     entries: std::vec::IntoIter<Entry>,
     done: bool,
@@ -524,6 +534,7 @@ impl<F: Fs> TableIter<F> {
         upper: Bound<Vec<u8>>,
         reverse: bool,
         hidden: Rc<Vec<Vec<u8>>>,
+        fill_cache: bool,
     ) -> TableIter<F> {
         let count = table.index.len();
         let next_block = if reverse {
@@ -546,6 +557,7 @@ impl<F: Fs> TableIter<F> {
             upper,
             reverse,
             hidden,
+            fill_cache,
             next_block,
             entries: Vec::new().into_iter(),
             done: false,
@@ -573,7 +585,7 @@ impl<F: Fs> TableIter<F> {
                 self.done = true;
                 break;
             };
-            let mut entries = self.table.block_entries(block).await?;
+            let mut entries = self.table.block_entries(block, self.fill_cache).await?;
             if self.reverse {
                 entries.reverse();
                 self.next_block = block.checked_sub(1);
