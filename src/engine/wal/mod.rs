@@ -29,6 +29,8 @@
 //! file carry the old segment id and are ignored.
 
 pub mod record;
+#[cfg(test)]
+mod recovery_tests;
 
 use crate::engine::io::{Fs, FsFile, align_down, align_up, dma};
 use crate::engine::sync::WaitList;
