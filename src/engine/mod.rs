@@ -161,6 +161,8 @@ pub enum EngineError {
     KeyTooLarge(usize),
     #[error("invalid engine configuration: {0}")]
     InvalidConfig(String),
+    #[error("the store is closed")]
+    Closed,
 }
 
 /// One mutation in a batch: `Some(value)` puts, `None` deletes.

@@ -418,8 +418,8 @@ impl<F: Fs> LsmStore<F> {
             return Err(EngineError::KeyTooLarge(key.len()));
         }
         let shared = &self.shared;
-        let Some(wal) = shared.wal() else {
-            return Err(EngineError::Poisoned("store is not open".into()));
+        let Some(wal) = shared.wal().filter(|w| !w.is_closing()) else {
+            return Err(EngineError::Closed);
         };
         let seq = wal.append(&batch);
         let active = shared.active.borrow().clone();
@@ -513,8 +513,8 @@ impl<F: Fs> LsmStore<F> {
     pub async fn delete_prefix(&self, prefix: &[u8]) -> Result<(), EngineError> {
         self.check_writable()?;
         let shared = &self.shared;
-        let Some(wal) = shared.wal().cloned() else {
-            return Err(EngineError::Poisoned("store is not open".into()));
+        let Some(wal) = shared.wal().filter(|w| !w.is_closing()).cloned() else {
+            return Err(EngineError::Closed);
         };
         let _guard = shared.manifest_lock.lock().await;
         self.check_writable()?;

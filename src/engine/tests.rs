@@ -622,6 +622,7 @@ fn relaxed_mode_acknowledges_and_recovers_after_clean_close() {
             .expect("open");
         write_sequential(&store, 100).await;
         store.close().await.expect("close");
+        assert!(matches!(store.write(vec![(key(1, 1), None)]), Err(EngineError::Closed)));
         let store = MemStore::open_with(fs.crash(None), &config)
             .await
             .expect("reopen");

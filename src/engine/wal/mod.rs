@@ -228,6 +228,10 @@ impl<F: Fs> Wal<F> {
         seq
     }
 
+    pub fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
     pub fn relaxed(&self) -> bool {
         self.options.relaxed_interval_ms.is_some()
     }
