@@ -23,7 +23,17 @@
 //!
 //! Durability: `Durable::wait` returns Ok only after the batch's WAL record
 //! was written and fdatasync'ed (unless `sync_mode = "relaxed_periodic"`).
-//! Any EIO on a write or sync poisons the store until reopen.
+//! Any EIO on a write or sync poisons the store until reopen. A write that
+//! fails (DiskFull, Poisoned) was already visible to reads; after a poison
+//! it may or may not survive the restart (it was never acknowledged).
+//!
+//! Data directory (one per shard): `MANIFEST` (live tables, range
+//! tombstones, WAL position), `wal-<16 hex>.log` (preallocated, recycled
+//! log segments), `sst-<16 hex>.sst` (tables). Anything else is reported by
+//! name at open (`EngineError::ForeignFile`); unreferenced tables left by a
+//! crash are deleted at open. Formats are documented byte by byte in
+//! `wal/record.rs`, `sst/block.rs`, `sst/table.rs`, `sst/bloom.rs` and
+//! `manifest.rs`.
 
 mod background;
 pub mod compaction;
