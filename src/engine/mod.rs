@@ -206,3 +206,23 @@ impl Durable {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn config_parses_from_toml_with_defaults() {
+        let config: EngineConfig =
+            toml::from_str("sync_mode = \"relaxed_periodic\"\nrelaxed_sync_interval_ms = 5\n")
+                .expect("parses");
+        assert_eq!(config.sync_mode, SyncMode::RelaxedPeriodic);
+        assert_eq!(config.relaxed_sync_interval_ms, 5);
+        assert_eq!(
+            config.memtable_bytes_max,
+            EngineConfig::default().memtable_bytes_max
+        );
+        assert!(toml::from_str::<EngineConfig>("no_such_knob = 1").is_err());
+        assert_eq!(EngineConfig::default().sync_mode, SyncMode::FsyncBeforeAck);
+    }
+}

@@ -81,10 +81,10 @@ impl Model {
     fn ack(&mut self, batch: &WriteBatch) {
         for (k, v) in batch {
             self.acked.insert(k.clone(), v.clone());
-            if let Some(list) = self.maybe.get_mut(k) {
-                if let Some(pos) = list.iter().position(|x| x == v) {
-                    list.drain(..=pos);
-                }
+            if let Some(list) = self.maybe.get_mut(k)
+                && let Some(pos) = list.iter().position(|x| x == v)
+            {
+                list.drain(..=pos);
             }
         }
     }
@@ -622,7 +622,10 @@ fn relaxed_mode_acknowledges_and_recovers_after_clean_close() {
             .expect("open");
         write_sequential(&store, 100).await;
         store.close().await.expect("close");
-        assert!(matches!(store.write(vec![(key(1, 1), None)]), Err(EngineError::Closed)));
+        assert!(matches!(
+            store.write(vec![(key(1, 1), None)]),
+            Err(EngineError::Closed)
+        ));
         let store = MemStore::open_with(fs.crash(None), &config)
             .await
             .expect("reopen");
