@@ -98,6 +98,10 @@ pub struct EngineConfig {
     /// L0 tables that trigger an L0 → L1 compaction. Lower: fewer tables to
     /// probe per read; more write amplification. Default 4.
     pub l0_compaction_trigger: usize,
+    /// L0 tables past which acknowledgements wait for compaction (writes
+    /// still apply; they never fail for it). Bounds read amplification under
+    /// sustained writes. Default 12.
+    pub l0_stop_writes_trigger: usize,
     /// Target size of level 1. Default 256 MiB.
     pub level1_bytes_max: u64,
     /// Size ratio between adjacent levels. Higher: fewer levels, more write
@@ -118,6 +122,7 @@ impl Default for EngineConfig {
             relaxed_sync_interval_ms: 10,
             table_file_bytes: 64 << 20,
             l0_compaction_trigger: 4,
+            l0_stop_writes_trigger: 12,
             level1_bytes_max: 256 << 20,
             level_size_ratio: 10,
             levels: 7,
@@ -137,6 +142,7 @@ impl EngineConfig {
             relaxed_sync_interval_ms: 1,
             table_file_bytes: 32 << 10,
             l0_compaction_trigger: 2,
+            l0_stop_writes_trigger: 4,
             level1_bytes_max: 128 << 10,
             level_size_ratio: 4,
             levels: 4,

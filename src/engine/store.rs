@@ -152,6 +152,7 @@ impl<F: Fs> Shared<F> {
             self.wal_min_segment.get(),
         );
         manifest::write(&*self.fs, &data).await?;
+        self.commit.l0_tables.set(next.levels[0].len());
         *self.version.borrow_mut() = Rc::new(next);
         self.version_changes.set(self.version_changes.get() + 1);
         self.work.wake_all();
@@ -261,6 +262,11 @@ impl<F: Fs> LsmStore<F> {
         }
 
         let commit = Rc::new(CommitState::default());
+        commit.l0_tables_max.set(
+            config
+                .l0_stop_writes_trigger
+                .max(config.l0_compaction_trigger),
+        );
         commit
             .flush_backlog_max
             .set(config.memtables_frozen_max.max(1));

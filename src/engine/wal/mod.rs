@@ -76,6 +76,10 @@ pub struct CommitState {
     /// wait (backpressure) before their ack.
     pub flush_backlog: Cell<usize>,
     pub flush_backlog_max: Cell<usize>,
+    /// L0 tables, and the bound past which writers wait for compaction
+    /// (read amplification is L0 tables + levels).
+    pub l0_tables: Cell<usize>,
+    pub l0_tables_max: Cell<usize>,
     changed: WaitList,
 }
 
@@ -124,12 +128,16 @@ impl CommitState {
         }
     }
 
-    /// Completes when the flush backlog is within its bound (or poisoned).
+    /// Completes when the flush backlog and L0 are within their bounds, or
+    /// when nothing will drain them soon (poisoned, disk full): the batch is
+    /// durable already, and new writes are refused in those states.
     pub async fn wait_backlog(&self) {
         self.changed
             .wait_until(|| {
-                self.flush_backlog.get() <= self.flush_backlog_max.get()
+                (self.flush_backlog.get() <= self.flush_backlog_max.get()
+                    && self.l0_tables.get() <= self.l0_tables_max.get())
                     || self.poisoned.borrow().is_some()
+                    || self.disk_full.get()
             })
             .await;
     }
