@@ -156,6 +156,8 @@ impl<F: Fs> Shared<F> {
         *self.version.borrow_mut() = Rc::new(next);
         self.version_changes.set(self.version_changes.get() + 1);
         self.work.wake_all();
+        // Writers waiting on the L0 bound.
+        self.commit.notify();
         Ok(())
     }
 
