@@ -316,7 +316,7 @@ async fn merge<F: Fs>(
         }
         if let Some(w) = writer.as_mut() {
             w.add(&key, value.as_deref()).await?;
-            if w.size_estimate() >= shared.config.table_file_bytes
+            if w.size_estimate() >= shared.config.sstable_target_bytes
                 && let Some(full) = writer.take()
             {
                 let meta = full.finish(max_seq, clean_seq).await?;

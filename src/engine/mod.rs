@@ -64,7 +64,7 @@ pub enum SyncMode {
     /// Acknowledge a write only after its WAL record is fdatasync'ed
     /// (group commit). The default.
     #[default]
-    FsyncBeforeAck,
+    Durable,
     /// Acknowledge before the sync and sync every `relaxed_sync_interval_ms`:
     /// a crash LOSES acknowledged writes of the last interval.
     RelaxedPeriodic,
@@ -88,13 +88,13 @@ pub struct EngineConfig {
     /// Preallocated size of a WAL segment. Larger: fewer rolls (each costs a
     /// directory fsync); more disk held. Default 64 MiB.
     pub wal_segment_bytes: u64,
-    /// `fsync_before_ack` (default) or `relaxed_periodic` (may lose the last
+    /// `durable` (default) or `relaxed_periodic` (may lose the last
     /// `relaxed_sync_interval_ms` of acknowledged writes on a crash).
     pub sync_mode: SyncMode,
     /// Sync period in relaxed mode. Default 10 ms.
     pub relaxed_sync_interval_ms: u64,
     /// Target size of an SSTable written by compaction. Default 64 MiB.
-    pub table_file_bytes: u64,
+    pub sstable_target_bytes: u64,
     /// L0 tables that trigger an L0 → L1 compaction. Lower: fewer tables to
     /// probe per read; more write amplification. Default 4.
     pub l0_compaction_trigger: usize,
@@ -118,9 +118,9 @@ impl Default for EngineConfig {
             memtables_frozen_max: 2,
             block_cache_bytes_max: 256 << 20,
             wal_segment_bytes: 64 << 20,
-            sync_mode: SyncMode::FsyncBeforeAck,
+            sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 10,
-            table_file_bytes: 64 << 20,
+            sstable_target_bytes: 64 << 20,
             l0_compaction_trigger: 4,
             l0_stop_writes_trigger: 12,
             level1_bytes_max: 256 << 20,
@@ -138,9 +138,9 @@ impl EngineConfig {
             memtables_frozen_max: 1,
             block_cache_bytes_max: 256 << 10,
             wal_segment_bytes: 64 << 10,
-            sync_mode: SyncMode::FsyncBeforeAck,
+            sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 1,
-            table_file_bytes: 32 << 10,
+            sstable_target_bytes: 32 << 10,
             l0_compaction_trigger: 2,
             l0_stop_writes_trigger: 4,
             level1_bytes_max: 128 << 10,
@@ -229,6 +229,15 @@ mod config_tests {
             EngineConfig::default().memtable_bytes_max
         );
         assert!(toml::from_str::<EngineConfig>("no_such_knob = 1").is_err());
-        assert_eq!(EngineConfig::default().sync_mode, SyncMode::FsyncBeforeAck);
+        // The keys tuning/profiles/*.toml use.
+        let profile: EngineConfig = toml::from_str(
+            "memtable_bytes_max = 65536\nblock_cache_bytes_max = 262144\n\
+             wal_segment_bytes = 65536\nsstable_target_bytes = 32768\n\
+             sync_mode = \"durable\"\nrelaxed_sync_interval_ms = 5\n",
+        )
+        .expect("profile keys parse");
+        assert_eq!(profile.sync_mode, SyncMode::Durable);
+        assert_eq!(profile.sstable_target_bytes, 32768);
+        assert_eq!(EngineConfig::default().sync_mode, SyncMode::Durable);
     }
 }

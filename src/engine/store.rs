@@ -187,8 +187,8 @@ fn validate(config: &EngineConfig) -> Result<(), EngineError> {
         "wal_segment_bytes must be at least 4096"
     } else if config.levels < 2 {
         "levels must be at least 2"
-    } else if config.table_file_bytes < 4096 {
-        "table_file_bytes must be at least 4096"
+    } else if config.sstable_target_bytes < 4096 {
+        "sstable_target_bytes must be at least 4096"
     } else {
         return Ok(());
     };

@@ -706,7 +706,7 @@ fn measure_write_amplification() {
     run(async {
         let config = EngineConfig {
             memtable_bytes_max: 1 << 20,
-            table_file_bytes: 1 << 20,
+            sstable_target_bytes: 1 << 20,
             level1_bytes_max: 4 << 20,
             level_size_ratio: 10,
             ..EngineConfig::default()
