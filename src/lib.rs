@@ -7,4 +7,5 @@
 //! (per-shard storage; knows nothing of HTTP or DynamoDB).
 
 pub mod engine;
+pub mod model;
 pub mod routing;

@@ -90,8 +90,17 @@ mod tests {
     #[test]
     fn placement_hash_is_stable() {
         // Pinned values: changing the hash silently misplaces stored data.
-        assert_eq!(placement_hash("t", b'S', b"k"), placement_hash("t", b'S', b"k"));
-        assert_ne!(placement_hash("t", b'S', b"k"), placement_hash("t", b'B', b"k"));
-        assert_ne!(placement_hash("ta", b'S', b"k"), placement_hash("t", b'S', b"ak"));
+        assert_eq!(
+            placement_hash("t", b'S', b"k"),
+            placement_hash("t", b'S', b"k")
+        );
+        assert_ne!(
+            placement_hash("t", b'S', b"k"),
+            placement_hash("t", b'B', b"k")
+        );
+        assert_ne!(
+            placement_hash("ta", b'S', b"k"),
+            placement_hash("t", b'S', b"ak")
+        );
     }
 }
