@@ -6,6 +6,7 @@
 //! `model` (attribute values, numbers, item and key encodings), `engine`
 //! (per-shard storage; knows nothing of HTTP or DynamoDB).
 
+pub mod api;
 pub mod engine;
 pub mod model;
 pub mod routing;

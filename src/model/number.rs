@@ -79,14 +79,16 @@ impl Number {
         if digits.is_empty() {
             return Ok(Number::zero());
         }
-        if digits.len() > MAX_DIGITS {
-            return Err(NumberError::TooManyDigits);
-        }
+        // Magnitude first: a sum past the range is an overflow even when it
+        // also carries a 39th digit.
         if exp > EXP_MAX {
             return Err(NumberError::Overflow);
         }
         if exp < EXP_MIN {
             return Err(NumberError::Underflow);
+        }
+        if digits.len() > MAX_DIGITS {
+            return Err(NumberError::TooManyDigits);
         }
         Ok(Number { neg, digits, exp })
     }
@@ -202,6 +204,74 @@ impl Number {
     }
 }
 
+impl Number {
+    /// Exact sum. Errors are DynamoDB's: more than 38 significant digits in
+    /// the result, or a magnitude outside the storable range.
+    pub fn add(&self, other: &Number) -> Result<Number, NumberError> {
+        self.add_signed(other, other.neg)
+    }
+
+    /// Exact difference `self - other`, with the same errors as [`Number::add`].
+    pub fn sub(&self, other: &Number) -> Result<Number, NumberError> {
+        self.add_signed(other, !other.neg)
+    }
+
+    fn add_signed(&self, other: &Number, other_neg: bool) -> Result<Number, NumberError> {
+        if other.is_zero() {
+            return Ok(self.clone());
+        }
+        if self.is_zero() {
+            return Number::from_parts(other_neg, other.digits.clone(), other.exp);
+        }
+        // Align both magnitudes as integers scaled by 10^low, where low is the
+        // smaller exponent of their last digits. Exponents are bounded
+        // (EXP_MIN..=EXP_MAX) so the aligned width is at most a few hundred.
+        let low_a = self.exp - self.digits.len() as i32;
+        let low_b = other.exp - other.digits.len() as i32;
+        let low = low_a.min(low_b);
+        let high = self.exp.max(other.exp);
+        let width = (high - low) as usize;
+        let align = |n: &Number| -> Vec<u8> {
+            let mut out = vec![0u8; width];
+            let start = (high - n.exp) as usize;
+            out[start..start + n.digits.len()].copy_from_slice(&n.digits);
+            out
+        };
+        let a = align(self);
+        let b = align(other);
+        if self.neg == other_neg {
+            // Same sign: add magnitudes, one extra leading digit for carry.
+            let mut sum = vec![0u8; width + 1];
+            let mut carry = 0u8;
+            for i in (0..width).rev() {
+                let d = a[i] + b[i] + carry;
+                sum[i + 1] = d % 10;
+                carry = d / 10;
+            }
+            sum[0] = carry;
+            return Number::from_parts(self.neg, sum, high + 1);
+        }
+        // Opposite signs: subtract the smaller magnitude from the larger.
+        let (big, small, neg) = match a.cmp(&b) {
+            Ordering::Equal => return Ok(Number::zero()),
+            Ordering::Greater => (&a, &b, self.neg),
+            Ordering::Less => (&b, &a, other_neg),
+        };
+        let mut diff = vec![0u8; width];
+        let mut borrow = 0i8;
+        for i in (0..width).rev() {
+            let mut d = big[i] as i8 - small[i] as i8 - borrow;
+            borrow = 0;
+            if d < 0 {
+                d += 10;
+                borrow = 1;
+            }
+            diff[i] = d as u8;
+        }
+        Number::from_parts(neg, diff, high)
+    }
+}
+
 impl Ord for Number {
     fn cmp(&self, other: &Number) -> Ordering {
         match (self.neg, other.neg) {
@@ -283,6 +353,59 @@ mod tests {
         let nums: Vec<Number> = sorted.iter().map(|s| Number::parse(s).unwrap()).collect();
         for w in nums.windows(2) {
             assert!(w[0] < w[1], "{} < {}", w[0], w[1]);
+        }
+    }
+
+    fn arith(a: &str, op: char, b: &str) -> String {
+        let (a, b) = (Number::parse(a).unwrap(), Number::parse(b).unwrap());
+        let r = if op == '+' { a.add(&b) } else { a.sub(&b) };
+        r.map(|n| n.to_canonical()).unwrap_or_else(|e| format!("ERR {e}"))
+    }
+
+    #[test]
+    fn arithmetic() {
+        assert_eq!(arith("1", '+', "2"), "3");
+        assert_eq!(arith("0.1", '+', "0.2"), "0.3");
+        assert_eq!(arith("999", '+', "1"), "1000");
+        assert_eq!(arith("1", '-', "2"), "-1");
+        assert_eq!(arith("-1.5", '+', "1.5"), "0");
+        assert_eq!(arith("-1.5", '-', "1.5"), "-3");
+        assert_eq!(arith("1000", '-', "0.001"), "999.999");
+        assert_eq!(arith("0", '-', "7"), "-7");
+        assert_eq!(arith("7", '-', "0"), "7");
+        assert_eq!(arith("1e100", '-', "1e100"), "0");
+        assert_eq!(arith("-5", '-', "-7"), "2");
+        assert_eq!(
+            arith("9.9999999999999999999999999999999999999E+125", '+', "1E+125"),
+            "ERR Number overflow. Attempting to store a number with magnitude larger than supported range"
+        );
+        assert_eq!(
+            arith("1E+30", '+', "1E-30"),
+            "ERR Attempting to store more than 38 significant digits in a Number"
+        );
+        let max38 = "9".repeat(38);
+        assert_eq!(arith(&max38, '-', &max38), "0");
+    }
+
+    #[test]
+    fn arithmetic_matches_i128_seeded() {
+        let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
+        let mut x = seed | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..2000 {
+            let a = (next() % 2_000_000_000) as i128 - 1_000_000_000;
+            let b = (next() % 2_000_000_000) as i128 - 1_000_000_000;
+            let (na, nb) = (
+                Number::parse(&a.to_string()).unwrap(),
+                Number::parse(&b.to_string()).unwrap(),
+            );
+            assert_eq!(na.add(&nb).unwrap().to_canonical(), (a + b).to_string(), "seed {seed}");
+            assert_eq!(na.sub(&nb).unwrap().to_canonical(), (a - b).to_string(), "seed {seed}");
         }
     }
 }
