@@ -1,0 +1,193 @@
+//! Messages between shards and how a shard serves them.
+//!
+//! Everything here is `Send` (owned bytes, `Arc` snapshots). `Forward`
+//! carries a whole request to its owner; every other request is a leaf
+//! storage or catalog action whose handler sends no further mesh message,
+//! except `Catalog`, which only shard 0 receives and which fans out leaf
+//! `InstallCatalog` messages. Hence no cycles and no nested waits.
+
+use std::ops::Bound;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::error::ApiError;
+use super::{Operation, Shard};
+use crate::catalog::{Catalog, CatalogCommand, TableDef};
+use crate::engine::{PrefixStats, WriteBatch};
+
+pub enum MeshRequest {
+    /// A whole client request for the owner of its key.
+    Forward { op: Operation, body: Vec<u8> },
+    /// A DDL change for the coordinator (shard 0).
+    Catalog(CatalogCommand),
+    /// A new catalog snapshot to install (from shard 0).
+    InstallCatalog(Arc<Catalog>),
+    /// Point reads of encoded keys on their owner.
+    Get { keys: Vec<Vec<u8>> },
+    /// A batch of writes owned by the receiving shard; replies when durable.
+    Write { batch: WriteBatch },
+    /// A bounded range read.
+    Scan {
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        max_entries: usize,
+        max_bytes: usize,
+    },
+    /// Drop everything under a key prefix (a deleted table).
+    DropPrefix { prefix: Vec<u8> },
+    /// Counts under a key prefix plus this shard's counters.
+    Stats { prefix: Vec<u8> },
+}
+
+/// Key-value pairs read from a shard, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+pub enum MeshReply {
+    Http(Result<Vec<u8>, ApiError>),
+    Table(Result<Arc<TableDef>, ApiError>),
+    Values(Result<Vec<Option<Vec<u8>>>, ApiError>),
+    Entries(Result<Entries, ApiError>),
+    Stats(ShardStats),
+    Done(Result<(), ApiError>),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShardStats {
+    pub prefix: PrefixStats,
+    pub requests: u64,
+    pub forwarded_out: u64,
+    pub forwarded_in: u64,
+    pub errors: u64,
+}
+
+pub fn unexpected(reply: &MeshReply) -> ApiError {
+    let kind = match reply {
+        MeshReply::Http(_) => "Http",
+        MeshReply::Table(_) => "Table",
+        MeshReply::Values(_) => "Values",
+        MeshReply::Entries(_) => "Entries",
+        MeshReply::Stats(_) => "Stats",
+        MeshReply::Done(_) => "Done",
+    };
+    ApiError::internal(format!("unexpected mesh reply {kind}"))
+}
+
+/// Serves one mesh request on the receiving shard.
+pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
+    match request {
+        MeshRequest::Forward { op, body } => {
+            shard
+                .counters
+                .forwarded_in
+                .set(shard.counters.forwarded_in.get() + 1);
+            MeshReply::Http(super::execute(shard, op, body, true).await)
+        }
+        MeshRequest::Catalog(command) => {
+            MeshReply::Table(super::tables::apply(shard, command).await)
+        }
+        MeshRequest::InstallCatalog(catalog) => {
+            let mut current = shard.catalog.borrow_mut();
+            // Snapshots may arrive out of order only if DDL overlapped; keep the newest.
+            if catalog.version > current.version {
+                *current = catalog;
+            }
+            MeshReply::Done(Ok(()))
+        }
+        MeshRequest::Get { keys } => {
+            let mut values = Vec::with_capacity(keys.len());
+            for key in &keys {
+                match shard.store.get(key).await {
+                    Ok(v) => values.push(v),
+                    Err(e) => return MeshReply::Values(Err(e.into())),
+                }
+            }
+            MeshReply::Values(Ok(values))
+        }
+        MeshRequest::Write { batch } => {
+            let result = match shard.store.write(batch) {
+                Ok(durable) => durable.wait().await.map_err(ApiError::from),
+                Err(e) => Err(e.into()),
+            };
+            MeshReply::Done(result)
+        }
+        MeshRequest::Scan {
+            lower,
+            upper,
+            reverse,
+            max_entries,
+            max_bytes,
+        } => {
+            let result = shard
+                .store
+                .scan(
+                    as_ref_bound(&lower),
+                    as_ref_bound(&upper),
+                    reverse,
+                    max_entries,
+                    max_bytes,
+                )
+                .await;
+            MeshReply::Entries(result.map_err(ApiError::from))
+        }
+        MeshRequest::DropPrefix { prefix } => MeshReply::Done(
+            shard
+                .store
+                .delete_prefix(&prefix)
+                .await
+                .map_err(ApiError::from),
+        ),
+        MeshRequest::Stats { prefix } => MeshReply::Stats(local_stats(shard, &prefix)),
+    }
+}
+
+pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
+    ShardStats {
+        prefix: shard.store.prefix_stats(prefix),
+        requests: shard.counters.requests.get(),
+        forwarded_out: shard.counters.forwarded_out.get(),
+        forwarded_in: shard.counters.forwarded_in.get(),
+        errors: shard.counters.errors.get(),
+    }
+}
+
+pub fn as_ref_bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Sends `request` to `to`, or serves it here when `to` is this shard.
+pub async fn call_or_local(
+    shard: &Rc<Shard>,
+    to: u32,
+    request: MeshRequest,
+) -> Result<MeshReply, ApiError> {
+    if to == shard.id {
+        Ok(Box::pin(serve(shard, request)).await)
+    } else {
+        shard.services.call(to, request).await
+    }
+}
+
+/// Stats from every shard, in shard order.
+pub async fn all_stats(shard: &Rc<Shard>, prefix: &[u8]) -> Result<Vec<ShardStats>, ApiError> {
+    let mut out = Vec::with_capacity(shard.map.shard_count() as usize);
+    for to in 0..shard.map.shard_count() {
+        match call_or_local(
+            shard,
+            to,
+            MeshRequest::Stats {
+                prefix: prefix.to_vec(),
+            },
+        )
+        .await?
+        {
+            MeshReply::Stats(stats) => out.push(stats),
+            other => return Err(unexpected(&other)),
+        }
+    }
+    Ok(out)
+}

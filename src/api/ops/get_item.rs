@@ -1,0 +1,45 @@
+//! GetItem: read one item by primary key, with an optional projection.
+
+use std::rc::Rc;
+
+use crate::api::error::{ApiError, Violations};
+use crate::api::items::{
+    ReplyBuilder, consumed_mode, key_from_json, project, read_units, table_for_items,
+    top_level_projection,
+};
+use crate::api::request::Fields;
+use crate::api::tables::check_table_name;
+use crate::api::{Outcome, Shard};
+use crate::model::codec::decode_item;
+use crate::model::value::item_size;
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let mut v = Violations::default();
+    let name = fields.str("TableName")?;
+    check_table_name(&mut v, name, "tableName");
+    let key_json = fields.get("Key");
+    if key_json.is_none() {
+        v.null("key");
+    }
+    let consumed = consumed_mode(&fields, &mut v)?;
+    let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
+    v.into_result()?;
+    let (Some(name), Some(key_json)) = (name, key_json) else {
+        return Err(ApiError::validation("TableName and Key are required"));
+    };
+    let projection = top_level_projection(&fields)?;
+    let table = table_for_items(shard, name)?;
+    let key = key_from_json(shard, &table, key_json)?;
+    if key.owner != shard.id {
+        return Ok(Outcome::Forward(key.owner));
+    }
+    let mut reply = ReplyBuilder::new();
+    let mut size = 0;
+    if let Some(bytes) = shard.store.get(&key.storage).await? {
+        let item = decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+        size = item_size(&item);
+        reply.item("Item", &project(item, projection.as_deref()));
+    }
+    reply.consumed(consumed, &table.name, read_units(size, consistent));
+    Ok(Outcome::Reply(reply.finish()))
+}
