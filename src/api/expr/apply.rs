@@ -11,11 +11,20 @@ use super::ast::{Path, PathElem, SetValue, Update, UpdateAction, UpdateOperand};
 use super::eval::resolve_path;
 use super::ExprError;
 use crate::model::value::{MAX_ITEM_BYTES, item_size};
+use crate::model::number::NumberError;
 use crate::model::{Item, Value};
 
 const INVALID_PATH: &str = "The document path provided in the update expression is invalid for update";
 const WRONG_TYPE: &str = "An operand in the update expression has an incorrect data type";
 const MISSING: &str = "The provided expression refers to an attribute that does not exist in the item";
+
+/// DynamoDB words a 39-digit result differently from a 39-digit input.
+fn arithmetic_error(e: NumberError) -> ExprError {
+    match e {
+        NumberError::TooManyDigits => err("DynamoDB only supports precision up to 38 digits"),
+        other => ExprError::new(other.to_string()),
+    }
+}
 
 fn err(message: &str) -> ExprError {
     ExprError::new(message)
@@ -95,7 +104,7 @@ fn set_value(update: &Update, old: &Item, value: &SetValue) -> Result<Value, Exp
         return Err(err(WRONG_TYPE));
     };
     let result = if plus { x.add(&y) } else { x.sub(&y) };
-    result.map(Value::N).map_err(|e| ExprError::new(e.to_string()))
+    result.map(Value::N).map_err(arithmetic_error)
 }
 
 /// The container holding the last step of `path`.
@@ -186,7 +195,7 @@ fn add(item: &mut Item, path: &Path, value: &Value) -> Result<(), ExprError> {
     };
     match (current, value) {
         (Value::N(x), Value::N(y)) => {
-            *x = x.add(y).map_err(|e| ExprError::new(e.to_string()))?;
+            *x = x.add(y).map_err(arithmetic_error)?;
         }
         (Value::Ss(set), Value::Ss(more)) => union(set, more),
         (Value::Ns(set), Value::Ns(more)) => union(set, more),

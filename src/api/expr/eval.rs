@@ -4,9 +4,9 @@
 //! DynamoDB semantics: comparing values of different types is false, not an
 //! error; `<`/`<=`/`>`/`>=`/BETWEEN order S bytewise by UTF-8, N numerically
 //! and B bytewise and are false for every other type; `=` is deep equality
-//! where sets compare as sets; `<>` is its negation when both sides exist; any
-//! comparison with a missing side is false (hence the familiar
-//! `attribute_not_exists(s) OR s <> :v` idiom). Evaluation allocates nothing except
+//! where sets compare as sets; `<>` is exactly its negation (true when a side is
+//! missing, as DynamoDB Local confirms); every other comparison with a missing
+//! side is false. Evaluation allocates nothing except
 //! for `size()` results.
 
 use std::borrow::Cow;
@@ -97,7 +97,8 @@ fn operand<'v>(cond: &'v Condition, item: &'v Item, op: &Operand) -> Option<Cow<
 fn compare(op: CmpOp, a: Option<&Value>, b: Option<&Value>) -> bool {
     match op {
         CmpOp::Eq => matches!((a, b), (Some(x), Some(y)) if values_equal(x, y)),
-        CmpOp::Ne => matches!((a, b), (Some(x), Some(y)) if !values_equal(x, y)),
+        // `<>` is exactly NOT `=`: true when a side is missing.
+        CmpOp::Ne => !matches!((a, b), (Some(x), Some(y)) if values_equal(x, y)),
         _ => {
             let (Some(x), Some(y)) = (a, b) else {
                 return false;

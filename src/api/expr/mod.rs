@@ -46,11 +46,13 @@ pub const MAX_PLACEHOLDER_BYTES: usize = 255;
 pub const MAX_OPERATORS: usize = 300;
 /// Operands of one `IN`.
 pub const MAX_IN_OPERANDS: usize = 100;
-/// Parenthesis / NOT / function nesting. DynamoDB documents no number; the
-/// 4 KB limit allows about 2000 levels, which a recursive descent parser must
-/// not follow on a shard's stack, so we stop at a depth no real expression
-/// reaches.
-pub const MAX_NESTING_DEPTH: usize = 100;
+/// Parenthesis / NOT / function nesting. DynamoDB documents no number, but
+/// every level of a valid expression carries an operator (a bare `((…))` is
+/// "redundant parentheses"), so [`MAX_OPERATORS`] bounds valid depth. The
+/// 4 KB limit alone would allow ~2000 levels, more than a recursive descent
+/// parser should follow on a shard's stack; past this depth the expression
+/// is reported as DynamoDB would report it: redundant parentheses.
+pub const MAX_NESTING_DEPTH: usize = MAX_OPERATORS + 1;
 /// Document path depth, as for stored documents.
 pub const MAX_PATH_DEPTH: usize = 32;
 

@@ -134,10 +134,8 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         let t = self.toks[at];
         let start = if at > 0 { self.toks[at - 1].start } else { t.start } as usize;
         let (token, start, end) = if t.tok == Tok::Eof {
-            // At the end, DynamoDB shows the last two tokens.
-            let prev = self.toks[at.saturating_sub(1)];
-            let start = self.toks[at.saturating_sub(2)].start;
-            ("<EOF>".to_string(), start as usize, prev.end as usize)
+            // At the end, DynamoDB shows the last token and what follows it.
+            ("<EOF>".to_string(), start, self.src.len())
         } else {
             let next = self.toks[at + 1];
             let end = if next.tok == Tok::Eof { t.end } else { next.end };
@@ -188,9 +186,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         if self.depth > MAX_NESTING_DEPTH {
             return Err(ExprError::invalid(
                 self.kind,
-                format!(
-                    "The expression has too many nesting levels; maximum nesting levels: {MAX_NESTING_DEPTH}"
-                ),
+                "The expression has redundant parentheses;",
             ));
         }
         Ok(())
@@ -250,10 +246,19 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                     if self.peek() != Tok::Int {
                         return Err(self.syntax_error());
                     }
-                    let index: u32 = self
-                        .text(self.pos)
-                        .parse()
-                        .map_err(|_| self.syntax_error())?;
+                    let digits = self.text(self.pos);
+                    let index = digits
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|i| *i <= i32::MAX as u32)
+                        .ok_or_else(|| {
+                            ExprError::invalid(
+                                self.kind,
+                                format!(
+                                    "List index is not within the allowable range; index: [{digits}]"
+                                ),
+                            )
+                        })?;
                     self.bump();
                     self.expect(Tok::RBracket)?;
                     elems.push(PathElem::Index(index));
@@ -355,10 +360,9 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
     fn not(&mut self, nodes: &mut Vec<Node>) -> Result<(NodeId, bool), ExprError> {
         if self.at_keyword("NOT") {
             self.bump();
+            // Depth through NOT is bounded by the operator count.
             self.count_operator()?;
-            self.enter()?;
             let (inner, _) = self.not(nodes)?;
-            self.leave();
             return Ok((Self::push(nodes, Node::Not(inner)), false));
         }
         self.primary(nodes)
@@ -648,7 +652,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                         Value::S(s) if TYPE_NAMES.contains(&s.as_str()) => {}
                         Value::S(s) => {
                             let message = format!(
-                                "Invalid attribute type name found; type: {s}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"
+                                "Invalid attribute type name found; type: {s}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
                             );
                             self.note(Prio::Function, message);
                         }

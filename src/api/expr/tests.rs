@@ -100,9 +100,12 @@ fn comparisons_by_type() {
     assert!(check("ss = :v", ITEM, &[(":v", r#"{"SS":["y","x"]}"#)]));
     assert!(check("m.b = :v", ITEM, &[(":v", r#"{"M":{"c":{"S":"C"}}}"#)]));
     assert!(check("flag = :v", ITEM, &[(":v", r#"{"BOOL":true}"#)]));
-    // Missing attributes: every comparison is false.
+    // Missing attributes: every comparison is false except `<>`, which is
+    // NOT `=` (checked against DynamoDB Local).
     assert!(!check("nope = :v", ITEM, &n5));
-    assert!(!check("nope <> :v", ITEM, &n5));
+    assert!(!check("nope < :v", ITEM, &n5));
+    assert!(check("nope <> :v", ITEM, &n5));
+    assert!(check("nope <> other2", ITEM, &[]));
     assert!(check("NOT nope = :v", ITEM, &n5));
     // Comparing two paths.
     assert!(check("l[0] = m.a", ITEM, &[]));
@@ -184,7 +187,7 @@ fn syntax_errors() {
     let v = [(":v", r#"{"N":"1"}"#)];
     assert_eq!(
         cond_err("a = ", &v),
-        r#"Invalid ConditionExpression: Syntax error; token: "<EOF>", near: "a =""#
+        r#"Invalid ConditionExpression: Syntax error; token: "<EOF>", near: "= ""#
     );
     assert_eq!(
         cond_err("user-id = :v", &v),
@@ -198,7 +201,18 @@ fn syntax_errors() {
         cond_err("a == :v", &v),
         r#"Invalid ConditionExpression: Syntax error; token: "=", near: "== :v""#
     );
-    assert!(cond_err("a = :v)", &v).contains(r#"token: ")""#));
+    assert_eq!(
+        cond_err("a = :v)", &v),
+        r#"Invalid ConditionExpression: Syntax error; token: ")", near: ":v)""#
+    );
+    assert_eq!(
+        cond_err("a ^ :v", &v),
+        r#"Invalid ConditionExpression: Syntax error; token: "^", near: "a ^ :v""#
+    );
+    assert_eq!(
+        cond_err("a = :v AND", &v),
+        r#"Invalid ConditionExpression: Syntax error; token: "<EOF>", near: "AND""#
+    );
     assert!(cond_err("(a = :v", &v).contains(r#"token: "<EOF>""#));
     assert!(cond_err("a BETWEEN :v", &v).contains(r#"token: "<EOF>""#));
     assert!(cond_err("a IN :v", &v).contains(r#"token: ":v""#));
@@ -266,7 +280,7 @@ fn semantic_errors() {
     );
     assert_eq!(
         cond_err("attribute_type(a, :t)", &[(":t", r#"{"S":"STRING"}"#)]),
-        "Invalid ConditionExpression: Invalid attribute type name found; type: STRING, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+        "Invalid ConditionExpression: Invalid attribute type name found; type: STRING, valid types: {N,BS,L,B,NULL,M,S,SS,NS,BOOL}"
     );
     assert_eq!(
         cond_err("((a = :v))", &v),
@@ -342,14 +356,19 @@ fn limits() {
     let deep = format!("{}a = :v{}", "(".repeat(100_000), ")".repeat(100_000));
     let e = cond(&deep, None, Some(&v)).unwrap_err().message;
     assert!(e.starts_with("Invalid ConditionExpression: Expression size has exceeded"), "{e}");
-    // Within 4 KB but too deep: a ValidationException, no stack overflow.
+    // Within 4 KB but deep: DynamoDB's errors, no stack overflow.
     let deep = format!("{}a = :v{}", "NOT (".repeat(500), ")".repeat(500));
-    let e = cond(&deep, None, Some(&v)).unwrap_err().message;
-    assert!(e.contains("nesting levels"), "{e}");
-    let deep = format!("{}a = :v", "NOT ".repeat(900));
-    assert!(cond(&deep, None, Some(&v)).unwrap_err().message.contains("nesting levels"));
-    // Fine at moderate depth.
-    let ok = format!("{}a = :v{}", "NOT (".repeat(50), ")".repeat(50));
+    assert_eq!(
+        cond(&deep, None, Some(&v)).unwrap_err().message,
+        "Invalid ConditionExpression: The expression contains too many operators; operator count: 301"
+    );
+    let deep = format!("{}a = :v{}", "(".repeat(2000), ")".repeat(2000));
+    assert_eq!(
+        cond(&deep, None, Some(&v)).unwrap_err().message,
+        "Invalid ConditionExpression: The expression has redundant parentheses;"
+    );
+    // The deepest valid nesting parses (on a test thread's 2 MB stack).
+    let ok = format!("{}a = :v{}", "NOT (".repeat(299), ")".repeat(299));
     assert!(cond(&ok, None, Some(&v)).is_ok());
     // 301 operators.
     let many = vec!["a = :v"; 151].join(" AND ");
@@ -366,6 +385,10 @@ fn limits() {
     );
     let list = vec![":v"; 100].join(",");
     assert!(cond(&format!("a IN ({list})"), None, Some(&v)).is_ok());
+    assert_eq!(
+        cond("a.b[1000000000000] = :v", None, Some(&v)).unwrap_err().message,
+        "Invalid ConditionExpression: List index is not within the allowable range; index: [1000000000000]"
+    );
     // Document paths at most 32 deep.
     let path = vec!["a"; 33].join(".");
     let e = cond(&format!("attribute_exists({path})"), None, None).unwrap_err().message;
@@ -490,7 +513,7 @@ fn update_parse_errors() {
     }
     assert_eq!(
         e("SET x", &[]),
-        r#"Invalid UpdateExpression: Syntax error; token: "<EOF>", near: "SET x""#
+        r#"Invalid UpdateExpression: Syntax error; token: "<EOF>", near: "x""#
     );
     assert_eq!(
         e("set a = :a set b = :a", &s),
@@ -522,11 +545,11 @@ fn update_parse_errors() {
     );
     assert_eq!(
         e("ADD a :a", &s),
-        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING"
+        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND"
     );
     assert_eq!(
         e("DELETE a :n", &[(":n", r#"{"N":"1"}"#)]),
-        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: NUMBER"
+        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: NUMBER, typeSet: ALLOWED_FOR_DELETE_OPERAND"
     );
     assert_eq!(
         e("SET a.b = :a REMOVE a", &s),
@@ -756,7 +779,7 @@ fn reference(c: &RCond, item: &[Option<RVal>; 3]) -> bool {
     use std::cmp::Ordering::*;
     match c {
         RCond::Cmp(op, a, v) => {
-            let Some(x) = &item[*a] else { return false };
+            let Some(x) = &item[*a] else { return *op == "<>" };
             match *op {
                 "=" => x == v,
                 "<>" => x != v,

@@ -101,7 +101,7 @@ impl Parser<'_, '_, '_> {
             self.note(
                 Prio::Function,
                 format!(
-                    "Incorrect operand type for operator or function; operator: {op}, operand type: {long}"
+                    "Incorrect operand type for operator or function; operator: {op}, operand type: {long}, typeSet: ALLOWED_FOR_{op}_OPERAND"
                 ),
             );
         }
