@@ -105,7 +105,19 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             MeshReply::Values(Ok(values))
         }
         MeshRequest::Write { batch } => {
-            let result = match shard.store.write(batch) {
+            // Blind writes (BatchWriteItem) take the key locks too, so they
+            // never land between a conditional write's read and its write.
+            // Keys are locked in sorted order: no two batches deadlock.
+            let mut keys: Vec<Vec<u8>> = batch.iter().map(|(k, _)| k.clone()).collect();
+            keys.sort();
+            keys.dedup();
+            let mut guards = Vec::with_capacity(keys.len());
+            for key in keys {
+                guards.push(shard.locks.lock(key).await);
+            }
+            let written = shard.store.write(batch);
+            drop(guards);
+            let result = match written {
                 Ok(durable) => durable.wait().await.map_err(ApiError::from),
                 Err(e) => Err(e.into()),
             };

@@ -12,11 +12,14 @@
 //! This module knows nothing of glommio: the runtime provides transport and
 //! blocking file work through [`Services`].
 
+pub mod conditional;
 pub mod error;
 pub mod expr;
+pub mod expressions;
 pub mod items;
 pub mod locks;
 pub mod mesh;
+pub mod paging;
 pub mod ops;
 pub mod request;
 pub mod tables;
@@ -114,6 +117,11 @@ operations!(
     PutItem,
     GetItem,
     DeleteItem,
+    UpdateItem,
+    Query,
+    Scan,
+    BatchGetItem,
+    BatchWriteItem,
 );
 
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.
@@ -188,6 +196,11 @@ pub async fn execute(
         Operation::PutItem => ops::put_item::handle(shard, fields).await?,
         Operation::GetItem => ops::get_item::handle(shard, fields).await?,
         Operation::DeleteItem => ops::delete_item::handle(shard, fields).await?,
+        Operation::UpdateItem => ops::update_item::handle(shard, fields).await?,
+        Operation::Query => ops::query::handle(shard, fields).await?,
+        Operation::Scan => ops::scan::handle(shard, fields).await?,
+        Operation::BatchGetItem => ops::batch_get_item::handle(shard, fields).await?,
+        Operation::BatchWriteItem => ops::batch_write_item::handle(shard, fields).await?,
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),

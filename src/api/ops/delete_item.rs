@@ -1,16 +1,18 @@
-//! DeleteItem: remove one item by primary key; ReturnValues NONE or ALL_OLD.
+//! DeleteItem: remove one item by primary key, optionally under a
+//! ConditionExpression; ReturnValues NONE or ALL_OLD.
 
 use std::rc::Rc;
 
+use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
+use crate::api::expr::ExprKind;
+use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
 use crate::api::items::{
-    ReplyBuilder, consumed_mode, key_from_json, reject_unsupported, return_values, table_for_items,
-    write_units,
+    ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
 };
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
-use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
@@ -27,35 +29,39 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let (Some(name), Some(key_json)) = (name, key_json) else {
         return Err(ApiError::validation("TableName and Key are required"));
     };
+    check_not_mixed(
+        &fields,
+        &["Expected", "ConditionalOperator"],
+        &["ConditionExpression"],
+    )?;
+    let input = ExprInput::read(&fields)?;
+    let mut ph = input.placeholders()?;
+    let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
+    input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
+    ph.finish()?;
+    let return_old = return_old_on_failure(&fields)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(
             "ReturnValues can only be ALL_OLD or NONE",
         ));
     }
-    reject_unsupported(
-        &fields,
-        &["ConditionExpression", "Expected", "ConditionalOperator"],
-    )?;
     let table = table_for_items(shard, name)?;
     let key = key_from_json(shard, &table, key_json)?;
     if key.owner != shard.id {
         return Ok(Outcome::Forward(key.owner));
     }
-    // The old item decides capacity and ALL_OLD; hold the lock across the read.
-    let guard = shard.locks.lock(key.storage.clone()).await;
-    let old = shard.store.get(&key.storage).await?;
-    let durable = match old {
+    // The old item decides the condition, capacity and ALL_OLD.
+    let locked = lock_and_read(shard, &key).await?;
+    check(cond.as_ref(), locked.old.as_ref(), return_old)?;
+    let durable = match locked.old {
         Some(_) => Some(shard.store.write(vec![(key.storage, None)])?),
         None => None,
     };
-    drop(guard);
+    drop(locked.guard);
     if let Some(durable) = durable {
         durable.wait().await?;
     }
-    let old = match old {
-        Some(bytes) => Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?),
-        None => None,
-    };
+    let old = locked.old;
     let mut reply = ReplyBuilder::new();
     if let (Some(old), "ALL_OLD") = (&old, return_values) {
         reply.item("Attributes", old);

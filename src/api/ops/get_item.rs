@@ -1,12 +1,11 @@
-//! GetItem: read one item by primary key, with an optional projection.
+//! GetItem: read one item by primary key, with an optional projection
+//! (ProjectionExpression with nested paths, or AttributesToGet).
 
 use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
-use crate::api::items::{
-    ReplyBuilder, consumed_mode, key_from_json, project, read_units, table_for_items,
-    top_level_projection,
-};
+use crate::api::expressions::{ExprInput, projection};
+use crate::api::items::{ReplyBuilder, consumed_mode, key_from_json, read_units, table_for_items};
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
@@ -27,7 +26,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let (Some(name), Some(key_json)) = (name, key_json) else {
         return Err(ApiError::validation("TableName and Key are required"));
     };
-    let projection = top_level_projection(&fields)?;
+    let input = ExprInput::read(&fields)?;
+    let mut ph = input.placeholders()?;
+    let projection = projection(&fields, &mut ph)?;
+    input.require_expressions(
+        fields.get("ProjectionExpression").is_some(),
+        "ProjectionExpression is null",
+    )?;
+    ph.finish()?;
     let table = table_for_items(shard, name)?;
     let key = key_from_json(shard, &table, key_json)?;
     if key.owner != shard.id {
@@ -38,7 +44,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if let Some(bytes) = shard.store.get(&key.storage).await? {
         let item = decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
         size = item_size(&item);
-        reply.item("Item", &project(item, projection.as_deref()));
+        match &projection {
+            Some(p) => reply.item("Item", &p.apply(&item)),
+            None => reply.item("Item", &item),
+        }
     }
     reply.consumed(consumed, &table.name, read_units(size, consistent));
     Ok(Outcome::Reply(reply.finish()))

@@ -1,16 +1,20 @@
-//! PutItem: create or replace an item; ReturnValues NONE or ALL_OLD.
+//! PutItem: create or replace an item, optionally under a
+//! ConditionExpression; ReturnValues NONE or ALL_OLD.
 
 use std::rc::Rc;
 
+use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
+use crate::api::expr::ExprKind;
+use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
 use crate::api::items::{
-    ReplyBuilder, check_item_size, consumed_mode, key_of_item, reject_unsupported, return_values,
-    table_for_items, write_units,
+    ReplyBuilder, check_item_size, consumed_mode, key_of_item, return_values, table_for_items,
+    write_units,
 };
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
-use crate::model::codec::{decode_item, encode_item};
+use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
@@ -27,17 +31,24 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let (Some(name), Some(item_json)) = (name, item_json) else {
         return Err(ApiError::validation("TableName and Item are required"));
     };
+    check_not_mixed(
+        &fields,
+        &["Expected", "ConditionalOperator"],
+        &["ConditionExpression"],
+    )?;
+    let input = ExprInput::read(&fields)?;
+    let mut ph = input.placeholders()?;
+    let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
+    input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
+    ph.finish()?;
+    let return_old = return_old_on_failure(&fields)?;
+    let item = item_from_json(item_json)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(
             "ReturnValues can only be ALL_OLD or NONE",
         ));
     }
-    reject_unsupported(
-        &fields,
-        &["ConditionExpression", "Expected", "ConditionalOperator"],
-    )?;
     let table = table_for_items(shard, name)?;
-    let item = item_from_json(item_json)?;
     let key = key_of_item(shard, &table, &item)?;
     check_item_size(&item)?;
     if key.owner != shard.id {
@@ -45,31 +56,17 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     let encoded = encode_item(&item);
     let new_size = item_size(&item);
+    let locked = lock_and_read(shard, &key).await?;
+    check(cond.as_ref(), locked.old.as_ref(), return_old)?;
+    let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
+    drop(locked.guard);
+    durable.wait().await?;
+    let old = locked.old;
     let mut reply = ReplyBuilder::new();
-    let old = if return_values == "ALL_OLD" {
-        let _guard = shard.locks.lock(key.storage.clone()).await;
-        let old = shard.store.get(&key.storage).await?;
-        let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
-        drop(_guard);
-        durable.wait().await?;
-        match old {
-            Some(bytes) => {
-                Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?)
-            }
-            None => None,
-        }
-    } else {
-        shard
-            .store
-            .write(vec![(key.storage, Some(encoded))])?
-            .wait()
-            .await?;
-        None
-    };
-    let old_size = old.as_ref().map_or(0, item_size);
-    if let Some(old) = &old {
+    if let (Some(old), "ALL_OLD") = (&old, return_values) {
         reply.item("Attributes", old);
     }
+    let old_size = old.as_ref().map_or(0, item_size);
     reply.consumed(consumed, &table.name, write_units(new_size.max(old_size)));
     Ok(Outcome::Reply(reply.finish()))
 }
