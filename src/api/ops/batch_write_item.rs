@@ -41,9 +41,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         total += request_items.list(name)?.map_or(0, <[_]>::len);
     }
     if total > REQUESTS_MAX {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {REQUESTS_MAX}, Member must have length greater than or equal to 1]"
-        )));
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchWriteItem call",
+        ));
     }
     // (owner, storage key, value or tombstone), plus per-table units.
     let mut writes: Vec<(u32, Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(total);
