@@ -1,0 +1,118 @@
+//! One keep-alive HTTP/1.1 connection on a glommio executor.
+//!
+//! Strictly one request in flight per connection (no pipelining): that is
+//! how DynamoDB SDKs behave, and it keeps latency attribution exact. A
+//! connection that fails or is closed by the server is dropped and re-dialed
+//! on the next request; the failed request is reported to the caller, never
+//! retried silently (a retry would hide the latency the user pays).
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use crate::error::{LoadgenError, Result};
+use crate::http::{Endpoint, Response, parse_response, write_dynamo_request};
+use crate::sigv4::Signer;
+
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Responses larger than this are treated as a protocol error (DynamoDB
+/// caps pages at 1 MB; BatchGet of 100 × 400 KB is the theoretical max).
+const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+pub struct Conn {
+    endpoint: Endpoint,
+    stream: Option<TcpStream>,
+    write_buf: Vec<u8>,
+    read_buf: Vec<u8>,
+    read_filled: usize,
+}
+
+impl Conn {
+    pub fn new(endpoint: Endpoint) -> Self {
+        Conn {
+            endpoint,
+            stream: None,
+            write_buf: Vec::with_capacity(4096),
+            read_buf: vec![0; READ_CHUNK_BYTES],
+            read_filled: 0,
+        }
+    }
+
+    async fn connected(&mut self) -> Result<&mut TcpStream> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(self.endpoint.addr.as_str())
+                .await
+                .map_err(|e| LoadgenError::io(&self.endpoint.addr, e.into()))?;
+            // Small request/response pairs: Nagle would add up to 40 ms.
+            stream
+                .set_nodelay(true)
+                .map_err(|e| LoadgenError::io(&self.endpoint.addr, e.into()))?;
+            self.stream = Some(stream);
+            self.read_filled = 0;
+        }
+        match self.stream.as_mut() {
+            Some(s) => Ok(s),
+            None => Err(LoadgenError::Http("connection vanished".into())),
+        }
+    }
+
+    /// Sends one signed DynamoDB request and waits for its response.
+    pub async fn call(
+        &mut self,
+        signer: &mut Signer,
+        target: &str,
+        body: &[u8],
+    ) -> Result<Response> {
+        self.write_buf.clear();
+        write_dynamo_request(&mut self.write_buf, &self.endpoint, signer, target, body);
+        let result = self.round_trip().await;
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
+    }
+
+    async fn round_trip(&mut self) -> Result<Response> {
+        let addr = self.endpoint.addr.clone();
+        let write_buf = std::mem::take(&mut self.write_buf);
+        let stream = self.connected().await?;
+        let written = stream.write_all(&write_buf).await;
+        self.write_buf = write_buf;
+        written.map_err(|e| LoadgenError::io(&addr, e))?;
+        loop {
+            if self.read_filled > 0
+                && let Some((resp, used)) = parse_response(&self.read_buf[..self.read_filled])?
+            {
+                self.read_buf.copy_within(used..self.read_filled, 0);
+                self.read_filled -= used;
+                if resp.close {
+                    self.stream = None;
+                }
+                return Ok(resp);
+            }
+            if self.read_filled == self.read_buf.len() {
+                if self.read_buf.len() >= RESPONSE_BYTES_MAX {
+                    return Err(LoadgenError::Http("response too large".into()));
+                }
+                self.read_buf.resize(self.read_buf.len() * 2, 0);
+            }
+            let stream = match self.stream.as_mut() {
+                Some(s) => s,
+                None => return Err(LoadgenError::Http("connection vanished".into())),
+            };
+            let n = stream
+                .read(&mut self.read_buf[self.read_filled..])
+                .await
+                .map_err(|e| LoadgenError::io(&addr, e))?;
+            if n == 0 {
+                return Err(LoadgenError::io(
+                    &addr,
+                    std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "server closed connection",
+                    ),
+                ));
+            }
+            self.read_filled += n;
+        }
+    }
+}
