@@ -113,6 +113,10 @@ pub struct Report {
     pub cpu_sys_s: f64,
     /// (user + sys) / wall of the whole process: cores the load generator used.
     pub cpu_cores_used: f64,
+    /// Operations per load-generator CPU-second: its efficiency, meaningful
+    /// even on a machine shared with other work.
+    #[serde(default)]
+    pub ops_per_cpu_s: f64,
     pub all: OpReport,
     pub operations: BTreeMap<String, OpReport>,
     #[serde(default)]
@@ -156,6 +160,11 @@ impl Report {
             cpu_user_s: cpu.user.as_secs_f64(),
             cpu_sys_s: cpu.system.as_secs_f64(),
             cpu_cores_used: (cpu.user + cpu.system).as_secs_f64() / wall_s.max(1e-9),
+            // Throughput over the measured window divided by the cores used
+            // over the whole run (warm-up included): ops per CPU-second.
+            ops_per_cpu_s: ops as f64
+                / seconds
+                / ((cpu.user + cpu.system).as_secs_f64() / wall_s.max(1e-9)).max(1e-9),
             all: OpReport::of(&totals.overall(), seconds),
             operations,
             slo: None,
@@ -177,9 +186,13 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "== {} {} ({} loop{}) on {}: {:.0} ops/s, {} ops, {} errors ({} throttles) in {:.1} s",
-            self.label,
+            "== {}{} ({} loop{}) on {}: {:.0} ops/s, {} ops, {} errors ({} throttles) in {:.1} s",
             self.workload,
+            if self.label == self.workload {
+                String::new()
+            } else {
+                format!(" [{}]", self.label)
+            },
             self.mode,
             self.target_rate_ops_per_s
                 .map(|r| format!(", target {r:.0} ops/s"))
@@ -232,8 +245,8 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "loadgen CPU: user {:.2} s + sys {:.2} s = {:.2} cores",
-            self.cpu_user_s, self.cpu_sys_s, self.cpu_cores_used
+            "loadgen CPU: user {:.2} s + sys {:.2} s = {:.2} cores ({:.0} ops per CPU-second)",
+            self.cpu_user_s, self.cpu_sys_s, self.cpu_cores_used, self.ops_per_cpu_s
         );
         s
     }
