@@ -10,7 +10,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use crate::error::{LoadgenError, Result};
-use crate::http::{Endpoint, Response, parse_response, write_dynamo_request};
+use crate::http::{Endpoint, Response, parse_response_with, write_dynamo_request};
 use crate::sigv4::Signer;
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -55,64 +55,74 @@ impl Conn {
         }
     }
 
-    /// Sends one signed DynamoDB request and waits for its response.
+    /// Sends one signed DynamoDB request and waits for its response. With
+    /// `keep_success_body == false`, 2xx bodies are discarded unread.
     pub async fn call(
         &mut self,
         signer: &mut Signer,
         target: &str,
         body: &[u8],
+        keep_success_body: bool,
     ) -> Result<Response> {
         self.write_buf.clear();
         write_dynamo_request(&mut self.write_buf, &self.endpoint, signer, target, body);
-        let result = self.round_trip().await;
+        let result = self.round_trip(keep_success_body).await;
         if result.is_err() {
             self.stream = None;
         }
         result
     }
 
-    async fn round_trip(&mut self) -> Result<Response> {
-        let addr = self.endpoint.addr.clone();
-        let write_buf = std::mem::take(&mut self.write_buf);
-        let stream = self.connected().await?;
-        let written = stream.write_all(&write_buf).await;
-        self.write_buf = write_buf;
-        written.map_err(|e| LoadgenError::io(&addr, e))?;
+    async fn round_trip(&mut self, keep_success_body: bool) -> Result<Response> {
+        self.connected().await?;
+        // Split borrows: the stream is used while buffers and the address
+        // (for error messages) are touched.
+        let Conn {
+            endpoint,
+            stream,
+            write_buf,
+            read_buf,
+            read_filled,
+        } = self;
+        let Some(stream) = stream.as_mut() else {
+            return Err(LoadgenError::Http("connection vanished".into()));
+        };
+        stream
+            .write_all(write_buf)
+            .await
+            .map_err(|e| LoadgenError::io(&endpoint.addr, e))?;
         loop {
-            if self.read_filled > 0
-                && let Some((resp, used)) = parse_response(&self.read_buf[..self.read_filled])?
+            if *read_filled > 0
+                && let Some((resp, used)) =
+                    parse_response_with(&read_buf[..*read_filled], keep_success_body)?
             {
-                self.read_buf.copy_within(used..self.read_filled, 0);
-                self.read_filled -= used;
+                read_buf.copy_within(used..*read_filled, 0);
+                *read_filled -= used;
                 if resp.close {
                     self.stream = None;
                 }
                 return Ok(resp);
             }
-            if self.read_filled == self.read_buf.len() {
-                if self.read_buf.len() >= RESPONSE_BYTES_MAX {
+            if *read_filled == read_buf.len() {
+                if read_buf.len() >= RESPONSE_BYTES_MAX {
                     return Err(LoadgenError::Http("response too large".into()));
                 }
-                self.read_buf.resize(self.read_buf.len() * 2, 0);
+                read_buf.resize(read_buf.len() * 2, 0);
             }
-            let stream = match self.stream.as_mut() {
-                Some(s) => s,
-                None => return Err(LoadgenError::Http("connection vanished".into())),
-            };
             let n = stream
-                .read(&mut self.read_buf[self.read_filled..])
+                .read(&mut read_buf[*read_filled..])
                 .await
-                .map_err(|e| LoadgenError::io(&addr, e))?;
+                .map_err(|e| LoadgenError::io(&endpoint.addr, e))?;
             if n == 0 {
                 return Err(LoadgenError::io(
-                    &addr,
+                    &endpoint.addr,
                     std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         "server closed connection",
                     ),
                 ));
             }
-            self.read_filled += n;
+            *read_filled += n;
         }
     }
 }

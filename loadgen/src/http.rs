@@ -59,11 +59,16 @@ pub fn write_dynamo_request(
     let mut target_header = String::with_capacity(40);
     target_header.push_str("DynamoDB_20120810.");
     target_header.push_str(target);
-    let date = signer.amz_date().to_string();
+    // Copy the 16-byte date to the stack: `sign` needs `&mut signer`.
+    let mut date_buf = [0u8; 16];
+    let date_src = signer.amz_date().as_bytes();
+    let date_len = date_src.len().min(date_buf.len());
+    date_buf[..date_len].copy_from_slice(&date_src[..date_len]);
+    let date = std::str::from_utf8(&date_buf[..date_len]).unwrap_or("");
     let headers = [
         ("content-type", "application/x-amz-json-1.0"),
         ("host", endpoint.host_header.as_str()),
-        ("x-amz-date", date.as_str()),
+        ("x-amz-date", date),
         ("x-amz-target", target_header.as_str()),
     ];
     let sig = signer.sign("POST", "/", "", &headers, body);
@@ -105,6 +110,16 @@ const MAX_HEADERS: usize = 32;
 /// Parses one response from the front of `buf`. Returns the response and the
 /// number of bytes it occupied, or `None` if more bytes are needed.
 pub fn parse_response(buf: &[u8]) -> Result<Option<(Response, usize)>> {
+    parse_response_with(buf, true)
+}
+
+/// Like [`parse_response`]; with `keep_success_body == false` the body of a
+/// 2xx Content-Length response is skipped, not copied (the hot path only
+/// needs bodies of errors).
+pub fn parse_response_with(
+    buf: &[u8],
+    keep_success_body: bool,
+) -> Result<Option<(Response, usize)>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let header_len = match resp.parse(buf) {
@@ -159,10 +174,15 @@ pub fn parse_response(buf: &[u8]) -> Result<Option<(Response, usize)>> {
     if rest.len() < len {
         return Ok(None);
     }
+    let body = if keep_success_body || !(200..300).contains(&status) {
+        rest[..len].to_vec()
+    } else {
+        Vec::new()
+    };
     Ok(Some((
         Response {
             status,
-            body: rest[..len].to_vec(),
+            body,
             close,
         },
         header_len + len,
@@ -258,6 +278,11 @@ mod tests {
         assert_eq!(r.body, b"hello");
         assert_eq!(used, full.len() - 8);
         assert!(!r.close);
+        let (r, _) = parse_response_with(full, false).unwrap().unwrap();
+        assert!(r.body.is_empty());
+        let err = b"HTTP/1.1 400 Bad\r\nContent-Length: 2\r\n\r\n{}";
+        let (r, _) = parse_response_with(err, false).unwrap().unwrap();
+        assert_eq!(r.body, b"{}");
     }
 
     #[test]

@@ -249,11 +249,16 @@ async fn worker(ctx: Rc<ThreadCtx>, w: usize) {
             }
             None => Instant::now(),
         };
-        if Instant::now() >= ctx.end {
+        // Closed loop: the intended time *is* the send time (one clock read).
+        let sent = if ctx.schedule.is_some() {
+            Instant::now()
+        } else {
+            intended
+        };
+        if sent >= ctx.end {
             break;
         }
         let op = spec.mix.pick(&mut worker.rng);
-        let sent = Instant::now();
         let outcome = worker.execute(op).await;
         let done = Instant::now();
         match outcome {
@@ -314,7 +319,7 @@ impl Worker<'_> {
             .get_mut(conn)
             .ok_or(OpFailure::Transport("NoSuchShard"))?;
         match conn
-            .call(&mut self.signer, target, self.body.as_bytes())
+            .call(&mut self.signer, target, self.body.as_bytes(), false)
             .await
         {
             Ok(resp) if resp.status == 200 => Ok(()),

@@ -78,13 +78,15 @@ pub struct Signer {
     date: String,
     canonical: String,
     string_to_sign: String,
+    /// Reused `Authorization` value (no allocation per request).
+    authorization: String,
 }
 
 /// The parts of a signature a caller puts into headers.
 pub struct Signature<'a> {
     pub amz_date: &'a str,
     /// Full value of the `Authorization` header.
-    pub authorization: String,
+    pub authorization: &'a str,
 }
 
 impl Signer {
@@ -99,6 +101,7 @@ impl Signer {
             date: String::new(),
             canonical: String::with_capacity(512),
             string_to_sign: String::with_capacity(256),
+            authorization: String::with_capacity(256),
         }
     }
 
@@ -182,7 +185,8 @@ impl Signer {
         hex_into(s, &Sha256::digest(self.canonical.as_bytes()));
 
         let sig = hmac(&self.key, self.string_to_sign.as_bytes());
-        let mut authorization = String::with_capacity(256);
+        let authorization = &mut self.authorization;
+        authorization.clear();
         authorization.push_str("AWS4-HMAC-SHA256 Credential=");
         authorization.push_str(&self.creds.access_key_id);
         authorization.push('/');
@@ -190,10 +194,10 @@ impl Signer {
         authorization.push_str(", SignedHeaders=");
         authorization.push_str(&self.canonical[signed_start..signed_end]);
         authorization.push_str(", Signature=");
-        hex_into(&mut authorization, &sig);
+        hex_into(authorization, &sig);
         Signature {
             amz_date: &self.date,
-            authorization,
+            authorization: &self.authorization,
         }
     }
 
@@ -260,9 +264,9 @@ mod tests {
     fn key_is_rederived_when_the_day_changes() {
         let mut s = example_signer();
         let h = [("host", "h"), ("x-amz-date", "x")];
-        let a = s.sign("POST", "/", "", &h, b"{}").authorization;
+        let a = s.sign("POST", "/", "", &h, b"{}").authorization.to_string();
         s.set_time(1_440_938_160 + 86_400);
-        let b = s.sign("POST", "/", "", &h, b"{}").authorization;
+        let b = s.sign("POST", "/", "", &h, b"{}").authorization.to_string();
         assert!(b.contains("/20150831/"));
         assert_ne!(a, b);
     }

@@ -42,7 +42,10 @@ fn server_binary() -> Result<PathBuf, String> {
             if p.is_file() {
                 return Ok(p);
             }
-            tried.push(p.display().to_string());
+            let shown = p.display().to_string();
+            if !tried.contains(&shown) {
+                tried.push(shown);
+            }
         }
     }
     Err(format!(
