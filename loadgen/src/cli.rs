@@ -252,6 +252,9 @@ impl WorkloadArgs {
                     "AWS_SECRET_ACCESS_KEY",
                     "loadgen-dummy-secret",
                 ),
+                session_token: std::env::var("AWS_SESSION_TOKEN")
+                    .ok()
+                    .filter(|t| !t.is_empty()),
             },
             region: env_or(&self.region, "AWS_REGION", "us-east-1"),
             mix,

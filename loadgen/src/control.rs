@@ -12,6 +12,8 @@ use crate::http::{Endpoint, Response, parse_response, write_dynamo_request, writ
 use crate::sigv4::Signer;
 
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
+/// DescribeTable, GetItem and the partition map are all far below this.
+const CONTROL_RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 fn exchange(endpoint: &Endpoint, request: &[u8]) -> Result<Response> {
     let io = |e| LoadgenError::io(&endpoint.addr, e);
@@ -26,6 +28,11 @@ fn exchange(endpoint: &Endpoint, request: &[u8]) -> Result<Response> {
     loop {
         if let Some((resp, _)) = parse_response(&buf)? {
             return Ok(resp);
+        }
+        if buf.len() > CONTROL_RESPONSE_BYTES_MAX {
+            return Err(LoadgenError::Http(
+                "control-plane response too large".into(),
+            ));
         }
         let n = stream.read(&mut chunk).map_err(io)?;
         if n == 0 {

@@ -158,6 +158,12 @@ async fn serve_conn(mut stream: TcpStream, canned: &Canned) -> std::io::Result<(
             if req.method == Some("GET") && req.path == Some("/dynacore/partition-map") {
                 reply = &canned.partition_map;
             }
+            // Refuse absurd lengths instead of allocating them (the server's
+            // default max_request_body_bytes).
+            const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+            if body_len > BODY_BYTES_MAX {
+                return Ok(());
+            }
             let total = head + body_len;
             if total > buf.len() {
                 buf.resize(total.next_power_of_two(), 0);

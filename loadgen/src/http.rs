@@ -65,19 +65,36 @@ pub fn write_dynamo_request(
     let date_len = date_src.len().min(date_buf.len());
     date_buf[..date_len].copy_from_slice(&date_src[..date_len]);
     let date = std::str::from_utf8(&date_buf[..date_len]).unwrap_or("");
-    let headers = [
+    // Only temporary (STS) credentials have a token; cloning it is rare.
+    let token = signer.session_token().map(str::to_string);
+    let mut headers = [("", ""); 5];
+    let mut n = 0;
+    for h in [
         ("content-type", "application/x-amz-json-1.0"),
         ("host", endpoint.host_header.as_str()),
         ("x-amz-date", date),
-        ("x-amz-target", target_header.as_str()),
-    ];
-    let sig = signer.sign("POST", "/", "", &headers, body);
+    ] {
+        headers[n] = h;
+        n += 1;
+    }
+    if let Some(t) = &token {
+        // Sorted position: "x-amz-security-token" < "x-amz-target".
+        headers[n] = ("x-amz-security-token", t.as_str());
+        n += 1;
+    }
+    headers[n] = ("x-amz-target", target_header.as_str());
+    n += 1;
+    let sig = signer.sign("POST", "/", "", &headers[..n], body);
     out.extend_from_slice(b"POST / HTTP/1.1\r\nHost: ");
     out.extend_from_slice(endpoint.host_header.as_bytes());
     out.extend_from_slice(b"\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: ");
     out.extend_from_slice(target_header.as_bytes());
     out.extend_from_slice(b"\r\nX-Amz-Date: ");
     out.extend_from_slice(sig.amz_date.as_bytes());
+    if let Some(t) = &token {
+        out.extend_from_slice(b"\r\nX-Amz-Security-Token: ");
+        out.extend_from_slice(t.as_bytes());
+    }
     out.extend_from_slice(b"\r\nAuthorization: ");
     out.extend_from_slice(sig.authorization.as_bytes());
     out.extend_from_slice(b"\r\nContent-Length: ");
@@ -311,6 +328,7 @@ mod tests {
             Credentials {
                 access_key_id: "a".into(),
                 secret_access_key: "b".into(),
+                session_token: Some("tok".into()),
             },
             "us-east-1",
             "dynamodb",
@@ -333,6 +351,14 @@ mod tests {
             .unwrap();
         let auth = std::str::from_utf8(auth.value).unwrap();
         assert!(auth.contains("/20150830/us-east-1/dynamodb/aws4_request"));
-        assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"));
+        assert!(auth.contains(
+            "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+        ));
+        let token = req
+            .headers
+            .iter()
+            .find(|h| h.name == "X-Amz-Security-Token")
+            .unwrap();
+        assert_eq!(token.value, b"tok");
     }
 }

@@ -20,6 +20,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Credentials {
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// Temporary credentials (STS) also send and sign `X-Amz-Security-Token`.
+    pub session_token: Option<String>,
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -204,6 +206,10 @@ impl Signer {
     pub fn amz_date(&self) -> &str {
         &self.date
     }
+
+    pub fn session_token(&self) -> Option<&str> {
+        self.creds.session_token.as_deref()
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +221,7 @@ mod tests {
             Credentials {
                 access_key_id: "AKIDEXAMPLE".into(),
                 secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+                session_token: None,
             },
             "us-east-1",
             "service",
