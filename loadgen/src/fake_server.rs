@@ -185,3 +185,89 @@ async fn serve_conn(mut stream: TcpStream, canned: &Canned) -> std::io::Result<(
         filled += n;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::runner;
+    use clap::Parser;
+
+    fn free_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("ephemeral port");
+        l.local_addr().expect("addr").port()
+    }
+
+    fn wait_listening(addr: &str) {
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("fake server did not start on {addr}");
+    }
+
+    /// The whole client path — executors, connections, signing, framing,
+    /// shard routing, interval merging — against the fake server, over real
+    /// loopback sockets. Asserts correctness (ops, no errors, routing), not speed.
+    #[test]
+    fn shard_aware_run_against_the_fake_server() {
+        let port = free_port();
+        let base = free_port();
+        let base = if base > 65_000 { 40_000 } else { base };
+        let listen = format!("127.0.0.1:{port}");
+        let spec = FakeServerSpec {
+            listen: listen.clone(),
+            shard_ports: vec![base, base + 1],
+            threads: 1,
+            pinning: Pinning {
+                enabled: false,
+                cpu_offset: 0,
+            },
+        };
+        // The server runs until the test process exits.
+        std::thread::spawn(move || serve(spec));
+        wait_listening(&listen);
+        wait_listening(&format!("127.0.0.1:{}", base + 1));
+
+        let endpoint = format!("http://{listen}");
+        let cli = Cli::try_parse_from([
+            "lg",
+            "run",
+            "--endpoint",
+            &endpoint,
+            "--mix",
+            "get=8,update=1,scan=1",
+            "--skip-load",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--connections",
+            "2",
+            "--threads",
+            "2",
+            "--no-pin",
+            "--shard-aware",
+        ])
+        .expect("flags parse");
+        let Some(Command::Run(args)) = cli.command else {
+            panic!("expected run");
+        };
+        let mut spec = args.workload.to_spec(&endpoint).expect("valid spec");
+        let resp = crate::control::get(&spec.endpoint, "/dynacore/partition-map").expect("map");
+        spec.shard_map = Some(ShardMap::parse(&resp.body).expect("map parses"));
+        let mut intervals = 0;
+        let outcome = runner::run(&spec, |_, _, _| intervals += 1).expect("run");
+        assert_eq!(intervals, 1);
+        assert!(outcome.totals.total_ops() > 0);
+        assert_eq!(
+            outcome.totals.total_errors(),
+            0,
+            "{:?}",
+            outcome.totals.error_types
+        );
+        assert!(outcome.totals.op(crate::workload::OpKind::Scan).is_some());
+    }
+}
