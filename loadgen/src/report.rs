@@ -16,6 +16,10 @@ use crate::runtime::CpuTimes;
 use crate::stats::{OpStats, Stats};
 use crate::workload::OpKind;
 
+/// Send lag p99 above which the summary warns that the generator, not the
+/// endpoint, may be what the corrected latencies show.
+const SEND_LAG_WARN_US: u64 = 1000;
+
 /// Percentile summary of one histogram (microseconds).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Latency {
@@ -119,6 +123,9 @@ pub struct Report {
     pub ops_per_cpu_s: f64,
     pub all: OpReport,
     pub operations: BTreeMap<String, OpReport>,
+    /// Open loop: the load generator's own lateness behind schedule.
+    #[serde(default)]
+    pub send_lag: Option<Latency>,
     #[serde(default)]
     pub slo: Option<String>,
 }
@@ -167,6 +174,7 @@ impl Report {
                 / ((cpu.user + cpu.system).as_secs_f64() / wall_s.max(1e-9)).max(1e-9),
             all: OpReport::of(&totals.overall(), seconds),
             operations,
+            send_lag: totals.send_lag.as_ref().map(Latency::of),
             slo: None,
         }
     }
@@ -242,6 +250,22 @@ impl Report {
         line("ALL", &self.all);
         for (t, n) in &self.error_types {
             let _ = writeln!(s, "  error {t}: {n}");
+        }
+        if let Some(lag) = &self.send_lag {
+            let _ = writeln!(
+                s,
+                "loadgen send lag behind schedule: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                ms(lag.p50_us),
+                ms(lag.p99_us),
+                ms(lag.max_us)
+            );
+            if lag.p99_us > SEND_LAG_WARN_US {
+                let _ = writeln!(
+                    s,
+                    "WARNING: the load generator fell behind its own schedule; corrected latencies \
+                     include its delay (free CPUs for it, or add --threads)"
+                );
+            }
         }
         let _ = writeln!(
             s,

@@ -244,7 +244,16 @@ async fn worker(ctx: Rc<ThreadCtx>, w: usize) {
                 if t >= ctx.end {
                     break;
                 }
-                sleep_until(t).await;
+                // Only slots still in the future measure the generator's own
+                // lateness; a slot already past means every connection was
+                // busy, which is the system under test's doing.
+                if t > Instant::now() {
+                    sleep_until(t).await;
+                    let lag = Instant::now().saturating_duration_since(t);
+                    ctx.stats
+                        .borrow_mut()
+                        .record_send_lag(lag.as_micros() as u64);
+                }
                 t
             }
             None => Instant::now(),

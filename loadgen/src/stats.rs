@@ -61,6 +61,11 @@ pub struct Stats {
     pub ops: Vec<Option<OpStats>>,
     pub error_types: BTreeMap<String, u64>,
     pub throttles: u64,
+    /// Open loop only: how late the load generator itself sent requests whose
+    /// intended time had not yet come when a worker picked them (timer and
+    /// CPU scheduling delay). Large values mean the *generator* is the
+    /// bottleneck and corrected latencies include its own delay.
+    pub send_lag: Option<Histogram<u64>>,
 }
 
 impl Stats {
@@ -104,7 +109,17 @@ impl Stats {
         }
     }
 
+    /// Records the send lag of one open-loop request (see `send_lag`).
+    pub fn record_send_lag(&mut self, lag_us: u64) {
+        self.send_lag
+            .get_or_insert_with(new_histogram)
+            .saturating_record(lag_us.max(1));
+    }
+
     pub fn add(&mut self, other: &Stats) {
+        if let Some(lag) = &other.send_lag {
+            let _ = self.send_lag.get_or_insert_with(new_histogram).add(lag);
+        }
         for op in OpKind::ALL {
             if let Some(o) = other.op(op) {
                 self.op_mut(op).add(o);
