@@ -108,6 +108,9 @@ pub struct WorkloadArgs {
     /// Let the OS place executor threads.
     #[arg(long)]
     pub no_pin: bool,
+    /// Per-request timeout in ms (counted as RequestTimeout errors; 0 = none).
+    #[arg(long, default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -277,6 +280,8 @@ impl WorkloadArgs {
                 enabled: !self.no_pin,
                 cpu_offset: self.cpu_offset,
             },
+            request_timeout: (self.request_timeout_ms > 0)
+                .then(|| std::time::Duration::from_millis(self.request_timeout_ms)),
         })
     }
 

@@ -6,6 +6,8 @@
 //! on the next request; the failed request is reported to the caller, never
 //! retried silently (a retry would hide the latency the user pays).
 
+use std::time::Duration;
+
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
@@ -71,6 +73,38 @@ impl Conn {
             self.stream = None;
         }
         result
+    }
+
+    /// [`Conn::call`] with a deadline. Without one, a single hung request
+    /// would keep a run from ever ending. On timeout the connection is
+    /// dropped: the late response would otherwise answer the next request.
+    pub async fn call_within(
+        &mut self,
+        signer: &mut Signer,
+        target: &str,
+        body: &[u8],
+        keep_success_body: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Response> {
+        let Some(limit) = timeout else {
+            return self.call(signer, target, body, keep_success_body).await;
+        };
+        let outcome = futures_lite::future::or(
+            async { Some(self.call(signer, target, body, keep_success_body).await) },
+            async {
+                glommio::timer::sleep(limit).await;
+                None
+            },
+        )
+        .await;
+        match outcome {
+            Some(result) => result,
+            None => {
+                self.stream = None;
+                self.read_filled = 0;
+                Err(LoadgenError::Timeout(limit))
+            }
+        }
     }
 
     async fn round_trip(&mut self, keep_success_body: bool) -> Result<Response> {

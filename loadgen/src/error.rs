@@ -21,6 +21,8 @@ pub enum LoadgenError {
         #[source]
         source: io::Error,
     },
+    #[error("no response within {0:?}")]
+    Timeout(std::time::Duration),
     #[error("malformed HTTP response: {0}")]
     Http(String),
     #[error("{op} failed with HTTP {status}: {error_type}: {message}")]

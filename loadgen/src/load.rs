@@ -152,7 +152,13 @@ async fn load_worker(
         loop {
             signer.set_now();
             let outcome = conn
-                .call(&mut signer, "BatchWriteItem", body.as_bytes(), true)
+                .call_within(
+                    &mut signer,
+                    "BatchWriteItem",
+                    body.as_bytes(),
+                    true,
+                    spec.request_timeout,
+                )
                 .await;
             let retry_body = match outcome {
                 Ok(resp) if resp.status == 200 => unprocessed_request(&resp.body)?,

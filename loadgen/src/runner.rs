@@ -48,6 +48,8 @@ pub struct RunSpec {
     pub warmup_s: u64,
     pub seed: u64,
     pub pinning: Pinning,
+    /// Per-request deadline; `None` waits forever.
+    pub request_timeout: Option<Duration>,
 }
 
 /// What the main thread gets back.
@@ -323,17 +325,25 @@ impl Worker<'_> {
 
     async fn call(&mut self, conn: usize, target: &str) -> std::result::Result<(), OpFailure> {
         self.signer.set_now();
+        let timeout = self.ctx.spec.request_timeout;
         let conn = self
             .conns
             .get_mut(conn)
             .ok_or(OpFailure::Transport("NoSuchShard"))?;
         match conn
-            .call(&mut self.signer, target, self.body.as_bytes(), false)
+            .call_within(
+                &mut self.signer,
+                target,
+                self.body.as_bytes(),
+                false,
+                timeout,
+            )
             .await
         {
             Ok(resp) if resp.status == 200 => Ok(()),
             Ok(resp) => Err(OpFailure::Dynamo(error_type(&resp.body))),
             Err(LoadgenError::Http(_)) => Err(OpFailure::Transport("HttpProtocolError")),
+            Err(LoadgenError::Timeout(_)) => Err(OpFailure::Transport("RequestTimeout")),
             Err(_) => Err(OpFailure::Transport("ConnectionError")),
         }
     }
@@ -395,5 +405,56 @@ impl Worker<'_> {
                 self.call(c, "UpdateItem").await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    /// A server that accepts and never answers must not hang the run: every
+    /// request ends as a RequestTimeout error and the run finishes on time.
+    #[test]
+    fn hung_server_times_out_instead_of_hanging_the_run() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                held.push(s); // keep the socket open, never reply
+            }
+        });
+        let endpoint = format!("http://{addr}");
+        let cli = Cli::try_parse_from([
+            "lg",
+            "--endpoint",
+            &endpoint,
+            "--mix",
+            "get=1",
+            "--skip-load",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--connections",
+            "2",
+            "--no-pin",
+            "--request-timeout-ms",
+            "200",
+        ])
+        .expect("flags");
+        let spec = cli.run.workload.to_spec(&endpoint).expect("spec");
+        let started = Instant::now();
+        let outcome = run(&spec, |_, _, _| {}).expect("run");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(outcome.totals.total_ops(), 0);
+        let timeouts = outcome.totals.error_types.get("RequestTimeout").copied();
+        assert!(
+            timeouts.unwrap_or(0) >= 2,
+            "{:?}",
+            outcome.totals.error_types
+        );
     }
 }
