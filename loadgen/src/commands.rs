@@ -9,18 +9,17 @@ use std::io::{BufWriter, Write};
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::serialization::V2Serializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 
 use crate::cli::{CompareArgs, PlotArgs, RunArgs, WorkloadArgs};
 use crate::control;
 use crate::error::{LoadgenError, Result};
 use crate::load;
 use crate::plot::{Series, render};
-use crate::report::{Report, ReportContext, SloTargets, hgrm};
+use crate::report::{Report, ReportContext, SloTargets, hgrm, log_interval};
 use crate::runner::{self, RunOutcome, RunSpec};
 use crate::shard::ShardMap;
 use crate::stats::Stats;
-use crate::workload::OpKind;
 
 /// Exit code when an SLO target is missed.
 pub const EXIT_SLO_FAILED: u8 = 3;
@@ -114,24 +113,13 @@ fn measure(spec: &RunSpec, quiet: bool, hdr_log: Option<&str>) -> Result<RunOutc
             if !quiet {
                 eprintln!("{}", progress_line(index, stats, warmup));
             }
-            if let Some(w) = writer.as_mut() {
-                let start = Duration::from_secs(index);
-                let overall = stats.overall();
-                let one = Duration::from_secs(1);
-                let mut write = |h, tag| {
-                    if let Err(e) = w.write_histogram(h, start, one, tag) {
-                        log_error.get_or_insert(LoadgenError::Output {
-                            path: hdr_log.unwrap_or_default().to_string(),
-                            source: std::io::Error::other(e.to_string()),
-                        });
-                    }
-                };
-                write(&overall.corrected, None);
-                for op in OpKind::ALL {
-                    if let Some(s) = stats.op(op) {
-                        write(&s.corrected, Tag::new(op.name()));
-                    }
-                }
+            if let Some(w) = writer.as_mut()
+                && let Err(e) = log_interval(w, index, stats)
+            {
+                log_error.get_or_insert(LoadgenError::Output {
+                    path: hdr_log.unwrap_or_default().to_string(),
+                    source: std::io::Error::other(e),
+                });
             }
         })?
     };

@@ -323,6 +323,34 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
     s
 }
 
+/// Appends one second of corrected latencies to an HdrHistogram interval
+/// log: an untagged histogram of all operations, then one tagged per op.
+pub fn log_interval<W: std::io::Write>(
+    writer: &mut hdrhistogram::serialization::interval_log::IntervalLogWriter<
+        '_,
+        '_,
+        W,
+        hdrhistogram::serialization::V2Serializer,
+    >,
+    index: u64,
+    stats: &Stats,
+) -> std::result::Result<(), String> {
+    use hdrhistogram::serialization::interval_log::Tag;
+    let start = std::time::Duration::from_secs(index);
+    let one = std::time::Duration::from_secs(1);
+    writer
+        .write_histogram(&stats.overall().corrected, start, one, None)
+        .map_err(|e| e.to_string())?;
+    for op in OpKind::ALL {
+        if let Some(s) = stats.op(op) {
+            writer
+                .write_histogram(&s.corrected, start, one, Tag::new(op.name()))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 /// `--p99-target-ms` and `--p99-target get=2,put=5` (milliseconds).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SloTargets {
@@ -470,6 +498,76 @@ mod tests {
         // The last data line is the 100th percentile with every sample.
         let last = text.lines().rfind(|l| !l.starts_with('#')).unwrap();
         assert!(last.contains("1.000000000000       1000"), "{last}");
+    }
+
+    #[test]
+    fn interval_log_reads_back() {
+        use hdrhistogram::serialization::interval_log::{
+            IntervalLogIterator, IntervalLogWriterBuilder, LogEntry,
+        };
+        use hdrhistogram::serialization::{Deserializer, V2Serializer};
+        let mut stats = Stats::new();
+        stats.record(OpKind::Get, 100, 90);
+        stats.record(OpKind::Get, 300, 90);
+        stats.record(OpKind::Update, 2000, 1500);
+        let mut buf = Vec::new();
+        let mut ser = V2Serializer::new();
+        {
+            let mut w = IntervalLogWriterBuilder::new()
+                .begin_log_with(&mut buf, &mut ser)
+                .unwrap();
+            log_interval(&mut w, 0, &stats).unwrap();
+            log_interval(&mut w, 1, &stats).unwrap();
+        }
+        let mut entries = Vec::new();
+        for e in IntervalLogIterator::new(&buf) {
+            if let LogEntry::Interval(h) = e.unwrap() {
+                let tag = h.tag().map(|t| t.as_str().to_string());
+                let bytes = base64_decode(h.encoded_histogram());
+                let hist: Histogram<u64> = Deserializer::new()
+                    .deserialize(&mut bytes.as_slice())
+                    .unwrap();
+                entries.push((h.start_timestamp().as_secs(), tag, hist.len()));
+            }
+        }
+        assert_eq!(
+            entries,
+            vec![
+                (0, None, 3),
+                (0, Some("get".into()), 2),
+                (0, Some("update".into()), 1),
+                (1, None, 3),
+                (1, Some("get".into()), 2),
+                (1, Some("update".into()), 1),
+            ]
+        );
+    }
+
+    /// Minimal standard base64 decoder (test only; avoids a dependency).
+    fn base64_decode(s: &str) -> Vec<u8> {
+        let val = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        };
+        let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(4) {
+            let mut acc = 0u32;
+            for (i, &c) in chunk.iter().enumerate() {
+                acc |= u32::from(val(c)) << (18 - 6 * i);
+            }
+            out.push((acc >> 16) as u8);
+            if chunk.len() > 2 {
+                out.push((acc >> 8) as u8);
+            }
+            if chunk.len() > 3 {
+                out.push(acc as u8);
+            }
+        }
+        out
     }
 
     #[test]
