@@ -224,6 +224,7 @@ mod tests {
             pinning: Pinning {
                 enabled: false,
                 cpu_offset: 0,
+                spin_before_park: std::time::Duration::ZERO,
             },
         };
         // The server runs until the test process exits.

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             pinning: runtime::Pinning {
                 enabled: !args.no_pin,
                 cpu_offset: args.cpu_offset,
+                spin_before_park: std::time::Duration::ZERO,
             },
         })
         .map(|()| 0),
