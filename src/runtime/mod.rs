@@ -66,16 +66,36 @@ fn load_catalog(data_dir: &Path) -> Result<Catalog, String> {
     }
 }
 
+/// SO_REUSEPORT would let us silently share a port with another running
+/// server; a plain bind would refuse ports whose old connections linger in
+/// FIN_WAIT after a restart. So: refuse only if something accepts there.
+fn refuse_if_listening(listen: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let addrs = listen
+        .to_socket_addrs()
+        .map_err(|e| format!("invalid listen address {listen}: {e}"))?;
+    // A previous process's listeners can outlive it briefly: io_uring tears
+    // down its pending accepts asynchronously after exit. Give them 5 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    for addr in addrs {
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "cannot listen on {listen}: another server is accepting connections there"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the server until SIGINT/SIGTERM. Blocks the calling thread.
 pub fn run(config: Config) -> Result<(), String> {
     let cpus = allowed_cpus();
     let shard_count = config.shards.unwrap_or(cpus.len() as u32).max(1);
     files::check_layout(&config.data_dir, shard_count)?;
-    // SO_REUSEPORT would silently share a port with another server: check first.
-    drop(
-        std::net::TcpListener::bind(&config.listen)
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?,
-    );
+    refuse_if_listening(&config.listen)?;
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
