@@ -74,7 +74,7 @@ impl ExprInput {
 }
 
 /// DynamoDB's error for mixing legacy and expression parameters; `legacy`
-/// and `modern` are (name, present) pairs in DynamoDB's listing order.
+/// and `modern` list the member names in DynamoDB's listing order.
 pub fn check_not_mixed(
     fields: &Fields<'_, '_>,
     legacy: &[&str],
@@ -93,11 +93,6 @@ pub fn check_not_mixed(
             "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
             old.join(", "),
             new.join(", ")
-        )));
-    }
-    if let Some(name) = old.first() {
-        return Err(ApiError::validation(format!(
-            "{name} is not supported by this Dynacore build; use the expression parameters"
         )));
     }
     Ok(())

@@ -17,6 +17,7 @@ pub mod error;
 pub mod expr;
 pub mod expressions;
 pub mod items;
+pub mod legacy;
 pub mod locks;
 pub mod mesh;
 pub mod paging;

@@ -199,13 +199,18 @@ pub fn read_select(
     let select = fields.str("Select")?;
     match select {
         Some(s @ ("ALL_ATTRIBUTES" | "ALL_PROJECTED_ATTRIBUTES" | "COUNT")) if has_projection => {
+            let member = if fields.get("AttributesToGet").is_some() {
+                "AttributesToGet"
+            } else {
+                "ProjectionExpression"
+            };
             Err(ApiError::validation(format!(
-                "Cannot specify the ProjectionExpression or AttributesToGet when choosing to get {s}"
+                "Cannot specify the {member} when choosing to get {s}"
             )))
         }
         None | Some("ALL_ATTRIBUTES") | Some("SPECIFIC_ATTRIBUTES") => Ok(false),
         Some("ALL_PROJECTED_ATTRIBUTES") => Err(ApiError::validation(
-            "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is supported only for index queries",
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
         Some("COUNT") => Ok(true),
         Some(other) => Err(ApiError::validation(format!(
@@ -219,12 +224,13 @@ pub fn read_select(
 pub fn reject_key_attributes_in_filter(
     filter: &Condition,
     table: &TableDef,
+    label: &str,
 ) -> Result<(), ApiError> {
     let keys = std::iter::once(&table.partition_key).chain(table.sort_key.as_ref());
     for attr in keys {
         if filter_mentions(filter, &attr.name) {
             return Err(ApiError::validation(format!(
-                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {}",
+                "{label} can only contain non-primary key attributes: Primary key attribute: {}",
                 attr.name
             )));
         }

@@ -26,8 +26,9 @@ fn invalid(detail: impl std::fmt::Display) -> ExprError {
     ExprError::invalid(ExprKind::KeyCondition, detail)
 }
 
+/// (DynamoDB does not prefix this one with "Invalid KeyConditionExpression".)
 fn operator_error(op: &str) -> ExprError {
-    invalid(format!("Invalid operator used in KeyConditionExpression: {op}"))
+    ExprError::new(format!("Invalid operator used in KeyConditionExpression: {op}"))
 }
 
 /// The terms of a parsed KeyConditionExpression, in source order.

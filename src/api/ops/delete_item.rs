@@ -7,6 +7,7 @@ use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::legacy;
 use crate::api::items::{
     ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
 };
@@ -39,6 +40,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
     input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
     ph.finish()?;
+    let cond = match cond {
+        Some(cond) => Some(cond),
+        None => legacy::expected(&fields)?,
+    };
     let return_old = return_old_on_failure(&fields)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(

@@ -7,6 +7,7 @@ use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::legacy;
 use crate::api::items::{
     ReplyBuilder, check_item_size, consumed_mode, key_of_item, return_values, table_for_items,
     write_units,
@@ -41,6 +42,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
     input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
     ph.finish()?;
+    let cond = match cond {
+        Some(cond) => Some(cond),
+        None => legacy::expected(&fields)?,
+    };
     let return_old = return_old_on_failure(&fields)?;
     let item = item_from_json(item_json)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::{self, CmpOp, ExprKind, KeyOp, KeyTerm};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::legacy;
 use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
 use crate::api::paging::{
     PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select,
@@ -54,12 +55,23 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let projection = projection(&fields, &mut ph)?;
     ph.finish()?;
     let count_only = read_select(&fields, projection.is_some())?;
-    let Some(key_cond) = key_cond else {
-        return Err(ApiError::validation(
-            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-        ));
+    let terms = match key_cond {
+        Some(key_cond) => expr::key_condition_terms(&key_cond)?,
+        None => legacy::key_conditions(&fields)?.ok_or_else(|| {
+            ApiError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            )
+        })?,
     };
-    let terms = expr::key_condition_terms(&key_cond)?;
+    let filter_label = if filter.is_some() {
+        "Filter Expression"
+    } else {
+        "QueryFilter"
+    };
+    let filter = match filter {
+        Some(filter) => Some(filter),
+        None => legacy::filter(&fields, "QueryFilter")?,
+    };
     let table = table_for_items(shard, name)?;
     if let Some(index) = fields.str("IndexName")? {
         return Err(ApiError::validation(format!(
@@ -67,7 +79,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         )));
     }
     if let Some(filter) = &filter {
-        reject_key_attributes_in_filter(filter, &table)?;
+        reject_key_attributes_in_filter(filter, &table, filter_label)?;
     }
     let (pk, sort) = match_schema(&table, terms)?;
     let key = make_key(shard, &table, pk.clone(), None);

@@ -15,6 +15,7 @@ use std::rc::Rc;
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::legacy;
 use crate::api::items::{consumed_mode, key_from_json, table_for_items};
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::paging::{PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select};
@@ -94,6 +95,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     )?;
     ph.finish()?;
     let count_only = read_select(&fields, projection.is_some())?;
+    let filter = match filter {
+        Some(filter) => Some(filter),
+        None => legacy::filter(&fields, "ScanFilter")?,
+    };
     let table = table_for_items(shard, name)?;
     if let Some(index) = fields.str("IndexName")? {
         return Err(ApiError::validation(format!(

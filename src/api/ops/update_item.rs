@@ -13,6 +13,7 @@ use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::{self, ExprKind, Projection};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::legacy;
 use crate::api::items::{
     ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
 };
@@ -54,6 +55,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         "UpdateExpression and ConditionExpression are null",
     )?;
     ph.finish()?;
+    let update = match update {
+        Some(update) => Some(update),
+        None => legacy::attribute_updates(&fields)?,
+    };
+    let cond = match cond {
+        Some(cond) => Some(cond),
+        None => legacy::expected(&fields)?,
+    };
     let return_old = return_old_on_failure(&fields)?;
     let table = table_for_items(shard, name)?;
     if let Some(update) = &update {
