@@ -7,8 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dynacore::api::expr::{
-    ExprKind, Placeholders, apply_update, evaluate, parse_condition, parse_projection,
-    parse_update,
+    ExprKind, Placeholders, apply_update, evaluate, parse_condition, parse_projection, parse_update,
 };
 use dynacore::model::{Item, Number, Value};
 
@@ -28,9 +27,15 @@ fn item() -> Item {
     item.insert("pk".to_string(), s("user#123"));
     item.insert("status".to_string(), s("active"));
     item.insert("score".to_string(), n("17.5"));
-    item.insert("tags".to_string(), Value::Ss(vec!["a".into(), "b".into(), "c".into()]));
+    item.insert(
+        "tags".to_string(),
+        Value::Ss(vec!["a".into(), "b".into(), "c".into()]),
+    );
     item.insert("profile".to_string(), Value::M(profile));
-    item.insert("history".to_string(), Value::L((0..10).map(|i| n(&i.to_string())).collect()));
+    item.insert(
+        "history".to_string(),
+        Value::L((0..10).map(|i| n(&i.to_string())).collect()),
+    );
     item
 }
 
@@ -64,7 +69,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse_filter", |b| {
         b.iter(|| {
             let mut ph = Placeholders::new(Some(&names), Some(&values)).expect("maps");
-            black_box(parse_condition(black_box(FILTER), ExprKind::Filter, &mut ph).expect("parses"))
+            black_box(
+                parse_condition(black_box(FILTER), ExprKind::Filter, &mut ph).expect("parses"),
+            )
         })
     });
     c.bench_function("parse_update", |b| {
@@ -76,20 +83,28 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse_projection", |b| {
         b.iter(|| {
             let mut ph = Placeholders::new(Some(&names), None).expect("maps");
-            black_box(parse_projection(black_box("pk, #s, profile.#n, history[2], tags"), &mut ph).expect("parses"))
+            black_box(
+                parse_projection(black_box("pk, #s, profile.#n, history[2], tags"), &mut ph)
+                    .expect("parses"),
+            )
         })
     });
     let mut ph = Placeholders::new(Some(&names), Some(&values)).expect("maps");
     let filter = parse_condition(FILTER, ExprKind::Filter, &mut ph).expect("parses");
     let update = parse_update(UPDATE, &mut ph).expect("parses");
     assert!(evaluate(&filter, &item), "the benchmark filter matches");
-    c.bench_function("evaluate_filter", |b| b.iter(|| black_box(evaluate(&filter, black_box(&item)))));
+    c.bench_function("evaluate_filter", |b| {
+        b.iter(|| black_box(evaluate(&filter, black_box(&item))))
+    });
     c.bench_function("apply_update", |b| {
         b.iter(|| black_box(apply_update(&update, black_box(&item)).expect("applies")))
     });
     let mut ph = Placeholders::new(Some(&names), None).expect("maps");
-    let projection = parse_projection("pk, #s, profile.#n, history[2], tags", &mut ph).expect("parses");
-    c.bench_function("apply_projection", |b| b.iter(|| black_box(projection.apply(black_box(&item)))));
+    let projection =
+        parse_projection("pk, #s, profile.#n, history[2], tags", &mut ph).expect("parses");
+    c.bench_function("apply_projection", |b| {
+        b.iter(|| black_box(projection.apply(black_box(&item))))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -29,13 +29,19 @@ async fn legacy_parameters() {
         "PutItem",
         r#"{"TableName":"old","Item":{"pk":{"S":"p"},"sk":{"N":"1"}},"Expected":{"pk":{"Exists":false}}}"#,
     );
-    assert_eq!((status, error_type(&reply).as_str()), (400, "ConditionalCheckFailedException"));
+    assert_eq!(
+        (status, error_type(&reply).as_str()),
+        (400, "ConditionalCheckFailedException")
+    );
     // AttributeUpdates with Expected using a ComparisonOperator.
     let reply = ok(
         "UpdateItem",
         r#"{"TableName":"old","Key":{"pk":{"S":"p"},"sk":{"N":"1"}},"AttributeUpdates":{"c":{"Action":"ADD","Value":{"N":"5"}},"t":{"Action":"PUT","Value":{"S":"x"}}},"Expected":{"c":{"ComparisonOperator":"LT","AttributeValueList":[{"N":"11"}]}},"ReturnValues":"UPDATED_NEW"}"#,
     );
-    assert!(reply.contains(r#""c":{"N":"15"}"#) && reply.contains(r#""t":{"S":"x"}"#), "{reply}");
+    assert!(
+        reply.contains(r#""c":{"N":"15"}"#) && reply.contains(r#""t":{"S":"x"}"#),
+        "{reply}"
+    );
     // KeyConditions + QueryFilter, AttributesToGet.
     let reply = ok(
         "Query",
@@ -56,7 +62,10 @@ async fn legacy_parameters() {
         "UpdateItem",
         r#"{"TableName":"old","Key":{"pk":{"S":"p"},"sk":{"N":"1"}},"AttributeUpdates":{"t":{"Action":"DELETE"}}}"#,
     );
-    let reply = ok("GetItem", r#"{"TableName":"old","Key":{"pk":{"S":"p"},"sk":{"N":"1"}},"ConsistentRead":true}"#);
+    let reply = ok(
+        "GetItem",
+        r#"{"TableName":"old","Key":{"pk":{"S":"p"},"sk":{"N":"1"}},"ConsistentRead":true}"#,
+    );
     assert!(!reply.contains(r#""t""#), "{reply}");
     // Errors.
     let cases = [

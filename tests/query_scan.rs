@@ -8,7 +8,9 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, Select, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, PutRequest, Select, WriteRequest,
+};
 use common::{Server, create_simple_table, error_message};
 
 fn s(v: &str) -> AttributeValue {
@@ -42,7 +44,14 @@ async fn query_key_conditions_and_paging() {
             .await
             .expect("put");
     }
-    client.put_item().table_name("events").item("pk", s("dev2")).item("ts", n("0")).send().await.expect("put");
+    client
+        .put_item()
+        .table_name("events")
+        .item("pk", s("dev2"))
+        .item("ts", n("0"))
+        .send()
+        .await
+        .expect("put");
     let query = |cond: &'static str| {
         client
             .query()
@@ -50,7 +59,9 @@ async fn query_key_conditions_and_paging() {
             .key_condition_expression(cond)
             .expression_attribute_values(":p", s("dev1"))
     };
-    let ts_of = |items: &[HashMap<String, AttributeValue>]| items.iter().map(|i| num(i, "ts")).collect::<Vec<_>>();
+    let ts_of = |items: &[HashMap<String, AttributeValue>]| {
+        items.iter().map(|i| num(i, "ts")).collect::<Vec<_>>()
+    };
     let out = query("pk = :p AND ts BETWEEN :a AND :b")
         .expression_attribute_values(":a", n("-2"))
         .expression_attribute_values(":b", n("2"))
@@ -103,7 +114,11 @@ async fn query_key_conditions_and_paging() {
         assert_eq!(seen, expected);
         assert!(pages >= 7, "{pages}");
     }
-    let out = query("pk = :p").select(Select::Count).send().await.expect("count");
+    let out = query("pk = :p")
+        .select(Select::Count)
+        .send()
+        .await
+        .expect("count");
     assert_eq!((out.count(), out.items().len()), (25, 0));
     let out = query("pk = :p AND ts = :z")
         .expression_attribute_values(":z", n("3"))
@@ -111,20 +126,32 @@ async fn query_key_conditions_and_paging() {
         .send()
         .await
         .expect("projection");
-    assert_eq!(out.items(), &[HashMap::from([("odd".to_string(), AttributeValue::Bool(true))])]);
+    assert_eq!(
+        out.items(),
+        &[HashMap::from([(
+            "odd".to_string(),
+            AttributeValue::Bool(true)
+        )])]
+    );
     // DynamoDB's errors.
     let (status, body) = server.call(
         "Query",
         r#"{"TableName":"events","KeyConditionExpression":"ts = :t","ExpressionAttributeValues":{":t":{"N":"1"}}}"#,
     );
-    assert_eq!((status, error_message(&body).as_str()), (400, "Query condition missed key schema element: pk"));
+    assert_eq!(
+        (status, error_message(&body).as_str()),
+        (400, "Query condition missed key schema element: pk")
+    );
     let (status, body) = server.call(
         "Query",
         r#"{"TableName":"events","KeyConditionExpression":"pk = :p","FilterExpression":"ts > :t","ExpressionAttributeValues":{":p":{"S":"dev1"},":t":{"N":"1"}}}"#,
     );
     assert_eq!(
         (status, error_message(&body).as_str()),
-        (400, "Filter Expression can only contain non-primary key attributes: Primary key attribute: ts")
+        (
+            400,
+            "Filter Expression can only contain non-primary key attributes: Primary key attribute: ts"
+        )
     );
 }
 
@@ -134,7 +161,14 @@ async fn string_sort_keys_begins_with() {
     let client = server.client();
     create_simple_table(&client, "files", Some(("path", "S"))).await;
     for path in ["a/1", "a/2", "a/b/3", "ab", "b/1", "\u{e9}/x"] {
-        client.put_item().table_name("files").item("pk", s("u")).item("path", s(path)).send().await.expect("put");
+        client
+            .put_item()
+            .table_name("files")
+            .item("pk", s("u"))
+            .item("path", s(path))
+            .send()
+            .await
+            .expect("put");
     }
     let out = client
         .query()
@@ -146,7 +180,11 @@ async fn string_sort_keys_begins_with() {
         .send()
         .await
         .expect("query");
-    let paths: Vec<&str> = out.items().iter().map(|i| i["path"].as_s().expect("S").as_str()).collect();
+    let paths: Vec<&str> = out
+        .items()
+        .iter()
+        .map(|i| i["path"].as_s().expect("S").as_str())
+        .collect();
     assert_eq!(paths, vec!["a/1", "a/2", "a/b/3"]);
     let out = client
         .query()
@@ -158,7 +196,11 @@ async fn string_sort_keys_begins_with() {
         .send()
         .await
         .expect("query");
-    let paths: Vec<&str> = out.items().iter().map(|i| i["path"].as_s().expect("S").as_str()).collect();
+    let paths: Vec<&str> = out
+        .items()
+        .iter()
+        .map(|i| i["path"].as_s().expect("S").as_str())
+        .collect();
     // Bytewise UTF-8 order: "é" (0xC3 …) sorts after ASCII.
     assert_eq!(paths, vec!["b/1", "\u{e9}/x"]);
 }
@@ -185,7 +227,12 @@ async fn scans_and_batches_across_shards() {
                     .build()
             })
             .collect();
-        let out = client.batch_write_item().request_items("kvs", writes).send().await.expect("batch");
+        let out = client
+            .batch_write_item()
+            .request_items("kvs", writes)
+            .send()
+            .await
+            .expect("batch");
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
     // A paged full scan sees every item once.
@@ -195,7 +242,11 @@ async fn scans_and_batches_across_shards() {
             let mut seen = Vec::new();
             let mut start = None;
             loop {
-                let mut request = client.scan().table_name("kvs").limit(17).set_exclusive_start_key(start.take());
+                let mut request = client
+                    .scan()
+                    .table_name("kvs")
+                    .limit(17)
+                    .set_exclusive_start_key(start.take());
                 if let Some((seg, of)) = segment {
                     request = request.segment(seg).total_segments(of);
                 }
@@ -211,7 +262,10 @@ async fn scans_and_batches_across_shards() {
     };
     let full = scan_all(None).await;
     assert_eq!(full.len(), total as usize);
-    assert_eq!(full.iter().copied().collect::<BTreeSet<_>>().len(), total as usize);
+    assert_eq!(
+        full.iter().copied().collect::<BTreeSet<_>>().len(),
+        total as usize
+    );
     let mut parallel = Vec::new();
     for seg in 0..5 {
         parallel.extend(scan_all(Some((seg, 5))).await);
@@ -239,7 +293,10 @@ async fn scans_and_batches_across_shards() {
         .send()
         .await
         .expect("batch get");
-    let mut got: Vec<i64> = out.responses().expect("responses")["kvs"].iter().map(|i| num(i, "n")).collect();
+    let mut got: Vec<i64> = out.responses().expect("responses")["kvs"]
+        .iter()
+        .map(|i| num(i, "n"))
+        .collect();
     got.sort();
     assert_eq!(got, (0..90).collect::<Vec<_>>());
     // BatchWriteItem deletes.
@@ -255,8 +312,19 @@ async fn scans_and_batches_across_shards() {
                 .build()
         })
         .collect();
-    client.batch_write_item().request_items("kvs", deletes).send().await.expect("deletes");
-    let out = client.scan().table_name("kvs").select(Select::Count).send().await.expect("count");
+    client
+        .batch_write_item()
+        .request_items("kvs", deletes)
+        .send()
+        .await
+        .expect("deletes");
+    let out = client
+        .scan()
+        .table_name("kvs")
+        .select(Select::Count)
+        .send()
+        .await
+        .expect("count");
     assert_eq!(out.count(), total as i32 - 25);
     let (status, body) = server.call(
         "Scan",
@@ -264,6 +332,9 @@ async fn scans_and_batches_across_shards() {
     );
     assert_eq!(
         (status, error_message(&body).as_str()),
-        (400, "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: 3 is not less than TotalSegments: 3")
+        (
+            400,
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: 3 is not less than TotalSegments: 3"
+        )
     );
 }

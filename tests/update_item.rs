@@ -59,7 +59,10 @@ async fn update_expressions_and_return_values() {
     assert_eq!(attrs.get("hits"), Some(&n("1.1")));
     assert_eq!(
         attrs.get("profile"),
-        Some(&AttributeValue::M(HashMap::from([("name".to_string(), s("Bob"))])))
+        Some(&AttributeValue::M(HashMap::from([(
+            "name".to_string(),
+            s("Bob")
+        )])))
     );
     assert!(!attrs.contains_key("tags"), "{attrs:?}");
     let item = client
@@ -73,7 +76,10 @@ async fn update_expressions_and_return_values() {
         .item
         .expect("item");
     assert_eq!(item.get("tags"), Some(&AttributeValue::L(vec![])));
-    assert_eq!(item.get("seen"), Some(&AttributeValue::Ss(vec!["web".into()])));
+    assert_eq!(
+        item.get("seen"),
+        Some(&AttributeValue::Ss(vec!["web".into()]))
+    );
     // Key attributes cannot be updated; nothing changes.
     let (status, body) = server.call(
         "UpdateItem",
@@ -89,7 +95,13 @@ async fn update_expressions_and_return_values() {
         "UpdateItem",
         r#"{"TableName":"docs","Key":{"pk":{"S":"a"}},"UpdateExpression":"SET hits = :v, profile = profile + :v","ExpressionAttributeValues":{":v":{"N":"5"}}}"#,
     );
-    assert_eq!((status, error_message(&body).as_str()), (400, "An operand in the update expression has an incorrect data type"));
+    assert_eq!(
+        (status, error_message(&body).as_str()),
+        (
+            400,
+            "An operand in the update expression has an incorrect data type"
+        )
+    );
     let again = client
         .get_item()
         .table_name("docs")
@@ -128,9 +140,14 @@ async fn conditional_writes() {
         .await
         .expect_err("exists");
     let service = err.into_service_error();
-    assert!(service.is_conditional_check_failed_exception(), "{service:?}");
+    assert!(
+        service.is_conditional_check_failed_exception(),
+        "{service:?}"
+    );
     let old = match service {
-        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => e.item,
+        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => {
+            e.item
+        }
         _ => None,
     };
     assert_eq!(old.and_then(|i| i.get("balance").cloned()), Some(n("10")));
@@ -152,7 +169,10 @@ async fn conditional_writes() {
         "DeleteItem",
         r#"{"TableName":"acct","Key":{"pk":{"S":"k"}},"ConditionExpression":"balance = :b","ExpressionAttributeValues":{":b":{"N":"4"}}}"#,
     );
-    assert_eq!((status, error_type(&body).as_str()), (400, "ConditionalCheckFailedException"));
+    assert_eq!(
+        (status, error_type(&body).as_str()),
+        (400, "ConditionalCheckFailedException")
+    );
     client
         .delete_item()
         .table_name("acct")
@@ -203,6 +223,12 @@ async fn expression_validation_errors() {
         assert_eq!(error_message(&reply), message, "{body}");
     }
     // None of them stored anything.
-    let got = client.get_item().table_name("tab1").key("pk", s("k")).send().await.expect("get");
+    let got = client
+        .get_item()
+        .table_name("tab1")
+        .key("pk", s("k"))
+        .send()
+        .await
+        .expect("get");
     assert!(got.item.is_none());
 }

@@ -10,13 +10,13 @@
 
 use std::rc::Rc;
 
+use super::Shard;
 use super::error::ApiError;
 use super::items::ItemKey;
 use super::locks::KeyGuard;
-use super::Shard;
 use crate::api::expr::{self, Condition};
-use crate::model::codec::decode_item;
 use crate::model::Item;
+use crate::model::codec::decode_item;
 
 /// The old item, read under the key's lock.
 pub struct Locked {

@@ -49,7 +49,10 @@ impl ExprInput {
     }
 
     pub fn placeholders(&self) -> Result<Placeholders<'_>, ApiError> {
-        Ok(Placeholders::new(self.names.as_ref(), self.values.as_ref())?)
+        Ok(Placeholders::new(
+            self.names.as_ref(),
+            self.values.as_ref(),
+        )?)
     }
 
     /// DynamoDB rejects placeholder maps in a request without expressions.

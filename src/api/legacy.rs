@@ -81,10 +81,18 @@ fn comparison(
     op: &str,
     mut values: Vec<Value>,
 ) -> Result<u32, ApiError> {
-    let arity_error = || invalid(format!("Invalid number of argument(s) for the {op} ComparisonOperator"));
+    let arity_error = || {
+        invalid(format!(
+            "Invalid number of argument(s) for the {op} ComparisonOperator"
+        ))
+    };
     let path = || Operand::Path(attr_path(name));
     let want = |n: usize, values: &Vec<Value>| {
-        if values.len() == n { Ok(()) } else { Err(arity_error()) }
+        if values.len() == n {
+            Ok(())
+        } else {
+            Err(arity_error())
+        }
     };
     let node = match op {
         "EQ" | "NE" | "LE" | "LT" | "GE" | "GT" => {
@@ -173,7 +181,11 @@ fn combine(
         return Ok(None);
     };
     for next in iter {
-        root = b.push(if or { Node::Or(root, next) } else { Node::And(root, next) });
+        root = b.push(if or {
+            Node::Or(root, next)
+        } else {
+            Node::And(root, next)
+        });
     }
     Ok(Some(root))
 }
@@ -197,7 +209,9 @@ pub fn expected(fields: &Fields<'_, '_>) -> Result<Option<Condition>, ApiError> 
         if let Some(op) = spec.str("ComparisonOperator")? {
             if value.is_some() {
                 return Err(invalid(
-                    "Value and AttributeValueList cannot be used together for Attribute: ".to_string() + name,
+                    "Value and AttributeValueList cannot be used together for Attribute: "
+                        .to_string()
+                        + name,
                 ));
             }
             parts.push(comparison(&mut b, name, op, values_of(&spec)?)?);
@@ -260,7 +274,11 @@ pub fn key_conditions(fields: &Fields<'_, '_>) -> Result<Option<Vec<KeyTerm>>, A
         let spec = Fields::of(spec)?;
         let op = spec.str("ComparisonOperator")?.unwrap_or("");
         let mut values = values_of(&spec)?;
-        let arity = || invalid(format!("Invalid number of argument(s) for the {op} ComparisonOperator"));
+        let arity = || {
+            invalid(format!(
+                "Invalid number of argument(s) for the {op} ComparisonOperator"
+            ))
+        };
         let key_op = match op {
             "EQ" | "LE" | "LT" | "GE" | "GT" | "BEGINS_WITH" => {
                 if values.len() != 1 {
@@ -296,7 +314,9 @@ pub fn key_conditions(fields: &Fields<'_, '_>) -> Result<Option<Vec<KeyTerm>>, A
         });
     }
     if terms.len() > 2 {
-        return Err(ApiError::validation("Conditions can be of length 1 or 2 only"));
+        return Err(ApiError::validation(
+            "Conditions can be of length 1 or 2 only",
+        ));
     }
     Ok(Some(terms))
 }

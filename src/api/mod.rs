@@ -20,8 +20,8 @@ pub mod items;
 pub mod legacy;
 pub mod locks;
 pub mod mesh;
-pub mod paging;
 pub mod ops;
+pub mod paging;
 pub mod request;
 pub mod tables;
 

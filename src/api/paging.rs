@@ -12,9 +12,9 @@ use super::error::ApiError;
 use super::items::{ConsumedMode, read_units, write_consumed};
 use crate::api::expr::{self, Condition, Projection};
 use crate::catalog::TableDef;
+use crate::model::Item;
 use crate::model::codec::decode_item;
 use crate::model::value::{item_size, write_json_map};
-use crate::model::Item;
 
 /// DynamoDB's page size limit.
 pub const PAGE_BYTES_MAX: usize = 1024 * 1024;

@@ -359,7 +359,8 @@ mod tests {
     fn arith(a: &str, op: char, b: &str) -> String {
         let (a, b) = (Number::parse(a).unwrap(), Number::parse(b).unwrap());
         let r = if op == '+' { a.add(&b) } else { a.sub(&b) };
-        r.map(|n| n.to_canonical()).unwrap_or_else(|e| format!("ERR {e}"))
+        r.map(|n| n.to_canonical())
+            .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     #[test]
@@ -376,7 +377,11 @@ mod tests {
         assert_eq!(arith("1e100", '-', "1e100"), "0");
         assert_eq!(arith("-5", '-', "-7"), "2");
         assert_eq!(
-            arith("9.9999999999999999999999999999999999999E+125", '+', "1E+125"),
+            arith(
+                "9.9999999999999999999999999999999999999E+125",
+                '+',
+                "1E+125"
+            ),
             "ERR Number overflow. Attempting to store a number with magnitude larger than supported range"
         );
         assert_eq!(
@@ -389,7 +394,10 @@ mod tests {
 
     #[test]
     fn arithmetic_matches_i128_seeded() {
-        let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
+        let seed: u64 = std::env::var("SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0x5eed);
         let mut x = seed | 1;
         let mut next = || {
             x ^= x << 13;
@@ -404,8 +412,16 @@ mod tests {
                 Number::parse(&a.to_string()).unwrap(),
                 Number::parse(&b.to_string()).unwrap(),
             );
-            assert_eq!(na.add(&nb).unwrap().to_canonical(), (a + b).to_string(), "seed {seed}");
-            assert_eq!(na.sub(&nb).unwrap().to_canonical(), (a - b).to_string(), "seed {seed}");
+            assert_eq!(
+                na.add(&nb).unwrap().to_canonical(),
+                (a + b).to_string(),
+                "seed {seed}"
+            );
+            assert_eq!(
+                na.sub(&nb).unwrap().to_canonical(),
+                (a - b).to_string(),
+                "seed {seed}"
+            );
         }
     }
 }

@@ -7,16 +7,18 @@
 //! failure is a ValidationException and leaves the stored item untouched —
 //! the caller only stores the returned item.
 
+use super::ExprError;
 use super::ast::{Path, PathElem, SetValue, Update, UpdateAction, UpdateOperand};
 use super::eval::resolve_path;
-use super::ExprError;
-use crate::model::value::{MAX_ITEM_BYTES, item_size};
 use crate::model::number::NumberError;
+use crate::model::value::{MAX_ITEM_BYTES, item_size};
 use crate::model::{Item, Value};
 
-const INVALID_PATH: &str = "The document path provided in the update expression is invalid for update";
+const INVALID_PATH: &str =
+    "The document path provided in the update expression is invalid for update";
 const WRONG_TYPE: &str = "An operand in the update expression has an incorrect data type";
-const MISSING: &str = "The provided expression refers to an attribute that does not exist in the item";
+const MISSING: &str =
+    "The provided expression refers to an attribute that does not exist in the item";
 
 /// DynamoDB words a 39-digit result differently from a 39-digit input.
 fn arithmetic_error(e: NumberError) -> ExprError {
@@ -68,7 +70,9 @@ pub fn apply_update(update: &Update, old: &Item) -> Result<Item, ExprError> {
         }
     }
     if item_size(&item) > MAX_ITEM_BYTES {
-        return Err(err("Item size to update has exceeded the maximum allowed size"));
+        return Err(err(
+            "Item size to update has exceeded the maximum allowed size",
+        ));
     }
     Ok(item)
 }
@@ -82,7 +86,10 @@ fn operand_value(update: &Update, old: &Item, operand: &UpdateOperand) -> Result
             None => operand_value(update, old, fallback),
         },
         UpdateOperand::ListAppend(a, b) => {
-            match (operand_value(update, old, a)?, operand_value(update, old, b)?) {
+            match (
+                operand_value(update, old, a)?,
+                operand_value(update, old, b)?,
+            ) {
                 (Value::L(mut x), Value::L(y)) => {
                     x.extend(y);
                     Ok(Value::L(x))
@@ -99,8 +106,10 @@ fn set_value(update: &Update, old: &Item, value: &SetValue) -> Result<Value, Exp
         SetValue::Plus(a, b) => (a, b, true),
         SetValue::Minus(a, b) => (a, b, false),
     };
-    let (Value::N(x), Value::N(y)) = (operand_value(update, old, a)?, operand_value(update, old, b)?)
-    else {
+    let (Value::N(x), Value::N(y)) = (
+        operand_value(update, old, a)?,
+        operand_value(update, old, b)?,
+    ) else {
         return Err(err(WRONG_TYPE));
     };
     let result = if plus { x.add(&y) } else { x.sub(&y) };
@@ -113,7 +122,10 @@ enum Parent<'a> {
     Value(&'a mut Value),
 }
 
-fn parent_of<'a>(item: &'a mut Item, path: &'a Path) -> Result<(Parent<'a>, &'a PathElem), ExprError> {
+fn parent_of<'a>(
+    item: &'a mut Item,
+    path: &'a Path,
+) -> Result<(Parent<'a>, &'a PathElem), ExprError> {
     let Some((last, init)) = path.0.split_last() else {
         return Err(err(INVALID_PATH));
     };
@@ -123,7 +135,9 @@ fn parent_of<'a>(item: &'a mut Item, path: &'a Path) -> Result<(Parent<'a>, &'a 
     let PathElem::Attr(name) = first else {
         return Err(err(INVALID_PATH));
     };
-    let mut current = item.get_mut(name.as_str()).ok_or_else(|| err(INVALID_PATH))?;
+    let mut current = item
+        .get_mut(name.as_str())
+        .ok_or_else(|| err(INVALID_PATH))?;
     for elem in rest {
         current = match (elem, current) {
             (PathElem::Attr(name), Value::M(map)) => map.get_mut(name.as_str()),

@@ -28,7 +28,9 @@ fn invalid(detail: impl std::fmt::Display) -> ExprError {
 
 /// (DynamoDB does not prefix this one with "Invalid KeyConditionExpression".)
 fn operator_error(op: &str) -> ExprError {
-    ExprError::new(format!("Invalid operator used in KeyConditionExpression: {op}"))
+    ExprError::new(format!(
+        "Invalid operator used in KeyConditionExpression: {op}"
+    ))
 }
 
 /// The terms of a parsed KeyConditionExpression, in source order.
@@ -38,7 +40,10 @@ pub fn key_condition_terms(cond: &Condition) -> Result<Vec<KeyTerm>, ExprError> 
     if leaves.len() > 2 {
         return Err(ExprError::new("Conditions can be of length 1 or 2 only"));
     }
-    leaves.into_iter().map(|id| term(cond, cond.node(id))).collect()
+    leaves
+        .into_iter()
+        .map(|id| term(cond, cond.node(id)))
+        .collect()
 }
 
 fn collect(cond: &Condition, id: NodeId, out: &mut Vec<NodeId>) -> Result<(), ExprError> {

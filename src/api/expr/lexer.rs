@@ -162,9 +162,14 @@ mod tests {
         use Tok::*;
         assert_eq!(
             kinds("a.b[3] <> :v AND #n>=1"),
-            vec![Ident, Dot, Ident, LBracket, Int, RBracket, Ne, Value, Ident, Name, Ge, Int, Eof]
+            vec![
+                Ident, Dot, Ident, LBracket, Int, RBracket, Ne, Value, Ident, Name, Ge, Int, Eof
+            ]
         );
-        assert_eq!(kinds("<<=>>= = ,()+-"), vec![Lt, Le, Gt, Ge, Eq, Comma, LParen, RParen, Plus, Minus, Eof]);
+        assert_eq!(
+            kinds("<<=>>= = ,()+-"),
+            vec![Lt, Le, Gt, Ge, Eq, Comma, LParen, RParen, Plus, Minus, Eof]
+        );
         assert_eq!(kinds("# : é ^"), vec![Bad, Bad, Bad, Bad, Eof]);
         assert_eq!(kinds(""), vec![Eof]);
     }

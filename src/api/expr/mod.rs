@@ -28,8 +28,8 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use ast::{CmpOp, Condition, Node, Operand, Path, PathElem, Update, UpdateAction};
 pub use apply::apply_update;
+pub use ast::{CmpOp, Condition, Node, Operand, Path, PathElem, Update, UpdateAction};
 pub use eval::{compare_values, evaluate, resolve_path, size_of, values_equal};
 pub use keycond::{KeyOp, KeyTerm, key_condition_terms};
 pub use parser::{parse_condition, parse_projection, parse_update};
@@ -142,7 +142,9 @@ impl<'a> Placeholders<'a> {
         }
         if let Some(values) = values {
             if values.is_empty() {
-                return Err(ExprError::new("ExpressionAttributeValues must not be empty"));
+                return Err(ExprError::new(
+                    "ExpressionAttributeValues must not be empty",
+                ));
             }
             for (key, value) in values {
                 if !placeholder_key_ok(key, b':') {

@@ -16,8 +16,8 @@ use super::ast::{CmpOp, Condition, ConstId, Node, NodeId, Operand, Path, PathEle
 use super::lexer::{Tok, Token, tokenize};
 use super::reserved::is_reserved;
 use super::{
-    ExprError, ExprKind, MAX_EXPRESSION_BYTES, MAX_IN_OPERANDS, MAX_NESTING_DEPTH,
-    MAX_OPERATORS, MAX_PATH_DEPTH, Placeholders,
+    ExprError, ExprKind, MAX_EXPRESSION_BYTES, MAX_IN_OPERANDS, MAX_NESTING_DEPTH, MAX_OPERATORS,
+    MAX_PATH_DEPTH, Placeholders,
 };
 use crate::model::Value;
 
@@ -96,9 +96,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
     }
 
     pub(super) fn peek_at(&self, ahead: usize) -> Tok {
-        self.toks
-            .get(self.pos + ahead)
-            .map_or(Tok::Eof, |t| t.tok)
+        self.toks.get(self.pos + ahead).map_or(Tok::Eof, |t| t.tok)
     }
 
     pub(super) fn text(&self, at: usize) -> &'s str {
@@ -132,13 +130,21 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
     pub(super) fn syntax_error(&self) -> ExprError {
         let at = self.pos;
         let t = self.toks[at];
-        let start = if at > 0 { self.toks[at - 1].start } else { t.start } as usize;
+        let start = if at > 0 {
+            self.toks[at - 1].start
+        } else {
+            t.start
+        } as usize;
         let (token, start, end) = if t.tok == Tok::Eof {
             // At the end, DynamoDB shows the last token and what follows it.
             ("<EOF>".to_string(), start, self.src.len())
         } else {
             let next = self.toks[at + 1];
-            let end = if next.tok == Tok::Eof { t.end } else { next.end };
+            let end = if next.tok == Tok::Eof {
+                t.end
+            } else {
+                next.end
+            };
             (self.text(at).to_string(), start, end as usize)
         };
         ExprError::invalid(
@@ -543,8 +549,10 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                     Some(t @ ("N" | "BOOL" | "NULL")) => format!(
                         "Incorrect operand type for operator or function; operator or function: size, operand type: {t}"
                     ),
-                    _ => "Operator or function requires a document path; operator or function: size"
-                        .to_string(),
+                    _ => {
+                        "Operator or function requires a document path; operator or function: size"
+                            .to_string()
+                    }
                 };
                 self.note(Prio::Function, message);
                 Ok(Operand::Value(self.dummy_const()))

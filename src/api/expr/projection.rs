@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 
+use super::ExprError;
 use super::ast::{Path, PathElem};
 use super::lexer::Tok;
 use super::parser::Parser;
 use super::update::overlap_message;
-use super::ExprError;
 use crate::model::{Item, Map, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,9 @@ impl Projection {
                 continue;
             };
             let rest: Vec<&PathElem> = elems.collect();
-            let slot = top.entry(head.clone()).or_insert_with(|| empty_for(rest.first()));
+            let slot = top
+                .entry(head.clone())
+                .or_insert_with(|| empty_for(rest.first()));
             insert(slot, &rest);
         }
         Projection { paths, top }

@@ -13,10 +13,10 @@
 //! of the other is an overlap, a map key and a list index at the same step a
 //! conflict — DynamoDB rejects both before touching the item.
 
+use super::ExprError;
 use super::ast::{Path, PathElem, SetValue, Update, UpdateAction, UpdateOperand};
 use super::lexer::Tok;
 use super::parser::{Parser, Prio};
-use super::ExprError;
 use crate::model::Value;
 
 const SECTIONS: [&str; 4] = ["SET", "REMOVE", "ADD", "DELETE"];

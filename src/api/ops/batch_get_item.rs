@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
+use crate::api::expr::Projection;
 use crate::api::expressions::{ExprInput, projection};
-use crate::api::items::{ConsumedMode, ItemKey, consumed_mode, key_from_json, read_units, table_for_items};
+use crate::api::items::{
+    ConsumedMode, ItemKey, consumed_mode, key_from_json, read_units, table_for_items,
+};
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::request::Fields;
 use crate::api::{Outcome, Shard};
-use crate::api::expr::Projection;
+use crate::model::Item;
 use crate::model::codec::decode_item;
 use crate::model::value::{item_size, write_json_map, write_json_str};
-use crate::model::Item;
 
 /// DynamoDB's limits for one BatchGetItem.
 pub const KEYS_MAX: usize = 100;
@@ -101,7 +103,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             by_owner.entry(key.owner).or_default().push((t, k));
         }
     }
-    let mut found: Vec<Vec<Option<Item>>> = tables.iter().map(|t| vec![None; t.keys.len()]).collect();
+    let mut found: Vec<Vec<Option<Item>>> =
+        tables.iter().map(|t| vec![None; t.keys.len()]).collect();
     for (owner, slots) in by_owner {
         let keys = slots
             .iter()
@@ -121,7 +124,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     Ok(Outcome::Reply(reply(&tables, found, consumed)))
 }
 
-fn reply(tables: &[TableRequest<'_, '_>], found: Vec<Vec<Option<Item>>>, consumed: ConsumedMode) -> Vec<u8> {
+fn reply(
+    tables: &[TableRequest<'_, '_>],
+    found: Vec<Vec<Option<Item>>>,
+    consumed: ConsumedMode,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(b"{\"Responses\":{");
     let mut bytes = 0usize;

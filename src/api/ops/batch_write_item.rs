@@ -14,6 +14,7 @@ use crate::api::items::{
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::request::Fields;
 use crate::api::{Outcome, Shard};
+use crate::engine::WriteBatch;
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size, write_json_str};
 
@@ -100,7 +101,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
         units.push((name.to_string(), table_units));
     }
-    let mut by_owner: BTreeMap<u32, Vec<(Vec<u8>, Option<Vec<u8>>)>> = BTreeMap::new();
+    let mut by_owner: BTreeMap<u32, WriteBatch> = BTreeMap::new();
     for (owner, key, value) in writes {
         by_owner.entry(owner).or_default().push((key, value));
     }

@@ -7,10 +7,10 @@ use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::legacy;
 use crate::api::items::{
     ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
 };
+use crate::api::legacy;
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};

@@ -7,11 +7,11 @@ use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::legacy;
 use crate::api::items::{
     ReplyBuilder, check_item_size, consumed_mode, key_of_item, return_values, table_for_items,
     write_units,
 };
+use crate::api::legacy;
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};

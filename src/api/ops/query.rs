@@ -12,8 +12,9 @@ use std::rc::Rc;
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::{self, CmpOp, ExprKind, KeyOp, KeyTerm};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
-use crate::api::legacy;
 use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
+use crate::api::legacy;
+use crate::api::mesh::as_ref_bound;
 use crate::api::paging::{
     PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select,
     reject_key_attributes_in_filter,
@@ -21,10 +22,9 @@ use crate::api::paging::{
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
-use crate::api::mesh::as_ref_bound;
 use crate::catalog::{KeyAttr, TableDef};
-use crate::model::key::{partition_prefix, push_sort_key};
 use crate::model::Value;
+use crate::model::key::{partition_prefix, push_sort_key};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let mut v = Violations::default();
@@ -38,7 +38,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     check_not_mixed(
         &fields,
         &["KeyConditions", "QueryFilter", "ConditionalOperator"],
-        &["KeyConditionExpression", "FilterExpression", "ProjectionExpression"],
+        &[
+            "KeyConditionExpression",
+            "FilterExpression",
+            "ProjectionExpression",
+        ],
     )?;
     let limit = read_limit(&fields)?;
     let forward = fields.bool("ScanIndexForward")?.unwrap_or(true);
@@ -138,10 +142,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
 
 /// Matches key terms to the key schema: the partition key by equality, at
 /// most one condition on the sort key.
-fn match_schema(
-    table: &TableDef,
-    terms: Vec<KeyTerm>,
-) -> Result<(Value, Option<KeyOp>), ApiError> {
+fn match_schema(table: &TableDef, terms: Vec<KeyTerm>) -> Result<(Value, Option<KeyOp>), ApiError> {
     let mut pk = None;
     let mut sort = None;
     for term in terms {

@@ -15,8 +15,8 @@ use std::rc::Rc;
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
-use crate::api::legacy;
 use crate::api::items::{consumed_mode, key_from_json, table_for_items};
+use crate::api::legacy;
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::paging::{PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select};
 use crate::api::request::Fields;
@@ -116,7 +116,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         None => (0u64, u64::MAX),
         Some((s, t)) => {
             let edge = |i: u64| ((u128::from(i) << 64).div_ceil(u128::from(t))) as u64;
-            let hi = if s + 1 == t { u64::MAX } else { edge(s + 1) - 1 };
+            let hi = if s + 1 == t {
+                u64::MAX
+            } else {
+                edge(s + 1) - 1
+            };
             (edge(s), hi)
         }
     };

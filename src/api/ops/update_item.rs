@@ -13,16 +13,16 @@ use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::{self, ExprKind, Projection};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::legacy;
 use crate::api::items::{
     ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
 };
+use crate::api::legacy;
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
+use crate::model::Item;
 use crate::model::codec::encode_item;
 use crate::model::value::item_size;
-use crate::model::Item;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let mut v = Violations::default();

@@ -54,8 +54,8 @@ pub(super) fn cond(
 pub(super) fn cond_err(text: &str, v: &[(&str, &str)]) -> String {
     let v = vals(v);
     let n = names(&[("#n", "n"), ("#s", "status")]);
-    let mut ph = Placeholders::new(Some(&n), if v.is_empty() { None } else { Some(&v) })
-        .expect("maps");
+    let mut ph =
+        Placeholders::new(Some(&n), if v.is_empty() { None } else { Some(&v) }).expect("maps");
     match parse_condition(text, ExprKind::Condition, &mut ph) {
         Ok(c) => panic!("expected an error for {text:?}, got {c:?}"),
         Err(e) => e.message,
@@ -66,8 +66,8 @@ pub(super) fn cond_err(text: &str, v: &[(&str, &str)]) -> String {
 pub(super) fn check(text: &str, item: &str, v: &[(&str, &str)]) -> bool {
     let v = vals(v);
     let n = names(&[("#n", "n"), ("#s", "status")]);
-    let mut ph = Placeholders::new(Some(&n), if v.is_empty() { None } else { Some(&v) })
-        .expect("maps");
+    let mut ph =
+        Placeholders::new(Some(&n), if v.is_empty() { None } else { Some(&v) }).expect("maps");
     let c = parse_condition(text, ExprKind::Condition, &mut ph)
         .unwrap_or_else(|e| panic!("{text}: {e}"));
     evaluate(&c, &json_item(item))
@@ -101,7 +101,11 @@ fn comparisons_by_type() {
     // Ordering on non-scalars is false; equality is deep, sets unordered.
     assert!(!check("ss < :v", ITEM, &[(":v", r#"{"SS":["z"]}"#)]));
     assert!(check("ss = :v", ITEM, &[(":v", r#"{"SS":["y","x"]}"#)]));
-    assert!(check("m.b = :v", ITEM, &[(":v", r#"{"M":{"c":{"S":"C"}}}"#)]));
+    assert!(check(
+        "m.b = :v",
+        ITEM,
+        &[(":v", r#"{"M":{"c":{"S":"C"}}}"#)]
+    ));
     assert!(check("flag = :v", ITEM, &[(":v", r#"{"BOOL":true}"#)]));
     // Missing attributes: every comparison is false except `<>`, which is
     // NOT `=` (checked against DynamoDB Local).
@@ -126,11 +130,27 @@ fn functions_and_paths() {
     assert!(check("attribute_exists(#s)", ITEM, &[]));
     let t = |name: &str| format!(r#"{{"S":"{name}"}}"#);
     assert!(check("attribute_type(ns, :t)", ITEM, &[(":t", &t("NS"))]));
-    assert!(check("attribute_type(nul, :t)", ITEM, &[(":t", &t("NULL"))]));
+    assert!(check(
+        "attribute_type(nul, :t)",
+        ITEM,
+        &[(":t", &t("NULL"))]
+    ));
     assert!(!check("attribute_type(n, :t)", ITEM, &[(":t", &t("S"))]));
-    assert!(check("begins_with(s, :p)", ITEM, &[(":p", r#"{"S":"hel"}"#)]));
-    assert!(!check("begins_with(s, :p)", ITEM, &[(":p", r#"{"S":"el"}"#)]));
-    assert!(check("begins_with(b, :p)", ITEM, &[(":p", r#"{"B":"AQ=="}"#)]));
+    assert!(check(
+        "begins_with(s, :p)",
+        ITEM,
+        &[(":p", r#"{"S":"hel"}"#)]
+    ));
+    assert!(!check(
+        "begins_with(s, :p)",
+        ITEM,
+        &[(":p", r#"{"S":"el"}"#)]
+    ));
+    assert!(check(
+        "begins_with(b, :p)",
+        ITEM,
+        &[(":p", r#"{"B":"AQ=="}"#)]
+    ));
     assert!(check("contains(s, :p)", ITEM, &[(":p", r#"{"S":"ell"}"#)]));
     assert!(check("contains(ss, :p)", ITEM, &[(":p", r#"{"S":"y"}"#)]));
     assert!(!check("contains(ss, :p)", ITEM, &[(":p", r#"{"S":"q"}"#)]));
@@ -142,7 +162,11 @@ fn functions_and_paths() {
     assert!(check("size(l) = :v", ITEM, &[(":v", &n("3"))]));
     assert!(check("size(m) = :v", ITEM, &[(":v", &n("2"))]));
     assert!(check("size(ss) < :v", ITEM, &[(":v", &n("3"))]));
-    assert!(check("size(b) BETWEEN :a AND :b", ITEM, &[(":a", &n("3")), (":b", &n("3"))]));
+    assert!(check(
+        "size(b) BETWEEN :a AND :b",
+        ITEM,
+        &[(":a", &n("3")), (":b", &n("3"))]
+    ));
     assert!(!check("size(n) >= :v", ITEM, &[(":v", &n("0"))]));
     assert!(!check("size(nope) >= :v", ITEM, &[(":v", &n("0"))]));
     assert!(check(":v < size(s)", ITEM, &[(":v", &n("4"))]));
@@ -151,17 +175,37 @@ fn functions_and_paths() {
 #[test]
 fn between_and_in() {
     let n = |x: &str| format!(r#"{{"N":"{x}"}}"#);
-    assert!(check("n BETWEEN :a AND :b", ITEM, &[(":a", &n("10")), (":b", &n("11"))]));
-    assert!(!check("n BETWEEN :a AND :b", ITEM, &[(":a", &n("11")), (":b", &n("12"))]));
-    assert!(!check("s BETWEEN :a AND :b", ITEM, &[(":a", &n("1")), (":b", &n("12"))]));
-    assert!(check("n IN (:a, :b)", ITEM, &[(":a", &n("1")), (":b", &n("10"))]));
+    assert!(check(
+        "n BETWEEN :a AND :b",
+        ITEM,
+        &[(":a", &n("10")), (":b", &n("11"))]
+    ));
+    assert!(!check(
+        "n BETWEEN :a AND :b",
+        ITEM,
+        &[(":a", &n("11")), (":b", &n("12"))]
+    ));
+    assert!(!check(
+        "s BETWEEN :a AND :b",
+        ITEM,
+        &[(":a", &n("1")), (":b", &n("12"))]
+    ));
+    assert!(check(
+        "n IN (:a, :b)",
+        ITEM,
+        &[(":a", &n("1")), (":b", &n("10"))]
+    ));
     assert!(!check("n IN (:a)", ITEM, &[(":a", &n("1"))]));
     assert!(check("s IN (:a, n)", ITEM, &[(":a", r#"{"S":"hello"}"#)]));
     // BETWEEN's AND binds to BETWEEN, not to the logical AND.
     assert!(check(
         "n BETWEEN :a AND :b AND s = :s",
         ITEM,
-        &[(":a", &n("1")), (":b", &n("20")), (":s", r#"{"S":"hello"}"#)]
+        &[
+            (":a", &n("1")),
+            (":b", &n("20")),
+            (":s", r#"{"S":"hello"}"#)
+        ]
     ));
 }
 
@@ -290,11 +334,17 @@ fn semantic_errors() {
         "Invalid ConditionExpression: The expression has redundant parentheses;"
     );
     assert_eq!(
-        cond_err("a BETWEEN :hi AND :lo", &[(":lo", r#"{"N":"1"}"#), (":hi", r#"{"N":"5"}"#)]),
+        cond_err(
+            "a BETWEEN :hi AND :lo",
+            &[(":lo", r#"{"N":"1"}"#), (":hi", r#"{"N":"5"}"#)]
+        ),
         "Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {N:1}"
     );
     assert_eq!(
-        cond_err("a BETWEEN :lo AND :hi", &[(":lo", r#"{"N":"1"}"#), (":hi", r#"{"S":"5"}"#)]),
+        cond_err(
+            "a BETWEEN :lo AND :hi",
+            &[(":lo", r#"{"N":"1"}"#), (":hi", r#"{"S":"5"}"#)]
+        ),
         "Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {N:1}, upper bound operand: AttributeValue: {S:5}"
     );
 }
@@ -321,7 +371,11 @@ fn placeholder_maps() {
         Placeholders::new(None, Some(&bad_v)).unwrap_err().message,
         r#"ExpressionAttributeValues contains invalid key: Syntax error; key: "b""#
     );
-    let v = vals(&[(":a", r#"{"S":"a"}"#), (":b", r#"{"S":"a"}"#), (":c", r#"{"S":"a"}"#)]);
+    let v = vals(&[
+        (":a", r#"{"S":"a"}"#),
+        (":b", r#"{"S":"a"}"#),
+        (":c", r#"{"S":"a"}"#),
+    ]);
     let n = names(&[("#a", "a"), ("#b", "b")]);
     assert_eq!(
         cond("a = :b", None, Some(&v)).unwrap_err().message,
@@ -339,7 +393,12 @@ fn placeholder_maps() {
     // Names may resolve to reserved words and to any characters.
     let n = names(&[("#s", "status"), ("#d", "a.b")]);
     let item = json_item(r#"{"status":{"S":"x"},"a.b":{"S":"y"}}"#);
-    let c = cond("attribute_exists(#s) AND attribute_exists(#d)", Some(&n), None).unwrap();
+    let c = cond(
+        "attribute_exists(#s) AND attribute_exists(#d)",
+        Some(&n),
+        None,
+    )
+    .unwrap();
     assert!(evaluate(&c, &item));
     // Values in JSON: DynamoDB's wrapping of value errors.
     let mut bytes = br#"{":b":{"SS":[]}}"#.to_vec();
@@ -358,7 +417,10 @@ fn limits() {
     // 100k '(' — rejected by size before any recursion.
     let deep = format!("{}a = :v{}", "(".repeat(100_000), ")".repeat(100_000));
     let e = cond(&deep, None, Some(&v)).unwrap_err().message;
-    assert!(e.starts_with("Invalid ConditionExpression: Expression size has exceeded"), "{e}");
+    assert!(
+        e.starts_with("Invalid ConditionExpression: Expression size has exceeded"),
+        "{e}"
+    );
     // Within 4 KB but deep: DynamoDB's errors, no stack overflow.
     let deep = format!("{}a = :v{}", "NOT (".repeat(500), ")".repeat(500));
     assert_eq!(
@@ -381,7 +443,9 @@ fn limits() {
     assert!(cond(&fine, None, Some(&v)).is_ok());
     // IN takes at most 100 operands.
     let list = vec![":v"; 101].join(",");
-    let e = cond(&format!("a IN ({list})"), None, Some(&v)).unwrap_err().message;
+    let e = cond(&format!("a IN ({list})"), None, Some(&v))
+        .unwrap_err()
+        .message;
     assert_eq!(
         e,
         "Invalid ConditionExpression: The IN operator is provided with too many operands; number of operands: 101"
@@ -389,12 +453,16 @@ fn limits() {
     let list = vec![":v"; 100].join(",");
     assert!(cond(&format!("a IN ({list})"), None, Some(&v)).is_ok());
     assert_eq!(
-        cond("a.b[1000000000000] = :v", None, Some(&v)).unwrap_err().message,
+        cond("a.b[1000000000000] = :v", None, Some(&v))
+            .unwrap_err()
+            .message,
         "Invalid ConditionExpression: List index is not within the allowable range; index: [1000000000000]"
     );
     // Document paths at most 32 deep.
     let path = vec!["a"; 33].join(".");
-    let e = cond(&format!("attribute_exists({path})"), None, None).unwrap_err().message;
+    let e = cond(&format!("attribute_exists({path})"), None, None)
+        .unwrap_err()
+        .message;
     assert!(e.contains("nesting levels: 33"), "{e}");
     let path = vec!["a"; 32].join(".");
     assert!(cond(&format!("attribute_exists({path})"), None, None).is_ok());

@@ -73,8 +73,14 @@ fn rand_cond(r: &mut Rng, depth: u32) -> RCond {
     let leaf = depth == 0 || r.below(3) == 0;
     if !leaf {
         return match r.below(3) {
-            0 => RCond::And(Box::new(rand_cond(r, depth - 1)), Box::new(rand_cond(r, depth - 1))),
-            1 => RCond::Or(Box::new(rand_cond(r, depth - 1)), Box::new(rand_cond(r, depth - 1))),
+            0 => RCond::And(
+                Box::new(rand_cond(r, depth - 1)),
+                Box::new(rand_cond(r, depth - 1)),
+            ),
+            1 => RCond::Or(
+                Box::new(rand_cond(r, depth - 1)),
+                Box::new(rand_cond(r, depth - 1)),
+            ),
             _ => RCond::Not(Box::new(rand_cond(r, depth - 1))),
         };
     }
@@ -112,7 +118,11 @@ fn render(c: &RCond, r: &mut Rng, values: &mut Vec<RVal>, min_prec: u8) -> Strin
         format!(":v{}", values.len() - 1)
     };
     let name = |i: usize, r: &mut Rng| {
-        if i == 0 && r.below(2) == 0 { "#a".to_string() } else { ATTRS[i].to_string() }
+        if i == 0 && r.below(2) == 0 {
+            "#a".to_string()
+        } else {
+            ATTRS[i].to_string()
+        }
     };
     let (prec, text) = match c {
         RCond::Cmp(op, a, v) => (4, format!("{} {op} {}", name(*a, r), val(v, values))),
@@ -127,25 +137,48 @@ fn render(c: &RCond, r: &mut Rng, values: &mut Vec<RVal>, min_prec: u8) -> Strin
             (4, format!("{n} IN ({})", items.join(", ")))
         }
         RCond::Exists(a, yes) => {
-            let f = if *yes { "attribute_exists" } else { "attribute_not_exists" };
+            let f = if *yes {
+                "attribute_exists"
+            } else {
+                "attribute_not_exists"
+            };
             (4, format!("{f}({})", name(*a, r)))
         }
         RCond::BeginsWith(a, p) => {
             let n = name(*a, r);
-            (4, format!("begins_with({n}, {})", val(&RVal::S(p.clone()), values)))
+            (
+                4,
+                format!("begins_with({n}, {})", val(&RVal::S(p.clone()), values)),
+            )
         }
-        RCond::And(x, y) => (2, format!("{} AND {}", render(x, r, values, 2), render(y, r, values, 3))),
-        RCond::Or(x, y) => (1, format!("{} OR {}", render(x, r, values, 1), render(y, r, values, 2))),
+        RCond::And(x, y) => (
+            2,
+            format!(
+                "{} AND {}",
+                render(x, r, values, 2),
+                render(y, r, values, 3)
+            ),
+        ),
+        RCond::Or(x, y) => (
+            1,
+            format!("{} OR {}", render(x, r, values, 1), render(y, r, values, 2)),
+        ),
         RCond::Not(x) => (3, format!("NOT {}", render(x, r, values, 3))),
     };
-    if prec < min_prec { format!("({text})") } else { text }
+    if prec < min_prec {
+        format!("({text})")
+    } else {
+        text
+    }
 }
 
 fn reference(c: &RCond, item: &[Option<RVal>; 3]) -> bool {
     use std::cmp::Ordering::*;
     match c {
         RCond::Cmp(op, a, v) => {
-            let Some(x) = &item[*a] else { return *op == "<>" };
+            let Some(x) = &item[*a] else {
+                return *op == "<>";
+            };
             match *op {
                 "=" => x == v,
                 "<>" => x != v,
@@ -165,7 +198,9 @@ fn reference(c: &RCond, item: &[Option<RVal>; 3]) -> bool {
         }),
         RCond::In(a, list) => item[*a].as_ref().is_some_and(|x| list.contains(x)),
         RCond::Exists(a, yes) => item[*a].is_some() == *yes,
-        RCond::BeginsWith(a, p) => matches!(&item[*a], Some(RVal::S(s)) if s.starts_with(p.as_str())),
+        RCond::BeginsWith(a, p) => {
+            matches!(&item[*a], Some(RVal::S(s)) if s.starts_with(p.as_str()))
+        }
         RCond::And(x, y) => reference(x, item) && reference(y, item),
         RCond::Or(x, y) => reference(x, item) || reference(y, item),
         RCond::Not(x) => !reference(x, item),
@@ -201,7 +236,11 @@ fn random_conditions_match_reference() {
         assert!(ph.finish().is_ok(), "seed {seed} round {round}: {text}");
         for _ in 0..8 {
             let attrs: [Option<RVal>; 3] = std::array::from_fn(|_| {
-                if r.below(4) == 0 { None } else { Some(rand_val(&mut r)) }
+                if r.below(4) == 0 {
+                    None
+                } else {
+                    Some(rand_val(&mut r))
+                }
             });
             let mut item = Item::new();
             for (i, a) in attrs.iter().enumerate() {
