@@ -208,6 +208,9 @@ pub fn read_select(
                 "Cannot specify the {member} when choosing to get {s}"
             )))
         }
+        Some("SPECIFIC_ATTRIBUTES") if !has_projection => Err(ApiError::validation(
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
+        )),
         None | Some("ALL_ATTRIBUTES") | Some("SPECIFIC_ATTRIBUTES") => Ok(false),
         Some("ALL_PROJECTED_ATTRIBUTES") => Err(ApiError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",

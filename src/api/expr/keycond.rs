@@ -37,9 +37,6 @@ fn operator_error(op: &str) -> ExprError {
 pub fn key_condition_terms(cond: &Condition) -> Result<Vec<KeyTerm>, ExprError> {
     let mut leaves = Vec::new();
     collect(cond, cond.root, &mut leaves)?;
-    if leaves.len() > 2 {
-        return Err(ExprError::new("Conditions can be of length 1 or 2 only"));
-    }
     leaves
         .into_iter()
         .map(|id| term(cond, cond.node(id)))

@@ -70,7 +70,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                         )
                     })?;
                     let item = item_from_json(item_json)?;
-                    let key = key_of_item(shard, &table, &item)?;
+                    let key = key_of_item(shard, &table, &item).map_err(|e| {
+                        if e.message.contains("Missing the key") {
+                            ApiError::validation("One of the required keys was not given a value")
+                        } else {
+                            e
+                        }
+                    })?;
                     check_item_size(&item)?;
                     table_units += write_units(item_size(&item));
                     (key.owner, key.storage, Some(encode_item(&item)))
@@ -86,10 +92,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                     (key.owner, key.storage, None)
                 }
                 _ => {
+                    // DynamoDB Local words an empty request this way too.
                     return Err(ApiError::validation(
                         "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
-                    )
-                    .with_message_if_empty(put.is_none() && delete.is_none()));
+                    ));
                 }
             };
             if writes.iter().any(|(_, k, _)| *k == storage) {
@@ -126,21 +132,4 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     out.push(b'}');
     Ok(Outcome::Reply(out))
-}
-
-trait EmptyRequest {
-    fn with_message_if_empty(self, empty: bool) -> Self;
-}
-
-impl EmptyRequest for ApiError {
-    /// A WriteRequest with neither member gets DynamoDB's own wording.
-    fn with_message_if_empty(self, empty: bool) -> Self {
-        if empty {
-            ApiError::validation(
-                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes",
-            )
-        } else {
-            self
-        }
-    }
 }

@@ -96,7 +96,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         let start = key_from_json(shard, &table, start)?;
         if start.pk != pk {
             return Err(ApiError::validation(
-                "The provided starting key is invalid: The provided key element does not match the schema",
+                "The provided starting key does not match the range key predicate",
             ));
         }
         if forward {
@@ -145,8 +145,17 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
 fn match_schema(table: &TableDef, terms: Vec<KeyTerm>) -> Result<(Value, Option<KeyOp>), ApiError> {
     let mut pk = None;
     let mut sort = None;
-    for term in terms {
-        if term.attribute == table.partition_key.name && pk.is_none() {
+    let sort_name = table.sort_key.as_ref().map(|a| a.name.as_str());
+    for term in &terms {
+        let again = (term.attribute == table.partition_key.name && pk.is_some())
+            || (Some(term.attribute.as_str()) == sort_name && sort.is_some());
+        if again {
+            return Err(ApiError::validation(
+                "KeyConditionExpressions must only contain one condition per key",
+            ));
+        }
+        let term = term.clone();
+        if term.attribute == table.partition_key.name {
             match term.op {
                 KeyOp::Cmp(CmpOp::Eq, value) => {
                     check_type(&table.partition_key, &value)?;
@@ -157,7 +166,7 @@ fn match_schema(table: &TableDef, terms: Vec<KeyTerm>) -> Result<(Value, Option<
         } else if let Some(attr) = table
             .sort_key
             .as_ref()
-            .filter(|a| a.name == term.attribute && sort.is_none())
+            .filter(|a| a.name == term.attribute)
         {
             match &term.op {
                 KeyOp::Cmp(_, value) | KeyOp::BeginsWith(value) => check_type(attr, value)?,
@@ -173,10 +182,10 @@ fn match_schema(table: &TableDef, terms: Vec<KeyTerm>) -> Result<(Value, Option<
             }
             sort = Some(term.op);
         } else {
-            let missing = if pk.is_none() {
-                &table.partition_key.name
-            } else {
-                &term.attribute
+            let missing = match (&pk, &table.sort_key) {
+                (None, _) => &table.partition_key.name,
+                (Some(_), Some(attr)) => &attr.name,
+                (Some(_), None) => &term.attribute,
             };
             return Err(ApiError::validation(format!(
                 "Query condition missed key schema element: {missing}"

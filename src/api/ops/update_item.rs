@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
-use crate::api::expr::{self, ExprKind, Projection};
+use crate::api::expr::{self, ExprKind};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
 use crate::api::items::{
     ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
@@ -100,11 +100,20 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     durable.wait().await?;
     let old = locked.old;
     let mut reply = ReplyBuilder::new();
+    // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
+    // an updated path that resolves in that image (DynamoDB Local's
+    // behaviour: `SET m.a.b` returns all of `m`; an appending `SET l[10]`
+    // returns nothing because `l[10]` does not resolve).
     let updated = |item: &Item| -> Item {
-        match &update {
-            Some(u) => Projection::from_paths(u.paths().cloned().collect()).apply(item),
-            None => Item::new(),
+        let mut out = Item::new();
+        for path in update.iter().flat_map(|u| u.paths()) {
+            if expr::resolve_path(item, path).is_some()
+                && let Some(value) = item.get(path.head())
+            {
+                out.insert(path.head().to_string(), value.clone());
+            }
         }
+        out
     };
     let attributes = match return_values {
         "ALL_OLD" => old.clone(),
