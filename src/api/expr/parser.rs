@@ -412,6 +412,9 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                 self.count_operator()?;
                 let right = self.cond_operand()?;
                 self.check_distinct(op.symbol(), &left, &right);
+                if op != CmpOp::Eq && op != CmpOp::Ne {
+                    self.check_orderable(op.symbol(), &[&left, &right]);
+                }
                 Node::Cmp(op, left, right)
             }
             _ if self.at_keyword("BETWEEN") => {
@@ -423,6 +426,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                 }
                 self.bump();
                 let high = self.cond_operand()?;
+                self.check_orderable("BETWEEN", &[&left, &low, &high]);
                 self.check_between(&low, &high);
                 Node::Between(left, low, high)
             }
@@ -689,6 +693,22 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
             }
         };
         Ok(node)
+    }
+
+    /// Ordering operators take S, N or B literals only.
+    fn check_orderable(&mut self, op: &str, operands: &[&Operand]) {
+        for operand in operands {
+            if let Some(t) = self.literal_type(operand)
+                && !matches!(t, "S" | "N" | "B")
+            {
+                self.note(
+                    Prio::Function,
+                    format!(
+                        "Incorrect operand type for operator or function; operator or function: {op}, operand type: {t}"
+                    ),
+                );
+            }
+        }
     }
 
     fn check_distinct(&mut self, op: &str, a: &Operand, b: &Operand) {
