@@ -205,6 +205,19 @@ impl Number {
 }
 
 impl Number {
+    /// An unsigned integer (always in range: u64 has 20 digits).
+    pub fn from_u64(value: u64) -> Number {
+        let mut digits = Vec::with_capacity(20);
+        let mut rest = value;
+        while rest > 0 {
+            digits.push((rest % 10) as u8);
+            rest /= 10;
+        }
+        digits.reverse();
+        let exp = digits.len() as i32;
+        Number::from_parts(false, digits, exp).unwrap_or_else(|_| Number::zero())
+    }
+
     /// Exact sum. Errors are DynamoDB's: more than 38 significant digits in
     /// the result, or a magnitude outside the storable range.
     pub fn add(&self, other: &Number) -> Result<Number, NumberError> {
@@ -366,6 +379,9 @@ mod tests {
     #[test]
     fn arithmetic() {
         assert_eq!(arith("1", '+', "2"), "3");
+        for v in [0u64, 1, 10, 1200, u64::MAX] {
+            assert_eq!(Number::from_u64(v).to_canonical(), v.to_string());
+        }
         assert_eq!(arith("0.1", '+', "0.2"), "0.3");
         assert_eq!(arith("999", '+', "1"), "1000");
         assert_eq!(arith("1", '-', "2"), "-1");

@@ -87,9 +87,7 @@ fn operand<'v>(cond: &'v Condition, item: &'v Item, op: &Operand) -> Option<Cow<
         Operand::Value(id) => Some(Cow::Borrowed(cond.constant(*id))),
         Operand::Size(path) => {
             let size = size_of(resolve_path(item, path)?)?;
-            Number::parse(&size.to_string())
-                .ok()
-                .map(|n| Cow::Owned(Value::N(n)))
+            Some(Cow::Owned(Value::N(Number::from_u64(size as u64))))
         }
     }
 }
