@@ -338,3 +338,46 @@ async fn scans_and_batches_across_shards() {
         )
     );
 }
+
+#[tokio::test]
+async fn pages_stop_at_one_megabyte() {
+    let server = Server::start("pages", 2);
+    let client = server.client();
+    create_simple_table(&client, "big", Some(("sk", "N"))).await;
+    let blob = "x".repeat(100 * 1024);
+    for i in 0..14 {
+        client
+            .put_item()
+            .table_name("big")
+            .item("pk", s("p"))
+            .item("sk", n(&i.to_string()))
+            .item("blob", s(&blob))
+            .send()
+            .await
+            .expect("put");
+    }
+    // 100 KB items: the page that reaches 1 MB holds 11 of them.
+    let query = client
+        .query()
+        .table_name("big")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("p"))
+        .send()
+        .await
+        .expect("query");
+    assert_eq!(query.scanned_count(), 11);
+    assert!(query.last_evaluated_key().is_some());
+    let scan = client.scan().table_name("big").send().await.expect("scan");
+    assert_eq!(scan.scanned_count(), 11);
+    let rest = client
+        .scan()
+        .table_name("big")
+        .set_exclusive_start_key(scan.last_evaluated_key)
+        .send()
+        .await
+        .expect("scan");
+    assert_eq!(
+        (rest.scanned_count(), rest.last_evaluated_key.is_none()),
+        (3, true)
+    );
+}

@@ -61,12 +61,22 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     let encoded = encode_item(&item);
     let new_size = item_size(&item);
-    let locked = lock_and_read(shard, &key).await?;
-    check(cond.as_ref(), locked.old.as_ref(), return_old)?;
-    let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
-    drop(locked.guard);
-    durable.wait().await?;
-    let old = locked.old;
+    // A plain put skips reading the old item; it still takes the key lock so
+    // it never lands between a conditional writer's read and write.
+    let old = if cond.is_none() && return_values == "NONE" {
+        let guard = shard.locks.lock(key.storage.clone()).await;
+        let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
+        drop(guard);
+        durable.wait().await?;
+        None
+    } else {
+        let locked = lock_and_read(shard, &key).await?;
+        check(cond.as_ref(), locked.old.as_ref(), return_old)?;
+        let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
+        drop(locked.guard);
+        durable.wait().await?;
+        locked.old
+    };
     let mut reply = ReplyBuilder::new();
     if let (Some(old), "ALL_OLD") = (&old, return_values) {
         reply.item("Attributes", old);

@@ -163,11 +163,7 @@ fn match_schema(table: &TableDef, terms: Vec<KeyTerm>) -> Result<(Value, Option<
                 }
                 _ => return Err(ApiError::validation("Query key condition not supported")),
             }
-        } else if let Some(attr) = table
-            .sort_key
-            .as_ref()
-            .filter(|a| a.name == term.attribute)
-        {
+        } else if let Some(attr) = table.sort_key.as_ref().filter(|a| a.name == term.attribute) {
             match &term.op {
                 KeyOp::Cmp(_, value) | KeyOp::BeginsWith(value) => check_type(attr, value)?,
                 KeyOp::Between(low, high) => {

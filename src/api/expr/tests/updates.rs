@@ -370,7 +370,12 @@ fn key_conditions() {
             .unwrap_err()
             .contains("attribute_exists")
     );
-    assert_eq!(key_terms("pk = :p AND a = :p AND b = :p", &p).unwrap().len(), 3);
+    assert_eq!(
+        key_terms("pk = :p AND a = :p AND b = :p", &p)
+            .unwrap()
+            .len(),
+        3
+    );
     assert_eq!(
         key_terms("pk = sk", &[]).unwrap_err(),
         "Query key condition not supported"
