@@ -48,6 +48,15 @@ impl ExprInput {
         Ok(ExprInput { names, values })
     }
 
+    /// For operations whose only expression is a ProjectionExpression
+    /// (GetItem, BatchGetItem): they have no ExpressionAttributeValues
+    /// member, so a stray one is ignored like any unknown member.
+    pub fn read_names_only(fields: &Fields<'_, '_>) -> Result<ExprInput, ApiError> {
+        let mut input = ExprInput::read(fields)?;
+        input.values = None;
+        Ok(input)
+    }
+
     pub fn placeholders(&self) -> Result<Placeholders<'_>, ApiError> {
         Ok(Placeholders::new(
             self.names.as_ref(),

@@ -62,7 +62,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let mut tables = Vec::new();
     for (name, member) in request_items.iter() {
         let member = Fields::of(member)?;
-        let input = ExprInput::read(&member)?;
+        let input = ExprInput::read_names_only(&member)?;
         let mut ph = input.placeholders()?;
         let projection = projection(&member, &mut ph)?;
         input.require_expressions(

@@ -26,7 +26,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let (Some(name), Some(key_json)) = (name, key_json) else {
         return Err(ApiError::validation("TableName and Key are required"));
     };
-    let input = ExprInput::read(&fields)?;
+    let input = ExprInput::read_names_only(&fields)?;
     let mut ph = input.placeholders()?;
     let projection = projection(&fields, &mut ph)?;
     input.require_expressions(

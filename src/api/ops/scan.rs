@@ -127,10 +127,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let mut resume: Option<(u64, Vec<u8>)> = None;
     if let Some(start) = fields.get("ExclusiveStartKey") {
         let start = key_from_json(shard, &table, start)?;
+        // A start key outside the segment resumes nothing (an empty last
+        // page), as DynamoDB Local answers.
         if start.hash < hash_lo || start.hash > hash_hi {
-            return Err(ApiError::validation(
-                "The provided Exclusive start key does not map to the provided Segment and TotalSegments values.",
-            ));
+            let page = PageBuilder::new(&table, None, None, count_only, limit);
+            return Ok(Outcome::Reply(page.reply(consumed, consistent)));
         }
         resume = Some((start.hash, start.storage));
     }

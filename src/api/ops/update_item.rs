@@ -65,6 +65,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     };
     let return_old = return_old_on_failure(&fields)?;
     let table = table_for_items(shard, name)?;
+    let key = key_from_json(shard, &table, key_json)?;
     if let Some(update) = &update {
         let mut key_names = vec![table.partition_key.name.as_str()];
         if let Some(sk) = &table.sort_key {
@@ -72,7 +73,6 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
         update.check_key_attributes(&key_names)?;
     }
-    let key = key_from_json(shard, &table, key_json)?;
     if key.owner != shard.id {
         return Ok(Outcome::Forward(key.owner));
     }
