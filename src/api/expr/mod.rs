@@ -110,6 +110,21 @@ pub struct Placeholders<'a> {
     used_values: Vec<bool>,
 }
 
+/// (DynamoDB reports the size for names but not for values.)
+fn check_key_length(key: &str, map: &str) -> Result<(), ExprError> {
+    if key.len() > MAX_PLACEHOLDER_BYTES {
+        let size = if map == "ExpressionAttributeNames" {
+            format!(" size of key: {}", key.len())
+        } else {
+            String::new()
+        };
+        return Err(ExprError::new(format!(
+            "{map} contains invalid key: The expression attribute map contains a key that is too long;{size}"
+        )));
+    }
+    Ok(())
+}
+
 fn placeholder_key_ok(key: &str, sigil: u8) -> bool {
     let bytes = key.as_bytes();
     bytes.len() >= 2
@@ -132,9 +147,15 @@ impl<'a> Placeholders<'a> {
                 return Err(ExprError::new("ExpressionAttributeNames must not be empty"));
             }
             for (key, name) in names {
+                check_key_length(key, "ExpressionAttributeNames")?;
                 if !placeholder_key_ok(key, b'#') {
                     return Err(ExprError::new(format!(
                         "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
+                    )));
+                }
+                if name.is_empty() {
+                    return Err(ExprError::new(format!(
+                        "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
                     )));
                 }
                 out.names.push((key, name));
@@ -147,6 +168,7 @@ impl<'a> Placeholders<'a> {
                 ));
             }
             for (key, value) in values {
+                check_key_length(key, "ExpressionAttributeValues")?;
                 if !placeholder_key_ok(key, b':') {
                     return Err(ExprError::new(format!(
                         "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""

@@ -374,6 +374,17 @@ fn placeholder_maps() {
         Placeholders::new(Some(&bad_n), None).unwrap_err().message,
         r#"ExpressionAttributeNames contains invalid key: Syntax error; key: "a""#
     );
+    let empty_name = names(&[("#a", "")]);
+    assert_eq!(
+        Placeholders::new(Some(&empty_name), None).unwrap_err().message,
+        "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
+    );
+    let long_key = format!("#{}", "a".repeat(300));
+    let long = names(&[(long_key.as_str(), "a")]);
+    assert_eq!(
+        Placeholders::new(Some(&long), None).unwrap_err().message,
+        "ExpressionAttributeNames contains invalid key: The expression attribute map contains a key that is too long; size of key: 301"
+    );
     let bad_v = vals(&[(":ok", r#"{"S":"a"}"#), ("b", r#"{"S":"a"}"#)]);
     assert_eq!(
         Placeholders::new(None, Some(&bad_v)).unwrap_err().message,
