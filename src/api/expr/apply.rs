@@ -35,22 +35,40 @@ fn err(message: &str) -> ExprError {
 /// Applies `update` to `old` (the current item, or just the key when the item
 /// does not exist) and returns the new item.
 pub fn apply_update(update: &Update, old: &Item) -> Result<Item, ExprError> {
-    // Evaluate all SET values against the old item first.
-    let mut set_values = Vec::new();
+    // Validate and evaluate against the old item: first every target must be
+    // updatable; then, from the last action to the first, ADD/DELETE must
+    // meet a value of a compatible type and SET operands must resolve. (This
+    // order reproduces which error DynamoDB Local reports when several
+    // actions are wrong.)
     for action in &update.actions {
-        if let UpdateAction::Set(_, value) = action {
-            set_values.push(set_value(update, old, value)?);
+        target(old, action.path())?;
+    }
+    let mut set_values: Vec<Option<Value>> = vec![None; update.actions.len()];
+    for (i, action) in update.actions.iter().enumerate().rev() {
+        let current = target(old, action.path())?;
+        match (action, current) {
+            (UpdateAction::Add(_, id), Some(current)) => {
+                if !add_compatible(current, update.constant(*id)) {
+                    return Err(err(WRONG_TYPE));
+                }
+            }
+            (UpdateAction::Delete(_, id), Some(current)) => {
+                if !delete_compatible(current, update.constant(*id)) {
+                    return Err(err(WRONG_TYPE));
+                }
+            }
+            (UpdateAction::Set(_, value), _) => {
+                set_values[i] = Some(set_value(update, old, value)?);
+            }
+            _ => {}
         }
     }
     let mut item = old.clone();
-    let mut set_values = set_values.into_iter();
     let mut removes: Vec<&Path> = Vec::new();
-    for action in &update.actions {
+    for (action, value) in update.actions.iter().zip(set_values) {
         match action {
             UpdateAction::Set(path, _) => {
-                let value = set_values
-                    .next()
-                    .ok_or_else(|| err("internal: SET value missing"))?;
+                let value = value.ok_or_else(|| err("internal: SET value missing"))?;
                 set_path(&mut item, path, value)?;
             }
             UpdateAction::Remove(path) => removes.push(path),
@@ -75,6 +93,43 @@ pub fn apply_update(update: &Update, old: &Item) -> Result<Item, ExprError> {
         ));
     }
     Ok(item)
+}
+
+/// The current value at an update target, after checking that its parent
+/// exists and has the container type the last step needs.
+fn target<'v>(item: &'v Item, path: &Path) -> Result<Option<&'v Value>, ExprError> {
+    let Some((last, init)) = path.0.split_last() else {
+        return Err(err(INVALID_PATH));
+    };
+    if init.is_empty() {
+        return match last {
+            PathElem::Attr(name) => Ok(item.get(name.as_str())),
+            PathElem::Index(_) => Err(err(INVALID_PATH)),
+        };
+    }
+    let parent = resolve_path(item, &Path(init.to_vec())).ok_or_else(|| err(INVALID_PATH))?;
+    match (last, parent) {
+        (PathElem::Attr(name), Value::M(map)) => Ok(map.get(name.as_str())),
+        (PathElem::Index(i), Value::L(list)) => Ok(list.get(*i as usize)),
+        _ => Err(err(INVALID_PATH)),
+    }
+}
+
+fn add_compatible(current: &Value, operand: &Value) -> bool {
+    matches!(
+        (current, operand),
+        (Value::N(_), Value::N(_))
+            | (Value::Ss(_), Value::Ss(_))
+            | (Value::Ns(_), Value::Ns(_))
+            | (Value::Bs(_), Value::Bs(_))
+    )
+}
+
+fn delete_compatible(current: &Value, operand: &Value) -> bool {
+    matches!(
+        (current, operand),
+        (Value::Ss(_), Value::Ss(_)) | (Value::Ns(_), Value::Ns(_)) | (Value::Bs(_), Value::Bs(_))
+    )
 }
 
 fn operand_value(update: &Update, old: &Item, operand: &UpdateOperand) -> Result<Value, ExprError> {

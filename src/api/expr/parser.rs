@@ -31,9 +31,9 @@ pub(super) enum Prio {
     AttrNameVal,
     Operand,
     Distinct,
-    Function,
     PathOverlap,
     PathConflict,
+    Function,
 }
 const SLOTS: usize = 10;
 
@@ -159,8 +159,11 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
     // ---- errors and limits ---------------------------------------------
 
     pub(super) fn note(&mut self, prio: Prio, message: String) {
+        // DynamoDB reports the first of most errors, but the last operand
+        // type error of an UpdateExpression (DynamoDB Local agrees).
+        let last_wins = matches!(prio, Prio::Function) && self.kind == ExprKind::Update;
         let slot = &mut self.errs[prio as usize];
-        if slot.is_none() {
+        if slot.is_none() || last_wins {
             *slot = Some(message);
         }
     }

@@ -117,8 +117,19 @@ impl Parser<'_, '_, '_> {
         self.count_operator()?;
         let right = self.update_operand()?;
         let symbol = if op == Tok::Plus { "+" } else { "-" };
+        // Only if_not_exists may be an operand of + and -.
         for operand in [&left, &right] {
-            self.check_literal(operand, symbol, "N");
+            if let UpdateOperand::ListAppend(..) = operand {
+                self.note(
+                    Prio::MisusedFunction,
+                    "The function is not allowed to be used this way in an expression; function: list_append"
+                        .to_string(),
+                );
+            }
+        }
+        // Within one operation the first bad operand is reported.
+        if !self.check_literal(&left, symbol, "N") {
+            self.check_literal(&right, symbol, "N");
         }
         Ok(if op == Tok::Plus {
             SetValue::Plus(left, right)
@@ -129,7 +140,8 @@ impl Parser<'_, '_, '_> {
 
     /// A literal operand of `+`, `-` or `list_append` must have the type the
     /// operator needs.
-    fn check_literal(&mut self, operand: &UpdateOperand, function: &str, needed: &str) {
+    /// Returns whether it noted an error.
+    fn check_literal(&mut self, operand: &UpdateOperand, function: &str, needed: &str) -> bool {
         if let UpdateOperand::Value(id) = operand {
             let t = self.consts[*id as usize].type_name();
             if t != needed {
@@ -139,8 +151,10 @@ impl Parser<'_, '_, '_> {
                         "Incorrect operand type for operator or function; operator or function: {function}, operand type: {t}"
                     ),
                 );
+                return true;
             }
         }
+        false
     }
 
     fn update_operand(&mut self) -> Result<UpdateOperand, ExprError> {
@@ -204,8 +218,9 @@ impl Parser<'_, '_, '_> {
             };
             return Ok(UpdateOperand::IfNotExists(path, second));
         }
-        self.check_literal(&first, "list_append", "L");
-        self.check_literal(&second, "list_append", "L");
+        if !self.check_literal(&first, "list_append", "L") {
+            self.check_literal(&second, "list_append", "L");
+        }
         Ok(UpdateOperand::ListAppend(Box::new(first), second))
     }
 
