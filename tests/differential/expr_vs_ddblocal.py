@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Differential test of the expression engine: the same FilterExpressions and
-random UpdateExpressions against Dynacore and DynamoDB Local (the closest
+random UpdateExpressions and random Queries (key conditions, direction,
+Limit paging, filters) against Dynacore and DynamoDB Local (the closest
 oracle for DynamoDB's validation order and messages), printing every
 difference. Start both servers first (target/debug/dynacore serve ...;
 /work/shared/peers/peers.sh start ddblocal), then:
@@ -14,6 +15,7 @@ results (DynamoDB trims zeros), and picks an odd pair of paths in some
 """
 import json, random, sys, urllib.request
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else random.randrange(1 << 30)
+rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 200
 def call(url, op, body):
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={
         "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810." + op,
@@ -116,3 +118,54 @@ for i in range(int(sys.argv[3]) if len(sys.argv) > 3 else 200):
             print("DIFF", body["ReturnValues"], "|", u, "| base", "full" if len(base)>2 else "key-only")
             print("   ours:", json.dumps(res[0])[:350]); print("   ddbl:", json.dumps(res[1])[:350])
 print("diffs", diffs)
+
+# ---- random queries ----
+
+rng = random.Random(seed)
+TS = T + "s"
+for u in (A, B):
+    call(u, "CreateTable", {"TableName":TS,"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"})
+import time; time.sleep(1)
+nums = sorted(set(rng.choice(["-1e3","-12.5","-1","0","0.001","1","1.5","2","10","100","99.99","1e20","-0.5"]) for _ in range(12)))
+strs = sorted(set(rng.choice(["","a","a/b","a/c","ab","b","B","é","z","zz","a\u0000"]) for _ in range(10)) - {""})
+for u in (A, B):
+    for p in ["p1","p2"]:
+        for n in nums: call(u, "PutItem", {"TableName":T,"Item":{"pk":{"S":p},"sk":{"N":n},"v":{"N":str(len(n))}}})
+        for s in strs: call(u, "PutItem", {"TableName":TS,"Item":{"pk":{"S":p},"sk":{"S":s},"v":{"N":str(len(s))}}})
+diffs = 0
+for i in range(rounds):
+    numeric = rng.random() < 0.5
+    table = T if numeric else TS
+    vals = nums if numeric else strs
+    t = "N" if numeric else "S"
+    op = rng.choice(["=","<","<=",">",">=","BETWEEN","begins_with",None])
+    ev = {":p":{"S":rng.choice(["p1","p2","p3"])}}
+    kc = "pk = :p"
+    if op == "BETWEEN":
+        a, b = sorted(rng.sample(vals, 2), key=(float if numeric else (lambda x: x.encode())))
+        ev[":a"] = {t:a}; ev[":b"] = {t:b}; kc += " AND sk BETWEEN :a AND :b"
+    elif op == "begins_with":
+        if numeric: continue
+        ev[":a"] = {"S": rng.choice(["a","a/","b","z",""]) or "a"}; kc += " AND begins_with(sk, :a)"
+    elif op:
+        ev[":a"] = {t: rng.choice(vals + (["5"] if numeric else ["aa"]))}; kc += f" AND sk {op} :a"
+    body = {"TableName":table,"KeyConditionExpression":kc,"ExpressionAttributeValues":ev,"ScanIndexForward":rng.random()<0.5}
+    if rng.random() < 0.5: body["Limit"] = rng.randint(1,4)
+    if rng.random() < 0.3:
+        body["FilterExpression"] = "v > :f"; body["ExpressionAttributeValues"][":f"] = {"N": str(rng.randint(0,4))}
+    out = []
+    for u in (A, B):
+        items = []; esk = None; pages = 0
+        while True:
+            b = dict(body)
+            if esk: b["ExclusiveStartKey"] = esk
+            r = call(u, "Query", b); pages += 1
+            if "Items" not in r: items = r; break
+            items += [x["sk"] for x in r["Items"]]
+            esk = r.get("LastEvaluatedKey")
+            if not esk or pages > 50: break
+        out.append(items)
+    if out[0] != out[1]:
+        diffs += 1
+        if diffs < 6: print("DIFF", json.dumps(body)[:200], "\n   ours:", out[0], "\n   ddbl:", out[1])
+print("queries", rounds, "diffs", diffs)
