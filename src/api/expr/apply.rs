@@ -48,15 +48,15 @@ pub fn apply_update(update: &Update, old: &Item) -> Result<Item, ExprError> {
     for (i, action) in update.actions.iter().enumerate() {
         let current = target(old, action.path())?;
         match (action, current) {
-            (UpdateAction::Add(_, id), Some(current)) => {
-                if !add_compatible(current, update.constant(*id)) {
-                    return Err(err(WRONG_TYPE));
-                }
+            (UpdateAction::Add(_, id), Some(current))
+                if !add_compatible(current, update.constant(*id)) =>
+            {
+                return Err(err(WRONG_TYPE));
             }
-            (UpdateAction::Delete(_, id), Some(current)) => {
-                if !delete_compatible(current, update.constant(*id)) {
-                    return Err(err(WRONG_TYPE));
-                }
+            (UpdateAction::Delete(_, id), Some(current))
+                if !delete_compatible(current, update.constant(*id)) =>
+            {
+                return Err(err(WRONG_TYPE));
             }
             (UpdateAction::Set(_, value), _) => {
                 set_values[i] = Some(set_value(update, old, value)?);

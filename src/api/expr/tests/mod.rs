@@ -376,7 +376,9 @@ fn placeholder_maps() {
     );
     let empty_name = names(&[("#a", "")]);
     assert_eq!(
-        Placeholders::new(Some(&empty_name), None).unwrap_err().message,
+        Placeholders::new(Some(&empty_name), None)
+            .unwrap_err()
+            .message,
         "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
     );
     let long_key = format!("#{}", "a".repeat(300));
