@@ -142,10 +142,7 @@ fn operand_value(update: &Update, old: &Item, operand: &UpdateOperand) -> Result
             None => operand_value(update, old, fallback),
         },
         UpdateOperand::ListAppend(a, b) => {
-            match (
-                operand_value(update, old, a)?,
-                operand_value(update, old, b)?,
-            ) {
+            match binary_operands(update, old, a, b, |v| matches!(v, Value::L(_)))? {
                 (Value::L(mut x), Value::L(y)) => {
                     x.extend(y);
                     Ok(Value::L(x))
@@ -156,16 +153,32 @@ fn operand_value(update: &Update, old: &Item, operand: &UpdateOperand) -> Result
     }
 }
 
+/// Both operands of `+`, `-` or `list_append`; the left one's type is
+/// checked before the right one is resolved.
+fn binary_operands(
+    update: &Update,
+    old: &Item,
+    a: &UpdateOperand,
+    b: &UpdateOperand,
+    type_ok: fn(&Value) -> bool,
+) -> Result<(Value, Value), ExprError> {
+    let x = operand_value(update, old, a)?;
+    if !type_ok(&x) {
+        return Err(err(WRONG_TYPE));
+    }
+    let y = operand_value(update, old, b)?;
+    Ok((x, y))
+}
+
 fn set_value(update: &Update, old: &Item, value: &SetValue) -> Result<Value, ExprError> {
     let (a, b, plus) = match value {
         SetValue::Operand(op) => return operand_value(update, old, op),
         SetValue::Plus(a, b) => (a, b, true),
         SetValue::Minus(a, b) => (a, b, false),
     };
-    let (Value::N(x), Value::N(y)) = (
-        operand_value(update, old, a)?,
-        operand_value(update, old, b)?,
-    ) else {
+    let (Value::N(x), Value::N(y)) =
+        binary_operands(update, old, a, b, |v| matches!(v, Value::N(_)))?
+    else {
         return Err(err(WRONG_TYPE));
     };
     let result = if plus { x.add(&y) } else { x.sub(&y) };
