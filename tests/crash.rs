@@ -50,7 +50,10 @@ async fn acknowledged_writes_survive_sigkill() {
         server.launch().expect("restart after SIGKILL");
         let client = server.client();
         let expected = acked.lock().expect("acked map").clone();
-        assert!(!expected.is_empty(), "round {round}: some writes were acknowledged");
+        assert!(
+            !expected.is_empty(),
+            "round {round}: some writes were acknowledged"
+        );
         for (key, value) in &expected {
             let got = client
                 .get_item()
@@ -60,8 +63,15 @@ async fn acknowledged_writes_survive_sigkill() {
                 .send()
                 .await
                 .expect("get after restart");
-            let stored = got.item().and_then(|i| i.get("v")).and_then(|v| v.as_s().ok());
-            assert_eq!(stored, Some(value), "round {round}: acknowledged write {key} lost");
+            let stored = got
+                .item()
+                .and_then(|i| i.get("v"))
+                .and_then(|v| v.as_s().ok());
+            assert_eq!(
+                stored,
+                Some(value),
+                "round {round}: acknowledged write {key} lost"
+            );
         }
     }
 }

@@ -84,9 +84,7 @@ fn wait_until_listening(addr: &str, server: &mut Server) {
     panic!("dynacore did not listen on {addr} within 30 s");
 }
 
-// Needs BatchWriteItem and UpdateItem on the server (expression issue).
 #[test]
-#[ignore]
 fn ycsb_b_two_seconds_against_dynacore() {
     let scratch = target_dir().join(format!("loadgen-it-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("create scratch dir under target/");

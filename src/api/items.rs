@@ -7,7 +7,7 @@ use simd_json::BorrowedValue as Json;
 
 use super::Shard;
 use super::error::{ApiError, Violations};
-use super::request::{Fields, element_str};
+use super::request::Fields;
 use crate::catalog::{KeyAttr, TableDef};
 use crate::model::key::{item_key, placement_bytes};
 use crate::model::value::{Item, MAX_ITEM_BYTES, Value, item_size, write_json_map, write_json_str};
@@ -271,109 +271,5 @@ impl ReplyBuilder {
 impl Default for ReplyBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Rejects members whose semantics this build does not implement, so they
-/// are never silently ignored.
-pub fn reject_unsupported(fields: &Fields<'_, '_>, names: &[&str]) -> Result<(), ApiError> {
-    for name in names {
-        if fields.get(name).is_some() {
-            return Err(ApiError::validation(format!(
-                "{name} is not supported by this Dynacore build"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Top-level attribute projection from AttributesToGet or a
-/// ProjectionExpression of top-level names.
-pub fn top_level_projection(fields: &Fields<'_, '_>) -> Result<Option<Vec<String>>, ApiError> {
-    let attrs = fields.list("AttributesToGet")?;
-    let expr = fields.str("ProjectionExpression")?;
-    let names = fields.object("ExpressionAttributeNames")?;
-    if let (Some(_), Some(_)) = (attrs, expr) {
-        return Err(ApiError::validation(
-            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
-        ));
-    }
-    if let Some(attrs) = attrs {
-        if attrs.is_empty() {
-            return Err(ApiError::validation(
-                "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1",
-            ));
-        }
-        let mut out = Vec::with_capacity(attrs.len());
-        for a in attrs {
-            let a = element_str(a)?;
-            if out.iter().any(|x: &String| x == a) {
-                return Err(ApiError::validation(format!(
-                    "One or more parameter values were invalid: Duplicate value in attribute name: {a}"
-                )));
-            }
-            out.push(a.to_string());
-        }
-        return Ok(Some(out));
-    }
-    let Some(expr) = expr else {
-        if names.is_some() {
-            return Err(ApiError::validation(
-                "ExpressionAttributeNames can only be specified when using expressions",
-            ));
-        }
-        return Ok(None);
-    };
-    let mut used = Vec::new();
-    let mut out = Vec::new();
-    for part in expr.split(',') {
-        let token = part.trim();
-        if token.is_empty() || token.contains(['.', '[', ']', ' ']) {
-            return Err(ApiError::validation(format!(
-                "Invalid ProjectionExpression: Syntax error; token: \"{token}\", near: \"{expr}\""
-            )));
-        }
-        if let Some(placeholder) = token.strip_prefix('#') {
-            let resolved = names
-                .and_then(|n| n.get(token))
-                .and_then(|v| match v {
-                    Json::String(s) => Some(s.to_string()),
-                    _ => None,
-                })
-                .ok_or_else(|| {
-                    ApiError::validation(format!(
-                        "Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: #{placeholder}"
-                    ))
-                })?;
-            used.push(token.to_string());
-            out.push(resolved);
-        } else {
-            out.push(token.to_string());
-        }
-    }
-    if let Some(names) = names {
-        let unused: Vec<&str> = names
-            .iter()
-            .map(|(k, _)| k)
-            .filter(|k| !used.iter().any(|u| u == k))
-            .collect();
-        if !unused.is_empty() {
-            return Err(ApiError::validation(format!(
-                "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
-                unused.join(", ")
-            )));
-        }
-    }
-    Ok(Some(out))
-}
-
-/// Keeps only the named top-level attributes.
-pub fn project(item: Item, names: Option<&[String]>) -> Item {
-    match names {
-        None => item,
-        Some(names) => item
-            .into_iter()
-            .filter(|(k, _)| names.iter().any(|n| n == k))
-            .collect(),
     }
 }
