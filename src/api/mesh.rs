@@ -61,6 +61,21 @@ pub struct ShardStats {
     pub errors: u64,
 }
 
+impl MeshRequest {
+    /// Whether this carries client data work (a forwarded request, or a read
+    /// or write on the owner) rather than control traffic; the transport
+    /// counts these as forwarded.
+    pub fn is_data(&self) -> bool {
+        matches!(
+            self,
+            MeshRequest::Forward { .. }
+                | MeshRequest::Get { .. }
+                | MeshRequest::Write { .. }
+                | MeshRequest::Scan { .. }
+        )
+    }
+}
+
 pub fn unexpected(reply: &MeshReply) -> ApiError {
     let kind = match reply {
         MeshReply::Http(_) => "Http",
@@ -77,10 +92,6 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
 pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     match request {
         MeshRequest::Forward { op, body } => {
-            shard
-                .counters
-                .forwarded_in
-                .set(shard.counters.forwarded_in.get() + 1);
             MeshReply::Http(super::execute(shard, op, body, true).await)
         }
         MeshRequest::Catalog(command) => {
@@ -181,6 +192,45 @@ pub async fn call_or_local(
         Ok(Box::pin(serve(shard, request)).await)
     } else {
         shard.services.call(to, request).await
+    }
+}
+
+/// Reads one key on its owning shard: a local call, or a storage-level
+/// mesh request. Forwarding the read (not the whole request) keeps JSON
+/// parsing and response encoding on the shard that holds the connection.
+pub async fn get_on_owner(
+    shard: &Rc<Shard>,
+    owner: u32,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, ApiError> {
+    if owner == shard.id {
+        return Ok(shard.store.get(key).await?);
+    }
+    match shard
+        .services
+        .call(
+            owner,
+            MeshRequest::Get {
+                keys: vec![key.to_vec()],
+            },
+        )
+        .await?
+    {
+        MeshReply::Values(values) => Ok(values?.into_iter().next().flatten()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Applies a blind write batch on its owning shard (under the key locks)
+/// and returns once it is durable.
+pub async fn write_on_owner(
+    shard: &Rc<Shard>,
+    owner: u32,
+    batch: WriteBatch,
+) -> Result<(), ApiError> {
+    match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
+        MeshReply::Done(result) => result,
+        other => Err(unexpected(&other)),
     }
 }
 

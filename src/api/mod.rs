@@ -73,7 +73,8 @@ pub struct Shard {
     pub store: Rc<Store>,
     pub services: Rc<dyn Services>,
     pub locks: locks::KeyLocks,
-    pub counters: Counters,
+    /// Shared with the mesh transport, which counts what crosses the mesh.
+    pub counters: Rc<Counters>,
 }
 
 impl Shard {
@@ -212,10 +213,6 @@ pub async fn execute(
             )))
         }
         Outcome::Forward(owner) => {
-            shard
-                .counters
-                .forwarded_out
-                .set(shard.counters.forwarded_out.get() + 1);
             match shard
                 .services
                 .call(owner, MeshRequest::Forward { op, body })

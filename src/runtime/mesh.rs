@@ -13,7 +13,7 @@ use futures_channel::oneshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
 
-use crate::api::{self, ApiError, LocalFuture, MeshReply, MeshRequest, Services, Shard};
+use crate::api::{self, ApiError, Counters, LocalFuture, MeshReply, MeshRequest, Services, Shard};
 
 pub struct Envelope {
     request: MeshRequest,
@@ -26,6 +26,7 @@ pub struct MeshServices {
     /// Outstanding requests per destination shard.
     permits: Vec<Rc<Semaphore>>,
     catalog_path: std::path::PathBuf,
+    counters: Rc<Counters>,
 }
 
 impl MeshServices {
@@ -34,6 +35,7 @@ impl MeshServices {
         shard_count: u32,
         max_inflight: usize,
         catalog_path: std::path::PathBuf,
+        counters: Rc<Counters>,
     ) -> Self {
         MeshServices {
             senders: Rc::new(senders),
@@ -41,12 +43,17 @@ impl MeshServices {
                 .map(|_| Rc::new(Semaphore::new(max_inflight as u64)))
                 .collect(),
             catalog_path,
+            counters,
         }
     }
 }
 
 impl Services for MeshServices {
     fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>> {
+        if request.is_data() {
+            let c = &self.counters.forwarded_out;
+            c.set(c.get() + 1);
+        }
         let senders = self.senders.clone();
         let permits = self.permits.get(to as usize).cloned();
         Box::pin(async move {
@@ -86,6 +93,10 @@ pub fn spawn_receivers(shard: Rc<Shard>, mut receivers: Receivers<Envelope>) {
         let shard = shard.clone();
         glommio::spawn_local(async move {
             while let Some(envelope) = receiver.recv().await {
+                if envelope.request.is_data() {
+                    let c = &shard.counters.forwarded_in;
+                    c.set(c.get() + 1);
+                }
                 let shard = shard.clone();
                 glommio::spawn_local(async move {
                     let reply = api::mesh::serve(&shard, envelope.request).await;

@@ -119,6 +119,7 @@ pub fn run(config: Config) -> Result<(), String> {
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))
             .io_memory(config.io_memory_bytes)
+            .spin_before_park(Duration::from_micros(config.spin_before_park_us))
             .spawn(move || async move {
                 let result =
                     shard_main(id, shard_count, config, catalog, mesh, shutdown.clone()).await;
@@ -171,11 +172,13 @@ async fn shard_main(
             .await
             .map_err(|e| format!("cannot open store {}: {e}", dir.display()))?,
     );
+    let counters = Rc::new(Counters::default());
     let services = mesh::MeshServices::new(
         senders,
         shard_count,
         config.max_inflight_forwarded_per_shard,
         config.data_dir.join(CATALOG_FILE),
+        counters.clone(),
     );
     let shard = Rc::new(Shard {
         id,
@@ -188,7 +191,7 @@ async fn shard_main(
         store: store.clone(),
         services: Rc::new(services),
         locks: Default::default(),
-        counters: Counters::default(),
+        counters,
     });
     mesh::spawn_receivers(shard.clone(), receivers);
     let local_config = Rc::new((*config).clone());

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use crate::api::error::{ApiError, Violations};
 use crate::api::expressions::{ExprInput, projection};
 use crate::api::items::{ReplyBuilder, consumed_mode, key_from_json, read_units, table_for_items};
+use crate::api::mesh::get_on_owner;
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
@@ -36,12 +37,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     ph.finish()?;
     let table = table_for_items(shard, name)?;
     let key = key_from_json(shard, &table, key_json)?;
-    if key.owner != shard.id {
-        return Ok(Outcome::Forward(key.owner));
-    }
     let mut reply = ReplyBuilder::new();
     let mut size = 0;
-    if let Some(bytes) = shard.store.get(&key.storage).await? {
+    if let Some(bytes) = get_on_owner(shard, key.owner, &key.storage).await? {
         let item = decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
         size = item_size(&item);
         match &projection {

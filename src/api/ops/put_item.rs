@@ -12,6 +12,7 @@ use crate::api::items::{
     write_units,
 };
 use crate::api::legacy;
+use crate::api::mesh::write_on_owner;
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
@@ -56,18 +57,17 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let table = table_for_items(shard, name)?;
     let key = key_of_item(shard, &table, &item)?;
     check_item_size(&item)?;
-    if key.owner != shard.id {
+    let plain = cond.is_none() && return_values == "NONE";
+    if key.owner != shard.id && !plain {
         return Ok(Outcome::Forward(key.owner));
     }
     let encoded = encode_item(&item);
     let new_size = item_size(&item);
-    // A plain put skips reading the old item; it still takes the key lock so
-    // it never lands between a conditional writer's read and write.
-    let old = if cond.is_none() && return_values == "NONE" {
-        let guard = shard.locks.lock(key.storage.clone()).await;
-        let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
-        drop(guard);
-        durable.wait().await?;
+    // A plain put skips reading the old item and ships only the write to the
+    // owner; the owner still takes the key lock so it never lands between a
+    // conditional writer's read and write.
+    let old = if plain {
+        write_on_owner(shard, key.owner, vec![(key.storage, Some(encoded))]).await?;
         None
     } else {
         let locked = lock_and_read(shard, &key).await?;
