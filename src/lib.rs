@@ -6,5 +6,10 @@
 //! `model` (attribute values, numbers, item and key encodings), `engine`
 //! (per-shard storage; knows nothing of HTTP or DynamoDB).
 
+pub mod api;
+pub mod catalog;
+pub mod config;
 pub mod engine;
+pub mod model;
 pub mod routing;
+pub mod runtime;

@@ -1,0 +1,193 @@
+//! DynamoDB errors as the wire shows them: `__type`, message, HTTP status.
+//!
+//! Every client mistake maps to a 400 with DynamoDB's own type string; only
+//! server faults are 500. Handlers build errors through the constructors
+//! here, never by spelling type strings themselves.
+
+use crate::engine::EngineError;
+use crate::model::value::{Item, ValueError, write_json_map, write_json_str};
+
+const DYNAMODB: &str = "com.amazonaws.dynamodb.v20120810#";
+const CORAL_VALIDATE: &str = "com.amazon.coral.validate#";
+const CORAL_SERVICE: &str = "com.amazon.coral.service#";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    /// Full `__type`, e.g. `com.amazon.coral.validate#ValidationException`.
+    pub type_name: String,
+    pub message: String,
+    /// ConditionalCheckFailed with `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
+    pub item: Option<Item>,
+}
+
+impl ApiError {
+    fn new(status: u16, namespace: &str, name: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            type_name: format!("{namespace}{name}"),
+            message: message.into(),
+            item: None,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(400, CORAL_VALIDATE, "ValidationException", message)
+    }
+
+    /// "One or more parameter values were invalid: …"
+    pub fn invalid_parameter(detail: impl std::fmt::Display) -> Self {
+        Self::validation(format!(
+            "One or more parameter values were invalid: {detail}"
+        ))
+    }
+
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new(400, CORAL_SERVICE, "SerializationException", message)
+    }
+
+    pub fn unknown_operation() -> Self {
+        Self::new(
+            400,
+            CORAL_SERVICE,
+            "UnknownOperationException",
+            "An unknown operation was requested.",
+        )
+    }
+
+    pub fn missing_authentication_token() -> Self {
+        Self::new(
+            400,
+            CORAL_SERVICE,
+            "MissingAuthenticationTokenException",
+            "Request is missing Authentication Token",
+        )
+    }
+
+    /// Item-level operations on a missing table.
+    pub fn resource_not_found() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ResourceNotFoundException",
+            "Requested resource not found",
+        )
+    }
+
+    /// Table-level operations (DescribeTable, DeleteTable, UpdateTable).
+    pub fn table_not_found(table: &str) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ResourceNotFoundException",
+            format!("Requested resource not found: Table: {table} not found"),
+        )
+    }
+
+    pub fn resource_in_use(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ResourceInUseException", message)
+    }
+
+    pub fn conditional_check_failed(item: Option<Item>) -> Self {
+        let mut error = Self::new(
+            400,
+            DYNAMODB,
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+        );
+        error.item = item;
+        error
+    }
+
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "LimitExceededException", message)
+    }
+
+    /// Too many requests in flight on a shard.
+    pub fn throttling(message: impl Into<String>) -> Self {
+        Self::new(
+            400,
+            "com.amazon.coral.availability#",
+            "ThrottlingException",
+            message,
+        )
+    }
+
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            CORAL_SERVICE,
+            "RequestEntityTooLarge",
+            format!("Request must be smaller than {limit} bytes for the operation"),
+        )
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, DYNAMODB, "InternalServerError", message)
+    }
+
+    /// The response body: `{"__type":"…","message":"…"}` (plus `Item`).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96 + self.message.len());
+        out.extend_from_slice(b"{\"__type\":");
+        write_json_str(&mut out, &self.type_name);
+        // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
+        // use "message" like DynamoDB's own service errors.
+        out.extend_from_slice(b",\"message\":");
+        write_json_str(&mut out, &self.message);
+        if let Some(item) = &self.item {
+            out.extend_from_slice(b",\"Item\":");
+            write_json_map(&mut out, item);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+impl From<ValueError> for ApiError {
+    fn from(e: ValueError) -> Self {
+        match e {
+            ValueError::Validation(m) => ApiError::validation(m),
+            ValueError::Serialization(m) => ApiError::serialization(m),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        ApiError::internal(format!("Internal server error: {e}"))
+    }
+}
+
+/// Builds the "N validation error(s) detected: …" message DynamoDB sends for
+/// constraint violations, which it reports all together.
+#[derive(Default)]
+pub struct Violations {
+    found: Vec<String>,
+}
+
+impl Violations {
+    pub fn push(&mut self, value: &str, path: &str, constraint: &str) {
+        self.found.push(format!(
+            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    pub fn null(&mut self, path: &str) {
+        self.push("null", path, "Member must not be null");
+    }
+
+    pub fn into_result(self) -> Result<(), ApiError> {
+        match self.found.len() {
+            0 => Ok(()),
+            1 => Err(ApiError::validation(format!(
+                "1 validation error detected: {}",
+                self.found[0]
+            ))),
+            n => Err(ApiError::validation(format!(
+                "{n} validation errors detected: {}",
+                self.found.join("; ")
+            ))),
+        }
+    }
+}

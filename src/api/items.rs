@@ -1,0 +1,275 @@
+//! Item-level shared logic: keys from requests and items, placement, size
+//! limits, ReturnValues / ReturnConsumedCapacity, projections.
+
+use std::sync::Arc;
+
+use simd_json::BorrowedValue as Json;
+
+use super::Shard;
+use super::error::{ApiError, Violations};
+use super::request::Fields;
+use crate::catalog::{KeyAttr, TableDef};
+use crate::model::key::{item_key, placement_bytes};
+use crate::model::value::{Item, MAX_ITEM_BYTES, Value, item_size, write_json_map, write_json_str};
+use crate::routing::placement_hash;
+
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// A validated primary key, its placement and its storage key.
+#[derive(Clone, Debug)]
+pub struct ItemKey {
+    pub pk: Value,
+    pub sk: Option<Value>,
+    pub hash: u64,
+    pub owner: u32,
+    pub storage: Vec<u8>,
+}
+
+/// The table for an item-level operation (ResourceNotFoundException if absent).
+pub fn table_for_items(shard: &Shard, name: &str) -> Result<Arc<TableDef>, ApiError> {
+    shard
+        .catalog()
+        .table(name)
+        .cloned()
+        .ok_or_else(ApiError::resource_not_found)
+}
+
+fn check_key_value(attr: &KeyAttr, value: &Value, is_partition: bool) -> Result<(), ApiError> {
+    let empty = match value {
+        Value::S(s) => s.is_empty().then_some("string"),
+        Value::B(b) => b.is_empty().then_some("binary"),
+        _ => None,
+    };
+    if let Some(kind) = empty {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+            attr.name
+        )));
+    }
+    let size = value.size();
+    if is_partition && size > MAX_PARTITION_KEY_BYTES {
+        return Err(ApiError::invalid_parameter(
+            "Size of hashkey has exceeded the maximum size limit of2048 bytes",
+        ));
+    }
+    if !is_partition && size > MAX_SORT_KEY_BYTES {
+        return Err(ApiError::invalid_parameter(
+            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
+fn matches_type(attr: &KeyAttr, value: &Value) -> bool {
+    value.type_name() == attr.key_type.as_str()
+}
+
+/// Builds the placement and storage key from validated key values.
+pub fn make_key(shard: &Shard, table: &TableDef, pk: Value, sk: Option<Value>) -> ItemKey {
+    let hash = match placement_bytes(&pk) {
+        Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
+        None => 0,
+    };
+    let storage = item_key(table.id, hash, &pk, sk.as_ref());
+    ItemKey {
+        owner: shard.map.owner(hash),
+        pk,
+        sk,
+        hash,
+        storage,
+    }
+}
+
+/// Reads a `Key` member (GetItem, DeleteItem, UpdateItem, batches).
+pub fn key_from_json(shard: &Shard, table: &TableDef, key: &Json<'_>) -> Result<ItemKey, ApiError> {
+    let fields = Fields::of(key)?;
+    let mut values = Item::new();
+    for (name, value) in fields.iter() {
+        values.insert(name.to_string(), Value::from_json(value)?);
+    }
+    let schema_len = 1 + usize::from(table.sort_key.is_some());
+    let mismatch = || ApiError::validation("The provided key element does not match the schema");
+    if values.len() != schema_len {
+        return Err(mismatch());
+    }
+    let pk = values
+        .remove(&table.partition_key.name)
+        .ok_or_else(mismatch)?;
+    if !matches_type(&table.partition_key, &pk) {
+        return Err(mismatch());
+    }
+    let sk = match &table.sort_key {
+        Some(attr) => {
+            let sk = values.remove(&attr.name).ok_or_else(mismatch)?;
+            if !matches_type(attr, &sk) {
+                return Err(mismatch());
+            }
+            Some(sk)
+        }
+        None => None,
+    };
+    check_key_value(&table.partition_key, &pk, true)?;
+    if let (Some(attr), Some(sk)) = (&table.sort_key, &sk) {
+        check_key_value(attr, sk, false)?;
+    }
+    Ok(make_key(shard, table, pk, sk))
+}
+
+/// The key of a whole item (PutItem, BatchWriteItem puts).
+pub fn key_of_item(shard: &Shard, table: &TableDef, item: &Item) -> Result<ItemKey, ApiError> {
+    let attr_value = |attr: &KeyAttr| -> Result<Value, ApiError> {
+        let value = item.get(&attr.name).ok_or_else(|| {
+            ApiError::invalid_parameter(format!("Missing the key {} in the item", attr.name))
+        })?;
+        if !matches_type(attr, value) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Type mismatch for key {} expected: {} actual: {}",
+                attr.name,
+                attr.key_type.as_str(),
+                value.type_name()
+            )));
+        }
+        Ok(value.clone())
+    };
+    let pk = attr_value(&table.partition_key)?;
+    let sk = match &table.sort_key {
+        Some(attr) => Some(attr_value(attr)?),
+        None => None,
+    };
+    check_key_value(&table.partition_key, &pk, true)?;
+    if let (Some(attr), Some(sk)) = (&table.sort_key, &sk) {
+        check_key_value(attr, sk, false)?;
+    }
+    Ok(make_key(shard, table, pk, sk))
+}
+
+pub fn check_item_size(item: &Item) -> Result<(), ApiError> {
+    if item_size(item) > MAX_ITEM_BYTES {
+        return Err(ApiError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    Ok(())
+}
+
+/// ReturnConsumedCapacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumedMode {
+    None,
+    Total,
+    Indexes,
+}
+
+pub fn consumed_mode(
+    fields: &Fields<'_, '_>,
+    v: &mut Violations,
+) -> Result<ConsumedMode, ApiError> {
+    Ok(match fields.str("ReturnConsumedCapacity")? {
+        None | Some("NONE") => ConsumedMode::None,
+        Some("TOTAL") => ConsumedMode::Total,
+        Some("INDEXES") => ConsumedMode::Indexes,
+        Some(other) => {
+            v.push(
+                &format!("'{other}'"),
+                "returnConsumedCapacity",
+                "Member must satisfy enum value set: [INDEXES, TOTAL, NONE]",
+            );
+            ConsumedMode::None
+        }
+    })
+}
+
+/// Validates a ReturnValues member against DynamoDB's enum.
+pub fn return_values<'a>(fields: &Fields<'a, '_>, v: &mut Violations) -> Result<&'a str, ApiError> {
+    let value = fields.str("ReturnValues")?.unwrap_or("NONE");
+    if !matches!(
+        value,
+        "NONE" | "ALL_OLD" | "UPDATED_OLD" | "ALL_NEW" | "UPDATED_NEW"
+    ) {
+        v.push(
+            &format!("'{value}'"),
+            "returnValues",
+            "Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]",
+        );
+    }
+    Ok(value)
+}
+
+/// Write capacity units: 1 per KB of the larger of old and new item.
+pub fn write_units(bytes: usize) -> f64 {
+    bytes.div_ceil(1024).max(1) as f64
+}
+
+/// Read capacity units: 1 per 4 KB, halved for eventually consistent reads.
+pub fn read_units(bytes: usize, consistent: bool) -> f64 {
+    let units = bytes.div_ceil(4096).max(1) as f64;
+    if consistent { units } else { units / 2.0 }
+}
+
+/// Appends `,"ConsumedCapacity":{…}` when requested.
+pub fn write_consumed(out: &mut Vec<u8>, mode: ConsumedMode, table: &str, units: f64) {
+    if mode == ConsumedMode::None {
+        return;
+    }
+    out.extend_from_slice(b"\"ConsumedCapacity\":{\"TableName\":");
+    write_json_str(out, table);
+    out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}").as_bytes());
+    if mode == ConsumedMode::Indexes {
+        out.extend_from_slice(format!(",\"Table\":{{\"CapacityUnits\":{units:?}}}").as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// Builds `{"Attributes":…, "ConsumedCapacity":…}` style replies.
+pub struct ReplyBuilder {
+    out: Vec<u8>,
+    first: bool,
+}
+
+impl ReplyBuilder {
+    pub fn new() -> Self {
+        let mut out = Vec::with_capacity(256);
+        out.push(b'{');
+        ReplyBuilder { out, first: true }
+    }
+
+    fn sep(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    pub fn item(&mut self, name: &str, item: &Item) {
+        self.sep();
+        write_json_str(&mut self.out, name);
+        self.out.push(b':');
+        write_json_map(&mut self.out, item);
+    }
+
+    pub fn consumed(&mut self, mode: ConsumedMode, table: &str, units: f64) {
+        if mode != ConsumedMode::None {
+            self.sep();
+            write_consumed(&mut self.out, mode, table, units);
+        }
+    }
+
+    pub fn raw(&mut self, name: &str, json: &[u8]) {
+        self.sep();
+        write_json_str(&mut self.out, name);
+        self.out.push(b':');
+        self.out.extend_from_slice(json);
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out.push(b'}');
+        self.out
+    }
+}
+
+impl Default for ReplyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,223 @@
+//! BatchGetItem: up to 100 keys over any tables, fetched with one mesh
+//! request per owning shard; replies past 16 MB leave the remaining keys in
+//! UnprocessedKeys for the client to retry.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::api::error::{ApiError, Violations};
+use crate::api::expr::Projection;
+use crate::api::expressions::{ExprInput, projection};
+use crate::api::items::{
+    ConsumedMode, ItemKey, consumed_mode, key_from_json, read_units, table_for_items,
+};
+use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
+use crate::api::request::Fields;
+use crate::api::{Outcome, Shard};
+use crate::model::Item;
+use crate::model::codec::decode_item;
+use crate::model::value::{item_size, write_json_map, write_json_str};
+
+/// DynamoDB's limits for one BatchGetItem.
+pub const KEYS_MAX: usize = 100;
+pub const REPLY_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+struct TableRequest<'a, 'v> {
+    name: String,
+    table: std::sync::Arc<crate::catalog::TableDef>,
+    projection: Option<Projection>,
+    consistent: bool,
+    keys: Vec<ItemKey>,
+    /// The request's own member, echoed into UnprocessedKeys.
+    raw: Fields<'a, 'v>,
+}
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let mut v = Violations::default();
+    let request_items = fields.object("RequestItems")?;
+    if request_items.is_none() {
+        v.null("requestItems");
+    }
+    let consumed = consumed_mode(&fields, &mut v)?;
+    v.into_result()?;
+    let Some(request_items) = request_items else {
+        return Err(ApiError::validation("RequestItems is required"));
+    };
+    if request_items.is_empty() {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    let mut total = 0;
+    for (_, member) in request_items.iter() {
+        if let Some(keys) = Fields::of(member)?.list("Keys")? {
+            total += keys.len();
+        }
+    }
+    if total > KEYS_MAX {
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchGetItem call",
+        ));
+    }
+    let mut tables = Vec::new();
+    for (name, member) in request_items.iter() {
+        let member = Fields::of(member)?;
+        let input = ExprInput::read_names_only(&member)?;
+        let mut ph = input.placeholders()?;
+        let projection = projection(&member, &mut ph)?;
+        input.require_expressions(
+            member.get("ProjectionExpression").is_some(),
+            "ProjectionExpression is null",
+        )?;
+        ph.finish()?;
+        let keys_json = member.list("Keys")?.unwrap_or(&[]);
+        if keys_json.is_empty() {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '[]' at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            )));
+        }
+        let table = table_for_items(shard, name)?;
+        let mut keys: Vec<ItemKey> = Vec::with_capacity(keys_json.len());
+        for key in keys_json {
+            let key = key_from_json(shard, &table, key)?;
+            if keys.iter().any(|k| k.storage == key.storage) {
+                return Err(ApiError::validation(
+                    "Provided list of item keys contains duplicates",
+                ));
+            }
+            keys.push(key);
+        }
+        tables.push(TableRequest {
+            name: name.to_string(),
+            table,
+            projection,
+            consistent: member.bool("ConsistentRead")?.unwrap_or(false),
+            keys,
+            raw: member,
+        });
+    }
+    // One Get per owning shard, all tables together.
+    let mut by_owner: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
+    for (t, req) in tables.iter().enumerate() {
+        for (k, key) in req.keys.iter().enumerate() {
+            by_owner.entry(key.owner).or_default().push((t, k));
+        }
+    }
+    let mut found: Vec<Vec<Option<Item>>> =
+        tables.iter().map(|t| vec![None; t.keys.len()]).collect();
+    for (owner, slots) in by_owner {
+        let keys = slots
+            .iter()
+            .map(|(t, k)| tables[*t].keys[*k].storage.clone())
+            .collect();
+        let values = match call_or_local(shard, owner, MeshRequest::Get { keys }).await? {
+            MeshReply::Values(values) => values?,
+            other => return Err(unexpected(&other)),
+        };
+        for ((t, k), value) in slots.into_iter().zip(values) {
+            if let Some(bytes) = value {
+                found[t][k] =
+                    Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?);
+            }
+        }
+    }
+    Ok(Outcome::Reply(reply(&tables, found, consumed)))
+}
+
+fn reply(
+    tables: &[TableRequest<'_, '_>],
+    found: Vec<Vec<Option<Item>>>,
+    consumed: ConsumedMode,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"Responses\":{");
+    let mut bytes = 0usize;
+    let mut unprocessed: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut units: Vec<f64> = Vec::new();
+    for (t, (req, items)) in tables.iter().zip(found).enumerate() {
+        if t > 0 {
+            out.push(b',');
+        }
+        write_json_str(&mut out, &req.name);
+        out.extend_from_slice(b":[");
+        let mut first = true;
+        let mut read = 0.0;
+        let mut left = Vec::new();
+        for (k, item) in items.into_iter().enumerate() {
+            if bytes > REPLY_BYTES_MAX {
+                left.push(k);
+                continue;
+            }
+            let Some(item) = item else {
+                read += read_units(0, req.consistent);
+                continue;
+            };
+            let size = item_size(&item);
+            bytes += size;
+            read += read_units(size, req.consistent);
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            match &req.projection {
+                Some(p) => write_json_map(&mut out, &p.apply(&item)),
+                None => write_json_map(&mut out, &item),
+            }
+        }
+        out.push(b']');
+        units.push(read);
+        if !left.is_empty() {
+            unprocessed.push((t, left));
+        }
+    }
+    out.extend_from_slice(b"},\"UnprocessedKeys\":{");
+    for (i, (t, left)) in unprocessed.iter().enumerate() {
+        let req = &tables[*t];
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(&mut out, &req.name);
+        out.extend_from_slice(b":{\"Keys\":[");
+        for (j, k) in left.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            let key = &req.keys[*k];
+            let mut map = Item::new();
+            map.insert(req.table.partition_key.name.clone(), key.pk.clone());
+            if let (Some(attr), Some(sk)) = (&req.table.sort_key, &key.sk) {
+                map.insert(attr.name.clone(), sk.clone());
+            }
+            write_json_map(&mut out, &map);
+        }
+        out.push(b']');
+        for member in ["ProjectionExpression", "AttributesToGet", "ConsistentRead"] {
+            if let Some(value) = req.raw.get(member) {
+                out.push(b',');
+                write_json_str(&mut out, member);
+                out.push(b':');
+                out.extend_from_slice(simd_json::to_string(value).unwrap_or_default().as_bytes());
+            }
+        }
+        if let Some(names) = req.raw.get("ExpressionAttributeNames") {
+            out.extend_from_slice(b",\"ExpressionAttributeNames\":");
+            out.extend_from_slice(simd_json::to_string(names).unwrap_or_default().as_bytes());
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+    if consumed != ConsumedMode::None {
+        out.extend_from_slice(b",\"ConsumedCapacity\":[");
+        for (i, (req, units)) in tables.iter().zip(units).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"TableName\":");
+            write_json_str(&mut out, &req.name);
+            out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}}}").as_bytes());
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    out
+}

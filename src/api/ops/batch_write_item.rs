@@ -1,0 +1,135 @@
+//! BatchWriteItem: up to 25 puts and deletes over any tables, applied with
+//! one mesh write per owning shard. Each shard's share is atomic; the batch
+//! as a whole is not (DynamoDB promises no more). Every request is validated
+//! before anything is written, so a bad request changes nothing.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::api::error::{ApiError, Violations};
+use crate::api::items::{
+    ConsumedMode, check_item_size, consumed_mode, key_from_json, key_of_item, table_for_items,
+    write_units,
+};
+use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
+use crate::api::request::Fields;
+use crate::api::{Outcome, Shard};
+use crate::engine::WriteBatch;
+use crate::model::codec::encode_item;
+use crate::model::value::{item_from_json, item_size, write_json_str};
+
+/// DynamoDB's limit on requests in one BatchWriteItem.
+pub const REQUESTS_MAX: usize = 25;
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let mut v = Violations::default();
+    let request_items = fields.object("RequestItems")?;
+    if request_items.is_none() {
+        v.null("requestItems");
+    }
+    let consumed = consumed_mode(&fields, &mut v)?;
+    v.into_result()?;
+    let Some(request_items) = request_items else {
+        return Err(ApiError::validation("RequestItems is required"));
+    };
+    if request_items.is_empty() {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    let mut total = 0;
+    for (name, _) in request_items.iter() {
+        total += request_items.list(name)?.map_or(0, <[_]>::len);
+    }
+    if total > REQUESTS_MAX {
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchWriteItem call",
+        ));
+    }
+    // (owner, storage key, value or tombstone), plus per-table units.
+    let mut writes: Vec<(u32, Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(total);
+    let mut units: Vec<(String, f64)> = Vec::new();
+    for (name, _) in request_items.iter() {
+        let list = request_items.list(name)?.unwrap_or(&[]);
+        if list.is_empty() {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '[]' at 'requestItems.{name}.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            )));
+        }
+        let table = table_for_items(shard, name)?;
+        let mut table_units = 0.0;
+        for request in list {
+            let request = Fields::of(request)?;
+            let put = request.object("PutRequest")?;
+            let delete = request.object("DeleteRequest")?;
+            let (owner, storage, value) = match (put, delete) {
+                (Some(put), None) => {
+                    let item_json = put.get("Item").ok_or_else(|| {
+                        ApiError::validation(
+                            "1 validation error detected: Value null at 'requestItems.member.putRequest.item' failed to satisfy constraint: Member must not be null",
+                        )
+                    })?;
+                    let item = item_from_json(item_json)?;
+                    let key = key_of_item(shard, &table, &item).map_err(|e| {
+                        if e.message.contains("Missing the key") {
+                            ApiError::validation("One of the required keys was not given a value")
+                        } else {
+                            e
+                        }
+                    })?;
+                    check_item_size(&item)?;
+                    table_units += write_units(item_size(&item));
+                    (key.owner, key.storage, Some(encode_item(&item)))
+                }
+                (None, Some(delete)) => {
+                    let key_json = delete.get("Key").ok_or_else(|| {
+                        ApiError::validation(
+                            "1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null",
+                        )
+                    })?;
+                    let key = key_from_json(shard, &table, key_json)?;
+                    table_units += write_units(0);
+                    (key.owner, key.storage, None)
+                }
+                _ => {
+                    // DynamoDB Local words an empty request this way too.
+                    return Err(ApiError::validation(
+                        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+                    ));
+                }
+            };
+            if writes.iter().any(|(_, k, _)| *k == storage) {
+                return Err(ApiError::validation(
+                    "Provided list of item keys contains duplicates",
+                ));
+            }
+            writes.push((owner, storage, value));
+        }
+        units.push((name.to_string(), table_units));
+    }
+    let mut by_owner: BTreeMap<u32, WriteBatch> = BTreeMap::new();
+    for (owner, key, value) in writes {
+        by_owner.entry(owner).or_default().push((key, value));
+    }
+    for (owner, batch) in by_owner {
+        match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
+            MeshReply::Done(result) => result?,
+            other => return Err(unexpected(&other)),
+        }
+    }
+    let mut out = b"{\"UnprocessedItems\":{}".to_vec();
+    if consumed != ConsumedMode::None {
+        out.extend_from_slice(b",\"ConsumedCapacity\":[");
+        for (i, (name, units)) in units.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"TableName\":");
+            write_json_str(&mut out, name);
+            out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}}}").as_bytes());
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    Ok(Outcome::Reply(out))
+}

@@ -1,0 +1,257 @@
+//! CreateTable: validate the schema, then let the coordinator record it.
+
+use std::rc::Rc;
+
+use crate::api::error::{ApiError, Violations};
+use crate::api::items::ReplyBuilder;
+use crate::api::request::Fields;
+use crate::api::tables::{check_table_name, now_seconds, submit, write_description};
+use crate::api::{Outcome, Shard};
+use crate::catalog::{BillingMode, CatalogCommand, KeyAttr, KeyType, TableDef};
+
+/// BillingMode and (read, write) capacity units, each if given.
+pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
+
+/// Reads BillingMode and ProvisionedThroughput as CreateTable and UpdateTable
+/// share them: `(mode given, throughput given)`.
+pub fn billing(fields: &Fields<'_, '_>, v: &mut Violations) -> Result<Billing, ApiError> {
+    let mode = match fields.str("BillingMode")? {
+        None => None,
+        Some("PROVISIONED") => Some(BillingMode::Provisioned),
+        Some("PAY_PER_REQUEST") => Some(BillingMode::PayPerRequest),
+        Some(other) => {
+            v.push(
+                &format!("'{other}'"),
+                "billingMode",
+                "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]",
+            );
+            None
+        }
+    };
+    let throughput = match fields.object("ProvisionedThroughput")? {
+        None => None,
+        Some(t) => {
+            let rcu = t.i64("ReadCapacityUnits")?;
+            let wcu = t.i64("WriteCapacityUnits")?;
+            for (value, path) in [
+                (rcu, "provisionedThroughput.readCapacityUnits"),
+                (wcu, "provisionedThroughput.writeCapacityUnits"),
+            ] {
+                match value {
+                    None => v.null(path),
+                    Some(n) if n < 1 => v.push(
+                        &format!("'{n}'"),
+                        path,
+                        "Member must have value greater than or equal to 1",
+                    ),
+                    Some(_) => {}
+                }
+            }
+            match (rcu, wcu) {
+                (Some(r), Some(w)) => Some((r, w)),
+                _ => Some((0, 0)),
+            }
+        }
+    };
+    Ok((mode, throughput))
+}
+
+fn show_list(names: &[String]) -> String {
+    format!("[{}]", names.join(", "))
+}
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let mut v = Violations::default();
+    let name = fields.str("TableName")?;
+    check_table_name(&mut v, name, "tableName");
+    let attr_defs = fields.list("AttributeDefinitions")?;
+    let key_schema = fields.list("KeySchema")?;
+    if attr_defs.is_none() {
+        v.null("attributeDefinitions");
+    }
+    let mut defs: Vec<KeyAttr> = Vec::new();
+    for (i, def) in attr_defs.unwrap_or_default().iter().enumerate() {
+        let def = Fields::of(def)?;
+        let attr_name = def.str("AttributeName")?;
+        let attr_type = def.str("AttributeType")?;
+        let path = format!("attributeDefinitions.{}.member", i + 1);
+        match attr_name {
+            None => v.null(&format!("{path}.attributeName")),
+            Some(n) if n.is_empty() || n.len() > 255 => v.push(
+                &format!("'{n}'"),
+                &format!("{path}.attributeName"),
+                "Member must have length between 1 and 255",
+            ),
+            Some(_) => {}
+        }
+        let key_type = match attr_type {
+            None => {
+                v.null(&format!("{path}.attributeType"));
+                None
+            }
+            Some(t) => {
+                let parsed = KeyType::parse(t);
+                if parsed.is_none() {
+                    v.push(
+                        &format!("'{t}'"),
+                        &format!("{path}.attributeType"),
+                        "Member must satisfy enum value set: [B, N, S]",
+                    );
+                }
+                parsed
+            }
+        };
+        if let (Some(n), Some(t)) = (attr_name, key_type) {
+            defs.push(KeyAttr {
+                name: n.to_string(),
+                key_type: t,
+            });
+        }
+    }
+    let mut keys: Vec<(String, String)> = Vec::new();
+    match key_schema {
+        None => v.null("keySchema"),
+        Some(schema) => {
+            if schema.is_empty() || schema.len() > 2 {
+                let constraint = if schema.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 2"
+                };
+                v.push("'[…]'", "keySchema", constraint);
+            }
+            for (i, element) in schema.iter().enumerate() {
+                let element = Fields::of(element)?;
+                let path = format!("keySchema.{}.member", i + 1);
+                let attr_name = element.str("AttributeName")?;
+                let key_type = element.str("KeyType")?;
+                if attr_name.is_none() {
+                    v.null(&format!("{path}.attributeName"));
+                }
+                match key_type {
+                    None => v.null(&format!("{path}.keyType")),
+                    Some("HASH" | "RANGE") => {}
+                    Some(t) => v.push(
+                        &format!("'{t}'"),
+                        &format!("{path}.keyType"),
+                        "Member must satisfy enum value set: [HASH, RANGE]",
+                    ),
+                }
+                if let (Some(n), Some(t)) = (attr_name, key_type) {
+                    keys.push((n.to_string(), t.to_string()));
+                }
+            }
+        }
+    }
+    let (mode, throughput) = billing(&fields, &mut v)?;
+    v.into_result()?;
+    let Some(name) = name else {
+        return Err(ApiError::validation("TableName is required"));
+    };
+    for unsupported in [
+        "LocalSecondaryIndexes",
+        "GlobalSecondaryIndexes",
+        "StreamSpecification",
+    ] {
+        if let Some(list) = fields.get(unsupported) {
+            let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
+            if !empty {
+                return Err(ApiError::validation(format!(
+                    "{unsupported} is not supported by this Dynacore build"
+                )));
+            }
+        }
+    }
+    // Key schema semantics, in DynamoDB's order.
+    if keys.first().is_some_and(|(_, t)| t != "HASH") {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if keys.get(1).is_some_and(|(_, t)| t != "RANGE") {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+        ));
+    }
+    if keys.len() == 2 && keys[0].0 == keys[1].0 {
+        return Err(ApiError::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ));
+    }
+    let def_names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
+    let mut sorted = def_names.clone();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(ApiError::validation(
+            "Cannot have two attributes with the same name",
+        ));
+    }
+    let key_names: Vec<String> = keys.iter().map(|(n, _)| n.clone()).collect();
+    if key_names.iter().any(|k| !def_names.contains(k)) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: {}, AttributeDefinitions: {}",
+            show_list(&key_names),
+            show_list(&def_names)
+        )));
+    }
+    if defs.len() != keys.len() {
+        return Err(ApiError::invalid_parameter(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    let mode = mode.unwrap_or(BillingMode::Provisioned);
+    let (rcu, wcu) = match (mode, throughput) {
+        (BillingMode::Provisioned, Some(t)) => t,
+        (BillingMode::Provisioned, None) => {
+            return Err(ApiError::invalid_parameter(
+                "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+            ));
+        }
+        (BillingMode::PayPerRequest, Some(_)) => {
+            return Err(ApiError::invalid_parameter(
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            ));
+        }
+        (BillingMode::PayPerRequest, None) => (0, 0),
+    };
+    let find = |n: &str| defs.iter().find(|d| d.name == n).cloned();
+    let partition_key = find(&keys[0].0)
+        .ok_or_else(|| ApiError::validation("The partition key has no attribute definition"))?;
+    let sort_key = keys.get(1).and_then(|(n, _)| find(n));
+    let now = now_seconds();
+    let def = TableDef {
+        id: 0,
+        name: name.to_string(),
+        partition_key,
+        sort_key,
+        attribute_definitions: defs,
+        billing_mode: mode,
+        read_capacity_units: rcu,
+        write_capacity_units: wcu,
+        created_at: now,
+        pay_per_request_since: (mode == BillingMode::PayPerRequest).then_some(now),
+        last_increase_at: None,
+        last_decrease_at: None,
+        uuid: table_uuid(name, now),
+    };
+    let def = submit(shard, CatalogCommand::Create(def)).await?;
+    let mut description = Vec::with_capacity(512);
+    write_description(&mut description, shard, &def, "CREATING", &[]);
+    let mut reply = ReplyBuilder::new();
+    reply.raw("TableDescription", &description);
+    Ok(Outcome::Reply(reply.finish()))
+}
+
+/// A UUID-shaped TableId derived from the name and creation time.
+fn table_uuid(name: &str, now: f64) -> String {
+    let a = xxhash_rust::xxh3::xxh3_64(format!("{name}/{now}").as_bytes());
+    let b = xxhash_rust::xxh3::xxh3_64(format!("{now}/{name}").as_bytes());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    )
+}

@@ -1,0 +1,35 @@
+//! DeleteTable: drop the schema, then the data on every shard.
+
+use std::rc::Rc;
+
+use crate::api::error::ApiError;
+use crate::api::items::ReplyBuilder;
+use crate::api::mesh::all_stats;
+use crate::api::request::Fields;
+use crate::api::tables::{submit, table_name, write_description};
+use crate::api::{Outcome, Shard};
+use crate::catalog::CatalogCommand;
+use crate::model::key::table_prefix;
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let name = table_name(&fields)?;
+    let def = shard
+        .catalog()
+        .table(name)
+        .cloned()
+        .ok_or_else(|| ApiError::table_not_found(name))?;
+    // Counts as of the moment of deletion, as DynamoDB reports them.
+    let stats = all_stats(shard, &table_prefix(def.id)).await?;
+    let def = submit(
+        shard,
+        CatalogCommand::Delete {
+            name: name.to_string(),
+        },
+    )
+    .await?;
+    let mut description = Vec::with_capacity(512);
+    write_description(&mut description, shard, &def, "DELETING", &stats);
+    let mut reply = ReplyBuilder::new();
+    reply.raw("TableDescription", &description);
+    Ok(Outcome::Reply(reply.finish()))
+}

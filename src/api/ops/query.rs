@@ -1,0 +1,235 @@
+//! Query: the items of one partition, in sort-key order, narrowed by a
+//! KeyConditionExpression and paged.
+//!
+//! The key condition becomes a byte range of the storage key order (S and B
+//! sort keys are stored raw, N in an order-preserving encoding), so a Query
+//! reads exactly the matching keys from the owning shard's store, forward or
+//! backward, `FETCH_ENTRIES` at a time until the page is full.
+
+use std::ops::Bound;
+use std::rc::Rc;
+
+use crate::api::error::{ApiError, Violations};
+use crate::api::expr::{self, CmpOp, ExprKind, KeyOp, KeyTerm};
+use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
+use crate::api::legacy;
+use crate::api::mesh::as_ref_bound;
+use crate::api::paging::{
+    PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select,
+    reject_key_attributes_in_filter,
+};
+use crate::api::request::Fields;
+use crate::api::tables::check_table_name;
+use crate::api::{Outcome, Shard};
+use crate::catalog::{KeyAttr, TableDef};
+use crate::model::Value;
+use crate::model::key::{partition_prefix, push_sort_key};
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let mut v = Violations::default();
+    let name = fields.str("TableName")?;
+    check_table_name(&mut v, name, "tableName");
+    let consumed = consumed_mode(&fields, &mut v)?;
+    v.into_result()?;
+    let Some(name) = name else {
+        return Err(ApiError::validation("TableName is required"));
+    };
+    check_not_mixed(
+        &fields,
+        &["KeyConditions", "QueryFilter", "ConditionalOperator"],
+        &[
+            "KeyConditionExpression",
+            "FilterExpression",
+            "ProjectionExpression",
+        ],
+    )?;
+    let limit = read_limit(&fields)?;
+    let forward = fields.bool("ScanIndexForward")?.unwrap_or(true);
+    let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
+    let input = ExprInput::read(&fields)?;
+    let mut ph = input.placeholders()?;
+    let key_cond = condition(
+        &fields,
+        "KeyConditionExpression",
+        ExprKind::KeyCondition,
+        &mut ph,
+    )?;
+    let filter = condition(&fields, "FilterExpression", ExprKind::Filter, &mut ph)?;
+    let projection = projection(&fields, &mut ph)?;
+    ph.finish()?;
+    let count_only = read_select(&fields, projection.is_some())?;
+    let terms = match key_cond {
+        Some(key_cond) => expr::key_condition_terms(&key_cond)?,
+        None => legacy::key_conditions(&fields)?.ok_or_else(|| {
+            ApiError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            )
+        })?,
+    };
+    let filter_label = if filter.is_some() {
+        "Filter Expression"
+    } else {
+        "QueryFilter"
+    };
+    let filter = match filter {
+        Some(filter) => Some(filter),
+        None => legacy::filter(&fields, "QueryFilter")?,
+    };
+    let table = table_for_items(shard, name)?;
+    if let Some(index) = fields.str("IndexName")? {
+        return Err(ApiError::validation(format!(
+            "The table does not have the specified index: {index}"
+        )));
+    }
+    if let Some(filter) = &filter {
+        reject_key_attributes_in_filter(filter, &table, filter_label)?;
+    }
+    let (pk, sort) = match_schema(&table, terms)?;
+    let key = make_key(shard, &table, pk.clone(), None);
+    if key.owner != shard.id {
+        return Ok(Outcome::Forward(key.owner));
+    }
+    let partition = partition_prefix(table.id, key.hash, &pk);
+    let (mut lower, mut upper) = sort_range(&partition, sort.as_ref());
+    if let Some(start) = fields.get("ExclusiveStartKey") {
+        let start = key_from_json(shard, &table, start)?;
+        if start.pk != pk {
+            return Err(ApiError::validation(
+                "The provided starting key does not match the range key predicate",
+            ));
+        }
+        if forward {
+            lower = max_lower(lower, Bound::Excluded(start.storage));
+        } else {
+            upper = min_upper(upper, Bound::Excluded(start.storage));
+        }
+    }
+    let mut page = PageBuilder::new(
+        &table,
+        filter.as_ref(),
+        projection.as_ref(),
+        count_only,
+        limit,
+    );
+    'fill: loop {
+        let entries = shard
+            .store
+            .scan(
+                as_ref_bound(&lower),
+                as_ref_bound(&upper),
+                !forward,
+                page.fetch_size(),
+                usize::MAX,
+            )
+            .await?;
+        if entries.is_empty() {
+            break;
+        }
+        for (k, value) in &entries {
+            if forward {
+                lower = Bound::Excluded(k.clone());
+            } else {
+                upper = Bound::Excluded(k.clone());
+            }
+            if !page.offer(value)? {
+                break 'fill;
+            }
+        }
+    }
+    Ok(Outcome::Reply(page.reply(consumed, consistent)))
+}
+
+/// Matches key terms to the key schema: the partition key by equality, at
+/// most one condition on the sort key.
+fn match_schema(table: &TableDef, terms: Vec<KeyTerm>) -> Result<(Value, Option<KeyOp>), ApiError> {
+    let mut pk = None;
+    let mut sort = None;
+    let sort_name = table.sort_key.as_ref().map(|a| a.name.as_str());
+    for term in &terms {
+        let again = (term.attribute == table.partition_key.name && pk.is_some())
+            || (Some(term.attribute.as_str()) == sort_name && sort.is_some());
+        if again {
+            return Err(ApiError::validation(
+                "KeyConditionExpressions must only contain one condition per key",
+            ));
+        }
+        let term = term.clone();
+        if term.attribute == table.partition_key.name {
+            match term.op {
+                KeyOp::Cmp(CmpOp::Eq, value) => {
+                    check_type(&table.partition_key, &value)?;
+                    pk = Some(value);
+                }
+                _ => return Err(ApiError::validation("Query key condition not supported")),
+            }
+        } else if let Some(attr) = table.sort_key.as_ref().filter(|a| a.name == term.attribute) {
+            match &term.op {
+                KeyOp::Cmp(_, value) | KeyOp::BeginsWith(value) => check_type(attr, value)?,
+                KeyOp::Between(low, high) => {
+                    check_type(attr, low)?;
+                    check_type(attr, high)?;
+                }
+            }
+            if matches!(term.op, KeyOp::BeginsWith(_)) && attr.key_type.as_str() == "N" {
+                return Err(ApiError::validation(
+                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                ));
+            }
+            sort = Some(term.op);
+        } else {
+            let missing = match (&pk, &table.sort_key) {
+                (None, _) => &table.partition_key.name,
+                (Some(_), Some(attr)) => &attr.name,
+                (Some(_), None) => &term.attribute,
+            };
+            return Err(ApiError::validation(format!(
+                "Query condition missed key schema element: {missing}"
+            )));
+        }
+    }
+    let pk = pk.ok_or_else(|| {
+        ApiError::validation(format!(
+            "Query condition missed key schema element: {}",
+            table.partition_key.name
+        ))
+    })?;
+    Ok((pk, sort))
+}
+
+fn check_type(attr: &KeyAttr, value: &Value) -> Result<(), ApiError> {
+    if value.type_name() != attr.key_type.as_str() {
+        return Err(ApiError::invalid_parameter(
+            "Condition parameter type does not match schema type",
+        ));
+    }
+    Ok(())
+}
+
+/// The storage-key range of a partition narrowed by a sort key condition.
+fn sort_range(partition: &[u8], sort: Option<&KeyOp>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let at = |v: &Value| {
+        let mut key = partition.to_vec();
+        push_sort_key(&mut key, v);
+        key
+    };
+    let start = Bound::Included(partition.to_vec());
+    let end = prefix_end(partition);
+    match sort {
+        None => (start, end),
+        Some(KeyOp::Cmp(op, v)) => match op {
+            CmpOp::Eq => (Bound::Included(at(v)), Bound::Included(at(v))),
+            CmpOp::Lt => (start, Bound::Excluded(at(v))),
+            CmpOp::Le => (start, Bound::Included(at(v))),
+            CmpOp::Gt => (Bound::Excluded(at(v)), end),
+            // `<>` never reaches here (key_condition_terms rejects it).
+            CmpOp::Ge | CmpOp::Ne => (Bound::Included(at(v)), end),
+        },
+        Some(KeyOp::Between(low, high)) => (Bound::Included(at(low)), Bound::Included(at(high))),
+        Some(KeyOp::BeginsWith(prefix)) => {
+            let from = at(prefix);
+            let to = prefix_end(&from);
+            (Bound::Included(from), to)
+        }
+    }
+}

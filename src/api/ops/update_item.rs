@@ -1,0 +1,135 @@
+//! UpdateItem: edit (or create) one item with an UpdateExpression, optionally
+//! under a ConditionExpression; all five ReturnValues.
+//!
+//! Runs on the key's owning shard under the key lock: read the old item,
+//! check the condition against it, apply the update to it (or to just the
+//! key when the item is absent), store the result. An UpdateItem with no
+//! UpdateExpression still creates the item with its key attributes, as
+//! DynamoDB does.
+
+use std::rc::Rc;
+
+use crate::api::conditional::{check, lock_and_read};
+use crate::api::error::{ApiError, Violations};
+use crate::api::expr::{self, ExprKind};
+use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::items::{
+    ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
+};
+use crate::api::legacy;
+use crate::api::request::Fields;
+use crate::api::tables::check_table_name;
+use crate::api::{Outcome, Shard};
+use crate::model::Item;
+use crate::model::codec::encode_item;
+use crate::model::value::item_size;
+
+pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let mut v = Violations::default();
+    let name = fields.str("TableName")?;
+    check_table_name(&mut v, name, "tableName");
+    let key_json = fields.get("Key");
+    if key_json.is_none() {
+        v.null("key");
+    }
+    let return_values = return_values(&fields, &mut v)?;
+    let consumed = consumed_mode(&fields, &mut v)?;
+    v.into_result()?;
+    let (Some(name), Some(key_json)) = (name, key_json) else {
+        return Err(ApiError::validation("TableName and Key are required"));
+    };
+    check_not_mixed(
+        &fields,
+        &["AttributeUpdates", "Expected", "ConditionalOperator"],
+        &["UpdateExpression", "ConditionExpression"],
+    )?;
+    let input = ExprInput::read(&fields)?;
+    let mut ph = input.placeholders()?;
+    let update = match fields.str("UpdateExpression")? {
+        Some(text) => Some(expr::parse_update(text, &mut ph)?),
+        None => None,
+    };
+    let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
+    input.require_expressions(
+        update.is_some() || cond.is_some(),
+        "UpdateExpression and ConditionExpression are null",
+    )?;
+    ph.finish()?;
+    let update = match update {
+        Some(update) => Some(update),
+        None => legacy::attribute_updates(&fields)?,
+    };
+    let cond = match cond {
+        Some(cond) => Some(cond),
+        None => legacy::expected(&fields)?,
+    };
+    let return_old = return_old_on_failure(&fields)?;
+    let table = table_for_items(shard, name)?;
+    let key = key_from_json(shard, &table, key_json)?;
+    if let Some(update) = &update {
+        let mut key_names = vec![table.partition_key.name.as_str()];
+        if let Some(sk) = &table.sort_key {
+            key_names.push(sk.name.as_str());
+        }
+        update.check_key_attributes(&key_names)?;
+    }
+    if key.owner != shard.id {
+        return Ok(Outcome::Forward(key.owner));
+    }
+    let locked = lock_and_read(shard, &key).await?;
+    check(cond.as_ref(), locked.old.as_ref(), return_old)?;
+    let base = match &locked.old {
+        Some(old) => old.clone(),
+        None => {
+            let mut item = Item::new();
+            item.insert(table.partition_key.name.clone(), key.pk.clone());
+            if let (Some(attr), Some(sk)) = (&table.sort_key, &key.sk) {
+                item.insert(attr.name.clone(), sk.clone());
+            }
+            item
+        }
+    };
+    let new = match &update {
+        Some(update) => expr::apply_update(update, &base)?,
+        None => base,
+    };
+    let durable = shard
+        .store
+        .write(vec![(key.storage.clone(), Some(encode_item(&new)))])?;
+    drop(locked.guard);
+    durable.wait().await?;
+    let old = locked.old;
+    let mut reply = ReplyBuilder::new();
+    // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
+    // an updated path that resolves in that image (DynamoDB Local's
+    // behaviour: `SET m.a.b` returns all of `m`; an appending `SET l[10]`
+    // returns nothing because `l[10]` does not resolve).
+    let updated = |item: &Item| -> Item {
+        let mut out = Item::new();
+        for path in update.iter().flat_map(|u| u.paths()) {
+            if expr::resolve_path(item, path).is_some()
+                && let Some(value) = item.get(path.head())
+            {
+                out.insert(path.head().to_string(), value.clone());
+            }
+        }
+        out
+    };
+    let attributes = match return_values {
+        "ALL_OLD" => old.clone(),
+        "ALL_NEW" => Some(new.clone()),
+        "UPDATED_OLD" => old.as_ref().map(updated),
+        "UPDATED_NEW" => Some(updated(&new)),
+        _ => None,
+    };
+    if let Some(attributes) = attributes.filter(|a| !a.is_empty()) {
+        reply.item("Attributes", &attributes);
+    }
+    let old_size = old.as_ref().map_or(0, item_size);
+    reply.consumed(
+        consumed,
+        &table.name,
+        write_units(item_size(&new).max(old_size)),
+    );
+    Ok(Outcome::Reply(reply.finish()))
+}

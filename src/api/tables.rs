@@ -1,0 +1,240 @@
+//! Table-level shared logic: name rules, the coordinator's DDL application,
+//! and the TableDescription JSON.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::Shard;
+use super::error::{ApiError, Violations};
+use super::mesh::{MeshReply, MeshRequest, ShardStats, call_or_local, unexpected};
+use crate::catalog::{BillingMode, Catalog, CatalogCommand, TableDef};
+use crate::model::key::table_prefix;
+use crate::model::value::write_json_str;
+
+/// The shard that coordinates DDL.
+pub const COORDINATOR: u32 = 0;
+
+/// Checks a TableName member the way DynamoDB's validator reports it.
+pub fn check_table_name(v: &mut Violations, name: Option<&str>, path: &str) {
+    let Some(name) = name else {
+        v.null(path);
+        return;
+    };
+    let shown = format!("'{name}'");
+    if name.len() < 3 {
+        v.push(
+            &shown,
+            path,
+            "Member must have length greater than or equal to 3",
+        );
+    }
+    if name.len() > 255 {
+        v.push(
+            &shown,
+            path,
+            "Member must have length less than or equal to 255",
+        );
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    {
+        v.push(
+            &shown,
+            path,
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        );
+    }
+}
+
+/// Reads and validates TableName, returning it.
+pub fn table_name<'a>(fields: &super::request::Fields<'a, '_>) -> Result<&'a str, ApiError> {
+    let name = fields.str("TableName")?;
+    let mut v = Violations::default();
+    check_table_name(&mut v, name, "tableName");
+    v.into_result()?;
+    name.ok_or_else(|| ApiError::validation("TableName is required"))
+}
+
+/// Sends a DDL command to the coordinator and returns the affected table.
+pub async fn submit(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<TableDef>, ApiError> {
+    match call_or_local(shard, COORDINATOR, MeshRequest::Catalog(command)).await? {
+        MeshReply::Table(result) => result,
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Applies a DDL command on the coordinator: persist, then install everywhere.
+pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<TableDef>, ApiError> {
+    if shard.id != COORDINATOR {
+        return Err(ApiError::internal(
+            "DDL sent to a shard that does not coordinate",
+        ));
+    }
+    // One DDL change at a time: the lock spans persist and install.
+    let _ddl = shard.locks.lock(b"\0ddl".to_vec()).await;
+    let current = shard.catalog();
+    let mut next: Catalog = (*current).clone();
+    next.version += 1;
+    let (table, dropped) = match command {
+        CatalogCommand::Create(mut def) => {
+            if next.tables.contains_key(&def.name) {
+                return Err(ApiError::resource_in_use(format!(
+                    "Table already exists: {}",
+                    def.name
+                )));
+            }
+            if next.tables.len() >= 2500 {
+                return Err(ApiError::limit_exceeded(
+                    "Subscriber limit exceeded: Only 2500 tables can be created per account",
+                ));
+            }
+            next.next_table_id = next.next_table_id.max(1);
+            def.id = next.next_table_id;
+            next.next_table_id += 1;
+            let def = Arc::new(def);
+            next.tables.insert(def.name.clone(), def.clone());
+            (def, None)
+        }
+        CatalogCommand::Delete { name } => {
+            let def = next
+                .tables
+                .remove(&name)
+                .ok_or_else(|| ApiError::table_not_found(&name))?;
+            let id = def.id;
+            (def, Some(id))
+        }
+        CatalogCommand::Update {
+            name,
+            billing_mode,
+            throughput,
+            now,
+        } => {
+            let old = next
+                .tables
+                .get(&name)
+                .ok_or_else(|| ApiError::table_not_found(&name))?;
+            let mut def = (**old).clone();
+            if let Some(mode) = billing_mode {
+                if mode == BillingMode::PayPerRequest && def.billing_mode != mode {
+                    def.pay_per_request_since = Some(now);
+                }
+                def.billing_mode = mode;
+                if mode == BillingMode::PayPerRequest {
+                    def.read_capacity_units = 0;
+                    def.write_capacity_units = 0;
+                }
+            }
+            if let Some((rcu, wcu)) = throughput {
+                if rcu > def.read_capacity_units || wcu > def.write_capacity_units {
+                    def.last_increase_at = Some(now);
+                }
+                if rcu < def.read_capacity_units || wcu < def.write_capacity_units {
+                    def.last_decrease_at = Some(now);
+                }
+                def.read_capacity_units = rcu;
+                def.write_capacity_units = wcu;
+            }
+            let def = Arc::new(def);
+            next.tables.insert(name, def.clone());
+            (def, None)
+        }
+    };
+    let bytes = next.to_bytes().map_err(ApiError::internal)?;
+    // If we crash before this completes, the old catalog stands and nobody
+    // was told otherwise.
+    shard.services.persist_catalog(bytes).await?;
+    let next = Arc::new(next);
+    for to in 0..shard.map.shard_count() {
+        match call_or_local(shard, to, MeshRequest::InstallCatalog(next.clone())).await? {
+            MeshReply::Done(r) => r?,
+            other => return Err(unexpected(&other)),
+        }
+    }
+    if let Some(id) = dropped {
+        // Table ids are never reused, so leftover data is unreachable even if
+        // this is interrupted; it is removed here and by compaction.
+        for to in 0..shard.map.shard_count() {
+            let prefix = table_prefix(id).to_vec();
+            match call_or_local(shard, to, MeshRequest::DropPrefix { prefix }).await? {
+                MeshReply::Done(r) => r?,
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+    Ok(table)
+}
+
+/// Writes a TableDescription object.
+pub fn write_description(
+    out: &mut Vec<u8>,
+    shard: &Shard,
+    def: &TableDef,
+    status: &str,
+    stats: &[ShardStats],
+) {
+    let items: u64 = stats.iter().map(|s| s.prefix.entries).sum();
+    let bytes: u64 = stats.iter().map(|s| s.prefix.bytes).sum();
+    let arn = format!(
+        "arn:aws:dynamodb:{}:{}:table/{}",
+        shard.settings.region, shard.settings.account_id, def.name
+    );
+    out.extend_from_slice(b"{\"AttributeDefinitions\":[");
+    for (i, attr) in def.attribute_definitions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"AttributeName\":");
+        write_json_str(out, &attr.name);
+        out.extend_from_slice(
+            format!(",\"AttributeType\":\"{}\"}}", attr.key_type.as_str()).as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"],\"TableName\":");
+    write_json_str(out, &def.name);
+    out.extend_from_slice(b",\"KeySchema\":[{\"AttributeName\":");
+    write_json_str(out, &def.partition_key.name);
+    out.extend_from_slice(b",\"KeyType\":\"HASH\"}");
+    if let Some(sk) = &def.sort_key {
+        out.extend_from_slice(b",{\"AttributeName\":");
+        write_json_str(out, &sk.name);
+        out.extend_from_slice(b",\"KeyType\":\"RANGE\"}");
+    }
+    out.extend_from_slice(b"],\"TableStatus\":");
+    write_json_str(out, status);
+    out.extend_from_slice(format!(",\"CreationDateTime\":{:.3}", def.created_at).as_bytes());
+    out.extend_from_slice(b",\"ProvisionedThroughput\":{");
+    if let Some(t) = def.last_increase_at {
+        out.extend_from_slice(format!("\"LastIncreaseDateTime\":{t:.3},").as_bytes());
+    }
+    if let Some(t) = def.last_decrease_at {
+        out.extend_from_slice(format!("\"LastDecreaseDateTime\":{t:.3},").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "\"NumberOfDecreasesToday\":0,\"ReadCapacityUnits\":{},\"WriteCapacityUnits\":{}}}",
+            def.read_capacity_units, def.write_capacity_units
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(format!(",\"TableSizeBytes\":{bytes},\"ItemCount\":{items}").as_bytes());
+    out.extend_from_slice(b",\"TableArn\":");
+    write_json_str(out, &arn);
+    out.extend_from_slice(b",\"TableId\":");
+    write_json_str(out, &def.uuid);
+    out.extend_from_slice(b",\"BillingModeSummary\":{\"BillingMode\":\"");
+    out.extend_from_slice(def.billing_mode.as_str().as_bytes());
+    out.push(b'"');
+    if let Some(t) = def.pay_per_request_since {
+        out.extend_from_slice(format!(",\"LastUpdateToPayPerRequestDateTime\":{t:.3}").as_bytes());
+    }
+    out.extend_from_slice(b"},\"DeletionProtectionEnabled\":false}");
+}
+
+/// Seconds since the epoch, as DynamoDB's timestamps.
+pub fn now_seconds() -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.as_millis() as f64) / 1000.0
+}

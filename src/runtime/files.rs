@@ -1,0 +1,82 @@
+//! Small durable-file helpers for metadata written off the shard threads
+//! (through `spawn_blocking`) or at start-up: atomic replace and the data
+//! directory's layout record.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// temp → fsync → rename → fsync directory: readers see old or new, whole.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+const LAYOUT_FILE: &str = "LAYOUT";
+const LAYOUT_MAGIC: &str = "dynacore-layout-v1";
+
+/// Creates the data directory's layout record, or checks it against
+/// `shards`. A different shard count is refused: data placed by one
+/// partition map must never be read through another.
+pub fn check_layout(data_dir: &Path, shards: u32) -> Result<(), String> {
+    fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+    let path = data_dir.join(LAYOUT_FILE);
+    let expected = format!("{LAYOUT_MAGIC}\nshards={shards}\npartitioning=xxh3_64-equal-ranges\n");
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            if !text.starts_with(LAYOUT_MAGIC) {
+                return Err(format!(
+                    "{} is not a Dynacore layout file; refusing to use {}",
+                    path.display(),
+                    data_dir.display()
+                ));
+            }
+            let recorded = text
+                .lines()
+                .find_map(|l| l.strip_prefix("shards="))
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .ok_or_else(|| format!("{} has no valid shard count", path.display()))?;
+            if recorded != shards {
+                return Err(format!(
+                    "data directory {} was created with {recorded} shards but the server was started with {shards}; \
+                     resharding is not supported yet: start with --shards {recorded}",
+                    data_dir.display()
+                ));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            write_atomically(&path, expected.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_refuses_another_shard_count() {
+        let dir = std::env::temp_dir().join(format!("dynacore-layout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        assert!(check_layout(&dir, 2).is_ok());
+        assert!(check_layout(&dir, 2).is_ok());
+        let err = check_layout(&dir, 3).expect_err("must refuse");
+        assert!(err.contains("created with 2 shards"), "{err}");
+        fs::write(dir.join(LAYOUT_FILE), "something else").expect("write");
+        assert!(check_layout(&dir, 2).is_err());
+        let _ = fs::remove_dir_all(dir);
+    }
+}

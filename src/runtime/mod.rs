@@ -1,0 +1,224 @@
+//! The runtime: one pinned glommio executor per shard, the inter-core mesh,
+//! and the HTTP front end. This is the only module that names glommio
+//! (besides the engine's direct-I/O implementation).
+//!
+//! Start-up order per shard: join the mesh (so every shard can reach every
+//! other before any client can), open the shard's store (recovery), bind
+//! the shared port with SO_REUSEPORT (and the shard's own port, if
+//! configured), then serve until SIGINT/SIGTERM. If any shard fails to
+//! start, all stop and the process exits non-zero with the reason.
+
+pub mod admin;
+pub mod files;
+pub mod http;
+pub mod mesh;
+pub mod server;
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::api::{ApiSettings, Counters, Shard};
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::engine::Store;
+use crate::routing::PartitionMap;
+
+const CATALOG_FILE: &str = "catalog.json";
+
+/// CPUs this process may run on, from /proc/self/status (honours taskset).
+pub fn allowed_cpus() -> Vec<usize> {
+    let parsed = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let list = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+                .trim()
+                .to_string();
+            let mut cpus = Vec::new();
+            for part in list.split(',') {
+                match part.split_once('-') {
+                    Some((a, b)) => cpus
+                        .extend(a.trim().parse::<usize>().ok()?..=b.trim().parse::<usize>().ok()?),
+                    None => cpus.push(part.trim().parse::<usize>().ok()?),
+                }
+            }
+            Some(cpus)
+        })
+        .unwrap_or_default();
+    if parsed.is_empty() { vec![0] } else { parsed }
+}
+
+fn load_catalog(data_dir: &Path) -> Result<Catalog, String> {
+    let path = data_dir.join(CATALOG_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Catalog::from_bytes(&bytes)
+            .map_err(|e| format!("corrupt catalog {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// SO_REUSEPORT would let us silently share a port with another running
+/// server; a plain bind would refuse ports whose old connections linger in
+/// FIN_WAIT after a restart. So: refuse only if something accepts there.
+fn refuse_if_listening(listen: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let addrs = listen
+        .to_socket_addrs()
+        .map_err(|e| format!("invalid listen address {listen}: {e}"))?;
+    // A previous process's listeners can outlive it briefly: io_uring tears
+    // down its pending accepts asynchronously after exit. Give them 5 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    for addr in addrs {
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "cannot listen on {listen}: another server is accepting connections there"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the server until SIGINT/SIGTERM. Blocks the calling thread.
+pub fn run(config: Config) -> Result<(), String> {
+    let cpus = allowed_cpus();
+    let shard_count = config.shards.unwrap_or(cpus.len() as u32).max(1);
+    files::check_layout(&config.data_dir, shard_count)?;
+    refuse_if_listening(&config.listen)?;
+    let catalog = Arc::new(load_catalog(&config.data_dir)?);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, shutdown.clone())
+            .map_err(|e| format!("cannot install signal handler: {e}"))?;
+    }
+    let config = Arc::new(config);
+    let mesh =
+        MeshBuilder::<mesh::Envelope, _>::full(shard_count as usize, config.mesh_queue_depth);
+    let mut handles = Vec::new();
+    // Executors are created in shard order, so glommio's mesh peer ids
+    // (ordered by executor id) equal shard ids; checked at join.
+    for id in 0..shard_count {
+        let cpu = cpus[id as usize % cpus.len()];
+        let (config, catalog, mesh, shutdown) = (
+            config.clone(),
+            catalog.clone(),
+            mesh.clone(),
+            shutdown.clone(),
+        );
+        let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+            .name(&format!("shard-{id}"))
+            .io_memory(config.io_memory_bytes)
+            .spin_before_park(Duration::from_micros(config.spin_before_park_us))
+            .spawn(move || async move {
+                let result =
+                    shard_main(id, shard_count, config, catalog, mesh, shutdown.clone()).await;
+                if result.is_err() {
+                    shutdown.store(true, Ordering::SeqCst);
+                }
+                result
+            })
+            .map_err(|e| format!("cannot start shard {id} on CPU {cpu}: {e}"))?;
+        handles.push(handle);
+    }
+    tracing::info!(shards = shard_count, listen = %config.listen, data_dir = %config.data_dir.display(), "dynacore serving");
+    let mut errors = Vec::new();
+    for (id, handle) in handles.into_iter().enumerate() {
+        match handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => errors.push(format!("shard {id}: {e}")),
+            Err(e) => errors.push(format!("shard {id} panicked or failed: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        tracing::info!("dynacore stopped cleanly");
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+async fn shard_main(
+    id: u32,
+    shard_count: u32,
+    config: Arc<Config>,
+    catalog: Arc<Catalog>,
+    mesh: MeshBuilder<mesh::Envelope, glommio::channels::channel_mesh::Full>,
+    shutdown: Arc<AtomicBool>,
+) -> Result<(), String> {
+    let (senders, receivers) = mesh
+        .join()
+        .await
+        .map_err(|_| "cannot join the inter-shard mesh".to_string())?;
+    if senders.peer_id() != id as usize {
+        return Err(format!(
+            "mesh peer id {} does not match shard id {id}",
+            senders.peer_id()
+        ));
+    }
+    let dir = config.data_dir.join(format!("shard-{id:03}"));
+    let store = Rc::new(
+        Store::open(&dir, &config.engine)
+            .await
+            .map_err(|e| format!("cannot open store {}: {e}", dir.display()))?,
+    );
+    let counters = Rc::new(Counters::default());
+    let services = mesh::MeshServices::new(
+        senders,
+        shard_count,
+        config.max_inflight_forwarded_per_shard,
+        config.data_dir.join(CATALOG_FILE),
+        counters.clone(),
+    );
+    let shard = Rc::new(Shard {
+        id,
+        map: PartitionMap::new(shard_count),
+        settings: ApiSettings {
+            region: config.region.clone(),
+            account_id: "000000000000".to_string(),
+        },
+        catalog: RefCell::new(catalog),
+        store: store.clone(),
+        services: Rc::new(services),
+        locks: Default::default(),
+        counters,
+    });
+    mesh::spawn_receivers(shard.clone(), receivers);
+    let local_config = Rc::new((*config).clone());
+    let slots = server::Slots::new(config.max_connections_per_shard);
+    let mut addrs = vec![config.listen.clone()];
+    if let Some(base) = config.shard_port_base {
+        let host = config
+            .listen
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(h, _)| h);
+        addrs.push(format!("{host}:{}", u32::from(base) + id));
+    }
+    for addr in addrs {
+        let listener = server::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        glommio::spawn_local(server::accept_loop(
+            shard.clone(),
+            local_config.clone(),
+            listener,
+            slots.clone(),
+        ))
+        .detach();
+    }
+    while !shutdown.load(Ordering::SeqCst) {
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+    }
+    store
+        .close()
+        .await
+        .map_err(|e| format!("closing store {}: {e}", dir.display()))
+}

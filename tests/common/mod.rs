@@ -1,0 +1,318 @@
+//! Test harness: starts the real `dynacore` binary on a free loopback port
+//! with a fresh data directory under `target/`, and builds real clients.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+static NEXT_DIR: AtomicU32 = AtomicU32::new(0);
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub shards: u32,
+    pub extra_args: Vec<String>,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A fresh data directory on disk (O_DIRECT does not work on tmpfs).
+pub fn fresh_data_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+impl Server {
+    pub fn start(name: &str, shards: u32) -> Server {
+        Self::start_with(name, shards, &[])
+    }
+
+    pub fn start_with(name: &str, shards: u32, extra: &[&str]) -> Server {
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            data_dir: fresh_data_dir(name),
+            shards,
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.launch().expect("server starts");
+        server
+    }
+
+    /// Starts the process on the current port and data directory.
+    pub fn launch(&mut self) -> Result<(), String> {
+        let child = Command::new(env!("CARGO_BIN_EXE_dynacore"))
+            .args(["serve", "--profile", "test_min", "--listen"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--shards")
+            .arg(self.shards.to_string())
+            .args(&self.extra_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("spawn dynacore: {e}"))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = raw_get(self.port, "/") {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let mut err = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut err);
+                }
+                self.child = None;
+                return Err(format!("dynacore exited with {status}: {err}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err("dynacore did not become healthy within 20 s".to_string())
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit success.
+    pub fn stop(&mut self) -> bool {
+        match self.child.take() {
+            Some(mut child) => {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                child.wait().map(|s| s.success()).unwrap_or(false)
+            }
+            None => false,
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch().expect("server restarts");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn client(&self) -> Client {
+        client_for(&self.endpoint())
+    }
+
+    /// Sends a raw DynamoDB request; returns (status, body).
+    pub fn call(&self, operation: &str, body: &str) -> (u16, String) {
+        raw_call(self.port, Some(operation), body, true)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+pub fn client_for(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .build();
+    Client::from_conf(config)
+}
+
+/// One HTTP exchange on a fresh connection.
+pub fn raw_http(port: u16, request: &[u8]) -> Result<(u16, String, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    stream.write_all(request).map_err(|e| e.to_string())?;
+    read_response(&mut stream, &mut Vec::new())
+}
+
+/// Reads one Content-Length-framed response: (status, headers, body).
+/// `buf` carries bytes already read past earlier responses (pipelining).
+pub fn read_response(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> Result<(u16, String, String), String> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let status: u16 = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or("no status")?;
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("connection closed mid-body".into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string();
+            buf.drain(..end + 4 + length);
+            return Ok((status, head, body));
+        }
+        let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+pub fn raw_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    raw_http(port, request.as_bytes()).map(|(s, _, b)| (s, b))
+}
+
+pub fn raw_call(port: u16, operation: Option<&str>, body: &str, auth: bool) -> (u16, String) {
+    let mut request = String::from(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\n",
+    );
+    if let Some(op) = operation {
+        request.push_str(&format!("X-Amz-Target: DynamoDB_20120810.{op}\r\n"));
+    }
+    if auth {
+        request.push_str("Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    let (status, _, body) = raw_http(port, request.as_bytes()).expect("raw call");
+    (status, body)
+}
+
+/// The short error type from a `__type` body, e.g. "ValidationException".
+pub fn error_type(body: &str) -> String {
+    body.split("\"__type\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|t| t.rsplit('#').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn error_message(body: &str) -> String {
+    body.split("\"message\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A small deterministic PRNG (xorshift64*) so seeded tests replay exactly.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The seed for a randomized test: `DYNACORE_SEED` or the clock.
+pub fn seed() -> u64 {
+    std::env::var("DYNACORE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(42)
+        })
+}
+
+pub async fn create_simple_table(client: &Client, name: &str, sort_key: Option<(&str, &str)>) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        );
+    if let Some((sk, ty)) = sort_key {
+        request = request
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(sk)
+                    .attribute_type(ScalarAttributeType::from(ty))
+                    .build()
+                    .expect("attr"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(sk)
+                    .key_type(KeyType::Range)
+                    .build()
+                    .expect("key"),
+            );
+    }
+    request.send().await.expect("create table");
+}
