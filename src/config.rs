@@ -130,6 +130,26 @@ mod tests {
         assert_eq!(config.max_connections_per_shard, 256);
         std::fs::write(&path, "no_such_knob = 1\n").expect("write");
         assert!(Config::load(&path, Config::default()).is_err());
+        std::fs::write(&path, "[engine]\nno_such_knob = 1\n").expect("write");
+        assert!(Config::load(&path, Config::default()).is_err());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn tuning_profiles_load() {
+        let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("tuning/profiles");
+        let mut loaded = 0;
+        for entry in std::fs::read_dir(&profiles).expect("tuning/profiles exists") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Config::load(&path, Config::default())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                loaded += 1;
+            }
+        }
+        assert!(
+            loaded >= 3,
+            "expected the latency, throughput and test_min profiles"
+        );
     }
 }

@@ -11,7 +11,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::{Server, create_simple_table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the durable engine (storage issue)"]
 async fn acknowledged_writes_survive_sigkill() {
     let mut server = Server::start("crash", 2);
     create_simple_table(&server.client(), "durable", None).await;
