@@ -14,7 +14,10 @@ use super::Shard;
 use super::error::ApiError;
 use super::items::ItemKey;
 use super::locks::KeyGuard;
-use crate::api::expr::{self, Condition};
+use crate::api::expr::{self, Condition, ExprKind};
+use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::legacy;
+use crate::api::request::Fields;
 use crate::model::Item;
 use crate::model::codec::decode_item;
 
@@ -31,6 +34,27 @@ pub async fn lock_and_read(shard: &Rc<Shard>, key: &ItemKey) -> Result<Locked, A
         None => None,
     };
     Ok(Locked { guard, old })
+}
+
+/// The condition of a PutItem or DeleteItem: ConditionExpression or the
+/// legacy Expected (never both), and whether a failed check returns the old
+/// item (ReturnValuesOnConditionCheckFailure: ALL_OLD).
+pub fn write_condition(fields: &Fields<'_, '_>) -> Result<(Option<Condition>, bool), ApiError> {
+    check_not_mixed(
+        fields,
+        &["Expected", "ConditionalOperator"],
+        &["ConditionExpression"],
+    )?;
+    let input = ExprInput::read(fields)?;
+    let mut ph = input.placeholders()?;
+    let cond = condition(fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
+    input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
+    ph.finish()?;
+    let cond = match cond {
+        Some(cond) => Some(cond),
+        None => legacy::expected(fields)?,
+    };
+    Ok((cond, return_old_on_failure(fields)?))
 }
 
 /// Evaluates the condition against the old item (an absent item is empty);

@@ -153,6 +153,51 @@ pub fn check_item_size(item: &Item) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The members every single-item operation opens with, validated together
+/// as DynamoDB's validator reports them: TableName, the required `Item` or
+/// `Key`, ReturnValues (writes only) and ReturnConsumedCapacity.
+pub struct ItemRequest<'a, 'v> {
+    pub table_name: &'a str,
+    pub target: &'a Json<'v>,
+    pub return_values: &'a str,
+    pub consumed: ConsumedMode,
+}
+
+/// Reads [`ItemRequest`]: `member` is "Item" or "Key", `path` its
+/// validator name ("item", "key"); `writes` adds ReturnValues.
+pub fn item_request<'a, 'v>(
+    fields: &Fields<'a, 'v>,
+    member: &str,
+    path: &str,
+    writes: bool,
+) -> Result<ItemRequest<'a, 'v>, ApiError> {
+    let mut v = Violations::default();
+    let name = fields.str("TableName")?;
+    super::tables::check_table_name(&mut v, name, "tableName");
+    let target = fields.get(member);
+    if target.is_none() {
+        v.null(path);
+    }
+    let return_values = if writes {
+        return_values(fields, &mut v)?
+    } else {
+        "NONE"
+    };
+    let consumed = consumed_mode(fields, &mut v)?;
+    v.into_result()?;
+    match (name, target) {
+        (Some(table_name), Some(target)) => Ok(ItemRequest {
+            table_name,
+            target,
+            return_values,
+            consumed,
+        }),
+        _ => Err(ApiError::validation(format!(
+            "TableName and {member} are required"
+        ))),
+    }
+}
+
 /// ReturnConsumedCapacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsumedMode {

@@ -3,48 +3,21 @@
 
 use std::rc::Rc;
 
+use crate::api::conditional::write_condition;
+use crate::api::items::item_request;
+
 use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
-use crate::api::expr::ExprKind;
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::items::{
-    ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
-};
-use crate::api::legacy;
+use crate::api::error::ApiError;
+use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
 use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
 use crate::model::value::item_size;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
-    let key_json = fields.get("Key");
-    if key_json.is_none() {
-        v.null("key");
-    }
-    let return_values = return_values(&fields, &mut v)?;
-    let consumed = consumed_mode(&fields, &mut v)?;
-    v.into_result()?;
-    let (Some(name), Some(key_json)) = (name, key_json) else {
-        return Err(ApiError::validation("TableName and Key are required"));
-    };
-    check_not_mixed(
-        &fields,
-        &["Expected", "ConditionalOperator"],
-        &["ConditionExpression"],
-    )?;
-    let input = ExprInput::read(&fields)?;
-    let mut ph = input.placeholders()?;
-    let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
-    input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
-    ph.finish()?;
-    let cond = match cond {
-        Some(cond) => Some(cond),
-        None => legacy::expected(&fields)?,
-    };
-    let return_old = return_old_on_failure(&fields)?;
+    let request = item_request(&fields, "Key", "key", true)?;
+    let (name, key_json) = (request.table_name, request.target);
+    let (return_values, consumed) = (request.return_values, request.consumed);
+    let (cond, return_old) = write_condition(&fields)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(
             "ReturnValues can only be ALL_OLD or NONE",

@@ -3,30 +3,21 @@
 
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
+use crate::api::items::item_request;
+
+use crate::api::error::ApiError;
 use crate::api::expressions::{ExprInput, projection};
-use crate::api::items::{ReplyBuilder, consumed_mode, key_from_json, read_units, table_for_items};
+use crate::api::items::{ReplyBuilder, key_from_json, read_units, table_for_items};
 use crate::api::mesh::get_on_owner;
 use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
-    let key_json = fields.get("Key");
-    if key_json.is_none() {
-        v.null("key");
-    }
-    let consumed = consumed_mode(&fields, &mut v)?;
+    let request = item_request(&fields, "Key", "key", false)?;
+    let (name, key_json, consumed) = (request.table_name, request.target, request.consumed);
     let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
-    v.into_result()?;
-    let (Some(name), Some(key_json)) = (name, key_json) else {
-        return Err(ApiError::validation("TableName and Key are required"));
-    };
     let input = ExprInput::read_names_only(&fields)?;
     let mut ph = input.placeholders()?;
     let projection = projection(&fields, &mut ph)?;

@@ -3,51 +3,23 @@
 
 use std::rc::Rc;
 
+use crate::api::conditional::write_condition;
+use crate::api::items::item_request;
+
 use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
-use crate::api::expr::ExprKind;
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::items::{
-    ReplyBuilder, check_item_size, consumed_mode, key_of_item, return_values, table_for_items,
-    write_units,
-};
-use crate::api::legacy;
+use crate::api::error::ApiError;
+use crate::api::items::{ReplyBuilder, check_item_size, key_of_item, table_for_items, write_units};
 use crate::api::mesh::write_on_owner;
 use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
-    let item_json = fields.get("Item");
-    if item_json.is_none() {
-        v.null("item");
-    }
-    let return_values = return_values(&fields, &mut v)?;
-    let consumed = consumed_mode(&fields, &mut v)?;
-    v.into_result()?;
-    let (Some(name), Some(item_json)) = (name, item_json) else {
-        return Err(ApiError::validation("TableName and Item are required"));
-    };
-    check_not_mixed(
-        &fields,
-        &["Expected", "ConditionalOperator"],
-        &["ConditionExpression"],
-    )?;
-    let input = ExprInput::read(&fields)?;
-    let mut ph = input.placeholders()?;
-    let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
-    input.require_expressions(cond.is_some(), "ConditionExpression is null")?;
-    ph.finish()?;
-    let cond = match cond {
-        Some(cond) => Some(cond),
-        None => legacy::expected(&fields)?,
-    };
-    let return_old = return_old_on_failure(&fields)?;
+    let request = item_request(&fields, "Item", "item", true)?;
+    let (name, item_json) = (request.table_name, request.target);
+    let (return_values, consumed) = (request.return_values, request.consumed);
+    let (cond, return_old) = write_condition(&fields)?;
     let item = item_from_json(item_json)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(

@@ -9,35 +9,24 @@
 
 use std::rc::Rc;
 
+use crate::api::items::item_request;
+
 use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
+use crate::api::error::ApiError;
 use crate::api::expr::{self, ExprKind};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::items::{
-    ReplyBuilder, consumed_mode, key_from_json, return_values, table_for_items, write_units,
-};
+use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
 use crate::api::legacy;
 use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
 use crate::model::Item;
 use crate::model::codec::encode_item;
 use crate::model::value::item_size;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
-    let key_json = fields.get("Key");
-    if key_json.is_none() {
-        v.null("key");
-    }
-    let return_values = return_values(&fields, &mut v)?;
-    let consumed = consumed_mode(&fields, &mut v)?;
-    v.into_result()?;
-    let (Some(name), Some(key_json)) = (name, key_json) else {
-        return Err(ApiError::validation("TableName and Key are required"));
-    };
+    let request = item_request(&fields, "Key", "key", true)?;
+    let (name, key_json) = (request.table_name, request.target);
+    let (return_values, consumed) = (request.return_values, request.consumed);
     check_not_mixed(
         &fields,
         &["AttributeUpdates", "Expected", "ConditionalOperator"],
