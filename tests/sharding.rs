@@ -41,3 +41,34 @@ async fn forwarding_is_counted_and_layout_is_enforced() {
         .expect_err("a different shard count must be refused");
     assert!(err.contains("created with 2 shards"), "{err}");
 }
+
+/// The default data directory is relative (`./dynacore-data`): a relative
+/// path must work, not only the absolute ones the other tests pass.
+#[test]
+fn relative_data_dir_serves() {
+    let port = common::free_port();
+    let cwd = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = format!("relative-data-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(cwd.join(&dir));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dynacore"))
+        .current_dir(cwd)
+        .args(["serve", "--shards", "1", "--data-dir", &dir, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn dynacore");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut healthy = false;
+    while std::time::Instant::now() < deadline && !healthy {
+        healthy = matches!(raw_get(port, "/"), Ok((200, _)));
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(healthy, "dynacore did not serve with a relative --data-dir");
+    assert!(cwd.join(&dir).join("shard-000").is_dir());
+    let _ = std::fs::remove_dir_all(cwd.join(&dir));
+}

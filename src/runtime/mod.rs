@@ -95,6 +95,15 @@ pub fn run(config: Config) -> Result<(), String> {
     let cpus = allowed_cpus();
     let shard_count = config.shards.unwrap_or(cpus.len() as u32).max(1);
     files::check_layout(&config.data_dir, shard_count)?;
+    // glommio opens directories relative to nothing useful (a relative path
+    // fails with EBADF), so every shard gets the absolute path.
+    let mut config = config;
+    config.data_dir = std::fs::canonicalize(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot resolve data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
     refuse_if_listening(&config.listen)?;
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
     let shutdown = Arc::new(AtomicBool::new(false));
