@@ -198,6 +198,29 @@ pub fn item_request<'a, 'v>(
     }
 }
 
+/// The members both batch operations open with: a non-empty RequestItems
+/// map and ReturnConsumedCapacity, validated together.
+pub fn batch_request_items<'a, 'v>(
+    fields: &Fields<'a, 'v>,
+) -> Result<(Fields<'a, 'v>, ConsumedMode), ApiError> {
+    let mut v = Violations::default();
+    let request_items = fields.object("RequestItems")?;
+    if request_items.is_none() {
+        v.null("requestItems");
+    }
+    let consumed = consumed_mode(fields, &mut v)?;
+    v.into_result()?;
+    let Some(request_items) = request_items else {
+        return Err(ApiError::validation("RequestItems is required"));
+    };
+    if request_items.is_empty() {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    Ok((request_items, consumed))
+}
+
 /// ReturnConsumedCapacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsumedMode {

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
+use crate::api::items::batch_request_items;
+
+use crate::api::error::ApiError;
 use crate::api::expr::Projection;
 use crate::api::expressions::{ExprInput, projection};
-use crate::api::items::{
-    ConsumedMode, ItemKey, consumed_mode, key_from_json, read_units, table_for_items,
-};
+use crate::api::items::{ConsumedMode, ItemKey, key_from_json, read_units, table_for_items};
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::request::Fields;
 use crate::api::{Outcome, Shard};
@@ -33,21 +33,7 @@ struct TableRequest<'a, 'v> {
 }
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let mut v = Violations::default();
-    let request_items = fields.object("RequestItems")?;
-    if request_items.is_none() {
-        v.null("requestItems");
-    }
-    let consumed = consumed_mode(&fields, &mut v)?;
-    v.into_result()?;
-    let Some(request_items) = request_items else {
-        return Err(ApiError::validation("RequestItems is required"));
-    };
-    if request_items.is_empty() {
-        return Err(ApiError::validation(
-            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
-        ));
-    }
+    let (request_items, consumed) = batch_request_items(&fields)?;
     let mut total = 0;
     for (_, member) in request_items.iter() {
         if let Some(keys) = Fields::of(member)?.list("Keys")? {

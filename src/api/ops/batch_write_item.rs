@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
+use crate::api::items::batch_request_items;
+
+use crate::api::error::ApiError;
 use crate::api::items::{
-    ConsumedMode, check_item_size, consumed_mode, key_from_json, key_of_item, table_for_items,
-    write_units,
+    ConsumedMode, check_item_size, key_from_json, key_of_item, table_for_items, write_units,
 };
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::request::Fields;
@@ -22,21 +23,7 @@ use crate::model::value::{item_from_json, item_size, write_json_str};
 pub const REQUESTS_MAX: usize = 25;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let mut v = Violations::default();
-    let request_items = fields.object("RequestItems")?;
-    if request_items.is_none() {
-        v.null("requestItems");
-    }
-    let consumed = consumed_mode(&fields, &mut v)?;
-    v.into_result()?;
-    let Some(request_items) = request_items else {
-        return Err(ApiError::validation("RequestItems is required"));
-    };
-    if request_items.is_empty() {
-        return Err(ApiError::validation(
-            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
-        ));
-    }
+    let (request_items, consumed) = batch_request_items(&fields)?;
     let mut total = 0;
     for (name, _) in request_items.iter() {
         total += request_items.list(name)?.map_or(0, <[_]>::len);
