@@ -78,6 +78,104 @@ pub struct TableDef {
     pub last_decrease_at: Option<f64>,
     /// The TableId UUID that DescribeTable shows.
     pub uuid: String,
+    /// Local and global secondary indexes, in creation order.
+    #[serde(default)]
+    pub indexes: Vec<IndexDef>,
+}
+
+impl TableDef {
+    pub fn index(&self, name: &str) -> Option<&IndexDef> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    pub fn local_indexes(&self) -> impl Iterator<Item = &IndexDef> {
+        self.indexes.iter().filter(|i| i.kind == IndexKind::Local)
+    }
+
+    pub fn global_indexes(&self) -> impl Iterator<Item = &IndexDef> {
+        self.indexes.iter().filter(|i| i.kind == IndexKind::Global)
+    }
+
+    pub fn has_local_indexes(&self) -> bool {
+        self.local_indexes().next().is_some()
+    }
+
+    /// The table's own key attributes, partition key first.
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.partition_key).chain(self.sort_key.as_ref())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexKind {
+    /// Same partition key as the table, another sort key; stored on the
+    /// base item's shard and written in the base item's WAL record.
+    Local,
+    /// Its own partition key; stored on the shard owning the index key's
+    /// hash and maintained asynchronously through the base shard's outbox.
+    Global,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectionType {
+    KeysOnly,
+    Include,
+    All,
+}
+
+impl ProjectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+            ProjectionType::All => "ALL",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexStatus {
+    /// Being backfilled (a GSI added by UpdateTable); writes maintain it
+    /// already, reads are refused.
+    Creating,
+    Active,
+}
+
+impl IndexStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexStatus::Creating => "CREATING",
+            IndexStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDef {
+    /// Storage prefix of the index's entries, allocated from the table id
+    /// space (so `table_prefix(id)` scopes it); never reused.
+    pub id: u32,
+    pub name: String,
+    pub kind: IndexKind,
+    /// Partition key attributes: one, or up to four for a multi-attribute
+    /// GSI key. For an LSI, the table's partition key.
+    pub hash_keys: Vec<KeyAttr>,
+    /// Sort key attributes: none, one, or up to four for a GSI.
+    pub range_keys: Vec<KeyAttr>,
+    pub projection_type: ProjectionType,
+    /// INCLUDE's NonKeyAttributes.
+    pub non_key_attributes: Vec<String>,
+    pub status: IndexStatus,
+    /// GSIs only; 0 under PAY_PER_REQUEST.
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+}
+
+impl IndexDef {
+    /// Every key attribute of the index (its own, not the table's).
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.hash_keys.iter().chain(self.range_keys.iter())
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +188,17 @@ pub struct Catalog {
 impl Catalog {
     pub fn table(&self, name: &str) -> Option<&Arc<TableDef>> {
         self.tables.get(name)
+    }
+
+    pub fn table_by_id(&self, id: u32) -> Option<&Arc<TableDef>> {
+        self.tables.values().find(|t| t.id == id)
+    }
+
+    /// The table and index an index id belongs to.
+    pub fn index_by_id(&self, id: u32) -> Option<(&Arc<TableDef>, &IndexDef)> {
+        self.tables
+            .values()
+            .find_map(|t| t.indexes.iter().find(|i| i.id == id).map(|i| (t, i)))
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
@@ -114,6 +223,27 @@ pub enum CatalogCommand {
         billing_mode: Option<BillingMode>,
         throughput: Option<(i64, i64)>,
         now: f64,
+    },
+    /// Adds a GSI (status CREATING; backfilled, then made ACTIVE).
+    CreateIndex {
+        table: String,
+        index: IndexDef,
+    },
+    /// Removes an index; its entries are dropped.
+    DeleteIndex {
+        table: String,
+        index: String,
+    },
+    /// New provisioned throughput for a GSI.
+    UpdateIndex {
+        table: String,
+        index: String,
+        throughput: (i64, i64),
+    },
+    /// Every shard has backfilled the index: CREATING → ACTIVE.
+    IndexActive {
+        table: String,
+        index_id: u32,
     },
 }
 
@@ -145,6 +275,7 @@ mod tests {
             last_increase_at: None,
             last_decrease_at: None,
             uuid: "u".into(),
+            indexes: vec![],
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

@@ -74,6 +74,22 @@ impl ApiError {
         )
     }
 
+    /// A missing resource named in the message (an index, say).
+    pub fn resource_not_found_message(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ResourceNotFoundException", message)
+    }
+
+    /// A write to a table with local secondary indexes would grow an item
+    /// collection past its size limit.
+    pub fn item_collection_size_limit_exceeded() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ItemCollectionSizeLimitExceededException",
+            "Item collection size limit exceeded",
+        )
+    }
+
     /// Table-level operations (DescribeTable, DeleteTable, UpdateTable).
     pub fn table_not_found(table: &str) -> Self {
         Self::new(

@@ -16,6 +16,7 @@ pub mod conditional;
 pub mod error;
 pub mod expr;
 pub mod expressions;
+pub mod index;
 pub mod items;
 pub mod legacy;
 pub mod locks;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Shard;
 use super::error::{ApiError, Violations};
 use super::mesh::{MeshReply, MeshRequest, ShardStats, call_or_local, unexpected};
-use crate::catalog::{BillingMode, Catalog, CatalogCommand, TableDef};
+use crate::catalog::{BillingMode, Catalog, CatalogCommand, IndexKind, IndexStatus, TableDef};
 use crate::model::key::table_prefix;
 use crate::model::value::write_json_str;
 
@@ -76,7 +76,7 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
     let current = shard.catalog();
     let mut next: Catalog = (*current).clone();
     next.version += 1;
-    let (table, dropped) = match command {
+    let (table, dropped): (Arc<TableDef>, Vec<u32>) = match command {
         CatalogCommand::Create(mut def) => {
             if next.tables.contains_key(&def.name) {
                 return Err(ApiError::resource_in_use(format!(
@@ -92,17 +92,104 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
             next.next_table_id = next.next_table_id.max(1);
             def.id = next.next_table_id;
             next.next_table_id += 1;
+            // Index ids come from the same space: an index's entries live
+            // under their own 4-byte prefix, never reused.
+            for index in &mut def.indexes {
+                index.id = next.next_table_id;
+                next.next_table_id += 1;
+            }
             let def = Arc::new(def);
             next.tables.insert(def.name.clone(), def.clone());
-            (def, None)
+            (def, vec![])
+        }
+        CatalogCommand::CreateIndex { table, mut index } => {
+            let mut def = table_copy(&next, &table)?;
+            if def.index(&index.name).is_some() {
+                return Err(ApiError::validation(format!(
+                    "One or more parameter values were invalid: Index already exists: {}",
+                    index.name
+                )));
+            }
+            if def
+                .global_indexes()
+                .any(|i| i.status == IndexStatus::Creating)
+            {
+                return Err(ApiError::limit_exceeded(format!(
+                    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table -- Table: {table}"
+                )));
+            }
+            if def.global_indexes().count() >= GLOBAL_INDEXES_MAX {
+                return Err(ApiError::limit_exceeded(format!(
+                    "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {GLOBAL_INDEXES_MAX}"
+                )));
+            }
+            next.next_table_id = next.next_table_id.max(1);
+            index.id = next.next_table_id;
+            next.next_table_id += 1;
+            index.status = IndexStatus::Creating;
+            def.indexes.push(index);
+            let def = Arc::new(def);
+            next.tables.insert(table, def.clone());
+            (def, vec![])
+        }
+        CatalogCommand::DeleteIndex { table, index } => {
+            let mut def = table_copy(&next, &table)?;
+            let position = def
+                .indexes
+                .iter()
+                .position(|i| i.name == index && i.kind == IndexKind::Global)
+                .ok_or_else(|| {
+                    ApiError::resource_not_found_message(format!(
+                        "Requested resource not found: Table: {table} Index: {index}"
+                    ))
+                })?;
+            let removed = def.indexes.remove(position);
+            let def = Arc::new(def);
+            next.tables.insert(table, def.clone());
+            (def, vec![removed.id])
+        }
+        CatalogCommand::UpdateIndex {
+            table,
+            index,
+            throughput: (rcu, wcu),
+        } => {
+            let mut def = table_copy(&next, &table)?;
+            let target = def
+                .indexes
+                .iter_mut()
+                .find(|i| i.name == index && i.kind == IndexKind::Global)
+                .ok_or_else(|| {
+                    ApiError::resource_not_found_message(format!(
+                        "Requested resource not found: Table: {table} Index: {index}"
+                    ))
+                })?;
+            target.read_capacity_units = rcu;
+            target.write_capacity_units = wcu;
+            let def = Arc::new(def);
+            next.tables.insert(table, def.clone());
+            (def, vec![])
+        }
+        CatalogCommand::IndexActive { table, index_id } => {
+            let mut def = table_copy(&next, &table)?;
+            match def.indexes.iter_mut().find(|i| i.id == index_id) {
+                Some(index) if index.status == IndexStatus::Creating => {
+                    index.status = IndexStatus::Active;
+                }
+                // Deleted meanwhile, or already active: nothing to record.
+                _ => return Ok(Arc::new(def)),
+            }
+            let def = Arc::new(def);
+            next.tables.insert(table, def.clone());
+            (def, vec![])
         }
         CatalogCommand::Delete { name } => {
             let def = next
                 .tables
                 .remove(&name)
                 .ok_or_else(|| ApiError::table_not_found(&name))?;
-            let id = def.id;
-            (def, Some(id))
+            let mut ids = vec![def.id];
+            ids.extend(def.indexes.iter().map(|i| i.id));
+            (def, ids)
         }
         CatalogCommand::Update {
             name,
@@ -137,7 +224,7 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
             }
             let def = Arc::new(def);
             next.tables.insert(name, def.clone());
-            (def, None)
+            (def, vec![])
         }
     };
     let bytes = next.to_bytes().map_err(ApiError::internal)?;
@@ -151,7 +238,7 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
             other => return Err(unexpected(&other)),
         }
     }
-    if let Some(id) = dropped {
+    for id in dropped {
         // Table ids are never reused, so leftover data is unreachable even if
         // this is interrupted; it is removed here and by compaction.
         for to in 0..shard.map.shard_count() {
@@ -163,6 +250,18 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
         }
     }
     Ok(table)
+}
+
+/// DynamoDB's per-table limits on secondary indexes.
+pub const GLOBAL_INDEXES_MAX: usize = 20;
+pub const LOCAL_INDEXES_MAX: usize = 5;
+
+fn table_copy(catalog: &Catalog, name: &str) -> Result<TableDef, ApiError> {
+    catalog
+        .tables
+        .get(name)
+        .map(|t| (**t).clone())
+        .ok_or_else(|| ApiError::table_not_found(name))
 }
 
 /// Writes a TableDescription object.

@@ -52,6 +52,17 @@ pub fn partition_prefix(table_id: u32, hash: u64, pk: &Value) -> Vec<u8> {
     out
 }
 
+/// Appends a key value in the prefix-free, order-preserving encoding
+/// (`enc` above): index keys chain several of these.
+pub fn push_component(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::S(s) => encode_escaped(out, s.as_bytes()),
+        Value::B(b) => encode_escaped(out, b),
+        Value::N(n) => encode_number(out, n),
+        _ => debug_assert!(false, "key component of type {}", value.type_name()),
+    }
+}
+
 /// Appends the sort key's encoding (the last key component).
 pub fn push_sort_key(out: &mut Vec<u8>, sk: &Value) {
     match sk {
@@ -71,7 +82,8 @@ pub fn item_key(table_id: u32, hash: u64, pk: &Value, sk: Option<&Value>) -> Vec
     out
 }
 
-fn encode_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+/// S/B bytes, prefix-free: 0x00 escaped as 0x00 0xFF, ended by 0x00 0x00.
+pub fn encode_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
         out.push(b);
         if b == 0 {

@@ -233,6 +233,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         last_increase_at: None,
         last_decrease_at: None,
         uuid: table_uuid(name, now),
+        indexes: vec![],
     };
     let def = submit(shard, CatalogCommand::Create(def)).await?;
     let mut description = Vec::with_capacity(512);
