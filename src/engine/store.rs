@@ -450,6 +450,20 @@ impl<F: Fs> LsmStore<F> {
         })
     }
 
+    /// A [`Durable`] for everything written so far: it completes once every
+    /// batch applied before this call is durable (the outbox replicator uses
+    /// it to deliver only what a crash cannot take back).
+    pub fn durable_marker(&self) -> Result<Durable, EngineError> {
+        let Some(wal) = self.shared.wal() else {
+            return Err(EngineError::Closed);
+        };
+        Ok(Durable {
+            commit: self.shared.commit.clone(),
+            seq: wal.last_seq(),
+            relaxed: wal.relaxed(),
+        })
+    }
+
     /// Up to `max_entries` entries (and about `max_bytes` bytes, always at
     /// least one entry) within the bounds, ascending or descending.
     pub async fn scan(

@@ -13,4 +13,22 @@
 //! outbox: delivery is idempotent (puts and deletes of whole entries, in
 //! order), so indexes converge without lost or phantom entries.
 
+pub mod backfill;
 pub mod keys;
+pub mod maintain;
+pub mod outbox;
+
+use std::rc::Rc;
+
+use super::Shard;
+use super::error::ApiError;
+
+/// Brings a shard's index machinery up before it serves: finds outbox
+/// records a previous run left, starts the replicator (which delivers
+/// them) and resumes backfills of CREATING indexes.
+pub async fn open(shard: &Rc<Shard>) -> Result<(), ApiError> {
+    shard.outbox.recover(&shard.store).await?;
+    outbox::start(shard);
+    backfill::start_pending(shard);
+    Ok(())
+}
