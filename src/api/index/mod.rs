@@ -14,6 +14,8 @@
 //! order), so indexes converge without lost or phantom entries.
 
 pub mod backfill;
+#[cfg(test)]
+mod crash_tests;
 pub mod keys;
 pub mod maintain;
 pub mod outbox;
