@@ -505,7 +505,8 @@ fn run_seed(seed: u64, add_index_midway: bool) {
     // Phase 2: recover, let outboxes replay and backfills finish, compare.
     block_on(async move {
         let shards = start(&after, &catalog_file).await;
-        check_converged(&shards, &model.borrow(), seed).await;
+        let model = model.borrow().clone();
+        check_converged(&shards, &model, seed).await;
     })
     .expect("executor");
 }
