@@ -3,11 +3,14 @@
 use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
+use crate::api::indexes_ddl::{
+    check_attribute_use, check_globals, check_locals, read_indexes, show_list,
+};
 use crate::api::items::ReplyBuilder;
 use crate::api::request::Fields;
 use crate::api::tables::{check_table_name, now_seconds, submit, write_description};
 use crate::api::{Outcome, Shard};
-use crate::catalog::{BillingMode, CatalogCommand, KeyAttr, KeyType, TableDef};
+use crate::catalog::{BillingMode, CatalogCommand, IndexKind, KeyAttr, KeyType, TableDef};
 
 /// BillingMode and (read, write) capacity units, each if given.
 pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
@@ -54,10 +57,6 @@ pub fn billing(fields: &Fields<'_, '_>, v: &mut Violations) -> Result<Billing, A
         }
     };
     Ok((mode, throughput))
-}
-
-fn show_list(names: &[String]) -> String {
-    format!("[{}]", names.join(", "))
 }
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
@@ -144,22 +143,28 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
     }
     let (mode, throughput) = billing(&fields, &mut v)?;
+    let locals = read_indexes(
+        fields.list("LocalSecondaryIndexes")?,
+        IndexKind::Local,
+        &mut v,
+        "localSecondaryIndexes",
+    )?;
+    let globals = read_indexes(
+        fields.list("GlobalSecondaryIndexes")?,
+        IndexKind::Global,
+        &mut v,
+        "globalSecondaryIndexes",
+    )?;
     v.into_result()?;
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
     };
-    for unsupported in [
-        "LocalSecondaryIndexes",
-        "GlobalSecondaryIndexes",
-        "StreamSpecification",
-    ] {
-        if let Some(list) = fields.get(unsupported) {
-            let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
-            if !empty {
-                return Err(ApiError::validation(format!(
-                    "{unsupported} is not supported by this Dynacore build"
-                )));
-            }
+    if let Some(list) = fields.get("StreamSpecification") {
+        let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
+        if !empty {
+            return Err(ApiError::validation(
+                "StreamSpecification is not supported by this Dynacore build",
+            ));
         }
     }
     // Key schema semantics, in DynamoDB's order.
@@ -194,7 +199,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             show_list(&def_names)
         )));
     }
-    if defs.len() != keys.len() {
+    // With indexes, unused definitions get their own message once every
+    // index key is known (`check_attribute_use`).
+    if locals.is_none() && globals.is_none() && defs.len() != keys.len() {
         return Err(ApiError::invalid_parameter(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
@@ -218,6 +225,21 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let partition_key = find(&keys[0].0)
         .ok_or_else(|| ApiError::validation("The partition key has no attribute definition"))?;
     let sort_key = keys.get(1).and_then(|(n, _)| find(n));
+    let mut taken = Vec::new();
+    let mut indexes = Vec::new();
+    if let Some(locals) = &locals {
+        indexes.extend(check_locals(
+            locals,
+            &partition_key,
+            sort_key.is_some(),
+            &defs,
+            &mut taken,
+        )?);
+    }
+    if let Some(globals) = &globals {
+        indexes.extend(check_globals(globals, &defs, mode, &mut taken)?);
+    }
+    check_attribute_use(&defs, &key_names, &indexes)?;
     let now = now_seconds();
     let def = TableDef {
         id: 0,
@@ -233,7 +255,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         last_increase_at: None,
         last_decrease_at: None,
         uuid: table_uuid(name, now),
-        indexes: vec![],
+        indexes,
     };
     let def = submit(shard, CatalogCommand::Create(def)).await?;
     let mut description = Vec::with_capacity(512);
