@@ -8,7 +8,7 @@ use crate::api::indexes_ddl::{
 };
 use crate::api::items::ReplyBuilder;
 use crate::api::request::Fields;
-use crate::api::tables::{check_table_name, now_seconds, submit, write_description};
+use crate::api::tables::{TableStats, check_table_name, now_seconds, submit, write_description};
 use crate::api::{Outcome, Shard};
 use crate::catalog::{BillingMode, CatalogCommand, IndexKind, KeyAttr, KeyType, TableDef};
 
@@ -259,7 +259,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     };
     let def = submit(shard, CatalogCommand::Create(def)).await?;
     let mut description = Vec::with_capacity(512);
-    write_description(&mut description, shard, &def, "CREATING", &[]);
+    write_description(
+        &mut description,
+        shard,
+        &def,
+        "CREATING",
+        &TableStats::default(),
+    );
     let mut reply = ReplyBuilder::new();
     reply.raw("TableDescription", &description);
     Ok(Outcome::Reply(reply.finish()))

@@ -4,13 +4,11 @@ use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
 use crate::api::items::ReplyBuilder;
-use crate::api::mesh::all_stats;
 use crate::api::ops::create_table::billing;
 use crate::api::request::Fields;
-use crate::api::tables::{check_table_name, now_seconds, submit, write_description};
+use crate::api::tables::{TableStats, check_table_name, now_seconds, submit, write_description};
 use crate::api::{Outcome, Shard};
 use crate::catalog::{BillingMode, CatalogCommand};
-use crate::model::key::table_prefix;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let mut v = Violations::default();
@@ -76,7 +74,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         },
     )
     .await?;
-    let stats = all_stats(shard, &table_prefix(def.id)).await?;
+    let stats = TableStats::collect(shard, &def).await?;
     let mut description = Vec::with_capacity(512);
     write_description(&mut description, shard, &def, "UPDATING", &stats);
     let mut reply = ReplyBuilder::new();
