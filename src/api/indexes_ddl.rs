@@ -19,7 +19,7 @@ use simd_json::BorrowedValue as Json;
 use super::error::{ApiError, Violations};
 use super::request::{Fields, element_str};
 use crate::catalog::{
-    BillingMode, IndexDef, IndexKind, IndexStatus, KeyAttr, ProjectionType, TableDef,
+    BillingMode, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType, TableDef,
 };
 
 /// DynamoDB's limits on index definitions.
@@ -106,6 +106,54 @@ pub fn check_index_name(v: &mut Violations, name: Option<&str>, path: &str) {
             "Member must have length less than or equal to 255",
         );
     }
+}
+
+/// Reads AttributeDefinitions (CreateTable, UpdateTable), recording shape
+/// violations; returns the well-formed definitions in request order.
+pub fn read_attribute_definitions(
+    list: &[Json<'_>],
+    v: &mut Violations,
+) -> Result<Vec<KeyAttr>, ApiError> {
+    let mut defs: Vec<KeyAttr> = Vec::new();
+    for (i, def) in list.iter().enumerate() {
+        let def = Fields::of(def)?;
+        let attr_name = def.str("AttributeName")?;
+        let attr_type = def.str("AttributeType")?;
+        let path = format!("attributeDefinitions.{}.member", i + 1);
+        match attr_name {
+            None => v.null(&format!("{path}.attributeName")),
+            Some(n) if n.is_empty() || n.len() > 255 => v.push(
+                &format!("'{n}'"),
+                &format!("{path}.attributeName"),
+                "Member must have length between 1 and 255",
+            ),
+            Some(_) => {}
+        }
+        let key_type = match attr_type {
+            None => {
+                v.null(&format!("{path}.attributeType"));
+                None
+            }
+            Some(t) => {
+                let parsed = KeyType::parse(t);
+                if parsed.is_none() {
+                    v.push(
+                        &format!("'{t}'"),
+                        &format!("{path}.attributeType"),
+                        "Member must satisfy enum value set: [B, N, S]",
+                    );
+                }
+                parsed
+            }
+        };
+        if let (Some(n), Some(t)) = (attr_name, key_type) {
+            defs.push(KeyAttr {
+                name: n.to_string(),
+                key_type: t,
+            });
+        }
+    }
+    Ok(defs)
 }
 
 /// Shows a list as DynamoDB does in messages: `[a, b]`.
@@ -542,4 +590,83 @@ pub fn used_attributes(table: &TableDef) -> Vec<&str> {
         }
     }
     used
+}
+
+/// One element of UpdateTable's GlobalSecondaryIndexUpdates after the shape
+/// phase: how many actions it carried, and the first one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexUpdateInput {
+    pub actions: usize,
+    pub action: Option<IndexAction>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexAction {
+    Create(IndexInput),
+    /// New (read, write) capacity units, if given.
+    Update {
+        name: String,
+        throughput: Option<(i64, i64)>,
+    },
+    Delete {
+        name: String,
+    },
+}
+
+impl IndexAction {
+    pub fn index_name(&self) -> &str {
+        match self {
+            IndexAction::Create(index) => &index.name,
+            IndexAction::Update { name, .. } | IndexAction::Delete { name } => name,
+        }
+    }
+}
+
+/// Reads GlobalSecondaryIndexUpdates, recording shape violations at
+/// `globalSecondaryIndexUpdates.N.member.{create,update,delete}…`.
+pub fn read_index_updates(
+    list: &[Json<'_>],
+    v: &mut Violations,
+) -> Result<Vec<IndexUpdateInput>, ApiError> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, json) in list.iter().enumerate() {
+        let fields = Fields::of(json)?;
+        let path = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
+        let mut actions = 0;
+        let mut action = None;
+        if let Some(update) = fields.object("Update")? {
+            actions += 1;
+            let at = format!("{path}.update");
+            let name = update.str("IndexName")?;
+            check_index_name(v, name, &format!("{at}.indexName"));
+            let throughput = update.object("ProvisionedThroughput")?;
+            let throughput =
+                read_throughput(throughput, v, &format!("{at}.provisionedThroughput"))?;
+            if let Some(name) = name {
+                action = Some(IndexAction::Update {
+                    name: name.to_string(),
+                    throughput,
+                });
+            }
+        }
+        if let Some(create) = fields.get("Create") {
+            actions += 1;
+            let index = read_index(create, IndexKind::Global, v, &format!("{path}.create"))?;
+            if action.is_none() {
+                action = index.map(IndexAction::Create);
+            }
+        }
+        if let Some(delete) = fields.object("Delete")? {
+            actions += 1;
+            let name = delete.str("IndexName")?;
+            check_index_name(v, name, &format!("{path}.delete.indexName"));
+            if let (None, Some(name)) = (&action, name) {
+                action = Some(IndexAction::Delete {
+                    name: name.to_string(),
+                });
+            }
+        }
+        out.push(IndexUpdateInput { actions, action });
+    }
+    Ok(out)
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use super::Shard;
 use super::error::{ApiError, Violations};
+use super::indexes_ddl::used_attributes;
 use super::mesh::{MeshReply, MeshRequest, ShardStats, all_stats, call_or_local, unexpected};
 use crate::catalog::{
-    BillingMode, Catalog, CatalogCommand, IndexDef, IndexKind, IndexStatus, ProjectionType,
-    TableDef,
+    BillingMode, Catalog, CatalogCommand, IndexDef, IndexKind, IndexStatus, KeyAttr,
+    ProjectionType, TableDef,
 };
 use crate::model::key::table_prefix;
 use crate::model::value::write_json_str;
@@ -105,13 +106,31 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
             next.tables.insert(def.name.clone(), def.clone());
             (def, vec![])
         }
-        CatalogCommand::CreateIndex { table, mut index } => {
+        CatalogCommand::CreateIndex {
+            table,
+            mut index,
+            attribute_definitions,
+        } => {
             let mut def = table_copy(&next, &table)?;
             if def.index(&index.name).is_some() {
-                return Err(ApiError::validation(format!(
-                    "One or more parameter values were invalid: Index already exists: {}",
-                    index.name
-                )));
+                return Err(ApiError::validation(
+                    "Attempting to create an index which already exists",
+                ));
+            }
+            // Validated by the receiving shard against the catalog it saw;
+            // checked again here against the one being changed.
+            for attr in attribute_definitions {
+                match def
+                    .attribute_definitions
+                    .iter()
+                    .find(|d| d.name == attr.name)
+                {
+                    Some(existing) if existing.key_type != attr.key_type => {
+                        return Err(conflicting_definition(existing, &attr));
+                    }
+                    Some(_) => {}
+                    None => def.attribute_definitions.push(attr),
+                }
             }
             if def
                 .global_indexes()
@@ -147,6 +166,12 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
                     ))
                 })?;
             let removed = def.indexes.remove(position);
+            // DynamoDB forgets a definition once no key schema uses it.
+            let used: Vec<String> = used_attributes(&def)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            def.attribute_definitions.retain(|d| used.contains(&d.name));
             let def = Arc::new(def);
             next.tables.insert(table, def.clone());
             (def, vec![removed.id])
@@ -213,6 +238,10 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
                 if mode == BillingMode::PayPerRequest {
                     def.read_capacity_units = 0;
                     def.write_capacity_units = 0;
+                    for index in &mut def.indexes {
+                        index.read_capacity_units = 0;
+                        index.write_capacity_units = 0;
+                    }
                 }
             }
             if let Some((rcu, wcu)) = throughput {
@@ -258,6 +287,16 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
 /// DynamoDB's per-table limits on secondary indexes.
 pub const GLOBAL_INDEXES_MAX: usize = 20;
 pub const LOCAL_INDEXES_MAX: usize = 5;
+
+/// An index key attribute redefined with another type than the table's.
+pub fn conflicting_definition(existing: &KeyAttr, requested: &KeyAttr) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Attribute {} is already defined with AttributeType {}; it cannot be redefined as {}",
+        existing.name,
+        existing.key_type.as_str(),
+        requested.key_type.as_str()
+    ))
+}
 
 fn table_copy(catalog: &Catalog, name: &str) -> Result<TableDef, ApiError> {
     catalog

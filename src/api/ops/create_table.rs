@@ -4,13 +4,14 @@ use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
 use crate::api::indexes_ddl::{
-    check_attribute_use, check_globals, check_locals, read_indexes, show_list,
+    check_attribute_use, check_globals, check_locals, read_attribute_definitions, read_indexes,
+    show_list,
 };
 use crate::api::items::ReplyBuilder;
 use crate::api::request::Fields;
 use crate::api::tables::{TableStats, check_table_name, now_seconds, submit, write_description};
 use crate::api::{Outcome, Shard};
-use crate::catalog::{BillingMode, CatalogCommand, IndexKind, KeyAttr, KeyType, TableDef};
+use crate::catalog::{BillingMode, CatalogCommand, IndexKind, TableDef};
 
 /// BillingMode and (read, write) capacity units, each if given.
 pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
@@ -68,45 +69,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if attr_defs.is_none() {
         v.null("attributeDefinitions");
     }
-    let mut defs: Vec<KeyAttr> = Vec::new();
-    for (i, def) in attr_defs.unwrap_or_default().iter().enumerate() {
-        let def = Fields::of(def)?;
-        let attr_name = def.str("AttributeName")?;
-        let attr_type = def.str("AttributeType")?;
-        let path = format!("attributeDefinitions.{}.member", i + 1);
-        match attr_name {
-            None => v.null(&format!("{path}.attributeName")),
-            Some(n) if n.is_empty() || n.len() > 255 => v.push(
-                &format!("'{n}'"),
-                &format!("{path}.attributeName"),
-                "Member must have length between 1 and 255",
-            ),
-            Some(_) => {}
-        }
-        let key_type = match attr_type {
-            None => {
-                v.null(&format!("{path}.attributeType"));
-                None
-            }
-            Some(t) => {
-                let parsed = KeyType::parse(t);
-                if parsed.is_none() {
-                    v.push(
-                        &format!("'{t}'"),
-                        &format!("{path}.attributeType"),
-                        "Member must satisfy enum value set: [B, N, S]",
-                    );
-                }
-                parsed
-            }
-        };
-        if let (Some(n), Some(t)) = (attr_name, key_type) {
-            defs.push(KeyAttr {
-                name: n.to_string(),
-                key_type: t,
-            });
-        }
-    }
+    let defs = read_attribute_definitions(attr_defs.unwrap_or_default(), &mut v)?;
     let mut keys: Vec<(String, String)> = Vec::new();
     match key_schema {
         None => v.null("keySchema"),
