@@ -17,6 +17,7 @@ pub mod error;
 pub mod expr;
 pub mod expressions;
 pub mod index;
+pub mod indexes_ddl;
 pub mod items;
 pub mod legacy;
 pub mod locks;
