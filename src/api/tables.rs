@@ -272,9 +272,15 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
     }
     for id in dropped {
         // Table ids are never reused, so leftover data is unreachable even if
-        // this is interrupted; it is removed here and by compaction.
-        for to in 0..shard.map.shard_count() {
-            let prefix = table_prefix(id).to_vec();
+        // this is interrupted; it is removed here and by compaction. A
+        // table's item collection counters go with it.
+        let mut prefixes = vec![table_prefix(id).to_vec()];
+        let mut counters = crate::api::index::maintain::COLLECTION_PREFIX.to_vec();
+        counters.extend_from_slice(&table_prefix(id));
+        prefixes.push(counters);
+        for (to, prefix) in (0..shard.map.shard_count())
+            .flat_map(|to| prefixes.iter().map(move |p| (to, p.clone())))
+        {
             match call_or_local(shard, to, MeshRequest::DropPrefix { prefix }).await? {
                 MeshReply::Done(r) => r?,
                 other => return Err(unexpected(&other)),
