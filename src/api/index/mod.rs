@@ -14,3 +14,6 @@
 //! order), so indexes converge without lost or phantom entries.
 
 pub mod keys;
+pub mod condition;
+pub mod range;
+pub mod read;
