@@ -228,8 +228,12 @@ pub enum CatalogCommand {
     CreateIndex {
         table: String,
         index: IndexDef,
+        /// Definitions of the index's key attributes that the table does not
+        /// define yet; merged into `TableDef::attribute_definitions`.
+        attribute_definitions: Vec<KeyAttr>,
     },
-    /// Removes an index; its entries are dropped.
+    /// Removes an index; its entries are dropped, and attribute definitions
+    /// no other key uses are pruned.
     DeleteIndex {
         table: String,
         index: String,

@@ -47,6 +47,16 @@ pub struct Config {
     pub spin_before_park_us: u64,
     /// Region shown in ARNs. Default us-east-1.
     pub region: String,
+    /// Largest item collection (the items of one partition key plus their
+    /// local secondary index entries) in a table with LSIs; a write past it
+    /// gets ItemCollectionSizeLimitExceededException. Default 10 GiB, as
+    /// DynamoDB; lower it to keep partitions small.
+    pub item_collection_bytes_max: u64,
+    /// GSI outbox records a shard may hold undelivered before write
+    /// acknowledgements wait for delivery. Bounds index lag and the disk
+    /// the outbox holds; smaller makes writers feel slow index shards
+    /// sooner. Default 10000.
+    pub index_outbox_records_max: u64,
     pub engine: EngineConfig,
 }
 
@@ -66,6 +76,8 @@ impl Default for Config {
             io_memory_bytes: 1 << 20,
             spin_before_park_us: 0,
             region: "us-east-1".to_string(),
+            item_collection_bytes_max: 10 << 30,
+            index_outbox_records_max: 10_000,
             engine: EngineConfig::default(),
         }
     }

@@ -323,6 +323,16 @@ impl ReplyBuilder {
         }
     }
 
+    /// ItemCollectionMetrics of a single-item write (tables with LSIs).
+    pub fn collection_metrics(&mut self, metrics: &[super::index::maintain::CollectionMetrics]) {
+        if let Some(m) = metrics.first() {
+            self.sep();
+            write_json_str(&mut self.out, "ItemCollectionMetrics");
+            self.out.push(b':');
+            m.write_json(&mut self.out);
+        }
+    }
+
     pub fn raw(&mut self, name: &str, json: &[u8]) {
         self.sep();
         write_json_str(&mut self.out, name);

@@ -4,13 +4,17 @@
 //! carries a whole request to its owner; every other request is a leaf
 //! storage or catalog action whose handler sends no further mesh message,
 //! except `Catalog`, which only shard 0 receives and which fans out leaf
-//! `InstallCatalog` messages. Hence no cycles and no nested waits.
+//! `InstallCatalog` messages. Hence no cycles and no nested waits. Index
+//! replication (`IndexApply`) and backfill reports (`BackfillDone`) are sent
+//! by background tasks, never from inside a handler.
 
 use std::ops::Bound;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use super::error::ApiError;
+use super::index::maintain::CollectionMetrics;
+use super::index::outbox::OutboxStats;
 use super::{Operation, Shard};
 use crate::catalog::{Catalog, CatalogCommand, TableDef};
 use crate::engine::{PrefixStats, WriteBatch};
@@ -38,6 +42,15 @@ pub enum MeshRequest {
     DropPrefix { prefix: Vec<u8> },
     /// Counts under a key prefix plus this shard's counters.
     Stats { prefix: Vec<u8> },
+    /// GSI entry puts/deletes from a base shard's outbox replicator, for
+    /// the receiving (index-owning) shard; replies when durable.
+    IndexApply { batch: WriteBatch },
+    /// A shard finished backfilling an index (for the coordinator).
+    BackfillDone {
+        table: String,
+        index_id: u32,
+        shard: u32,
+    },
 }
 
 /// Key-value pairs read from a shard, in key order.
@@ -50,6 +63,8 @@ pub enum MeshReply {
     Entries(Result<Entries, ApiError>),
     Stats(ShardStats),
     Done(Result<(), ApiError>),
+    /// A `Write` applied durably, with the item collection sizes it changed.
+    Written(Result<Vec<CollectionMetrics>, ApiError>),
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -59,6 +74,9 @@ pub struct ShardStats {
     pub forwarded_out: u64,
     pub forwarded_in: u64,
     pub errors: u64,
+    pub outbox: OutboxStats,
+    pub backfill_items: u64,
+    pub backfill_items_per_s: u64,
 }
 
 impl MeshRequest {
@@ -84,6 +102,7 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
         MeshReply::Entries(_) => "Entries",
         MeshReply::Stats(_) => "Stats",
         MeshReply::Done(_) => "Done",
+        MeshReply::Written(_) => "Written",
     };
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }
@@ -98,11 +117,16 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             MeshReply::Table(super::tables::apply(shard, command).await)
         }
         MeshRequest::InstallCatalog(catalog) => {
-            let mut current = shard.catalog.borrow_mut();
-            // Snapshots may arrive out of order only if DDL overlapped; keep the newest.
-            if catalog.version > current.version {
-                *current = catalog;
+            {
+                let mut current = shard.catalog.borrow_mut();
+                // Snapshots may arrive out of order only if DDL overlapped; keep the newest.
+                if catalog.version > current.version {
+                    *current = catalog;
+                }
             }
+            // A new CREATING index starts its backfill here (in the
+            // background: this handler stays a leaf).
+            super::index::backfill::start_pending(shard);
             MeshReply::Done(Ok(()))
         }
         MeshRequest::Get { keys } => {
@@ -126,13 +150,15 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             for key in keys {
                 guards.push(shard.locks.lock(key).await);
             }
-            let written = shard.store.write(batch);
+            // Items of indexed tables need their old images to maintain
+            // the indexes; `commit_blind` reads them under these locks.
+            let written = super::index::maintain::commit_blind(shard, batch).await;
             drop(guards);
             let result = match written {
-                Ok(durable) => durable.wait().await.map_err(ApiError::from),
-                Err(e) => Err(e.into()),
+                Ok(committed) => committed.wait(shard).await,
+                Err(e) => Err(e),
             };
-            MeshReply::Done(result)
+            MeshReply::Written(result)
         }
         MeshRequest::Scan {
             lower,
@@ -161,6 +187,17 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
                 .map_err(ApiError::from),
         ),
         MeshRequest::Stats { prefix } => MeshReply::Stats(local_stats(shard, &prefix)),
+        MeshRequest::IndexApply { batch } => {
+            MeshReply::Done(super::index::outbox::apply(shard, batch).await)
+        }
+        MeshRequest::BackfillDone {
+            table,
+            index_id,
+            shard: from,
+        } => {
+            super::index::backfill::finished(shard, table, index_id, from);
+            MeshReply::Done(Ok(()))
+        }
     }
 }
 
@@ -171,6 +208,9 @@ pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
         forwarded_out: shard.counters.forwarded_out.get(),
         forwarded_in: shard.counters.forwarded_in.get(),
         errors: shard.counters.errors.get(),
+        outbox: shard.outbox.stats(),
+        backfill_items: shard.backfills.items.get(),
+        backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
     }
 }
 
@@ -229,7 +269,7 @@ pub async fn write_on_owner(
     batch: WriteBatch,
 ) -> Result<(), ApiError> {
     match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
-        MeshReply::Done(result) => result,
+        MeshReply::Written(result) => result.map(drop),
         other => Err(unexpected(&other)),
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod expr;
 pub mod expressions;
 pub mod index;
+pub mod indexes_ddl;
 pub mod items;
 pub mod legacy;
 pub mod locks;
@@ -47,6 +48,14 @@ pub trait Services {
     fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>>;
     /// Durably replaces the catalog file (shard 0 only).
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>>;
+    /// Runs `task` on this shard beside the request path (GSI replication:
+    /// its lag is client-visible).
+    fn spawn(&self, task: LocalFuture<()>);
+    /// Runs `task` on this shard in a task queue with fewer shares than
+    /// client requests (index backfill).
+    fn spawn_background(&self, task: LocalFuture<()>);
+    /// Completes after `duration` (retry back-off in background tasks).
+    fn sleep(&self, duration: std::time::Duration) -> LocalFuture<()>;
 }
 
 /// Per-shard counters, exported at `/dynacore/metrics`.
@@ -63,6 +72,12 @@ pub struct Counters {
 pub struct ApiSettings {
     pub region: String,
     pub account_id: String,
+    /// Largest item collection (items of one partition key plus their
+    /// local index entries) of a table with local secondary indexes.
+    pub item_collection_bytes_max: u64,
+    /// GSI outbox records a shard may hold undelivered before write
+    /// acknowledgements wait for delivery (bounds index lag).
+    pub index_outbox_records_max: u64,
 }
 
 /// Everything one shard's API handlers touch; owned by the shard's thread.
@@ -76,6 +91,11 @@ pub struct Shard {
     pub locks: locks::KeyLocks,
     /// Shared with the mesh transport, which counts what crosses the mesh.
     pub counters: Rc<Counters>,
+    /// GSI changes waiting to be delivered to their index shards.
+    pub outbox: index::outbox::Outbox,
+    /// Index backfills running on this shard (and, on the coordinator,
+    /// which shards have finished each).
+    pub backfills: index::backfill::Backfills,
 }
 
 impl Shard {

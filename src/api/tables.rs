@@ -6,8 +6,12 @@ use std::sync::Arc;
 
 use super::Shard;
 use super::error::{ApiError, Violations};
-use super::mesh::{MeshReply, MeshRequest, ShardStats, call_or_local, unexpected};
-use crate::catalog::{BillingMode, Catalog, CatalogCommand, IndexKind, IndexStatus, TableDef};
+use super::indexes_ddl::used_attributes;
+use super::mesh::{MeshReply, MeshRequest, ShardStats, all_stats, call_or_local, unexpected};
+use crate::catalog::{
+    BillingMode, Catalog, CatalogCommand, IndexDef, IndexKind, IndexStatus, KeyAttr,
+    ProjectionType, TableDef,
+};
 use crate::model::key::table_prefix;
 use crate::model::value::write_json_str;
 
@@ -102,13 +106,31 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
             next.tables.insert(def.name.clone(), def.clone());
             (def, vec![])
         }
-        CatalogCommand::CreateIndex { table, mut index } => {
+        CatalogCommand::CreateIndex {
+            table,
+            mut index,
+            attribute_definitions,
+        } => {
             let mut def = table_copy(&next, &table)?;
             if def.index(&index.name).is_some() {
-                return Err(ApiError::validation(format!(
-                    "One or more parameter values were invalid: Index already exists: {}",
-                    index.name
-                )));
+                return Err(ApiError::validation(
+                    "Attempting to create an index which already exists",
+                ));
+            }
+            // Validated by the receiving shard against the catalog it saw;
+            // checked again here against the one being changed.
+            for attr in attribute_definitions {
+                match def
+                    .attribute_definitions
+                    .iter()
+                    .find(|d| d.name == attr.name)
+                {
+                    Some(existing) if existing.key_type != attr.key_type => {
+                        return Err(conflicting_definition(existing, &attr));
+                    }
+                    Some(_) => {}
+                    None => def.attribute_definitions.push(attr),
+                }
             }
             if def
                 .global_indexes()
@@ -144,6 +166,12 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
                     ))
                 })?;
             let removed = def.indexes.remove(position);
+            // DynamoDB forgets a definition once no key schema uses it.
+            let used: Vec<String> = used_attributes(&def)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            def.attribute_definitions.retain(|d| used.contains(&d.name));
             let def = Arc::new(def);
             next.tables.insert(table, def.clone());
             (def, vec![removed.id])
@@ -210,6 +238,10 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
                 if mode == BillingMode::PayPerRequest {
                     def.read_capacity_units = 0;
                     def.write_capacity_units = 0;
+                    for index in &mut def.indexes {
+                        index.read_capacity_units = 0;
+                        index.write_capacity_units = 0;
+                    }
                 }
             }
             if let Some((rcu, wcu)) = throughput {
@@ -240,9 +272,15 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
     }
     for id in dropped {
         // Table ids are never reused, so leftover data is unreachable even if
-        // this is interrupted; it is removed here and by compaction.
-        for to in 0..shard.map.shard_count() {
-            let prefix = table_prefix(id).to_vec();
+        // this is interrupted; it is removed here and by compaction. A
+        // table's item collection counters go with it.
+        let mut prefixes = vec![table_prefix(id).to_vec()];
+        let mut counters = crate::api::index::maintain::COLLECTION_PREFIX.to_vec();
+        counters.extend_from_slice(&table_prefix(id));
+        prefixes.push(counters);
+        for (to, prefix) in (0..shard.map.shard_count())
+            .flat_map(|to| prefixes.iter().map(move |p| (to, p.clone())))
+        {
             match call_or_local(shard, to, MeshRequest::DropPrefix { prefix }).await? {
                 MeshReply::Done(r) => r?,
                 other => return Err(unexpected(&other)),
@@ -256,6 +294,16 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
 pub const GLOBAL_INDEXES_MAX: usize = 20;
 pub const LOCAL_INDEXES_MAX: usize = 5;
 
+/// An index key attribute redefined with another type than the table's.
+pub fn conflicting_definition(existing: &KeyAttr, requested: &KeyAttr) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Attribute {} is already defined with AttributeType {}; it cannot be redefined as {}",
+        existing.name,
+        existing.key_type.as_str(),
+        requested.key_type.as_str()
+    ))
+}
+
 fn table_copy(catalog: &Catalog, name: &str) -> Result<TableDef, ApiError> {
     catalog
         .tables
@@ -264,16 +312,74 @@ fn table_copy(catalog: &Catalog, name: &str) -> Result<TableDef, ApiError> {
         .ok_or_else(|| ApiError::table_not_found(name))
 }
 
+/// An item count and size, summed over every shard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub items: u64,
+    pub bytes: u64,
+}
+
+impl Counts {
+    fn of(stats: &[ShardStats]) -> Counts {
+        Counts {
+            items: stats.iter().map(|s| s.prefix.entries).sum(),
+            bytes: stats.iter().map(|s| s.prefix.bytes).sum(),
+        }
+    }
+}
+
+/// What a TableDescription reports from the engines: the table's counts
+/// and each index's (by index id); an index's entries live under its own
+/// prefix, so it is counted exactly like a table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub table: Counts,
+    pub indexes: Vec<(u32, Counts)>,
+}
+
+impl TableStats {
+    pub async fn collect(shard: &Rc<Shard>, def: &TableDef) -> Result<TableStats, ApiError> {
+        let table = Counts::of(&all_stats(shard, &table_prefix(def.id)).await?);
+        let mut indexes = Vec::with_capacity(def.indexes.len());
+        for index in &def.indexes {
+            let counts = Counts::of(&all_stats(shard, &table_prefix(index.id)).await?);
+            indexes.push((index.id, counts));
+        }
+        Ok(TableStats { table, indexes })
+    }
+
+    fn index(&self, id: u32) -> Counts {
+        self.indexes
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
+    }
+}
+
 /// Writes a TableDescription object.
 pub fn write_description(
     out: &mut Vec<u8>,
     shard: &Shard,
     def: &TableDef,
     status: &str,
-    stats: &[ShardStats],
+    stats: &TableStats,
 ) {
-    let items: u64 = stats.iter().map(|s| s.prefix.entries).sum();
-    let bytes: u64 = stats.iter().map(|s| s.prefix.bytes).sum();
+    write_description_with(out, shard, def, status, stats, None);
+}
+
+/// Writes a TableDescription object; `deleting` is a GSI this request just
+/// removed, which DynamoDB still lists, as DELETING.
+pub fn write_description_with(
+    out: &mut Vec<u8>,
+    shard: &Shard,
+    def: &TableDef,
+    status: &str,
+    stats: &TableStats,
+    deleting: Option<&IndexDef>,
+) {
+    let items = stats.table.items;
+    let bytes = stats.table.bytes;
     let arn = format!(
         "arn:aws:dynamodb:{}:{}:table/{}",
         shard.settings.region, shard.settings.account_id, def.name
@@ -319,6 +425,7 @@ pub fn write_description(
     out.extend_from_slice(format!(",\"TableSizeBytes\":{bytes},\"ItemCount\":{items}").as_bytes());
     out.extend_from_slice(b",\"TableArn\":");
     write_json_str(out, &arn);
+    write_index_descriptions(out, &arn, def, status, stats, deleting);
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
     out.extend_from_slice(b",\"BillingModeSummary\":{\"BillingMode\":\"");
@@ -328,6 +435,121 @@ pub fn write_description(
         out.extend_from_slice(format!(",\"LastUpdateToPayPerRequestDateTime\":{t:.3}").as_bytes());
     }
     out.extend_from_slice(b"},\"DeletionProtectionEnabled\":false}");
+}
+
+fn write_key_schema(out: &mut Vec<u8>, index: &IndexDef) {
+    out.extend_from_slice(b"\"KeySchema\":[");
+    let elements = index
+        .hash_keys
+        .iter()
+        .map(|k| (k, "HASH"))
+        .chain(index.range_keys.iter().map(|k| (k, "RANGE")));
+    for (i, (key, key_type)) in elements.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"AttributeName\":");
+        write_json_str(out, &key.name);
+        out.extend_from_slice(format!(",\"KeyType\":\"{key_type}\"}}").as_bytes());
+    }
+    out.push(b']');
+}
+
+fn write_projection(out: &mut Vec<u8>, index: &IndexDef) {
+    out.extend_from_slice(b"\"Projection\":{\"ProjectionType\":\"");
+    out.extend_from_slice(index.projection_type.as_str().as_bytes());
+    out.push(b'"');
+    if index.projection_type == ProjectionType::Include {
+        // DynamoDB lists NonKeyAttributes sorted by name.
+        let mut names: Vec<&String> = index.non_key_attributes.iter().collect();
+        names.sort();
+        out.extend_from_slice(b",\"NonKeyAttributes\":[");
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_str(out, name);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// LocalSecondaryIndexes and GlobalSecondaryIndexes of a TableDescription,
+/// in creation order, each counted like a table.
+fn write_index_descriptions(
+    out: &mut Vec<u8>,
+    table_arn: &str,
+    def: &TableDef,
+    table_status: &str,
+    stats: &TableStats,
+    deleting: Option<&IndexDef>,
+) {
+    let write_common = |out: &mut Vec<u8>, index: &IndexDef| {
+        out.extend_from_slice(b"{\"IndexName\":");
+        write_json_str(out, &index.name);
+        out.push(b',');
+        write_key_schema(out, index);
+        out.push(b',');
+        write_projection(out, index);
+    };
+    let write_tail = |out: &mut Vec<u8>, index: &IndexDef| {
+        let counts = stats.index(index.id);
+        out.extend_from_slice(
+            format!(
+                ",\"IndexSizeBytes\":{},\"ItemCount\":{},\"IndexArn\":",
+                counts.bytes, counts.items
+            )
+            .as_bytes(),
+        );
+        write_json_str(out, &format!("{table_arn}/index/{}", index.name));
+        out.push(b'}');
+    };
+    if def.has_local_indexes() {
+        out.extend_from_slice(b",\"LocalSecondaryIndexes\":[");
+        for (i, index) in def.local_indexes().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_common(out, index);
+            write_tail(out, index);
+        }
+        out.push(b']');
+    }
+    let globals: Vec<&IndexDef> = def.global_indexes().chain(deleting).collect();
+    if globals.is_empty() {
+        return;
+    }
+    out.extend_from_slice(b",\"GlobalSecondaryIndexes\":[");
+    for (i, index) in globals.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_common(out, index);
+        let is_deleting = deleting.is_some_and(|d| d.id == index.id);
+        // A GSI created with its table follows the table's status; one added
+        // by UpdateTable is CREATING (and backfilling) until every shard has
+        // backfilled it.
+        let status = match (table_status, index.status) {
+            _ if is_deleting => "DELETING",
+            ("CREATING" | "DELETING", _) => table_status,
+            (_, status) => status.as_str(),
+        };
+        out.extend_from_slice(b",\"IndexStatus\":");
+        write_json_str(out, status);
+        if index.status == IndexStatus::Creating && !is_deleting && table_status != "DELETING" {
+            out.extend_from_slice(b",\"Backfilling\":true");
+        }
+        out.extend_from_slice(
+            format!(
+                ",\"ProvisionedThroughput\":{{\"NumberOfDecreasesToday\":0,\"ReadCapacityUnits\":{},\"WriteCapacityUnits\":{}}}",
+                index.read_capacity_units, index.write_capacity_units
+            )
+            .as_bytes(),
+        );
+        write_tail(out, index);
+    }
+    out.push(b']');
 }
 
 /// Seconds since the epoch, as DynamoDB's timestamps.

@@ -54,8 +54,9 @@ pub use store::{EngineStats, LsmStore};
 
 use std::rc::Rc;
 
-/// The production store: the LSM engine over glommio direct I/O.
-pub type Store = LsmStore<io::dma::DmaFs>;
+/// The production store: the LSM engine over glommio direct I/O (or, in
+/// the API layer's in-process crash tests, the fault-injecting memory FS).
+pub type Store = LsmStore<io::either::EitherFs>;
 
 /// How the WAL acknowledges writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]

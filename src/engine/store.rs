@@ -18,6 +18,7 @@ use crate::engine::background;
 use crate::engine::compaction::PolicyConfig;
 use crate::engine::io::Fs;
 use crate::engine::io::dma::DmaFs;
+use crate::engine::io::either::EitherFs;
 use crate::engine::iter::{MergeIter, Range, Source};
 use crate::engine::manifest::{self, MANIFEST, MANIFEST_TMP, ManifestData, RangeTombstone};
 use crate::engine::memtable::Memtable;
@@ -172,11 +173,15 @@ pub struct LsmStore<F: Fs> {
     shared: Rc<Shared<F>>,
 }
 
-impl LsmStore<DmaFs> {
-    /// Opens (or creates) the store in `dir`, recovering what is there.
-    pub async fn open(dir: &Path, config: &EngineConfig) -> Result<LsmStore<DmaFs>, EngineError> {
+impl LsmStore<EitherFs> {
+    /// Opens (or creates) the store in `dir` with direct I/O, recovering
+    /// what is there.
+    pub async fn open(
+        dir: &Path,
+        config: &EngineConfig,
+    ) -> Result<LsmStore<EitherFs>, EngineError> {
         let fs = DmaFs::new(dir).map_err(|e| io_error(&dir.display().to_string(), e))?;
-        LsmStore::open_with(fs, config).await
+        LsmStore::open_with(EitherFs::Dma(fs), config).await
     }
 }
 
@@ -446,6 +451,20 @@ impl<F: Fs> LsmStore<F> {
         Ok(Durable {
             commit: shared.commit.clone(),
             seq,
+            relaxed: wal.relaxed(),
+        })
+    }
+
+    /// A [`Durable`] for everything written so far: it completes once every
+    /// batch applied before this call is durable (the outbox replicator uses
+    /// it to deliver only what a crash cannot take back).
+    pub fn durable_marker(&self) -> Result<Durable, EngineError> {
+        let Some(wal) = self.shared.wal() else {
+            return Err(EngineError::Closed);
+        };
+        Ok(Durable {
+            commit: self.shared.commit.clone(),
+            seq: wal.last_seq(),
             relaxed: wal.relaxed(),
         })
     }

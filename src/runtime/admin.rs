@@ -35,7 +35,8 @@ pub fn partition_map_json(shard: &Shard, config: &Config) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Counters of every shard (requests, forwarded in/out, errors).
+/// Counters of every shard (requests, forwarded in/out, errors, GSI
+/// outbox backlog and replication lag, backfill progress).
 pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
     // No table has id 0xFFFFFFFF: the prefix counts nothing, cheaply.
     match all_stats(shard, &[0xFF; 4]).await {
@@ -45,9 +46,16 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                 if i > 0 {
                     out.push(',');
                 }
+                let o = &s.outbox;
                 out.push_str(&format!(
-                    "{{\"shard\":{i},\"requests\":{},\"forwarded_out\":{},\"forwarded_in\":{},\"errors\":{}}}",
-                    s.requests, s.forwarded_out, s.forwarded_in, s.errors
+                    "{{\"shard\":{i},\"requests\":{},\"forwarded_out\":{},\"forwarded_in\":{},\"errors\":{},\
+                     \"gsi_outbox_pending_records\":{},\"gsi_delivered_ops\":{},\"gsi_delivery_failures\":{},\
+                     \"gsi_lag_ms_p50\":{},\"gsi_lag_ms_p99\":{},\"gsi_lag_ms_max\":{},\"gsi_lag_samples\":{},\
+                     \"backfill_items\":{},\"backfill_items_per_s\":{}}}",
+                    s.requests, s.forwarded_out, s.forwarded_in, s.errors,
+                    o.pending_records, o.delivered_ops, o.delivery_failures,
+                    o.lag_ms_p50, o.lag_ms_p99, o.lag_ms_max, o.lag_samples,
+                    s.backfill_items, s.backfill_items_per_s
                 ));
             }
             out.push_str("]}");

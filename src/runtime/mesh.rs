@@ -76,6 +76,18 @@ impl Services for MeshServices {
         })
     }
 
+    fn spawn(&self, task: LocalFuture<()>) {
+        glommio::spawn_local(task).detach();
+    }
+
+    fn spawn_background(&self, task: LocalFuture<()>) {
+        crate::engine::io::dma::spawn_background(task);
+    }
+
+    fn sleep(&self, duration: std::time::Duration) -> LocalFuture<()> {
+        Box::pin(glommio::timer::sleep(duration))
+    }
+
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>> {
         let path = self.catalog_path.clone();
         Box::pin(async move {

@@ -195,14 +195,21 @@ async fn shard_main(
         settings: ApiSettings {
             region: config.region.clone(),
             account_id: "000000000000".to_string(),
+            item_collection_bytes_max: config.item_collection_bytes_max,
+            index_outbox_records_max: config.index_outbox_records_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
         services: Rc::new(services),
         locks: Default::default(),
         counters,
+        outbox: crate::api::index::outbox::Outbox::new(config.index_outbox_records_max),
+        backfills: Default::default(),
     });
     mesh::spawn_receivers(shard.clone(), receivers);
+    crate::api::index::open(&shard)
+        .await
+        .map_err(|e| format!("cannot open the index outbox of shard {id}: {}", e.message))?;
     let local_config = Rc::new((*config).clone());
     let slots = server::Slots::new(config.max_connections_per_shard);
     let mut addrs = vec![config.listen.clone()];

@@ -8,7 +8,9 @@ use std::rc::Rc;
 
 use crate::api::items::batch_request_items;
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, Violations};
+use crate::api::index::keys::check_item as check_index_keys;
+use crate::api::index::maintain::{CollectionMetrics, wants_collection_metrics};
 use crate::api::items::{
     ConsumedMode, check_item_size, key_from_json, key_of_item, table_for_items, write_units,
 };
@@ -24,6 +26,9 @@ pub const REQUESTS_MAX: usize = 25;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let (request_items, consumed) = batch_request_items(&fields)?;
+    let mut v = Violations::default();
+    let want_metrics = wants_collection_metrics(&fields, &mut v)?;
+    v.into_result()?;
     let mut total = 0;
     for (name, _) in request_items.iter() {
         total += request_items.list(name)?.map_or(0, <[_]>::len);
@@ -65,6 +70,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                         }
                     })?;
                     check_item_size(&item)?;
+                    check_index_keys(&table, &item, false)?;
                     table_units += write_units(item_size(&item));
                     (key.owner, key.storage, Some(encode_item(&item)))
                 }
@@ -98,13 +104,33 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     for (owner, key, value) in writes {
         by_owner.entry(owner).or_default().push((key, value));
     }
+    let mut collections: Vec<CollectionMetrics> = Vec::new();
     for (owner, batch) in by_owner {
         match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
-            MeshReply::Done(result) => result?,
+            MeshReply::Written(result) => collections.extend(result?),
             other => return Err(unexpected(&other)),
         }
     }
     let mut out = b"{\"UnprocessedItems\":{}".to_vec();
+    if want_metrics && !collections.is_empty() {
+        // {"Table": [metrics, …], …}, tables in name order.
+        collections.sort_by(|a, b| a.table.cmp(&b.table));
+        out.extend_from_slice(b",\"ItemCollectionMetrics\":{");
+        for (i, m) in collections.iter().enumerate() {
+            let first_of_table = i == 0 || collections[i - 1].table != m.table;
+            if first_of_table {
+                if i > 0 {
+                    out.extend_from_slice(b"],");
+                }
+                write_json_str(&mut out, &m.table);
+                out.extend_from_slice(b":[");
+            } else {
+                out.push(b',');
+            }
+            m.write_json(&mut out);
+        }
+        out.extend_from_slice(b"]}");
+    }
     if consumed != ConsumedMode::None {
         out.extend_from_slice(b",\"ConsumedCapacity\":[");
         for (i, (name, units)) in units.iter().enumerate() {

@@ -3,11 +3,15 @@
 use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
+use crate::api::indexes_ddl::{
+    check_attribute_use, check_globals, check_locals, read_attribute_definitions, read_indexes,
+    show_list,
+};
 use crate::api::items::ReplyBuilder;
 use crate::api::request::Fields;
-use crate::api::tables::{check_table_name, now_seconds, submit, write_description};
+use crate::api::tables::{TableStats, check_table_name, now_seconds, submit, write_description};
 use crate::api::{Outcome, Shard};
-use crate::catalog::{BillingMode, CatalogCommand, KeyAttr, KeyType, TableDef};
+use crate::catalog::{BillingMode, CatalogCommand, IndexKind, TableDef};
 
 /// BillingMode and (read, write) capacity units, each if given.
 pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
@@ -56,10 +60,6 @@ pub fn billing(fields: &Fields<'_, '_>, v: &mut Violations) -> Result<Billing, A
     Ok((mode, throughput))
 }
 
-fn show_list(names: &[String]) -> String {
-    format!("[{}]", names.join(", "))
-}
-
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
@@ -69,45 +69,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if attr_defs.is_none() {
         v.null("attributeDefinitions");
     }
-    let mut defs: Vec<KeyAttr> = Vec::new();
-    for (i, def) in attr_defs.unwrap_or_default().iter().enumerate() {
-        let def = Fields::of(def)?;
-        let attr_name = def.str("AttributeName")?;
-        let attr_type = def.str("AttributeType")?;
-        let path = format!("attributeDefinitions.{}.member", i + 1);
-        match attr_name {
-            None => v.null(&format!("{path}.attributeName")),
-            Some(n) if n.is_empty() || n.len() > 255 => v.push(
-                &format!("'{n}'"),
-                &format!("{path}.attributeName"),
-                "Member must have length between 1 and 255",
-            ),
-            Some(_) => {}
-        }
-        let key_type = match attr_type {
-            None => {
-                v.null(&format!("{path}.attributeType"));
-                None
-            }
-            Some(t) => {
-                let parsed = KeyType::parse(t);
-                if parsed.is_none() {
-                    v.push(
-                        &format!("'{t}'"),
-                        &format!("{path}.attributeType"),
-                        "Member must satisfy enum value set: [B, N, S]",
-                    );
-                }
-                parsed
-            }
-        };
-        if let (Some(n), Some(t)) = (attr_name, key_type) {
-            defs.push(KeyAttr {
-                name: n.to_string(),
-                key_type: t,
-            });
-        }
-    }
+    let defs = read_attribute_definitions(attr_defs.unwrap_or_default(), &mut v)?;
     let mut keys: Vec<(String, String)> = Vec::new();
     match key_schema {
         None => v.null("keySchema"),
@@ -144,22 +106,28 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
     }
     let (mode, throughput) = billing(&fields, &mut v)?;
+    let locals = read_indexes(
+        fields.list("LocalSecondaryIndexes")?,
+        IndexKind::Local,
+        &mut v,
+        "localSecondaryIndexes",
+    )?;
+    let globals = read_indexes(
+        fields.list("GlobalSecondaryIndexes")?,
+        IndexKind::Global,
+        &mut v,
+        "globalSecondaryIndexes",
+    )?;
     v.into_result()?;
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
     };
-    for unsupported in [
-        "LocalSecondaryIndexes",
-        "GlobalSecondaryIndexes",
-        "StreamSpecification",
-    ] {
-        if let Some(list) = fields.get(unsupported) {
-            let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
-            if !empty {
-                return Err(ApiError::validation(format!(
-                    "{unsupported} is not supported by this Dynacore build"
-                )));
-            }
+    if let Some(list) = fields.get("StreamSpecification") {
+        let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
+        if !empty {
+            return Err(ApiError::validation(
+                "StreamSpecification is not supported by this Dynacore build",
+            ));
         }
     }
     // Key schema semantics, in DynamoDB's order.
@@ -194,7 +162,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             show_list(&def_names)
         )));
     }
-    if defs.len() != keys.len() {
+    // With indexes, unused definitions get their own message once every
+    // index key is known (`check_attribute_use`).
+    if locals.is_none() && globals.is_none() && defs.len() != keys.len() {
         return Err(ApiError::invalid_parameter(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
@@ -218,6 +188,21 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let partition_key = find(&keys[0].0)
         .ok_or_else(|| ApiError::validation("The partition key has no attribute definition"))?;
     let sort_key = keys.get(1).and_then(|(n, _)| find(n));
+    let mut taken = Vec::new();
+    let mut indexes = Vec::new();
+    if let Some(locals) = &locals {
+        indexes.extend(check_locals(
+            locals,
+            &partition_key,
+            sort_key.is_some(),
+            &defs,
+            &mut taken,
+        )?);
+    }
+    if let Some(globals) = &globals {
+        indexes.extend(check_globals(globals, &defs, mode, &mut taken)?);
+    }
+    check_attribute_use(&defs, &key_names, &indexes)?;
     let now = now_seconds();
     let def = TableDef {
         id: 0,
@@ -233,11 +218,17 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         last_increase_at: None,
         last_decrease_at: None,
         uuid: table_uuid(name, now),
-        indexes: vec![],
+        indexes,
     };
     let def = submit(shard, CatalogCommand::Create(def)).await?;
     let mut description = Vec::with_capacity(512);
-    write_description(&mut description, shard, &def, "CREATING", &[]);
+    write_description(
+        &mut description,
+        shard,
+        &def,
+        "CREATING",
+        &TableStats::default(),
+    );
     let mut reply = ReplyBuilder::new();
     reply.raw("TableDescription", &description);
     Ok(Outcome::Reply(reply.finish()))

@@ -7,7 +7,8 @@ use crate::api::conditional::write_condition;
 use crate::api::items::item_request;
 
 use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, Violations};
+use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
 use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
 use crate::api::request::Fields;
 use crate::api::{Outcome, Shard};
@@ -23,6 +24,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "ReturnValues can only be ALL_OLD or NONE",
         ));
     }
+    let mut v = Violations::default();
+    let want_metrics = wants_collection_metrics(&fields, &mut v)?;
+    v.into_result()?;
     let table = table_for_items(shard, name)?;
     let key = key_from_json(shard, &table, key_json)?;
     if key.owner != shard.id {
@@ -31,14 +35,24 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     // The old item decides the condition, capacity and ALL_OLD.
     let locked = lock_and_read(shard, &key).await?;
     check(cond.as_ref(), locked.old.as_ref(), return_old)?;
-    let durable = match locked.old {
-        Some(_) => Some(shard.store.write(vec![(key.storage, None)])?),
+    let committed = match &locked.old {
+        Some(_) => {
+            let write = BaseWrite {
+                table: Some(table.clone()),
+                storage: key.storage,
+                old: locked.old.clone(),
+                new: None,
+                value: None,
+            };
+            Some(commit(shard, vec![write]).await?)
+        }
         None => None,
     };
     drop(locked.guard);
-    if let Some(durable) = durable {
-        durable.wait().await?;
-    }
+    let collections = match committed {
+        Some(committed) => committed.wait(shard).await?,
+        None => Vec::new(),
+    };
     let old = locked.old;
     let mut reply = ReplyBuilder::new();
     if let (Some(old), "ALL_OLD") = (&old, return_values) {
@@ -49,5 +63,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         &table.name,
         write_units(old.as_ref().map_or(0, item_size)),
     );
+    if want_metrics {
+        reply.collection_metrics(&collections);
+    }
     Ok(Outcome::Reply(reply.finish()))
 }

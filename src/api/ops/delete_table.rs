@@ -4,12 +4,10 @@ use std::rc::Rc;
 
 use crate::api::error::ApiError;
 use crate::api::items::ReplyBuilder;
-use crate::api::mesh::all_stats;
 use crate::api::request::Fields;
-use crate::api::tables::{submit, table_name, write_description};
+use crate::api::tables::{TableStats, submit, table_name, write_description};
 use crate::api::{Outcome, Shard};
 use crate::catalog::CatalogCommand;
-use crate::model::key::table_prefix;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let name = table_name(&fields)?;
@@ -19,7 +17,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .cloned()
         .ok_or_else(|| ApiError::table_not_found(name))?;
     // Counts as of the moment of deletion, as DynamoDB reports them.
-    let stats = all_stats(shard, &table_prefix(def.id)).await?;
+    let stats = TableStats::collect(shard, &def).await?;
     let def = submit(
         shard,
         CatalogCommand::Delete {

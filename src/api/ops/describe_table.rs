@@ -4,11 +4,9 @@ use std::rc::Rc;
 
 use crate::api::error::ApiError;
 use crate::api::items::ReplyBuilder;
-use crate::api::mesh::all_stats;
 use crate::api::request::Fields;
-use crate::api::tables::{table_name, write_description};
+use crate::api::tables::{TableStats, table_name, write_description};
 use crate::api::{Outcome, Shard};
-use crate::model::key::table_prefix;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let name = table_name(&fields)?;
@@ -17,7 +15,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .table(name)
         .cloned()
         .ok_or_else(|| ApiError::table_not_found(name))?;
-    let stats = all_stats(shard, &table_prefix(def.id)).await?;
+    let stats = TableStats::collect(shard, &def).await?;
     let mut description = Vec::with_capacity(512);
     write_description(&mut description, shard, &def, "ACTIVE", &stats);
     let mut reply = ReplyBuilder::new();

@@ -7,7 +7,9 @@ use crate::api::conditional::write_condition;
 use crate::api::items::item_request;
 
 use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, Violations};
+use crate::api::index::keys::check_item as check_index_keys;
+use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
 use crate::api::items::{ReplyBuilder, check_item_size, key_of_item, table_for_items, write_units};
 use crate::api::mesh::write_on_owner;
 use crate::api::request::Fields;
@@ -26,10 +28,15 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "ReturnValues can only be ALL_OLD or NONE",
         ));
     }
+    let mut v = Violations::default();
+    let want_metrics = wants_collection_metrics(&fields, &mut v)?;
+    v.into_result()?;
     let table = table_for_items(shard, name)?;
     let key = key_of_item(shard, &table, &item)?;
     check_item_size(&item)?;
-    let plain = cond.is_none() && return_values == "NONE";
+    check_index_keys(&table, &item, false)?;
+    // Indexed tables need the old item to maintain their indexes.
+    let plain = cond.is_none() && return_values == "NONE" && table.indexes.is_empty();
     if key.owner != shard.id && !plain {
         return Ok(Outcome::Forward(key.owner));
     }
@@ -38,15 +45,23 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     // A plain put skips reading the old item and ships only the write to the
     // owner; the owner still takes the key lock so it never lands between a
     // conditional writer's read and write.
+    let mut collections = Vec::new();
     let old = if plain {
         write_on_owner(shard, key.owner, vec![(key.storage, Some(encoded))]).await?;
         None
     } else {
         let locked = lock_and_read(shard, &key).await?;
         check(cond.as_ref(), locked.old.as_ref(), return_old)?;
-        let durable = shard.store.write(vec![(key.storage, Some(encoded))])?;
+        let write = BaseWrite {
+            table: Some(table.clone()),
+            storage: key.storage,
+            old: locked.old.clone(),
+            new: Some(item),
+            value: Some(encoded),
+        };
+        let committed = commit(shard, vec![write]).await?;
         drop(locked.guard);
-        durable.wait().await?;
+        collections = committed.wait(shard).await?;
         locked.old
     };
     let mut reply = ReplyBuilder::new();
@@ -55,5 +70,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     let old_size = old.as_ref().map_or(0, item_size);
     reply.consumed(consumed, &table.name, write_units(new_size.max(old_size)));
+    if want_metrics {
+        reply.collection_metrics(&collections);
+    }
     Ok(Outcome::Reply(reply.finish()))
 }

@@ -12,15 +12,16 @@ use std::rc::Rc;
 use crate::api::items::item_request;
 
 use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, Violations};
 use crate::api::expr::{self, ExprKind};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::index::keys::check_item as check_index_keys;
+use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
 use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
 use crate::api::legacy;
 use crate::api::request::Fields;
 use crate::api::{Outcome, Shard};
 use crate::model::Item;
-use crate::model::codec::encode_item;
 use crate::model::value::item_size;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
@@ -53,6 +54,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         None => legacy::expected(&fields)?,
     };
     let return_old = return_old_on_failure(&fields)?;
+    let mut v = Violations::default();
+    let want_metrics = wants_collection_metrics(&fields, &mut v)?;
+    v.into_result()?;
     let table = table_for_items(shard, name)?;
     let key = key_from_json(shard, &table, key_json)?;
     if let Some(update) = &update {
@@ -82,11 +86,16 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         Some(update) => expr::apply_update(update, &base)?,
         None => base,
     };
-    let durable = shard
-        .store
-        .write(vec![(key.storage.clone(), Some(encode_item(&new)))])?;
+    check_index_keys(&table, &new, true)?;
+    let write = BaseWrite::item(
+        &table,
+        key.storage.clone(),
+        locked.old.clone(),
+        Some(new.clone()),
+    );
+    let committed = commit(shard, vec![write]).await?;
     drop(locked.guard);
-    durable.wait().await?;
+    let collections = committed.wait(shard).await?;
     let old = locked.old;
     let mut reply = ReplyBuilder::new();
     // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
@@ -120,5 +129,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         &table.name,
         write_units(item_size(&new).max(old_size)),
     );
+    if want_metrics {
+        reply.collection_metrics(&collections);
+    }
     Ok(Outcome::Reply(reply.finish()))
 }

@@ -1,40 +1,105 @@
-//! UpdateTable: billing mode and provisioned throughput.
+//! UpdateTable: billing mode, provisioned throughput, and the global
+//! secondary indexes (GlobalSecondaryIndexUpdates: Create, Update, Delete).
+//!
+//! Everything is validated against this shard's catalog before anything is
+//! submitted; the accepted request then becomes a short sequence of catalog
+//! commands (table billing/throughput first, then index throughput, then the
+//! one index Create or Delete), each applied atomically by the coordinator.
+//! A concurrent DDL change can make a later command fail after an earlier
+//! one applied; the coordinator re-checks what it must (names, limits,
+//! attribute types), so the catalog stays consistent either way.
 
 use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
+use crate::api::indexes_ddl::{
+    IndexAction, PROJECTED_NON_KEY_ATTRIBUTES_MAX, check_global, read_attribute_definitions,
+    read_index_updates, show_list,
+};
 use crate::api::items::ReplyBuilder;
-use crate::api::mesh::all_stats;
 use crate::api::ops::create_table::billing;
 use crate::api::request::Fields;
-use crate::api::tables::{check_table_name, now_seconds, submit, write_description};
+use crate::api::tables::{
+    TableStats, check_table_name, conflicting_definition, now_seconds, submit,
+    write_description_with,
+};
 use crate::api::{Outcome, Shard};
-use crate::catalog::{BillingMode, CatalogCommand};
-use crate::model::key::table_prefix;
+use crate::catalog::{BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, TableDef};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
     let (mode, throughput) = billing(&fields, &mut v)?;
+    let attribute_definitions = match fields.list("AttributeDefinitions")? {
+        None => None,
+        Some(list) => Some(read_attribute_definitions(list, &mut v)?),
+    };
+    let updates = match fields.list("GlobalSecondaryIndexUpdates")? {
+        None => None,
+        Some(list) => Some(read_index_updates(list, &mut v)?),
+    };
     v.into_result()?;
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
     };
-    for unsupported in [
-        "GlobalSecondaryIndexUpdates",
-        "StreamSpecification",
-        "ReplicaUpdates",
-    ] {
+    for unsupported in ["StreamSpecification", "ReplicaUpdates"] {
         if fields.get(unsupported).is_some() {
             return Err(ApiError::validation(format!(
                 "{unsupported} is not supported by this Dynacore build"
             )));
         }
     }
-    if mode.is_none() && throughput.is_none() {
+    let updates = updates.unwrap_or_default();
+    if mode.is_none() && throughput.is_none() && updates.is_empty() {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+    if fields.get("GlobalSecondaryIndexUpdates").is_some() && updates.is_empty() {
+        return Err(ApiError::invalid_parameter(
+            "List of GlobalSecondaryIndexUpdates is empty",
+        ));
+    }
+    let mut actions: Vec<IndexAction> = Vec::with_capacity(updates.len());
+    for update in updates {
+        match (update.actions, update.action) {
+            (0, _) => {
+                return Err(ApiError::invalid_parameter(
+                    "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
+                ));
+            }
+            (1, Some(action)) => {
+                if actions
+                    .iter()
+                    .any(|a| a.index_name() == action.index_name())
+                {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Only one global secondary index update per index is allowed simultaneously. Index: {}",
+                        action.index_name()
+                    )));
+                }
+                actions.push(action);
+            }
+            _ => {
+                return Err(ApiError::invalid_parameter(
+                    "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+                ));
+            }
+        }
+    }
+    let online = actions
+        .iter()
+        .filter(|a| !matches!(a, IndexAction::Update { .. }))
+        .count();
+    if online > 1 {
+        return Err(ApiError::limit_exceeded(format!(
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table -- Table: {name}"
+        )));
+    }
+    if online > 0 && throughput.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "You cannot create or delete index while updating table IOPS",
         ));
     }
     let current = shard
@@ -43,43 +108,228 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .cloned()
         .ok_or_else(|| ApiError::table_not_found(name))?;
     let target_mode = mode.unwrap_or(current.billing_mode);
-    match (target_mode, throughput) {
-        (BillingMode::PayPerRequest, Some(_)) => {
-            return Err(ApiError::invalid_parameter(
-                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
-            ));
+    check_table_billing(&current, mode, throughput, actions.is_empty())?;
+    let mut commands = Vec::new();
+    if mode.is_some() || throughput.is_some() {
+        commands.push(CatalogCommand::Update {
+            name: name.to_string(),
+            billing_mode: mode,
+            throughput,
+            now: now_seconds(),
+        });
+    }
+    if target_mode == BillingMode::Provisioned && current.billing_mode != target_mode {
+        // Switching to PROVISIONED: every remaining GSI needs its capacity.
+        let missing: Vec<&str> = current
+            .global_indexes()
+            .filter(|i| {
+                !actions.iter().any(|a| match a {
+                    IndexAction::Update { name, throughput } => {
+                        name == &i.name && throughput.is_some()
+                    }
+                    IndexAction::Delete { name } => name == &i.name,
+                    IndexAction::Create(_) => false,
+                })
+            })
+            .map(|i| i.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::invalid_parameter(format!(
+                "ProvisionedThroughput must be specified for index: {}",
+                missing.join(",")
+            )));
         }
+    }
+    let mut deleting: Option<IndexDef> = None;
+    let mut online_command = None;
+    for action in &actions {
+        match action {
+            IndexAction::Update { name, throughput } => {
+                let index = existing_global(&current, name, "update")?;
+                let Some((rcu, wcu)) = *throughput else {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
+                    )));
+                };
+                if target_mode == BillingMode::PayPerRequest {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "The only Updates for index: {name} when TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"
+                    )));
+                }
+                if mode.is_none()
+                    && rcu == index.read_capacity_units
+                    && wcu == index.write_capacity_units
+                {
+                    return Err(ApiError::validation(format!(
+                        "The provisioned throughput for the index {name} will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the index: {rcu}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the index: {wcu}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+                    )));
+                }
+                commands.push(CatalogCommand::UpdateIndex {
+                    table: current.name.clone(),
+                    index: name.clone(),
+                    throughput: (rcu, wcu),
+                });
+            }
+            IndexAction::Delete { name } => {
+                let index = existing_global(&current, name, "delete")?;
+                deleting = Some(index.clone());
+                online_command = Some(CatalogCommand::DeleteIndex {
+                    table: current.name.clone(),
+                    index: name.clone(),
+                });
+            }
+            IndexAction::Create(input) => {
+                if current.index(&input.name).is_some() {
+                    return Err(ApiError::validation(
+                        "Attempting to create an index which already exists",
+                    ));
+                }
+                let Some(requested) = &attribute_definitions else {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "AttributeDefinitions is not specified for index: {}",
+                        input.name
+                    )));
+                };
+                let (defs, added) = index_definitions(&current, requested, &input.key_schema)?;
+                let index = check_global(input, &defs, target_mode)?;
+                match (target_mode, input.throughput.is_some()) {
+                    (BillingMode::Provisioned, false) => {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {}",
+                            input.name
+                        )));
+                    }
+                    (BillingMode::PayPerRequest, true) => {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {} when BillingMode is PAY_PER_REQUEST",
+                            input.name
+                        )));
+                    }
+                    _ => {}
+                }
+                let projected: usize = current
+                    .indexes
+                    .iter()
+                    .chain(std::iter::once(&index))
+                    .map(|i| i.non_key_attributes.len())
+                    .sum();
+                if projected > PROJECTED_NON_KEY_ATTRIBUTES_MAX {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Number of projected attributes in all indexes exceeds limit of {PROJECTED_NON_KEY_ATTRIBUTES_MAX}"
+                    )));
+                }
+                online_command = Some(CatalogCommand::CreateIndex {
+                    table: current.name.clone(),
+                    index,
+                    attribute_definitions: added,
+                });
+            }
+        }
+    }
+    commands.extend(online_command);
+    let mut def = current.clone();
+    for command in commands {
+        def = submit(shard, command).await?;
+    }
+    let stats = TableStats::collect(shard, &def).await?;
+    let mut description = Vec::with_capacity(1024);
+    write_description_with(
+        &mut description,
+        shard,
+        &def,
+        "UPDATING",
+        &stats,
+        deleting.as_ref(),
+    );
+    let mut reply = ReplyBuilder::new();
+    reply.raw("TableDescription", &description);
+    Ok(Outcome::Reply(reply.finish()))
+}
+
+/// The table-level billing and throughput rules.
+fn check_table_billing(
+    current: &TableDef,
+    mode: Option<BillingMode>,
+    throughput: Option<(i64, i64)>,
+    no_index_updates: bool,
+) -> Result<(), ApiError> {
+    let target_mode = mode.unwrap_or(current.billing_mode);
+    match (target_mode, throughput) {
+        (BillingMode::PayPerRequest, Some(_)) => Err(ApiError::invalid_parameter(
+            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+        )),
         (BillingMode::Provisioned, None) if current.billing_mode == BillingMode::PayPerRequest => {
-            return Err(ApiError::invalid_parameter(
+            Err(ApiError::invalid_parameter(
                 "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
-            ));
+            ))
         }
         (BillingMode::Provisioned, Some((rcu, wcu)))
             if current.billing_mode == BillingMode::Provisioned
                 && rcu == current.read_capacity_units
                 && wcu == current.write_capacity_units
-                && mode.is_none() =>
+                && mode.is_none()
+                && no_index_updates =>
         {
-            return Err(ApiError::validation(format!(
+            Err(ApiError::validation(format!(
                 "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {rcu}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the table: {wcu}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
-            )));
+            )))
         }
-        _ => {}
+        _ => Ok(()),
     }
-    let def = submit(
-        shard,
-        CatalogCommand::Update {
-            name: name.to_string(),
-            billing_mode: mode,
-            throughput,
-            now: now_seconds(),
-        },
-    )
-    .await?;
-    let stats = all_stats(shard, &table_prefix(def.id)).await?;
-    let mut description = Vec::with_capacity(512);
-    write_description(&mut description, shard, &def, "UPDATING", &stats);
-    let mut reply = ReplyBuilder::new();
-    reply.raw("TableDescription", &description);
-    Ok(Outcome::Reply(reply.finish()))
+}
+
+/// The GSI an Update or Delete action names.
+fn existing_global<'a>(
+    table: &'a TableDef,
+    name: &str,
+    verb: &str,
+) -> Result<&'a IndexDef, ApiError> {
+    match table.index(name) {
+        Some(index) if index.kind == IndexKind::Global => Ok(index),
+        Some(_) => Err(ApiError::validation(format!(
+            "Cannot {verb} an index that is not a GlobalSecondaryIndex: {name}"
+        ))),
+        None => Err(ApiError::resource_not_found_message(format!(
+            "Requested resource not found: Table: {} Index: {name}",
+            table.name
+        ))),
+    }
+}
+
+/// The definitions a new GSI's key attributes resolve to, and those of them
+/// the table does not define yet. The request need only define the new
+/// attributes; a key attribute defined nowhere, or redefined with another
+/// type, is refused. Definitions the index does not use are ignored, as
+/// DynamoDB ignores them.
+fn index_definitions(
+    table: &TableDef,
+    requested: &[KeyAttr],
+    key_schema: &[(String, String)],
+) -> Result<(Vec<KeyAttr>, Vec<KeyAttr>), ApiError> {
+    let mut defs = Vec::new();
+    let mut added = Vec::new();
+    for (name, _) in key_schema {
+        let existing = table.attribute_definitions.iter().find(|d| &d.name == name);
+        let asked = requested.iter().find(|d| &d.name == name);
+        match (existing, asked) {
+            (Some(existing), Some(asked)) if existing.key_type != asked.key_type => {
+                return Err(conflicting_definition(existing, asked));
+            }
+            (Some(existing), _) => defs.push(existing.clone()),
+            (None, Some(asked)) => {
+                defs.push(asked.clone());
+                added.push(asked.clone());
+            }
+            (None, None) => {
+                let keys: Vec<String> = key_schema.iter().map(|(n, _)| n.clone()).collect();
+                let defined: Vec<String> = requested.iter().map(|d| d.name.clone()).collect();
+                return Err(ApiError::invalid_parameter(format!(
+                    "Some index key attributes are not defined in AttributeDefinitions. Keys: {}, AttributeDefinitions: {}",
+                    show_list(&keys),
+                    show_list(&defined)
+                )));
+            }
+        }
+    }
+    Ok((defs, added))
 }

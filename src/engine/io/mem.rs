@@ -51,6 +51,8 @@ struct State {
     ops: u64,
     fault: Option<FaultPlan>,
     bytes_written: u64,
+    /// Times `FsFile::sync` yields to other tasks before completing.
+    sync_yields: u32,
 }
 
 impl State {
@@ -108,6 +110,12 @@ impl MemFs {
         let mut state = self.state.borrow_mut();
         state.ops = 0;
         state.fault = fault;
+    }
+
+    /// Makes every file sync yield `yields` times before it completes
+    /// (a slow disk; 0, the default, completes at once).
+    pub fn set_sync_yields(&self, yields: u32) {
+        self.state.borrow_mut().sync_yields = yields;
     }
 
     /// Mutating operations performed since the last `set_fault`.
@@ -302,6 +310,12 @@ impl FsFile for MemFile {
     }
 
     async fn sync(&self) -> io::Result<()> {
+        // A slow device: other tasks run while the sync is "in flight", so
+        // tests see writes that are applied but not yet durable.
+        let yields = self.state.borrow().sync_yields;
+        for _ in 0..yields {
+            futures_lite::future::yield_now().await;
+        }
         let mut state = self.state.borrow_mut();
         state.mutating_op()?;
         let inode = state.inodes.entry(self.inode).or_default();

@@ -19,6 +19,7 @@
 //! shard's store lives on one thread; futures never cross threads.
 
 pub mod dma;
+pub mod either;
 pub mod mem;
 
 use std::io;
