@@ -264,8 +264,11 @@ pub fn filter(fields: &Fields<'_, '_>, member: &str) -> Result<Option<Condition>
     Ok(combine(&mut b, parts, fields)?.map(|root| b.finish(root)))
 }
 
-/// `KeyConditions` (Query).
-pub fn key_conditions(fields: &Fields<'_, '_>) -> Result<Option<Vec<KeyTerm>>, ApiError> {
+/// `KeyConditions` (Query), at most `max_terms` of them.
+pub fn key_conditions(
+    fields: &Fields<'_, '_>,
+    max_terms: usize,
+) -> Result<Option<Vec<KeyTerm>>, ApiError> {
     let Some(conds) = fields.object("KeyConditions")? else {
         return Ok(None);
     };
@@ -313,7 +316,7 @@ pub fn key_conditions(fields: &Fields<'_, '_>) -> Result<Option<Vec<KeyTerm>>, A
             op: key_op,
         });
     }
-    if terms.len() > 2 {
+    if terms.len() > max_terms {
         return Err(ApiError::validation(
             "Conditions can be of length 1 or 2 only",
         ));

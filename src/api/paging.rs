@@ -9,12 +9,13 @@
 use std::ops::Bound;
 
 use super::error::ApiError;
+use super::index::keys;
 use super::items::{ConsumedMode, read_units, write_consumed};
 use crate::api::expr::{self, Condition, Projection};
-use crate::catalog::TableDef;
+use crate::catalog::{IndexDef, IndexKind, TableDef};
 use crate::model::Item;
 use crate::model::codec::decode_item;
-use crate::model::value::{item_size, write_json_map};
+use crate::model::value::{item_size, write_json_map, write_json_str};
 
 /// DynamoDB's page size limit.
 pub const PAGE_BYTES_MAX: usize = 1024 * 1024;
@@ -27,12 +28,26 @@ pub struct PageBuilder<'r> {
     count_only: bool,
     limit: Option<usize>,
     table: &'r TableDef,
+    index: Option<IndexPage<'r>>,
     items: Vec<Item>,
     pub count: usize,
     pub scanned: usize,
+    /// Bytes of the entries read (base items, or index entries).
     pub bytes: usize,
+    /// Bytes of base items fetched for index entries (LSI only).
+    pub fetched_bytes: usize,
     pub last_key: Option<Item>,
     pub full: bool,
+}
+
+/// How a page over an index shapes its items.
+#[derive(Clone, Copy)]
+pub struct IndexPage<'r> {
+    pub index: &'r IndexDef,
+    /// Items are base items fetched for their entries (an LSI read needing
+    /// unprojected attributes) and, with no ProjectionExpression and no
+    /// ALL_ATTRIBUTES, are cut back to what the index projects.
+    pub reshape: bool,
 }
 
 impl<'r> PageBuilder<'r> {
@@ -49,13 +64,22 @@ impl<'r> PageBuilder<'r> {
             count_only,
             limit,
             table,
+            index: None,
             items: Vec::new(),
             count: 0,
             scanned: 0,
             bytes: 0,
+            fetched_bytes: 0,
             last_key: None,
             full: false,
         }
+    }
+
+    /// A page over an index's entries: LastEvaluatedKey carries the table's
+    /// and the index's keys, capacity is reported per index.
+    pub fn over_index(mut self, index: IndexPage<'r>) -> Self {
+        self.index = Some(index);
+        self
     }
 
     /// How many more entries to fetch at most.
@@ -69,27 +93,41 @@ impl<'r> PageBuilder<'r> {
     /// Takes one stored entry; returns false once the page is full.
     pub fn offer(&mut self, value: &[u8]) -> Result<bool, ApiError> {
         let item = decode_item(value).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(self.offer_entry(item, None))
+    }
+
+    /// Takes one decoded entry and, for an LSI entry whose base item had to
+    /// be read, that item (the filter and projection then apply to it);
+    /// returns false once the page is full.
+    pub fn offer_entry(&mut self, entry: Item, fetched: Option<Item>) -> bool {
         self.scanned += 1;
-        self.bytes += item_size(&item);
-        let passes = self.filter.is_none_or(|f| expr::evaluate(f, &item));
+        self.bytes += item_size(&entry);
+        if let Some(base) = &fetched {
+            self.fetched_bytes += item_size(base);
+        }
         let limit_hit = self.limit.is_some_and(|l| self.scanned >= l);
-        if limit_hit || self.bytes >= PAGE_BYTES_MAX {
-            self.last_key = Some(self.key_of(&item));
+        if limit_hit || self.bytes + self.fetched_bytes >= PAGE_BYTES_MAX {
+            self.last_key = Some(self.key_of(&entry));
             self.full = true;
         }
-        if passes {
+        let item = fetched.unwrap_or(entry);
+        if self.filter.is_none_or(|f| expr::evaluate(f, &item)) {
             self.count += 1;
             if !self.count_only {
-                self.items.push(match self.projection {
-                    Some(p) => p.apply(&item),
-                    None => item,
+                self.items.push(match (self.projection, self.index) {
+                    (Some(p), _) => p.apply(&item),
+                    (None, Some(ix)) if ix.reshape => keys::project(self.table, ix.index, &item),
+                    (None, _) => item,
                 });
             }
         }
-        Ok(!self.full)
+        !self.full
     }
 
     fn key_of(&self, item: &Item) -> Item {
+        if let Some(ix) = &self.index {
+            return keys::last_evaluated_key(self.table, ix.index, item);
+        }
         let mut key = Item::new();
         let names = std::iter::once(&self.table.partition_key).chain(self.table.sort_key.as_ref());
         for attr in names {
@@ -122,16 +160,67 @@ impl<'r> PageBuilder<'r> {
         }
         if consumed != ConsumedMode::None {
             out.push(b',');
-            write_consumed(
-                &mut out,
-                consumed,
-                &self.table.name,
-                read_units(self.bytes, consistent),
-            );
+            match self.index {
+                None => write_consumed(
+                    &mut out,
+                    consumed,
+                    &self.table.name,
+                    read_units(self.bytes, consistent),
+                ),
+                Some(ix) => {
+                    let index_units = read_units(self.bytes, consistent);
+                    let table_units = if self.fetched_bytes == 0 {
+                        0.0
+                    } else {
+                        read_units(self.fetched_bytes, consistent)
+                    };
+                    write_index_consumed(
+                        &mut out,
+                        consumed,
+                        &self.table.name,
+                        ix.index,
+                        index_units,
+                        table_units,
+                    );
+                }
+            }
         }
         out.push(b'}');
         out
     }
+}
+
+/// `"ConsumedCapacity":{…}` of a read over an index: the total, and with
+/// INDEXES the table's part (base items fetched for an LSI) and the index's
+/// under `LocalSecondaryIndexes` or `GlobalSecondaryIndexes`.
+pub fn write_index_consumed(
+    out: &mut Vec<u8>,
+    mode: ConsumedMode,
+    table: &str,
+    index: &IndexDef,
+    index_units: f64,
+    table_units: f64,
+) {
+    if mode == ConsumedMode::None {
+        return;
+    }
+    out.extend_from_slice(b"\"ConsumedCapacity\":{\"TableName\":");
+    write_json_str(out, table);
+    let total = index_units + table_units;
+    out.extend_from_slice(format!(",\"CapacityUnits\":{total:?}").as_bytes());
+    if mode == ConsumedMode::Indexes {
+        out.extend_from_slice(
+            format!(",\"Table\":{{\"CapacityUnits\":{table_units:?}}}").as_bytes(),
+        );
+        let member = match index.kind {
+            IndexKind::Local => "LocalSecondaryIndexes",
+            IndexKind::Global => "GlobalSecondaryIndexes",
+        };
+        out.extend_from_slice(format!(",\"{member}\":{{").as_bytes());
+        write_json_str(out, &index.name);
+        out.extend_from_slice(format!(":{{\"CapacityUnits\":{index_units:?}}}}}").as_bytes());
+    }
+    out.push(b'}');
 }
 
 /// The smallest key greater than every key starting with `prefix`
@@ -190,12 +279,31 @@ pub fn read_limit(fields: &super::request::Fields<'_, '_>) -> Result<Option<usiz
     }
 }
 
+/// What a Query or Scan returns (`Select`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectKind {
+    AllAttributes,
+    AllProjected,
+    Specific,
+    Count,
+}
+
 /// Select, checked against the projection as DynamoDB checks it; returns
 /// whether only a count is wanted.
 pub fn read_select(
     fields: &super::request::Fields<'_, '_>,
     has_projection: bool,
 ) -> Result<bool, ApiError> {
+    Ok(read_select_kind(fields, has_projection, false)? == SelectKind::Count)
+}
+
+/// Select with its default: ALL_PROJECTED_ATTRIBUTES on an index,
+/// ALL_ATTRIBUTES on a table, SPECIFIC_ATTRIBUTES with a projection.
+pub fn read_select_kind(
+    fields: &super::request::Fields<'_, '_>,
+    has_projection: bool,
+    has_index: bool,
+) -> Result<SelectKind, ApiError> {
     let select = fields.str("Select")?;
     match select {
         Some(s @ ("ALL_ATTRIBUTES" | "ALL_PROJECTED_ATTRIBUTES" | "COUNT")) if has_projection => {
@@ -211,11 +319,15 @@ pub fn read_select(
         Some("SPECIFIC_ATTRIBUTES") if !has_projection => Err(ApiError::validation(
             "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
         )),
-        None | Some("ALL_ATTRIBUTES") | Some("SPECIFIC_ATTRIBUTES") => Ok(false),
+        None if has_projection => Ok(SelectKind::Specific),
+        None if has_index => Ok(SelectKind::AllProjected),
+        None | Some("ALL_ATTRIBUTES") => Ok(SelectKind::AllAttributes),
+        Some("SPECIFIC_ATTRIBUTES") => Ok(SelectKind::Specific),
+        Some("ALL_PROJECTED_ATTRIBUTES") if has_index => Ok(SelectKind::AllProjected),
         Some("ALL_PROJECTED_ATTRIBUTES") => Err(ApiError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
-        Some("COUNT") => Ok(true),
+        Some("COUNT") => Ok(SelectKind::Count),
         Some(other) => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         ))),
@@ -230,6 +342,15 @@ pub fn reject_key_attributes_in_filter(
     label: &str,
 ) -> Result<(), ApiError> {
     let keys = std::iter::once(&table.partition_key).chain(table.sort_key.as_ref());
+    reject_attributes_in_filter(filter, keys, label)
+}
+
+/// The same rule for a Query on an index: the index's own key attributes.
+pub fn reject_attributes_in_filter<'a>(
+    filter: &Condition,
+    keys: impl Iterator<Item = &'a crate::catalog::KeyAttr>,
+    label: &str,
+) -> Result<(), ApiError> {
     for attr in keys {
         if filter_mentions(filter, &attr.name) {
             return Err(ApiError::validation(format!(
@@ -241,20 +362,44 @@ pub fn reject_key_attributes_in_filter(
     Ok(())
 }
 
-fn filter_mentions(cond: &Condition, name: &str) -> bool {
+/// Whether the filter reads the top-level attribute `name`.
+pub fn filter_mentions(cond: &Condition, name: &str) -> bool {
+    filter_names(cond).contains(&name)
+}
+
+/// The top-level attribute names a filter reads, deduplicated, in first-use
+/// order.
+pub fn filter_names(cond: &Condition) -> Vec<&str> {
     use crate::api::expr::{Node, Operand};
-    let op_mentions = |o: &Operand| match o {
-        Operand::Path(p) | Operand::Size(p) => p.head() == name,
-        Operand::Value(_) => false,
-    };
-    cond.nodes.iter().any(|n| match n {
-        Node::Cmp(_, a, b) | Node::BeginsWith(a, b) | Node::Contains(a, b) => {
-            op_mentions(a) || op_mentions(b)
+    fn add<'c>(names: &mut Vec<&'c str>, name: &'c str) {
+        if !names.contains(&name) {
+            names.push(name);
         }
-        Node::Between(a, b, c) => op_mentions(a) || op_mentions(b) || op_mentions(c),
-        Node::In(a, list) => op_mentions(a) || list.iter().any(op_mentions),
-        Node::Exists(p) | Node::NotExists(p) => p.head() == name,
-        Node::Type(p, t) => p.head() == name || op_mentions(t),
-        Node::And(..) | Node::Or(..) | Node::Not(_) => false,
-    })
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for node in &cond.nodes {
+        let mut operands: Vec<&Operand> = Vec::new();
+        match node {
+            Node::Cmp(_, a, b) | Node::BeginsWith(a, b) | Node::Contains(a, b) => {
+                operands.extend([a, b])
+            }
+            Node::Between(a, b, c) => operands.extend([a, b, c]),
+            Node::In(a, list) => {
+                operands.push(a);
+                operands.extend(list.iter());
+            }
+            Node::Exists(p) | Node::NotExists(p) => add(&mut names, p.head()),
+            Node::Type(p, t) => {
+                add(&mut names, p.head());
+                operands.push(t);
+            }
+            Node::And(..) | Node::Or(..) | Node::Not(_) => {}
+        }
+        for operand in operands {
+            if let Operand::Path(p) | Operand::Size(p) = operand {
+                add(&mut names, p.head());
+            }
+        }
+    }
+    names
 }

@@ -1,7 +1,9 @@
 //! Secondary indexes: entry keys and projections (`keys`), how writes
 //! maintain them (`maintain`), the GSI outbox that carries index changes to
-//! other shards (`outbox`), and backfill of a GSI added to a live table
-//! (`backfill`).
+//! other shards (`outbox`), backfill of a GSI added to a live table
+//! (`backfill`), and how Query/Scan read them: key conditions matched to an
+//! index schema (`condition`), byte ranges of entry keys (`range`), and the
+//! checks and plan of an index read (`read`).
 //!
 //! The one design decision: a **local** index entry is written in the same
 //! engine batch (one WAL record) as its base item, so LSI reads are as
@@ -17,8 +19,11 @@ pub mod backfill;
 #[cfg(test)]
 mod crash_tests;
 pub mod keys;
+pub mod condition;
 pub mod maintain;
 pub mod outbox;
+pub mod range;
+pub mod read;
 
 use std::rc::Rc;
 

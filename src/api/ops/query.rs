@@ -11,25 +11,33 @@ use std::rc::Rc;
 
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::{self, CmpOp, ExprKind, KeyOp, KeyTerm};
+use crate::api::expr::{Condition, Projection};
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
-use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
+use crate::api::index::condition::match_index_schema;
+use crate::api::index::{keys, range, read};
+use crate::api::items::{ConsumedMode, consumed_mode, key_from_json, make_key, table_for_items};
 use crate::api::legacy;
 use crate::api::mesh::as_ref_bound;
 use crate::api::paging::{
-    PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select,
-    reject_key_attributes_in_filter,
+    IndexPage, PageBuilder, SelectKind, max_lower, min_upper, prefix_end, read_limit,
+    read_select_kind, reject_attributes_in_filter, reject_key_attributes_in_filter,
 };
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
 use crate::catalog::{KeyAttr, TableDef};
 use crate::model::Value;
+use crate::model::codec::decode_item;
 use crate::model::key::{partition_prefix, push_sort_key};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
+    let index_name = fields.str("IndexName")?;
+    if index_name.is_some() {
+        check_table_name(&mut v, index_name, "indexName");
+    }
     let consumed = consumed_mode(&fields, &mut v)?;
     v.into_result()?;
     let Some(name) = name else {
@@ -58,10 +66,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let filter = condition(&fields, "FilterExpression", ExprKind::Filter, &mut ph)?;
     let projection = projection(&fields, &mut ph)?;
     ph.finish()?;
-    let count_only = read_select(&fields, projection.is_some())?;
+    let select = read_select_kind(&fields, projection.is_some(), index_name.is_some())?;
+    let count_only = select == SelectKind::Count;
+    // A multi-attribute index key takes more than two KeyConditions; the
+    // index's schema bounds them below.
+    let max_conditions = if index_name.is_some() { usize::MAX } else { 2 };
     let terms = match key_cond {
         Some(key_cond) => expr::key_condition_terms(&key_cond)?,
-        None => legacy::key_conditions(&fields)?.ok_or_else(|| {
+        None => legacy::key_conditions(&fields, max_conditions)?.ok_or_else(|| {
             ApiError::validation(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
             )
@@ -77,10 +89,19 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         None => legacy::filter(&fields, "QueryFilter")?,
     };
     let table = table_for_items(shard, name)?;
-    if let Some(index) = fields.str("IndexName")? {
-        return Err(ApiError::validation(format!(
-            "The table does not have the specified index: {index}"
-        )));
+    if let Some(index_name) = index_name {
+        let request = IndexQuery {
+            terms,
+            filter: filter.as_ref(),
+            filter_label,
+            projection: projection.as_ref(),
+            select,
+            limit,
+            forward,
+            consistent,
+            consumed,
+        };
+        return query_index(shard, &fields, &table, index_name, request).await;
     }
     if let Some(filter) = &filter {
         reject_key_attributes_in_filter(filter, &table, filter_label)?;
@@ -138,6 +159,133 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
     }
     Ok(Outcome::Reply(page.reply(consumed, consistent)))
+}
+
+/// The parsed parts of a Query that an index query uses.
+struct IndexQuery<'r> {
+    terms: Vec<KeyTerm>,
+    filter: Option<&'r Condition>,
+    filter_label: &'static str,
+    projection: Option<&'r Projection>,
+    select: SelectKind,
+    limit: Option<usize>,
+    forward: bool,
+    consistent: bool,
+    consumed: ConsumedMode,
+}
+
+/// A Query on a secondary index: the key condition becomes a byte range of
+/// one index partition (`index::range`), read on the shard that owns the
+/// partition's hash — the base partition's shard for an LSI.
+async fn query_index(
+    shard: &Rc<Shard>,
+    fields: &Fields<'_, '_>,
+    table: &TableDef,
+    index_name: &str,
+    q: IndexQuery<'_>,
+) -> Result<Outcome, ApiError> {
+    let index = read::resolve(table, index_name, q.consistent)?;
+    let key_count = index.hash_keys.len() + index.range_keys.len();
+    if q.terms.len() > key_count.max(2) && fields.get("KeyConditions").is_some() {
+        return Err(ApiError::validation(
+            "Conditions can be of length 1 or 2 only",
+        ));
+    }
+    let cond = match_index_schema(index, q.terms)?;
+    if let Some(filter) = q.filter {
+        reject_attributes_in_filter(filter, index.key_attrs(), q.filter_label)?;
+    }
+    let plan = read::plan(table, index, q.select, q.projection, q.filter)?;
+    let hash_values: Vec<&Value> = cond.hash_values.iter().collect();
+    let hash = keys::partition_hash(table, index, &hash_values);
+    let owner = shard.map.owner(hash);
+    if owner != shard.id {
+        return Ok(Outcome::Forward(owner));
+    }
+    let mut prefix = keys::partition_prefix(index, hash, &hash_values);
+    for value in &cond.range_eqs {
+        keys::push_range_value(&mut prefix, value);
+    }
+    let condition_range = range::range_for(&prefix, cond.last.as_ref());
+    let (mut lower, mut upper) = condition_range.clone();
+    if let Some(start) = fields.get("ExclusiveStartKey") {
+        let (start_item, start_key) = read::start_key(&shard.map, table, index, start)?;
+        let same_partition = index
+            .hash_keys
+            .iter()
+            .zip(&cond.hash_values)
+            .all(|(attr, v)| start_item.get(&attr.name) == Some(v));
+        if !same_partition {
+            return Err(ApiError::validation(
+                "The provided starting key is outside query boundaries based on provided conditions",
+            ));
+        }
+        if !range::contains(&condition_range, &start_key.storage) {
+            return Err(ApiError::validation(
+                "The provided starting key does not match the range key predicate",
+            ));
+        }
+        if q.forward {
+            lower = max_lower(lower, Bound::Excluded(start_key.storage));
+        } else {
+            upper = min_upper(upper, Bound::Excluded(start_key.storage));
+        }
+    }
+    let mut page = PageBuilder::new(
+        table,
+        q.filter,
+        q.projection,
+        q.select == SelectKind::Count,
+        q.limit,
+    )
+    .over_index(IndexPage {
+        index,
+        reshape: plan.reshape,
+    });
+    'fill: loop {
+        let entries = shard
+            .store
+            .scan(
+                as_ref_bound(&lower),
+                as_ref_bound(&upper),
+                !q.forward,
+                page.fetch_size(),
+                usize::MAX,
+            )
+            .await?;
+        if entries.is_empty() {
+            break;
+        }
+        for (k, value) in &entries {
+            if q.forward {
+                lower = Bound::Excluded(k.clone());
+            } else {
+                upper = Bound::Excluded(k.clone());
+            }
+            let entry = decode_item(value).map_err(|e| ApiError::internal(e.to_string()))?;
+            let fetched = if plan.fetch_base {
+                // An LSI entry and its base item share this shard and one
+                // WAL record: the base item is there unless a write raced
+                // between the two reads, and then the entry is gone too.
+                let Some((pk, sk)) = read::base_key_values(table, &entry) else {
+                    continue;
+                };
+                let base = make_key(shard, table, pk, sk);
+                match shard.store.get(&base.storage).await? {
+                    Some(bytes) => {
+                        Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?)
+                    }
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            if !page.offer_entry(entry, fetched) {
+                break 'fill;
+            }
+        }
+    }
+    Ok(Outcome::Reply(page.reply(q.consumed, q.consistent)))
 }
 
 /// Matches key terms to the key schema: the partition key by equality, at

@@ -15,13 +15,20 @@ use std::rc::Rc;
 use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
 use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
-use crate::api::items::{consumed_mode, key_from_json, table_for_items};
+use crate::api::index::read;
+use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
 use crate::api::legacy;
-use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::paging::{PageBuilder, max_lower, min_upper, prefix_end, read_limit, read_select};
+use crate::api::mesh::{Entries, MeshReply, MeshRequest, call_or_local, unexpected};
+use crate::api::paging::{
+    IndexPage, PageBuilder, SelectKind, max_lower, min_upper, prefix_end, read_limit,
+    read_select_kind,
+};
 use crate::api::request::Fields;
 use crate::api::tables::check_table_name;
 use crate::api::{Outcome, Shard};
+use crate::catalog::TableDef;
+use crate::model::Item;
+use crate::model::codec::decode_item;
 
 /// DynamoDB's bound on TotalSegments.
 const TOTAL_SEGMENTS_MAX: i64 = 1_000_000;
@@ -30,6 +37,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
+    let index_name = fields.str("IndexName")?;
+    if index_name.is_some() {
+        check_table_name(&mut v, index_name, "indexName");
+    }
     let consumed = consumed_mode(&fields, &mut v)?;
     let segment = fields.i64("Segment")?;
     let total = fields.i64("TotalSegments")?;
@@ -94,18 +105,25 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         "FilterExpression is null",
     )?;
     ph.finish()?;
-    let count_only = read_select(&fields, projection.is_some())?;
+    let select = read_select_kind(&fields, projection.is_some(), index_name.is_some())?;
+    let count_only = select == SelectKind::Count;
     let filter = match filter {
         Some(filter) => Some(filter),
         None => legacy::filter(&fields, "ScanFilter")?,
     };
     let table = table_for_items(shard, name)?;
-    if let Some(index) = fields.str("IndexName")? {
-        return Err(ApiError::validation(format!(
-            "The table does not have the specified index: {index}"
-        )));
-    }
-    let tid = table.id.to_be_bytes();
+    // An index is scanned like a table: its entries live under its own id
+    // in the same global (hash, key) order.
+    let index = match index_name {
+        Some(index_name) => {
+            let index = read::resolve(&table, index_name, consistent)?;
+            let plan = read::plan(&table, index, select, projection.as_ref(), filter.as_ref())?;
+            Some((index, plan))
+        }
+        None => None,
+    };
+    let prefix_id = index.map_or(table.id, |(ix, _)| ix.id);
+    let tid = prefix_id.to_be_bytes();
     let hash_key = |h: u64| {
         let mut k = tid.to_vec();
         k.extend_from_slice(&h.to_be_bytes());
@@ -125,23 +143,43 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
     };
     let mut resume: Option<(u64, Vec<u8>)> = None;
+    let new_page = || {
+        let page = PageBuilder::new(
+            &table,
+            filter.as_ref(),
+            projection.as_ref(),
+            count_only,
+            limit,
+        );
+        match index {
+            Some((index, plan)) => page.over_index(IndexPage {
+                index,
+                reshape: plan.reshape,
+            }),
+            None => page,
+        }
+    };
     if let Some(start) = fields.get("ExclusiveStartKey") {
-        let start = key_from_json(shard, &table, start)?;
+        let (hash, storage) = match index {
+            Some((index, _)) => {
+                let (_, key) = read::start_key(&shard.map, &table, index, start)?;
+                (key.hash, key.storage)
+            }
+            None => {
+                let key = key_from_json(shard, &table, start)?;
+                (key.hash, key.storage)
+            }
+        };
         // A start key outside the segment resumes nothing (an empty last
         // page), as DynamoDB Local answers.
-        if start.hash < hash_lo || start.hash > hash_hi {
-            let page = PageBuilder::new(&table, None, None, count_only, limit);
+        if hash < hash_lo || hash > hash_hi {
+            let page = new_page();
             return Ok(Outcome::Reply(page.reply(consumed, consistent)));
         }
-        resume = Some((start.hash, start.storage));
+        resume = Some((hash, storage));
     }
-    let mut page = PageBuilder::new(
-        &table,
-        filter.as_ref(),
-        projection.as_ref(),
-        count_only,
-        limit,
-    );
+    let fetch_base = index.is_some_and(|(_, plan)| plan.fetch_base);
+    let mut page = new_page();
     let first_hash = resume.as_ref().map_or(hash_lo, |(h, _)| *h);
     let map = shard.map;
     'shards: for owner in map.owner(first_hash)..map.shard_count() {
@@ -175,13 +213,60 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             if entries.is_empty() {
                 break;
             }
-            for (k, value) in &entries {
+            let mut fetched = if fetch_base {
+                fetch_base_items(shard, &table, owner, &entries).await?
+            } else {
+                Vec::new()
+            };
+            for (i, (k, value)) in entries.iter().enumerate() {
                 lower = Bound::Excluded(k.clone());
-                if !page.offer(value)? {
+                let offered = if fetch_base {
+                    match fetched[i].take() {
+                        // The base item went away after the entry was read.
+                        None => continue,
+                        Some((entry, base)) => page.offer_entry(entry, Some(base)),
+                    }
+                } else {
+                    page.offer(value)?
+                };
+                if !offered {
                     break 'shards;
                 }
             }
         }
     }
     Ok(Outcome::Reply(page.reply(consumed, consistent)))
+}
+
+/// The base items of LSI entries read from `owner`, which holds both: one
+/// batched point read there. None for an entry whose base item is gone (a
+/// write raced between the two reads; its entry is gone too by now).
+async fn fetch_base_items(
+    shard: &Rc<Shard>,
+    table: &TableDef,
+    owner: u32,
+    entries: &Entries,
+) -> Result<Vec<Option<(Item, Item)>>, ApiError> {
+    let decode = |bytes: &[u8]| decode_item(bytes).map_err(|e| ApiError::internal(e.to_string()));
+    let mut decoded = Vec::with_capacity(entries.len());
+    let mut keys = Vec::with_capacity(entries.len());
+    for (_, value) in entries {
+        let entry = decode(value)?;
+        let (pk, sk) = read::base_key_values(table, &entry)
+            .ok_or_else(|| ApiError::internal("index entry without the table's key"))?;
+        keys.push(make_key(shard, table, pk, sk).storage);
+        decoded.push(entry);
+    }
+    let values = match call_or_local(shard, owner, MeshRequest::Get { keys }).await? {
+        MeshReply::Values(values) => values?,
+        other => return Err(unexpected(&other)),
+    };
+    let mut out = Vec::with_capacity(decoded.len());
+    for (entry, value) in decoded.into_iter().zip(values) {
+        out.push(match value {
+            Some(bytes) => Some((entry, decode(&bytes)?)),
+            None => None,
+        });
+    }
+    Ok(out)
 }
