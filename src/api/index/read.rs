@@ -58,9 +58,7 @@ fn unprojected<'a>(
     index: &IndexDef,
     names: impl Iterator<Item = &'a str>,
 ) -> Vec<&'a str> {
-    let mut out: Vec<&str> = names
-        .filter(|n| !keys::projects(table, index, n))
-        .collect();
+    let mut out: Vec<&str> = names.filter(|n| !keys::projects(table, index, n)).collect();
     out.dedup();
     out
 }
