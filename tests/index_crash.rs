@@ -151,7 +151,11 @@ async fn check_indexes(server: &Server, round: usize) {
         let phantom: Vec<_> = actual.difference(&expected).collect();
         assert!(
             lost.is_empty() && phantom.is_empty(),
-            "round {round}: {index}: lost {lost:?}, phantom {phantom:?}"
+            "round {round}: {index}: {} lost (first {:?}), {} phantom (first {:?})",
+            lost.len(),
+            lost.iter().take(3).collect::<Vec<_>>(),
+            phantom.len(),
+            phantom.iter().take(3).collect::<Vec<_>>()
         );
     }
 }
