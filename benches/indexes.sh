@@ -25,7 +25,7 @@ create() { # table gsi-count
   local table=$1 n=$2 defs='{"AttributeName":"pk","AttributeType":"S"}' gsis=""
   for i in $(seq 0 $((n - 1))); do
     defs="$defs,{\"AttributeName\":\"field$i\",\"AttributeType\":\"S\"}"
-    gsis="$gsis${gsis:+,}{\"IndexName\":\"g$i\",\"KeySchema\":[{\"AttributeName\":\"field$i\",\"KeyType\":\"HASH\"}],\"Projection\":{\"ProjectionType\":\"ALL\"}}"
+    gsis="$gsis${gsis:+,}{\"IndexName\":\"gsi$i\",\"KeySchema\":[{\"AttributeName\":\"field$i\",\"KeyType\":\"HASH\"}],\"Projection\":{\"ProjectionType\":\"ALL\"}}"
   done
   local body="{\"TableName\":\"$table\",\"BillingMode\":\"PAY_PER_REQUEST\",\"AttributeDefinitions\":[$defs],\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}]"
   [ "$n" -gt 0 ] && body="$body,\"GlobalSecondaryIndexes\":[$gsis]"

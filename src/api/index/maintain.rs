@@ -22,7 +22,7 @@ use super::outbox::{IndexOp, encode_record, now_ms, record_key};
 use crate::api::Shard;
 use crate::api::error::ApiError;
 use crate::api::locks::KeyGuard;
-use crate::catalog::{IndexKind, TableDef};
+use crate::catalog::{Catalog, IndexKind, TableDef};
 use crate::engine::{Durable, WriteBatch};
 use crate::model::codec::{decode_item, encode_item};
 use crate::model::key::{partition_prefix, placement_bytes};
@@ -37,34 +37,42 @@ pub const COLLECTION_PREFIX: [u8; 5] = [0, 0, 0, 0, b'C'];
 /// DynamoDB counts 100 bytes of overhead per local index entry.
 const LSI_ENTRY_OVERHEAD_BYTES: u64 = 100;
 
-/// One base-item write: its table, storage key, images and stored value.
+/// One base-item write: its storage key, images and stored value.
 pub struct BaseWrite {
-    /// None for a table without indexes (nothing to maintain).
-    pub table: Option<Arc<TableDef>>,
     pub storage: Vec<u8>,
-    /// The item before the write (None: absent). Needed only when the
-    /// table has indexes.
+    /// The item before the write (None: absent), when `old_known`.
     pub old: Option<Item>,
-    /// The item after the write (None: deleted).
+    /// Whether `old` was read (under the key lock). Blind writes to tables
+    /// without indexes skip the read; [`commit`] reads it if the table has
+    /// gained an index meanwhile.
+    pub old_known: bool,
+    /// The item after the write (None: deleted, or not decoded yet).
     pub new: Option<Item>,
-    /// `new`, encoded (what the base key stores), or None to delete.
+    /// What the base key stores: the encoded new item, or None to delete.
     pub value: Option<Vec<u8>>,
 }
 
 impl BaseWrite {
-    /// A put or delete of `new` replacing `old`.
-    pub fn item(
-        table: &Arc<TableDef>,
-        storage: Vec<u8>,
-        old: Option<Item>,
-        new: Option<Item>,
-    ) -> Self {
+    /// A put (`new`) or delete (None) of an item whose old image was read
+    /// under its key lock.
+    pub fn item(storage: Vec<u8>, old: Option<Item>, new: Option<Item>) -> Self {
         let value = new.as_ref().map(encode_item);
         BaseWrite {
-            table: Some(table.clone()),
             storage,
             old,
+            old_known: true,
             new,
+            value,
+        }
+    }
+
+    /// A put of `value` (an encoded item) or a delete, old image unread.
+    pub fn blind(storage: Vec<u8>, value: Option<Vec<u8>>) -> Self {
+        BaseWrite {
+            storage,
+            old: None,
+            old_known: false,
+            new: None,
             value,
         }
     }
@@ -173,31 +181,54 @@ fn index_changes(
     }
 }
 
+fn decode(bytes: &[u8]) -> Result<Item, ApiError> {
+    decode_item(bytes).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The table a base storage key belongs to, in `catalog`.
+fn table_of<'c>(catalog: &'c Catalog, storage: &[u8]) -> Option<&'c Arc<TableDef>> {
+    let id = u32::from_be_bytes(storage.get(..4)?.try_into().ok()?);
+    catalog.table_by_id(id)
+}
+
 /// Applies `writes` and their index changes as one atomic batch.
 ///
-/// Callers hold the key lock of every base key and have decided (condition
-/// checks) on the `old` images given. The item collection counters are
-/// locked here, after the item locks (every path takes item locks first,
-/// so the two kinds never wait on each other in a cycle).
-pub async fn commit(shard: &Rc<Shard>, writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
-    let mut batch: WriteBatch = Vec::with_capacity(writes.len());
-    let mut remote: Vec<IndexOp> = Vec::new();
-    // Collection counter key → (table, partition key name and value, delta).
-    let mut deltas: BTreeMap<Vec<u8>, (Arc<TableDef>, Value, i64)> = BTreeMap::new();
-    for write in writes {
-        let Some(table) = write.table.as_ref().filter(|t| !t.indexes.is_empty()) else {
-            batch.push((write.storage, write.value));
-            continue;
-        };
-        index_changes(
-            shard,
-            table,
-            write.old.as_ref(),
-            write.new.as_ref(),
-            &mut batch,
-            &mut remote,
-        );
-        if table.has_local_indexes() {
+/// Callers hold the key lock of every base key (and decided any condition
+/// on the `old` images given). The indexes maintained are those of the
+/// shard's catalog *at the moment of the write*, never an older snapshot:
+/// a GSI whose backfill has already passed this key must see this write.
+/// If the catalog changes while this waits (reading an old image, locking
+/// an item collection counter), it starts over. Counters are locked after
+/// the item locks on every path, so the two kinds never wait in a cycle.
+pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
+    loop {
+        let catalog = shard.catalog();
+        // Old and new images of every item of an indexed table.
+        for write in &mut writes {
+            let indexed = table_of(&catalog, &write.storage).is_some_and(|t| !t.indexes.is_empty());
+            if !indexed {
+                continue;
+            }
+            if !write.old_known {
+                write.old = match shard.store.get(&write.storage).await? {
+                    Some(bytes) => Some(decode(&bytes)?),
+                    None => None,
+                };
+                write.old_known = true;
+            }
+            if write.new.is_none()
+                && let Some(value) = &write.value
+            {
+                write.new = Some(decode(value)?);
+            }
+        }
+        // Collection counter key → (table, partition key value, delta).
+        let mut deltas: BTreeMap<Vec<u8>, (Arc<TableDef>, Value, i64)> = BTreeMap::new();
+        for write in &writes {
+            let Some(table) = table_of(&catalog, &write.storage).filter(|t| t.has_local_indexes())
+            else {
+                continue;
+            };
             let pk = write
                 .new
                 .as_ref()
@@ -214,91 +245,78 @@ pub async fn commit(shard: &Rc<Shard>, writes: Vec<BaseWrite>) -> Result<Committ
                 entry.2 += delta;
             }
         }
-        batch.push((write.storage, write.value));
-    }
-    let mut collections = Vec::with_capacity(deltas.len());
-    let mut _guards: Vec<KeyGuard> = Vec::with_capacity(deltas.len());
-    for (key, (table, pk, delta)) in deltas {
-        _guards.push(shard.locks.lock(key.clone()).await);
-        let current = match shard.store.get(&key).await? {
-            Some(bytes) => bytes
-                .as_slice()
-                .try_into()
-                .map(u64::from_le_bytes)
-                .map_err(|_| ApiError::internal("malformed item collection counter"))?,
-            None => 0,
-        };
-        let next = current.saturating_add_signed(delta);
-        if delta > 0 && next > shard.settings.item_collection_bytes_max {
-            return Err(ApiError::item_collection_size_limit_exceeded());
+        let mut batch: WriteBatch = Vec::with_capacity(writes.len() + deltas.len() + 1);
+        let mut collections = Vec::with_capacity(deltas.len());
+        let mut guards: Vec<KeyGuard> = Vec::with_capacity(deltas.len());
+        for (key, (table, pk, delta)) in deltas {
+            guards.push(shard.locks.lock(key.clone()).await);
+            let current = match shard.store.get(&key).await? {
+                Some(bytes) => bytes
+                    .as_slice()
+                    .try_into()
+                    .map(u64::from_le_bytes)
+                    .map_err(|_| ApiError::internal("malformed item collection counter"))?,
+                None => 0,
+            };
+            let next = current.saturating_add_signed(delta);
+            if delta > 0 && next > shard.settings.item_collection_bytes_max {
+                return Err(ApiError::item_collection_size_limit_exceeded());
+            }
+            batch.push((key, (next > 0).then(|| next.to_le_bytes().to_vec())));
+            collections.push(CollectionMetrics {
+                table: table.name.clone(),
+                key_name: table.partition_key.name.clone(),
+                key: pk,
+                bytes: next,
+            });
         }
-        batch.push((key, (next > 0).then(|| next.to_le_bytes().to_vec())));
-        collections.push(CollectionMetrics {
-            table: table.name.clone(),
-            key_name: table.partition_key.name.clone(),
-            key: pk,
-            bytes: next,
+        if shard.catalog().version != catalog.version {
+            continue;
+        }
+        // From here to the write nothing awaits: the indexes are the
+        // current catalog's, and the outbox record's number is taken in
+        // log order.
+        let mut remote: Vec<IndexOp> = Vec::new();
+        for write in &mut writes {
+            if let Some(table) =
+                table_of(&catalog, &write.storage).filter(|t| !t.indexes.is_empty())
+            {
+                index_changes(
+                    shard,
+                    table,
+                    write.old.as_ref(),
+                    write.new.as_ref(),
+                    &mut batch,
+                    &mut remote,
+                );
+            }
+            batch.push((write.storage.clone(), write.value.take()));
+        }
+        let outbox_record = !remote.is_empty();
+        if outbox_record {
+            let seq = shard.outbox.take_seq();
+            batch.push((record_key(seq), Some(encode_record(now_ms(), &remote))));
+        }
+        let durable = shard.store.write(batch)?;
+        drop(guards);
+        if outbox_record {
+            shard.outbox.notify();
+        }
+        return Ok(Committed {
+            durable,
+            outbox_record,
+            collections,
         });
     }
-    // From here to the write nothing awaits: the record's number is taken
-    // in log order.
-    let outbox_record = !remote.is_empty();
-    if outbox_record {
-        let seq = shard.outbox.take_seq();
-        batch.push((record_key(seq), Some(encode_record(now_ms(), &remote))));
-    }
-    let durable = shard.store.write(batch)?;
-    if outbox_record {
-        shard.outbox.notify();
-    }
-    Ok(Committed {
-        durable,
-        outbox_record,
-        collections,
-    })
 }
 
 /// A blind batch of base writes on this shard (BatchWriteItem, plain
-/// PutItem shipped to the owner): reads the old images of items in indexed
-/// tables and commits. The caller holds the key locks.
+/// PutItem shipped to the owner). The caller holds the key locks.
 pub async fn commit_blind(shard: &Rc<Shard>, batch: WriteBatch) -> Result<Committed, ApiError> {
-    let catalog = shard.catalog();
-    let mut writes = Vec::with_capacity(batch.len());
-    for (storage, value) in batch {
-        let table = storage
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes)
-            .and_then(|id| catalog.table_by_id(id));
-        let Some(table) = table.filter(|t| !t.indexes.is_empty()) else {
-            // No indexes (or a table deleted meanwhile: unreachable data).
-            writes.push(BaseWrite {
-                table: None,
-                storage,
-                old: None,
-                new: None,
-                value,
-            });
-            continue;
-        };
-        let decode =
-            |bytes: &[u8]| decode_item(bytes).map_err(|e| ApiError::internal(e.to_string()));
-        let old = match shard.store.get(&storage).await? {
-            Some(bytes) => Some(decode(&bytes)?),
-            None => None,
-        };
-        let new = match &value {
-            Some(bytes) => Some(decode(bytes)?),
-            None => None,
-        };
-        writes.push(BaseWrite {
-            table: Some(table.clone()),
-            storage,
-            old,
-            new,
-            value,
-        });
-    }
+    let writes = batch
+        .into_iter()
+        .map(|(storage, value)| BaseWrite::blind(storage, value))
+        .collect();
     commit(shard, writes).await
 }
 

@@ -37,13 +37,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     check(cond.as_ref(), locked.old.as_ref(), return_old)?;
     let committed = match &locked.old {
         Some(_) => {
-            let write = BaseWrite {
-                table: Some(table.clone()),
-                storage: key.storage,
-                old: locked.old.clone(),
-                new: None,
-                value: None,
-            };
+            let write = BaseWrite::item(key.storage, locked.old.clone(), None);
             Some(commit(shard, vec![write]).await?)
         }
         None => None,

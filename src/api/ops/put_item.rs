@@ -53,11 +53,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         let locked = lock_and_read(shard, &key).await?;
         check(cond.as_ref(), locked.old.as_ref(), return_old)?;
         let write = BaseWrite {
-            table: Some(table.clone()),
-            storage: key.storage,
-            old: locked.old.clone(),
             new: Some(item),
             value: Some(encoded),
+            ..BaseWrite::item(key.storage, locked.old.clone(), None)
         };
         let committed = commit(shard, vec![write]).await?;
         drop(locked.guard);

@@ -87,12 +87,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         None => base,
     };
     check_index_keys(&table, &new, true)?;
-    let write = BaseWrite::item(
-        &table,
-        key.storage.clone(),
-        locked.old.clone(),
-        Some(new.clone()),
-    );
+    let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
     let committed = commit(shard, vec![write]).await?;
     drop(locked.guard);
     let collections = committed.wait(shard).await?;
