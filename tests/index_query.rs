@@ -149,6 +149,13 @@ async fn put_events(client: &Client) {
     }
 }
 
+/// A key condition, its values, and which `n` values it keeps.
+type LsiCase = (
+    &'static str,
+    Vec<(&'static str, AttributeValue)>,
+    Box<dyn Fn(i64) -> bool>,
+);
+
 #[tokio::test]
 async fn lsi_query_every_sort_key_condition_strongly_consistent() {
     let server = Server::start("idxq-lsi", 2);
@@ -157,13 +164,33 @@ async fn lsi_query_every_sort_key_condition_strongly_consistent() {
     put_events(&client).await;
     // The n values in p3, in index order (sparse: i % 4 == 3 is absent).
     let all: Vec<i64> = (0..20i64).filter(|i| i % 4 != 3).map(|i| i - 5).collect();
-    let cases: Vec<(&str, Vec<(&str, AttributeValue)>, Box<dyn Fn(i64) -> bool>)> = vec![
+    let cases: Vec<LsiCase> = vec![
         ("pk = :p", vec![], Box::new(|_| true)),
-        ("pk = :p AND n = :a", vec![(":a", n(4))], Box::new(|v| v == 4)),
-        ("pk = :p AND n < :a", vec![(":a", n(0))], Box::new(|v| v < 0)),
-        ("pk = :p AND n <= :a", vec![(":a", n(0))], Box::new(|v| v <= 0)),
-        ("pk = :p AND n > :a", vec![(":a", n(6))], Box::new(|v| v > 6)),
-        ("pk = :p AND n >= :a", vec![(":a", n(6))], Box::new(|v| v >= 6)),
+        (
+            "pk = :p AND n = :a",
+            vec![(":a", n(4))],
+            Box::new(|v| v == 4),
+        ),
+        (
+            "pk = :p AND n < :a",
+            vec![(":a", n(0))],
+            Box::new(|v| v < 0),
+        ),
+        (
+            "pk = :p AND n <= :a",
+            vec![(":a", n(0))],
+            Box::new(|v| v <= 0),
+        ),
+        (
+            "pk = :p AND n > :a",
+            vec![(":a", n(6))],
+            Box::new(|v| v > 6),
+        ),
+        (
+            "pk = :p AND n >= :a",
+            vec![(":a", n(6))],
+            Box::new(|v| v >= 6),
+        ),
         (
             "pk = :p AND n BETWEEN :a AND :b",
             vec![(":a", n(-3)), (":b", n(3))],
@@ -209,7 +236,10 @@ async fn lsi_query_every_sort_key_condition_strongly_consistent() {
         .await
         .expect("query");
     let tags: Vec<String> = out.items().iter().map(|i| text(i, "tag")).collect();
-    let mut want: Vec<String> = (0..20).filter(|i| i % 3 == 1).map(|i| format!("t1{i}")).collect();
+    let mut want: Vec<String> = (0..20)
+        .filter(|i| i % 3 == 1)
+        .map(|i| format!("t1{i}"))
+        .collect();
     want.sort();
     assert_eq!(tags, want);
     assert!(out.items().iter().all(|i| i.contains_key("extra")));
@@ -274,7 +304,10 @@ async fn lsi_query_every_sort_key_condition_strongly_consistent() {
     assert_eq!(lsi, Some(0.5));
     let table_units = capacity.table().and_then(|c| c.capacity_units());
     assert!(table_units.is_some_and(|u| u > 0.0), "{capacity:?}");
-    assert_eq!(capacity.capacity_units(), Some(0.5 + table_units.unwrap_or(0.0)));
+    assert_eq!(
+        capacity.capacity_units(),
+        Some(0.5 + table_units.unwrap_or(0.0))
+    );
     assert!(capacity.global_secondary_indexes().is_none());
     // ALL_ATTRIBUTES on an LSI returns whole base items.
     let out = client
@@ -500,7 +533,10 @@ async fn gsi_query_follows_writes_updates_and_deletes() {
         .await
         .expect("query");
     let placed: Vec<i64> = out.items().iter().map(|i| num(i, "placed")).collect();
-    let mut want: Vec<i64> = (10..=20).filter(|i| i % 5 >= 2 && i % 5 != 4).map(|i| 100 - i).collect();
+    let mut want: Vec<i64> = (10..=20)
+        .filter(|i| i % 5 >= 2 && i % 5 != 4)
+        .map(|i| 100 - i)
+        .collect();
     want.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(placed, want);
     for item in out.items() {
@@ -574,7 +610,10 @@ async fn gsi_projections_and_index_read_errors() {
         .expect("projected");
     assert!(out.items().iter().all(|i| names(i) == set(&["pk"])));
     assert_validation(
-        query("keysOnly").projection_expression("pk, note").send().await,
+        query("keysOnly")
+            .projection_expression("pk, note")
+            .send()
+            .await,
         "One or more parameter values were invalid: Global secondary index keysOnly does not project [note]",
     );
     assert_validation(
@@ -685,10 +724,16 @@ async fn gsi_projections_and_index_read_errors() {
                 .send()
                 .await
                 .map_err(|e| format!("{e:?}"))?;
-            if !out.items().iter().all(|i| names(i) == set(&["pk", "region"])) {
+            if !out
+                .items()
+                .iter()
+                .all(|i| names(i) == set(&["pk", "region"]))
+            {
                 return Err(format!("unprojected attributes: {out:?}"));
             }
-            (out.count() == 10).then_some(()).ok_or(format!("{}", out.count()))
+            (out.count() == 10)
+                .then_some(())
+                .ok_or(format!("{}", out.count()))
         }
     })
     .await;
@@ -707,7 +752,9 @@ async fn gsi_pages_round_trip_in_both_directions() {
         let client = client.clone();
         async move {
             let got = by_status(&client, "open").await?;
-            (got.len() == 40).then_some(()).ok_or(format!("{}", got.len()))
+            (got.len() == 40)
+                .then_some(())
+                .ok_or(format!("{}", got.len()))
         }
     })
     .await;
@@ -898,12 +945,17 @@ async fn multi_attribute_gsi_query() {
         let q = query("tournament = :t AND #r = :g");
         async move {
             let out = q.send().await.map_err(|e| format!("{e:?}"))?;
-            (out.count() == 9).then_some(()).ok_or(format!("{}", out.count()))
+            (out.count() == 9)
+                .then_some(())
+                .ok_or(format!("{}", out.count()))
         }
     })
     .await;
     // Hash only: sorted by (round, seq).
-    let out = query("tournament = :t AND #r = :g").send().await.expect("q");
+    let out = query("tournament = :t AND #r = :g")
+        .send()
+        .await
+        .expect("q");
     let mut want: Vec<(String, i64)> = Vec::new();
     for (r, round) in rounds.iter().enumerate() {
         let mut seqs: Vec<i64> = (0..(r as i64 + 2)).map(|q| 10 - q).collect();
@@ -1020,7 +1072,7 @@ async fn index_scans_cover_every_entry_exactly_once() {
     let client = server.client();
     let mut indexed = BTreeSet::new();
     for i in 0..150i64 {
-        let status = (i % 7 != 0).then(|| if i % 2 == 0 { "open" } else { "done" });
+        let status = (i % 7 != 0).then_some(if i % 2 == 0 { "open" } else { "done" });
         if status.is_some() {
             indexed.insert(format!("o{i:03}"));
         }
@@ -1047,7 +1099,9 @@ async fn index_scans_cover_every_entry_exactly_once() {
                     break;
                 }
             }
-            (total as usize == want).then_some(()).ok_or(format!("{total}"))
+            (total as usize == want)
+                .then_some(())
+                .ok_or(format!("{total}"))
         }
     })
     .await;

@@ -24,9 +24,7 @@ pub struct IndexKeyCondition {
 }
 
 fn missed(name: &str) -> ApiError {
-    ApiError::validation(format!(
-        "Query condition missed key schema element: {name}"
-    ))
+    ApiError::validation(format!("Query condition missed key schema element: {name}"))
 }
 
 fn not_supported() -> ApiError {
@@ -186,11 +184,17 @@ mod tests {
             "Query key condition not supported"
         );
         assert_eq!(
-            message(match_index_schema(&i, vec![eq("h", s("a")), eq("x", s("a"))])),
+            message(match_index_schema(
+                &i,
+                vec![eq("h", s("a")), eq("x", s("a"))]
+            )),
             "Query condition missed key schema element: r"
         );
         assert_eq!(
-            message(match_index_schema(&i, vec![eq("h", s("a")), eq("h", s("b"))])),
+            message(match_index_schema(
+                &i,
+                vec![eq("h", s("a")), eq("h", s("b"))]
+            )),
             "KeyConditionExpressions must only contain one condition per key"
         );
         assert!(

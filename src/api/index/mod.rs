@@ -16,10 +16,10 @@
 //! order), so indexes converge without lost or phantom entries.
 
 pub mod backfill;
+pub mod condition;
 #[cfg(test)]
 mod crash_tests;
 pub mod keys;
-pub mod condition;
 pub mod maintain;
 pub mod outbox;
 pub mod range;

@@ -276,7 +276,11 @@ mod tests {
             let range = range_for(&partition, Some(&op));
             for (key, item) in &entries {
                 let want = in_partition(item) && holds(&op, &item["r1"]);
-                assert_eq!(contains(&range, key), want, "seed {seed}: {op:?} on {item:?}");
+                assert_eq!(
+                    contains(&range, key),
+                    want,
+                    "seed {seed}: {op:?} on {item:?}"
+                );
             }
         }
         // Equality on r1, then a condition on r2.
@@ -287,7 +291,11 @@ mod tests {
                 let range = range_for(&prefix, Some(&op));
                 for (key, item) in &entries {
                     let want = in_partition(item) && item["r1"] == r1 && holds(&op, &item["r2"]);
-                    assert_eq!(contains(&range, key), want, "seed {seed}: {op:?} on {item:?}");
+                    assert_eq!(
+                        contains(&range, key),
+                        want,
+                        "seed {seed}: {op:?} on {item:?}"
+                    );
                 }
             }
         }
@@ -318,7 +326,10 @@ mod tests {
         assert_eq!(lo, Bound::Included(vec![9, 0x00, 0xFF]));
         assert_eq!(hi, Bound::Excluded(vec![9, 0x01]));
         // "\0" itself is inside; the empty value (0x00 0x00) is not.
-        assert!(contains(&(lo.clone(), hi.clone()), &with_component(&p, &Value::B(vec![0]))));
+        assert!(contains(
+            &(lo.clone(), hi.clone()),
+            &with_component(&p, &Value::B(vec![0]))
+        ));
         assert!(!contains(&(lo, hi), &with_component(&p, &Value::B(vec![]))));
     }
 

@@ -58,9 +58,7 @@ fn unprojected<'a>(
     index: &IndexDef,
     names: impl Iterator<Item = &'a str>,
 ) -> Vec<&'a str> {
-    let mut out: Vec<&str> = names
-        .filter(|n| !keys::projects(table, index, n))
-        .collect();
+    let mut out: Vec<&str> = names.filter(|n| !keys::projects(table, index, n)).collect();
     out.dedup();
     out
 }
@@ -211,6 +209,30 @@ mod tests {
                 .map(|n| Path(vec![PathElem::Attr(n.to_string())]))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn resolve_refuses_unknown_backfilling_and_consistent_gsi_reads() {
+        let mut t = table(IndexKind::Global, ProjectionType::All);
+        assert!(resolve(&t, "ix", false).is_ok());
+        assert_eq!(
+            resolve(&t, "nope", false).expect_err("unknown").message,
+            "The table does not have the specified index: nope"
+        );
+        assert_eq!(
+            resolve(&t, "ix", true).expect_err("consistent").message,
+            "Consistent reads are not supported on global secondary indexes"
+        );
+        t.indexes[0].status = IndexStatus::Creating;
+        assert_eq!(
+            resolve(&t, "ix", false).expect_err("backfilling").message,
+            "Cannot read from backfilling global secondary index: ix"
+        );
+        let lsi = table(IndexKind::Local, ProjectionType::All);
+        assert!(
+            resolve(&lsi, "ix", true).is_ok(),
+            "an LSI reads consistently"
+        );
     }
 
     #[test]
