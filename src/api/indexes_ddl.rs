@@ -670,3 +670,55 @@ pub fn read_index_updates(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::KeyType;
+
+    fn input(keys: &[(&str, &str)]) -> IndexInput {
+        IndexInput {
+            name: "idx".into(),
+            key_schema: keys
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+            projection_type: Some(ProjectionType::All),
+            non_key_attributes: None,
+            throughput: None,
+        }
+    }
+
+    fn defs(names: &[&str]) -> Vec<KeyAttr> {
+        names
+            .iter()
+            .map(|n| KeyAttr {
+                name: n.to_string(),
+                key_type: KeyType::S,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn global_keys_split_into_hash_and_range_in_order() {
+        let all = defs(&["a", "b", "c", "d"]);
+        let index = input(&[("b", "HASH"), ("a", "HASH"), ("d", "RANGE"), ("c", "RANGE")]);
+        let def = check_global(&index, &all, BillingMode::PayPerRequest).expect("valid");
+        let names = |keys: &[KeyAttr]| keys.iter().map(|k| k.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&def.hash_keys), ["b", "a"]);
+        assert_eq!(names(&def.range_keys), ["d", "c"]);
+        let misordered = input(&[("a", "HASH"), ("d", "RANGE"), ("b", "HASH")]);
+        assert!(check_global(&misordered, &all, BillingMode::PayPerRequest).is_err());
+    }
+
+    #[test]
+    fn unused_definitions_are_named() {
+        let all = defs(&["a", "b"]);
+        let err = check_attribute_use(&all, &["a".to_string()], &[]).expect_err("b unused");
+        assert!(
+            err.message
+                .ends_with("AttributeDefinitions: [a, b], keys used: [a]")
+        );
+        assert!(check_attribute_use(&all, &["a".into(), "b".into()], &[]).is_ok());
+    }
+}

@@ -485,6 +485,7 @@ fn run_seed(seed: u64, add_index_midway: bool) {
                     let command = CatalogCommand::CreateIndex {
                         table: "tab".into(),
                         index: gsi,
+                        attribute_definitions: vec![],
                     };
                     // Fails only if the coordinator shard was poisoned.
                     let _ = tables::apply(&shards[0], command).await;
