@@ -212,6 +212,30 @@ mod tests {
     }
 
     #[test]
+    fn resolve_refuses_unknown_backfilling_and_consistent_gsi_reads() {
+        let mut t = table(IndexKind::Global, ProjectionType::All);
+        assert!(resolve(&t, "ix", false).is_ok());
+        assert_eq!(
+            resolve(&t, "nope", false).expect_err("unknown").message,
+            "The table does not have the specified index: nope"
+        );
+        assert_eq!(
+            resolve(&t, "ix", true).expect_err("consistent").message,
+            "Consistent reads are not supported on global secondary indexes"
+        );
+        t.indexes[0].status = IndexStatus::Creating;
+        assert_eq!(
+            resolve(&t, "ix", false).expect_err("backfilling").message,
+            "Cannot read from backfilling global secondary index: ix"
+        );
+        let lsi = table(IndexKind::Local, ProjectionType::All);
+        assert!(
+            resolve(&lsi, "ix", true).is_ok(),
+            "an LSI reads consistently"
+        );
+    }
+
+    #[test]
     fn gsi_refuses_what_it_does_not_project() {
         let t = table(IndexKind::Global, ProjectionType::Include);
         let ix = &t.indexes[0];

@@ -5,6 +5,14 @@
 //! sort keys are stored raw, N in an order-preserving encoding), so a Query
 //! reads exactly the matching keys from the owning shard's store, forward or
 //! backward, `FETCH_ENTRIES` at a time until the page is full.
+//!
+//! With `IndexName` the same happens over one partition of the index's
+//! entries (`api::index`): the key condition is matched to the index's key
+//! schema (several HASH/RANGE attributes for a multi-attribute GSI), becomes
+//! a byte range of the entry keys (`index::range`), and is read on the shard
+//! owning the index partition's hash — the base partition's shard for an
+//! LSI, which is why an LSI may fetch unprojected attributes from the base
+//! item locally and a GSI may not.
 
 use std::ops::Bound;
 use std::rc::Rc;

@@ -8,6 +8,11 @@
 //! the same order, so segments are disjoint and together cover the table.
 //! LastEvaluatedKey is an ordinary key: resuming recomputes its hash and
 //! continues after it.
+//!
+//! With `IndexName` the walk is the same over the index's own id prefix:
+//! entries sort by (index partition hash, index keys, base key) on every
+//! shard, so segments and resumption work unchanged; LastEvaluatedKey then
+//! carries the table's and the index's keys and resumes at that entry key.
 
 use std::ops::Bound;
 use std::rc::Rc;
