@@ -15,6 +15,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::Server;
 
 type Row = HashMap<String, AttributeValue>;
+/// Last acknowledged value of `v` per (pk, sk), None once deleted.
+type Acked = Arc<Mutex<HashMap<(u64, u64), Option<u64>>>>;
+/// Per writer: the key and outcome of the write it has in flight.
+type Inflight = Arc<Mutex<HashMap<u64, (u64, Option<u64>)>>>;
 
 const TABLE: &str = r#"{
   "TableName": "events",
@@ -165,10 +169,8 @@ async fn indexes_converge_after_sigkill() {
     let mut server = Server::start("idx-crash", 2);
     let (status, body) = server.call("CreateTable", TABLE);
     assert_eq!(status, 200, "{body}");
-    // Last acknowledged value of `v` per (pk, sk), None once deleted.
-    let acked: Arc<Mutex<HashMap<(u64, u64), Option<u64>>>> = Arc::default();
-    // Per writer: the key and outcome of the write it has in flight.
-    let inflight: Arc<Mutex<HashMap<u64, (u64, Option<u64>)>>> = Arc::default();
+    let acked: Acked = Arc::default();
+    let inflight: Inflight = Arc::default();
     for round in 0..3 {
         let client = server.client();
         let mut writers = Vec::new();
