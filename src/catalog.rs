@@ -84,6 +84,32 @@ pub struct TableDef {
 }
 
 impl TableDef {
+    /// A PAY_PER_REQUEST table with just keys and indexes (unit tests).
+    #[cfg(test)]
+    pub fn for_tests(
+        name: &str,
+        partition_key: KeyAttr,
+        sort_key: Option<KeyAttr>,
+        indexes: Vec<IndexDef>,
+    ) -> TableDef {
+        TableDef {
+            id: 1,
+            name: name.into(),
+            partition_key,
+            sort_key,
+            attribute_definitions: vec![],
+            billing_mode: BillingMode::PayPerRequest,
+            read_capacity_units: 0,
+            write_capacity_units: 0,
+            created_at: 0.0,
+            pay_per_request_since: None,
+            last_increase_at: None,
+            last_decrease_at: None,
+            uuid: String::new(),
+            indexes,
+        }
+    }
+
     pub fn index(&self, name: &str) -> Option<&IndexDef> {
         self.indexes.iter().find(|i| i.name == name)
     }

@@ -77,35 +77,7 @@ pub fn read_throughput(
 
 /// Checks an IndexName member the way DynamoDB's validator reports it.
 pub fn check_index_name(v: &mut Violations, name: Option<&str>, path: &str) {
-    let Some(name) = name else {
-        v.null(path);
-        return;
-    };
-    let shown = format!("'{name}'");
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-    {
-        v.push(
-            &shown,
-            path,
-            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-        );
-    }
-    if name.len() < 3 {
-        v.push(
-            &shown,
-            path,
-            "Member must have length greater than or equal to 3",
-        );
-    }
-    if name.len() > 255 {
-        v.push(
-            &shown,
-            path,
-            "Member must have length less than or equal to 255",
-        );
-    }
+    super::tables::check_resource_name(v, name, path, true);
 }
 
 /// Reads AttributeDefinitions (CreateTable, UpdateTable), recording shape

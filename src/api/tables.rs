@@ -20,11 +20,38 @@ pub const COORDINATOR: u32 = 0;
 
 /// Checks a TableName member the way DynamoDB's validator reports it.
 pub fn check_table_name(v: &mut Violations, name: Option<&str>, path: &str) {
+    check_resource_name(v, name, path, false);
+}
+
+/// Table and index names share DynamoDB's rules (3–255 characters of
+/// `[a-zA-Z0-9_.-]`); its validator lists the pattern violation first for
+/// index names and last for table names.
+pub fn check_resource_name(
+    v: &mut Violations,
+    name: Option<&str>,
+    path: &str,
+    pattern_first: bool,
+) {
     let Some(name) = name else {
         v.null(path);
         return;
     };
     let shown = format!("'{name}'");
+    let pattern_ok = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    let pattern = |v: &mut Violations| {
+        if !pattern_ok {
+            v.push(
+                &shown,
+                path,
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            );
+        }
+    };
+    if pattern_first {
+        pattern(v);
+    }
     if name.len() < 3 {
         v.push(
             &shown,
@@ -39,15 +66,8 @@ pub fn check_table_name(v: &mut Violations, name: Option<&str>, path: &str) {
             "Member must have length less than or equal to 255",
         );
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-    {
-        v.push(
-            &shown,
-            path,
-            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-        );
+    if !pattern_first {
+        pattern(v);
     }
 }
 

@@ -18,8 +18,8 @@ use crate::api::{
     ApiError, ApiSettings, Counters, LocalFuture, Operation, Services, Shard, execute, tables,
 };
 use crate::catalog::{
-    BillingMode, Catalog, CatalogCommand, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType,
-    ProjectionType, TableDef,
+    Catalog, CatalogCommand, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType,
+    TableDef,
 };
 use crate::engine::io::dma::{block_on, sleep_ms, spawn, spawn_background};
 use crate::engine::io::either::EitherFs;
@@ -163,22 +163,12 @@ fn table_def() -> TableDef {
         &[attr("pk", KeyType::S)],
         &[attr("l", KeyType::S)],
     );
-    TableDef {
-        id: 0,
-        name: "tab".into(),
-        partition_key: attr("pk", KeyType::S),
-        sort_key: Some(attr("sk", KeyType::N)),
-        attribute_definitions: vec![],
-        billing_mode: BillingMode::PayPerRequest,
-        read_capacity_units: 0,
-        write_capacity_units: 0,
-        created_at: 0.0,
-        pay_per_request_since: None,
-        last_increase_at: None,
-        last_decrease_at: None,
-        uuid: String::new(),
-        indexes: vec![by_g, by_x, by_gx, by_l],
-    }
+    TableDef::for_tests(
+        "tab",
+        attr("pk", KeyType::S),
+        Some(attr("sk", KeyType::N)),
+        vec![by_g, by_x, by_gx, by_l],
+    )
 }
 
 struct Rng(u64);

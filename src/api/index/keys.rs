@@ -197,7 +197,7 @@ pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{BillingMode, IndexStatus, KeyType};
+    use crate::catalog::{IndexStatus, KeyType};
 
     fn attr(name: &str, key_type: KeyType) -> KeyAttr {
         KeyAttr {
@@ -207,21 +207,11 @@ mod tests {
     }
 
     pub fn table() -> TableDef {
-        TableDef {
-            id: 1,
-            name: "t".into(),
-            partition_key: attr("pk", KeyType::S),
-            sort_key: Some(attr("sk", KeyType::N)),
-            attribute_definitions: vec![],
-            billing_mode: BillingMode::PayPerRequest,
-            read_capacity_units: 0,
-            write_capacity_units: 0,
-            created_at: 0.0,
-            pay_per_request_since: None,
-            last_increase_at: None,
-            last_decrease_at: None,
-            uuid: String::new(),
-            indexes: vec![IndexDef {
+        TableDef::for_tests(
+            "t",
+            attr("pk", KeyType::S),
+            Some(attr("sk", KeyType::N)),
+            vec![IndexDef {
                 id: 2,
                 name: "g".into(),
                 kind: IndexKind::Global,
@@ -233,7 +223,7 @@ mod tests {
                 read_capacity_units: 0,
                 write_capacity_units: 0,
             }],
-        }
+        )
     }
 
     fn item(pairs: &[(&str, Value)]) -> Item {

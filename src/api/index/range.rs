@@ -126,7 +126,7 @@ mod tests {
     use crate::api::expr::compare_values;
     use crate::api::index::keys::{entry_key, partition_hash, partition_prefix};
     use crate::catalog::{
-        BillingMode, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType, TableDef,
+        IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType, TableDef,
     };
     use crate::model::{Item, Number};
     use crate::routing::PartitionMap;
@@ -140,21 +140,11 @@ mod tests {
 
     /// A table with a GSI keyed gp (S) / r1 (S or B) + r2 (N).
     fn table(r1_type: KeyType) -> TableDef {
-        TableDef {
-            id: 1,
-            name: "t".into(),
-            partition_key: attr("pk", KeyType::S),
-            sort_key: Some(attr("sk", KeyType::N)),
-            attribute_definitions: vec![],
-            billing_mode: BillingMode::PayPerRequest,
-            read_capacity_units: 0,
-            write_capacity_units: 0,
-            created_at: 0.0,
-            pay_per_request_since: None,
-            last_increase_at: None,
-            last_decrease_at: None,
-            uuid: String::new(),
-            indexes: vec![IndexDef {
+        TableDef::for_tests(
+            "t",
+            attr("pk", KeyType::S),
+            Some(attr("sk", KeyType::N)),
+            vec![IndexDef {
                 id: 2,
                 name: "g".into(),
                 kind: IndexKind::Global,
@@ -166,7 +156,7 @@ mod tests {
                 read_capacity_units: 0,
                 write_capacity_units: 0,
             }],
-        }
+        )
     }
 
     fn n(s: &str) -> Value {

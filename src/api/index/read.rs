@@ -163,7 +163,7 @@ pub fn base_key_values(table: &TableDef, entry: &Item) -> Option<(Value, Option<
 mod tests {
     use super::*;
     use crate::api::expr::{Path, PathElem};
-    use crate::catalog::{BillingMode, KeyAttr, KeyType};
+    use crate::catalog::{KeyAttr, KeyType};
 
     fn attr(name: &str) -> KeyAttr {
         KeyAttr {
@@ -173,21 +173,11 @@ mod tests {
     }
 
     fn table(kind: IndexKind, projection_type: ProjectionType) -> TableDef {
-        TableDef {
-            id: 1,
-            name: "t".into(),
-            partition_key: attr("pk"),
-            sort_key: Some(attr("sk")),
-            attribute_definitions: vec![],
-            billing_mode: BillingMode::PayPerRequest,
-            read_capacity_units: 0,
-            write_capacity_units: 0,
-            created_at: 0.0,
-            pay_per_request_since: None,
-            last_increase_at: None,
-            last_decrease_at: None,
-            uuid: String::new(),
-            indexes: vec![IndexDef {
+        TableDef::for_tests(
+            "t",
+            attr("pk"),
+            Some(attr("sk")),
+            vec![IndexDef {
                 id: 2,
                 name: "ix".into(),
                 kind,
@@ -199,7 +189,7 @@ mod tests {
                 read_capacity_units: 0,
                 write_capacity_units: 0,
             }],
-        }
+        )
     }
 
     fn projection(names: &[&str]) -> Projection {
