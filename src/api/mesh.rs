@@ -155,7 +155,7 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             let written = super::index::maintain::commit_blind(shard, batch).await;
             drop(guards);
             let result = match written {
-                Ok(committed) => committed.wait(shard).await,
+                Ok(committed) => committed.wait().await,
                 Err(e) => Err(e),
             };
             MeshReply::Written(result)

@@ -308,6 +308,11 @@ async fn writer(
             Ok(_) => {
                 model.borrow_mut().insert((pk, sk), vec![after]);
             }
+            // GSI back-pressure (an index shard cannot keep up, e.g. it
+            // is poisoned): refused before anything was written.
+            Err(e) if e.type_name.ends_with("ThrottlingException") => {
+                model.borrow_mut().insert((pk, sk), vec![current]);
+            }
             Err(e) if e.status == 400 => panic!("writer {writer}: rejected {op:?}: {}", e.message),
             // A failed write may or may not survive: both stay possible.
             Err(_) => {}

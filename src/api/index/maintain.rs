@@ -34,6 +34,9 @@ use crate::routing::placement_hash;
 /// `00 00 00 00 ‖ 'C' ‖ partition prefix (table id ‖ hash ‖ enc(pk))` →
 /// `bytes:u64 LE`.
 pub const COLLECTION_PREFIX: [u8; 5] = [0, 0, 0, 0, b'C'];
+/// How long a write waits for room in a full GSI outbox before it is
+/// refused with ThrottlingException (DynamoDB's GSI back-pressure).
+const GSI_BACKPRESSURE_WAIT: std::time::Duration = std::time::Duration::from_millis(1000);
 /// DynamoDB counts 100 bytes of overhead per local index entry.
 const LSI_ENTRY_OVERHEAD_BYTES: u64 = 100;
 
@@ -106,18 +109,13 @@ impl CollectionMetrics {
 #[must_use = "a write may be acknowledged only after it is durable"]
 pub struct Committed {
     durable: Durable,
-    outbox_record: bool,
     pub collections: Vec<CollectionMetrics>,
 }
 
 impl Committed {
-    /// Ok once durable; also waits (never fails) while this shard's GSI
-    /// outbox is over its bound.
-    pub async fn wait(self, shard: &Shard) -> Result<Vec<CollectionMetrics>, ApiError> {
+    /// Ok once durable.
+    pub async fn wait(self) -> Result<Vec<CollectionMetrics>, ApiError> {
         self.durable.wait().await?;
-        if self.outbox_record {
-            shard.outbox.wait_for_room().await;
-        }
         Ok(self.collections)
     }
 }
@@ -222,6 +220,20 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
                 write.new = Some(decode(value)?);
             }
         }
+        // GSI backpressure: a backlog over its bound delays the write a
+        // little, then refuses it (before anything is written).
+        let global = writes.iter().any(|w| {
+            table_of(&catalog, &w.storage).is_some_and(|t| t.global_indexes().next().is_some())
+        });
+        if global && shard.outbox.full() {
+            let timeout = shard.services.sleep(GSI_BACKPRESSURE_WAIT);
+            if !shard.outbox.wait_for_room_within(timeout).await {
+                return Err(ApiError::throttling(
+                    "Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly.",
+                ));
+            }
+            continue;
+        }
         // Collection counter key → (table, partition key value, delta).
         let mut deltas: BTreeMap<Vec<u8>, (Arc<TableDef>, Value, i64)> = BTreeMap::new();
         for write in &writes {
@@ -304,7 +316,6 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         }
         return Ok(Committed {
             durable,
-            outbox_record,
             collections,
         });
     }

@@ -235,6 +235,28 @@ impl Outbox {
             .await;
     }
 
+    /// Whether the backlog is over its bound.
+    pub fn full(&self) -> bool {
+        self.pending() > self.records_max
+    }
+
+    /// Waits for the backlog to drop to its bound, at most until `timeout`
+    /// completes; returns whether there is room.
+    pub async fn wait_for_room_within(&self, timeout: crate::api::LocalFuture<()>) -> bool {
+        if !self.full() {
+            return true;
+        }
+        let room = async {
+            self.changed.wait_until(|| !self.full()).await;
+            true
+        };
+        let expired = async {
+            timeout.await;
+            false
+        };
+        futures_lite::future::or(room, expired).await
+    }
+
     /// Waits until every record numbered up to `seq` has been delivered.
     pub async fn wait_delivered(&self, seq: u64) {
         self.changed

@@ -44,7 +44,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     };
     drop(locked.guard);
     let collections = match committed {
-        Some(committed) => committed.wait(shard).await?,
+        Some(committed) => committed.wait().await?,
         None => Vec::new(),
     };
     let old = locked.old;

@@ -59,7 +59,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         };
         let committed = commit(shard, vec![write]).await?;
         drop(locked.guard);
-        collections = committed.wait(shard).await?;
+        collections = committed.wait().await?;
         locked.old
     };
     let mut reply = ReplyBuilder::new();

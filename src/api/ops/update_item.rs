@@ -90,7 +90,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
     let committed = commit(shard, vec![write]).await?;
     drop(locked.guard);
-    let collections = committed.wait(shard).await?;
+    let collections = committed.wait().await?;
     let old = locked.old;
     let mut reply = ReplyBuilder::new();
     // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
