@@ -337,3 +337,88 @@ async fn gsi_replication_drains_and_reports_lag() {
     assert!(metric(&server, "gsi_lag_samples") >= 1);
     assert_eq!(metric(&server, "gsi_delivery_failures"), 0);
 }
+
+/// `ConsumedCapacity` as (total, table, {index: units}) from a raw reply.
+fn capacity(body: &str) -> (f64, f64, Vec<(String, f64)>) {
+    let json: serde_json::Value = serde_json::from_str(body).expect("json reply");
+    let c = json["ConsumedCapacity"]
+        .as_array()
+        .map_or(&json["ConsumedCapacity"], |a| &a[0]);
+    let mut indexes = Vec::new();
+    for member in ["LocalSecondaryIndexes", "GlobalSecondaryIndexes"] {
+        if let Some(map) = c[member].as_object() {
+            for (name, v) in map {
+                indexes.push((name.clone(), v["CapacityUnits"].as_f64().expect("units")));
+            }
+        }
+    }
+    indexes.sort_by(|a, b| a.0.cmp(&b.0));
+    (
+        c["CapacityUnits"].as_f64().expect("total"),
+        c["Table"]["CapacityUnits"].as_f64().unwrap_or(-1.0),
+        indexes,
+    )
+}
+
+#[tokio::test]
+async fn write_capacity_counts_index_writes() {
+    let server = Server::start("idx-capacity", 2);
+    create_orders(&server);
+    let call = |op: &str, body: String| {
+        let (status, reply) = server.call(op, &body);
+        assert_eq!(status, 200, "{op} {body}: {reply}");
+        reply
+    };
+    let key = r#""Key":{"pk":{"S":"c"},"sk":{"S":"1"}}"#;
+    // A new item in both indexes: one write each.
+    let put = call(
+        "PutItem",
+        r#"{"TableName":"orders","Item":{"pk":{"S":"c"},"sk":{"S":"1"},"placed":{"N":"1"},"status":{"S":"open"}},"ReturnConsumedCapacity":"INDEXES"}"#.to_string(),
+    );
+    let one = |n: &str| (n.to_string(), 1.0);
+    assert_eq!(
+        capacity(&put),
+        (3.0, 1.0, vec![one("byPlaced"), one("byStatus")])
+    );
+    // A GSI key change is a delete and a put; the ALL-projected LSI entry
+    // is rewritten once.
+    let update = call(
+        "UpdateItem",
+        format!(
+            r##"{{"TableName":"orders",{key},"UpdateExpression":"SET #s = :s","ExpressionAttributeNames":{{"#s":"status"}},"ExpressionAttributeValues":{{":s":{{"S":"shipped"}}}},"ReturnConsumedCapacity":"INDEXES"}}"##
+        ),
+    );
+    assert_eq!(
+        capacity(&update),
+        (4.0, 1.0, vec![one("byPlaced"), ("byStatus".into(), 2.0)])
+    );
+    // A non-key attribute the KEYS_ONLY GSI does not project: no GSI write.
+    let update = call(
+        "UpdateItem",
+        format!(
+            r#"{{"TableName":"orders",{key},"UpdateExpression":"SET note = :n","ExpressionAttributeValues":{{":n":{{"S":"x"}}}},"ReturnConsumedCapacity":"INDEXES"}}"#
+        ),
+    );
+    assert_eq!(capacity(&update), (2.0, 1.0, vec![one("byPlaced")]));
+    // TOTAL sums table and indexes.
+    let update = call(
+        "UpdateItem",
+        format!(
+            r#"{{"TableName":"orders",{key},"UpdateExpression":"SET note = :n","ExpressionAttributeValues":{{":n":{{"S":"y"}}}},"ReturnConsumedCapacity":"TOTAL"}}"#
+        ),
+    );
+    assert_eq!(capacity(&update), (2.0, -1.0, vec![]));
+    let delete = call(
+        "DeleteItem",
+        format!(r#"{{"TableName":"orders",{key},"ReturnConsumedCapacity":"INDEXES"}}"#),
+    );
+    assert_eq!(
+        capacity(&delete),
+        (3.0, 1.0, vec![one("byPlaced"), one("byStatus")])
+    );
+    let batch = call(
+        "BatchWriteItem",
+        r#"{"RequestItems":{"orders":[{"PutRequest":{"Item":{"pk":{"S":"d"},"sk":{"S":"1"},"status":{"S":"open"}}}}]},"ReturnConsumedCapacity":"INDEXES"}"#.to_string(),
+    );
+    assert_eq!(capacity(&batch), (2.0, 1.0, vec![one("byStatus")]));
+}

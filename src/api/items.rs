@@ -277,14 +277,64 @@ pub fn read_units(bytes: usize, consistent: bool) -> f64 {
 
 /// Appends `,"ConsumedCapacity":{…}` when requested.
 pub fn write_consumed(out: &mut Vec<u8>, mode: ConsumedMode, table: &str, units: f64) {
+    write_consumed_with_indexes(out, mode, table, units, &[]);
+}
+
+/// `"ConsumedCapacity":{…}` of a table and the index writes it caused:
+/// TOTAL sums them; INDEXES also breaks them down by index.
+pub fn write_consumed_with_indexes(
+    out: &mut Vec<u8>,
+    mode: ConsumedMode,
+    table: &str,
+    table_units: f64,
+    index_units: &[super::index::maintain::IndexUnits],
+) {
     if mode == ConsumedMode::None {
         return;
     }
-    out.extend_from_slice(b"\"ConsumedCapacity\":{\"TableName\":");
+    out.extend_from_slice(b"\"ConsumedCapacity\":");
+    write_consumed_object(out, mode, table, table_units, index_units);
+}
+
+/// One ConsumedCapacity object `{"TableName":…,"CapacityUnits":…,…}`
+/// (mode TOTAL or INDEXES).
+pub fn write_consumed_object(
+    out: &mut Vec<u8>,
+    mode: ConsumedMode,
+    table: &str,
+    table_units: f64,
+    index_units: &[super::index::maintain::IndexUnits],
+) {
+    use crate::catalog::IndexKind;
+    let total = table_units + index_units.iter().map(|u| u.units).sum::<f64>();
+    out.extend_from_slice(b"{\"TableName\":");
     write_json_str(out, table);
-    out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}").as_bytes());
+    out.extend_from_slice(format!(",\"CapacityUnits\":{total:?}").as_bytes());
     if mode == ConsumedMode::Indexes {
-        out.extend_from_slice(format!(",\"Table\":{{\"CapacityUnits\":{units:?}}}").as_bytes());
+        out.extend_from_slice(
+            format!(",\"Table\":{{\"CapacityUnits\":{table_units:?}}}").as_bytes(),
+        );
+        for (kind, member) in [
+            (IndexKind::Local, "LocalSecondaryIndexes"),
+            (IndexKind::Global, "GlobalSecondaryIndexes"),
+        ] {
+            let mut per_index: std::collections::BTreeMap<&str, f64> = Default::default();
+            for u in index_units.iter().filter(|u| u.kind == kind) {
+                *per_index.entry(u.index.as_str()).or_default() += u.units;
+            }
+            if per_index.is_empty() {
+                continue;
+            }
+            out.extend_from_slice(format!(",\"{member}\":{{").as_bytes());
+            for (i, (name, units)) in per_index.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, name);
+                out.extend_from_slice(format!(":{{\"CapacityUnits\":{units:?}}}").as_bytes());
+            }
+            out.push(b'}');
+        }
     }
     out.push(b'}');
 }
@@ -317,9 +367,20 @@ impl ReplyBuilder {
     }
 
     pub fn consumed(&mut self, mode: ConsumedMode, table: &str, units: f64) {
+        self.consumed_with_indexes(mode, table, units, &[]);
+    }
+
+    /// ConsumedCapacity of a write that also wrote index entries.
+    pub fn consumed_with_indexes(
+        &mut self,
+        mode: ConsumedMode,
+        table: &str,
+        units: f64,
+        index_units: &[super::index::maintain::IndexUnits],
+    ) {
         if mode != ConsumedMode::None {
             self.sep();
-            write_consumed(&mut self.out, mode, table, units);
+            write_consumed_with_indexes(&mut self.out, mode, table, units, index_units);
         }
     }
 

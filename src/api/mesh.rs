@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::error::ApiError;
-use super::index::maintain::CollectionMetrics;
+use super::index::maintain::WriteReport;
 use super::index::outbox::OutboxStats;
 use super::{Operation, Shard};
 use crate::catalog::{Catalog, CatalogCommand, TableDef};
@@ -64,7 +64,7 @@ pub enum MeshReply {
     Stats(ShardStats),
     Done(Result<(), ApiError>),
     /// A `Write` applied durably, with the item collection sizes it changed.
-    Written(Result<Vec<CollectionMetrics>, ApiError>),
+    Written(Result<WriteReport, ApiError>),
 }
 
 #[derive(Clone, Copy, Debug, Default)]

@@ -21,6 +21,7 @@ use super::keys::{entry_key, project};
 use super::outbox::{IndexOp, encode_record, now_ms, record_key};
 use crate::api::Shard;
 use crate::api::error::ApiError;
+use crate::api::items::write_units;
 use crate::api::locks::KeyGuard;
 use crate::catalog::{Catalog, IndexKind, TableDef};
 use crate::engine::{Durable, WriteBatch};
@@ -105,18 +106,35 @@ impl CollectionMetrics {
     }
 }
 
+/// Write capacity one write consumed on one index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexUnits {
+    pub table: String,
+    pub kind: IndexKind,
+    pub index: String,
+    pub units: f64,
+}
+
+/// What a durable write reports: item collection sizes (tables with
+/// LSIs) and the capacity its index writes consumed.
+#[derive(Clone, Debug, Default)]
+pub struct WriteReport {
+    pub collections: Vec<CollectionMetrics>,
+    pub index_units: Vec<IndexUnits>,
+}
+
 /// A write applied to the store (visible to reads, not yet durable).
 #[must_use = "a write may be acknowledged only after it is durable"]
 pub struct Committed {
     durable: Durable,
-    pub collections: Vec<CollectionMetrics>,
+    report: WriteReport,
 }
 
 impl Committed {
     /// Ok once durable.
-    pub async fn wait(self) -> Result<Vec<CollectionMetrics>, ApiError> {
+    pub async fn wait(self) -> Result<WriteReport, ApiError> {
         self.durable.wait().await?;
-        Ok(self.collections)
+        Ok(self.report)
     }
 }
 
@@ -152,6 +170,7 @@ fn index_changes(
     new: Option<&Item>,
     batch: &mut WriteBatch,
     remote: &mut Vec<IndexOp>,
+    units: &mut Vec<IndexUnits>,
 ) {
     for index in &table.indexes {
         let old_key = old.and_then(|o| entry_key(&shard.map, table, index, o));
@@ -160,21 +179,36 @@ fn index_changes(
             IndexKind::Local => &mut *batch,
             IndexKind::Global => &mut *remote,
         };
+        // DynamoDB's index write arithmetic: each entry put or delete is
+        // one write of the entry's size (1 KB units); a key change is two.
+        let mut consumed = 0.0;
         match (old_key, new_key, old, new) {
             (Some(o), Some(n), Some(old), Some(new)) if o.storage == n.storage => {
                 let projected = project(table, index, new);
                 if projected != project(table, index, old) {
+                    consumed += write_units(item_size(&projected));
                     out.push((n.storage, Some(encode_item(&projected))));
                 }
             }
-            (old_key, new_key, _, new) => {
-                if let Some(o) = old_key {
+            (old_key, new_key, old, new) => {
+                if let (Some(o), Some(old)) = (old_key, old) {
+                    consumed += write_units(item_size(&project(table, index, old)));
                     out.push((o.storage, None));
                 }
                 if let (Some(n), Some(new)) = (new_key, new) {
-                    out.push((n.storage, Some(encode_item(&project(table, index, new)))));
+                    let projected = project(table, index, new);
+                    consumed += write_units(item_size(&projected));
+                    out.push((n.storage, Some(encode_item(&projected))));
                 }
             }
+        }
+        if consumed > 0.0 {
+            units.push(IndexUnits {
+                table: table.name.clone(),
+                kind: index.kind,
+                index: index.name.clone(),
+                units: consumed,
+            });
         }
     }
 }
@@ -201,10 +235,18 @@ fn table_of<'c>(catalog: &'c Catalog, storage: &[u8]) -> Option<&'c Arc<TableDef
 pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
     loop {
         let catalog = shard.catalog();
+        // The indexed table of each write (None: no indexes to maintain).
+        let tables: Vec<Option<Arc<TableDef>>> = writes
+            .iter()
+            .map(|w| {
+                table_of(&catalog, &w.storage)
+                    .filter(|t| !t.indexes.is_empty())
+                    .cloned()
+            })
+            .collect();
         // Old and new images of every item of an indexed table.
-        for write in &mut writes {
-            let indexed = table_of(&catalog, &write.storage).is_some_and(|t| !t.indexes.is_empty());
-            if !indexed {
+        for (write, table) in writes.iter_mut().zip(&tables) {
+            if table.is_none() {
                 continue;
             }
             if !write.old_known {
@@ -222,9 +264,10 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         }
         // GSI backpressure: a backlog over its bound delays the write a
         // little, then refuses it (before anything is written).
-        let global = writes.iter().any(|w| {
-            table_of(&catalog, &w.storage).is_some_and(|t| t.global_indexes().next().is_some())
-        });
+        let global = tables
+            .iter()
+            .flatten()
+            .any(|t| t.global_indexes().next().is_some());
         if global && shard.outbox.full() {
             let timeout = shard.services.sleep(GSI_BACKPRESSURE_WAIT);
             if !shard.outbox.wait_for_room_within(timeout).await {
@@ -236,9 +279,8 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         }
         // Collection counter key → (table, partition key value, delta).
         let mut deltas: BTreeMap<Vec<u8>, (Arc<TableDef>, Value, i64)> = BTreeMap::new();
-        for write in &writes {
-            let Some(table) = table_of(&catalog, &write.storage).filter(|t| t.has_local_indexes())
-            else {
+        for (write, table) in writes.iter().zip(&tables) {
+            let Some(table) = table.as_ref().filter(|t| t.has_local_indexes()) else {
                 continue;
             };
             let pk = write
@@ -289,10 +331,9 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         // current catalog's, and the outbox record's number is taken in
         // log order.
         let mut remote: Vec<IndexOp> = Vec::new();
-        for write in &mut writes {
-            if let Some(table) =
-                table_of(&catalog, &write.storage).filter(|t| !t.indexes.is_empty())
-            {
+        let mut index_units = Vec::new();
+        for (write, table) in writes.iter_mut().zip(&tables) {
+            if let Some(table) = table {
                 index_changes(
                     shard,
                     table,
@@ -300,6 +341,7 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
                     write.new.as_ref(),
                     &mut batch,
                     &mut remote,
+                    &mut index_units,
                 );
             }
             batch.push((write.storage.clone(), write.value.take()));
@@ -316,7 +358,10 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         }
         return Ok(Committed {
             durable,
-            collections,
+            report: WriteReport {
+                collections,
+                index_units,
+            },
         });
     }
 }

@@ -10,9 +10,10 @@ use crate::api::items::batch_request_items;
 
 use crate::api::error::{ApiError, Violations};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{CollectionMetrics, wants_collection_metrics};
+use crate::api::index::maintain::{CollectionMetrics, IndexUnits, wants_collection_metrics};
 use crate::api::items::{
-    ConsumedMode, check_item_size, key_from_json, key_of_item, table_for_items, write_units,
+    ConsumedMode, check_item_size, key_from_json, key_of_item, table_for_items,
+    write_consumed_object, write_units,
 };
 use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
 use crate::api::request::Fields;
@@ -105,9 +106,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         by_owner.entry(owner).or_default().push((key, value));
     }
     let mut collections: Vec<CollectionMetrics> = Vec::new();
+    let mut index_units: Vec<IndexUnits> = Vec::new();
     for (owner, batch) in by_owner {
         match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
-            MeshReply::Written(result) => collections.extend(result?),
+            MeshReply::Written(result) => {
+                let report = result?;
+                collections.extend(report.collections);
+                index_units.extend(report.index_units);
+            }
             other => return Err(unexpected(&other)),
         }
     }
@@ -137,9 +143,12 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"TableName\":");
-            write_json_str(&mut out, name);
-            out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}}}").as_bytes());
+            let of_table: Vec<IndexUnits> = index_units
+                .iter()
+                .filter(|u| &u.table == name)
+                .cloned()
+                .collect();
+            write_consumed_object(&mut out, consumed, name, *units, &of_table);
         }
         out.push(b']');
     }

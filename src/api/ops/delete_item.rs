@@ -8,7 +8,7 @@ use crate::api::items::item_request;
 
 use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
-use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
+use crate::api::index::maintain::{BaseWrite, WriteReport, commit, wants_collection_metrics};
 use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
 use crate::api::request::Fields;
 use crate::api::{Outcome, Shard};
@@ -43,22 +43,23 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         None => None,
     };
     drop(locked.guard);
-    let collections = match committed {
+    let report = match committed {
         Some(committed) => committed.wait().await?,
-        None => Vec::new(),
+        None => WriteReport::default(),
     };
     let old = locked.old;
     let mut reply = ReplyBuilder::new();
     if let (Some(old), "ALL_OLD") = (&old, return_values) {
         reply.item("Attributes", old);
     }
-    reply.consumed(
+    reply.consumed_with_indexes(
         consumed,
         &table.name,
         write_units(old.as_ref().map_or(0, item_size)),
+        &report.index_units,
     );
     if want_metrics {
-        reply.collection_metrics(&collections);
+        reply.collection_metrics(&report.collections);
     }
     Ok(Outcome::Reply(reply.finish()))
 }

@@ -9,7 +9,7 @@ use crate::api::items::item_request;
 use crate::api::conditional::{check, lock_and_read};
 use crate::api::error::{ApiError, Violations};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
+use crate::api::index::maintain::{BaseWrite, WriteReport, commit, wants_collection_metrics};
 use crate::api::items::{ReplyBuilder, check_item_size, key_of_item, table_for_items, write_units};
 use crate::api::mesh::write_on_owner;
 use crate::api::request::Fields;
@@ -45,7 +45,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     // A plain put skips reading the old item and ships only the write to the
     // owner; the owner still takes the key lock so it never lands between a
     // conditional writer's read and write.
-    let mut collections = Vec::new();
+    let mut report = WriteReport::default();
     let old = if plain {
         write_on_owner(shard, key.owner, vec![(key.storage, Some(encoded))]).await?;
         None
@@ -59,7 +59,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         };
         let committed = commit(shard, vec![write]).await?;
         drop(locked.guard);
-        collections = committed.wait().await?;
+        report = committed.wait().await?;
         locked.old
     };
     let mut reply = ReplyBuilder::new();
@@ -67,9 +67,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         reply.item("Attributes", old);
     }
     let old_size = old.as_ref().map_or(0, item_size);
-    reply.consumed(consumed, &table.name, write_units(new_size.max(old_size)));
+    reply.consumed_with_indexes(
+        consumed,
+        &table.name,
+        write_units(new_size.max(old_size)),
+        &report.index_units,
+    );
     if want_metrics {
-        reply.collection_metrics(&collections);
+        reply.collection_metrics(&report.collections);
     }
     Ok(Outcome::Reply(reply.finish()))
 }

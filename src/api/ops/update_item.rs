@@ -90,7 +90,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
     let committed = commit(shard, vec![write]).await?;
     drop(locked.guard);
-    let collections = committed.wait().await?;
+    let report = committed.wait().await?;
     let old = locked.old;
     let mut reply = ReplyBuilder::new();
     // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
@@ -119,13 +119,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         reply.item("Attributes", &attributes);
     }
     let old_size = old.as_ref().map_or(0, item_size);
-    reply.consumed(
+    reply.consumed_with_indexes(
         consumed,
         &table.name,
         write_units(item_size(&new).max(old_size)),
+        &report.index_units,
     );
     if want_metrics {
-        reply.collection_metrics(&collections);
+        reply.collection_metrics(&report.collections);
     }
     Ok(Outcome::Reply(reply.finish()))
 }
