@@ -119,6 +119,16 @@ impl ApiError {
         Self::new(400, DYNAMODB, "LimitExceededException", message)
     }
 
+    /// A provisioned table's write was refused: its GSIs cannot keep up.
+    pub fn provisioned_throughput_exceeded(message: impl Into<String>) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ProvisionedThroughputExceededException",
+            message,
+        )
+    }
+
     /// Too many requests in flight on a shard.
     pub fn throttling(message: impl Into<String>) -> Self {
         Self::new(

@@ -310,7 +310,11 @@ async fn writer(
             }
             // GSI back-pressure (an index shard cannot keep up, e.g. it
             // is poisoned): refused before anything was written.
-            Err(e) if e.type_name.ends_with("ThrottlingException") => {
+            Err(e)
+                if e.type_name.ends_with("ThrottlingException")
+                    || e.type_name
+                        .ends_with("ProvisionedThroughputExceededException") =>
+            {
                 model.borrow_mut().insert((pk, sk), vec![current]);
             }
             Err(e) if e.status == 400 => panic!("writer {writer}: rejected {op:?}: {}", e.message),

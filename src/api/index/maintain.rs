@@ -23,7 +23,7 @@ use crate::api::Shard;
 use crate::api::error::ApiError;
 use crate::api::items::write_units;
 use crate::api::locks::KeyGuard;
-use crate::catalog::{Catalog, IndexKind, TableDef};
+use crate::catalog::{BillingMode, Catalog, IndexKind, TableDef};
 use crate::engine::{Durable, WriteBatch};
 use crate::model::codec::{decode_item, encode_item};
 use crate::model::key::{partition_prefix, placement_bytes};
@@ -271,9 +271,19 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         if global && shard.outbox.full() {
             let timeout = shard.services.sleep(GSI_BACKPRESSURE_WAIT);
             if !shard.outbox.wait_for_room_within(timeout).await {
-                return Err(ApiError::throttling(
-                    "Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly.",
-                ));
+                let provisioned = tables
+                    .iter()
+                    .flatten()
+                    .any(|t| t.billing_mode == BillingMode::Provisioned);
+                return Err(if provisioned {
+                    ApiError::provisioned_throughput_exceeded(
+                        "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API",
+                    )
+                } else {
+                    ApiError::throttling(
+                        "Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly.",
+                    )
+                });
             }
             continue;
         }
