@@ -30,7 +30,7 @@ pub struct Locked {
 pub async fn lock_and_read(shard: &Rc<Shard>, key: &ItemKey) -> Result<Locked, ApiError> {
     let guard = shard.locks.lock(key.storage.clone()).await;
     let old = match shard.store.get(&key.storage).await? {
-        Some(bytes) => Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?),
+        Some(bytes) => Some(decode_item(&bytes)?),
         None => None,
     };
     Ok(Locked { guard, old })

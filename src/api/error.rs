@@ -170,6 +170,13 @@ impl ApiError {
     }
 }
 
+/// A stored item that does not decode is an engine-side fault: 500.
+impl From<crate::model::codec::DecodeError> for ApiError {
+    fn from(e: crate::model::codec::DecodeError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
 impl From<ValueError> for ApiError {
     fn from(e: ValueError) -> Self {
         match e {

@@ -92,7 +92,7 @@ impl<'r> PageBuilder<'r> {
 
     /// Takes one stored entry; returns false once the page is full.
     pub fn offer(&mut self, value: &[u8]) -> Result<bool, ApiError> {
-        let item = decode_item(value).map_err(|e| ApiError::internal(e.to_string()))?;
+        let item = decode_item(value)?;
         Ok(self.offer_entry(item, None))
     }
 

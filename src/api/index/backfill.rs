@@ -165,7 +165,7 @@ async fn walk(
             let Some(bytes) = shard.store.get(key).await? else {
                 continue;
             };
-            let item = decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+            let item = decode_item(&bytes)?;
             if let Some(entry) = entry_key(&shard.map, table, index, &item) {
                 ops.push((
                     entry.storage,

@@ -213,10 +213,6 @@ fn index_changes(
     }
 }
 
-fn decode(bytes: &[u8]) -> Result<Item, ApiError> {
-    decode_item(bytes).map_err(|e| ApiError::internal(e.to_string()))
-}
-
 /// The table a base storage key belongs to, in `catalog`.
 fn table_of<'c>(catalog: &'c Catalog, storage: &[u8]) -> Option<&'c Arc<TableDef>> {
     let id = u32::from_be_bytes(storage.get(..4)?.try_into().ok()?);
@@ -251,7 +247,7 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
             }
             if !write.old_known {
                 write.old = match shard.store.get(&write.storage).await? {
-                    Some(bytes) => Some(decode(&bytes)?),
+                    Some(bytes) => Some(decode_item(&bytes)?),
                     None => None,
                 };
                 write.old_known = true;
@@ -259,7 +255,7 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
             if write.new.is_none()
                 && let Some(value) = &write.value
             {
-                write.new = Some(decode(value)?);
+                write.new = Some(decode_item(value)?);
             }
         }
         // GSI backpressure: a backlog over its bound delays the write a

@@ -102,8 +102,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         };
         for ((t, k), value) in slots.into_iter().zip(values) {
             if let Some(bytes) = value {
-                found[t][k] =
-                    Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?);
+                found[t][k] = Some(decode_item(&bytes)?);
             }
         }
     }

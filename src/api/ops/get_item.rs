@@ -31,7 +31,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let mut reply = ReplyBuilder::new();
     let mut size = 0;
     if let Some(bytes) = get_on_owner(shard, key.owner, &key.storage).await? {
-        let item = decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+        let item = decode_item(&bytes)?;
         size = item_size(&item);
         match &projection {
             Some(p) => reply.item("Item", &p.apply(&item)),

@@ -270,7 +270,7 @@ async fn query_index(
             } else {
                 upper = Bound::Excluded(k.clone());
             }
-            let entry = decode_item(value).map_err(|e| ApiError::internal(e.to_string()))?;
+            let entry = decode_item(value)?;
             let fetched = if plan.fetch_base {
                 // An LSI entry and its base item share this shard and one
                 // WAL record: the base item is there unless a write raced
@@ -280,9 +280,7 @@ async fn query_index(
                 };
                 let base = make_key(shard, table, pk, sk);
                 match shard.store.get(&base.storage).await? {
-                    Some(bytes) => {
-                        Some(decode_item(&bytes).map_err(|e| ApiError::internal(e.to_string()))?)
-                    }
+                    Some(bytes) => Some(decode_item(&bytes)?),
                     None => continue,
                 }
             } else {

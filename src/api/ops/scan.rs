@@ -252,7 +252,7 @@ async fn fetch_base_items(
     owner: u32,
     entries: &Entries,
 ) -> Result<Vec<Option<(Item, Item)>>, ApiError> {
-    let decode = |bytes: &[u8]| decode_item(bytes).map_err(|e| ApiError::internal(e.to_string()));
+    let decode = |bytes: &[u8]| decode_item(bytes).map_err(ApiError::from);
     let mut decoded = Vec::with_capacity(entries.len());
     let mut keys = Vec::with_capacity(entries.len());
     for (_, value) in entries {
