@@ -61,16 +61,23 @@ fn check_key_value(attr: &KeyAttr, value: &Value, is_partition: bool) -> Result<
     Ok(())
 }
 
-fn matches_type(attr: &KeyAttr, value: &Value) -> bool {
+/// Whether a key value has its attribute's declared type.
+pub fn matches_type(attr: &KeyAttr, value: &Value) -> bool {
     value.type_name() == attr.key_type.as_str()
+}
+
+/// The placement hash of a table partition (see `routing`); 0 for a value
+/// that cannot be a key (validated away before any storage access).
+pub fn partition_hash(table: &TableDef, pk: &Value) -> u64 {
+    match placement_bytes(pk) {
+        Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
+        None => 0,
+    }
 }
 
 /// Builds the placement and storage key from validated key values.
 pub fn make_key(shard: &Shard, table: &TableDef, pk: Value, sk: Option<Value>) -> ItemKey {
-    let hash = match placement_bytes(&pk) {
-        Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
-        None => 0,
-    };
+    let hash = partition_hash(table, &pk);
     let storage = item_key(table.id, hash, &pk, sk.as_ref());
     ItemKey {
         owner: shard.map.owner(hash),

@@ -20,7 +20,8 @@
 //! typed index keys are rejected before they reach here (`check_item`).
 
 use super::super::error::ApiError;
-use crate::catalog::{IndexDef, IndexKind, KeyAttr, ProjectionType, TableDef};
+use crate::api::items::{matches_type, partition_hash as table_partition_hash};
+use crate::catalog::{IndexDef, IndexKind, ProjectionType, TableDef};
 use crate::model::key::{placement_bytes, push_component, push_sort_key};
 use crate::model::{Item, Value};
 use crate::routing::{PartitionMap, placement_hash};
@@ -33,18 +34,14 @@ pub struct EntryKey {
     pub storage: Vec<u8>,
 }
 
-fn value_matches(attr: &KeyAttr, value: &Value) -> bool {
-    value.type_name() == attr.key_type.as_str()
-}
-
 /// The placement hash of an index partition given its hash-key values
 /// (in schema order).
 pub fn partition_hash(table: &TableDef, index: &IndexDef, hash_values: &[&Value]) -> u64 {
     let placement = |v: &Value| placement_bytes(v).unwrap_or((b'?', Vec::new()));
     match index.kind {
+        // The base partition's own hash: same shard, same partition.
         IndexKind::Local => {
-            let (tag, bytes) = placement(hash_values.first().copied().unwrap_or(&Value::Null));
-            placement_hash(&table.name, tag, &bytes)
+            table_partition_hash(table, hash_values.first().copied().unwrap_or(&Value::Null))
         }
         IndexKind::Global => {
             let name = format!("{}/{}", table.name, index.name);
@@ -85,7 +82,7 @@ pub fn push_range_value(out: &mut Vec<u8>, value: &Value) {
 pub fn key_values<'a>(index: &IndexDef, item: &'a Item) -> Option<Vec<&'a Value>> {
     index
         .key_attrs()
-        .map(|attr| item.get(&attr.name).filter(|v| value_matches(attr, v)))
+        .map(|attr| item.get(&attr.name).filter(|v| matches_type(attr, v)))
         .collect()
 }
 
@@ -164,7 +161,7 @@ pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<()
             let Some(value) = item.get(&attr.name) else {
                 continue;
             };
-            if !value_matches(attr, value) {
+            if !matches_type(attr, value) {
                 return Err(ApiError::validation(format!(
                     "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
                     attr.name,
@@ -197,7 +194,7 @@ pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{IndexStatus, KeyType};
+    use crate::catalog::{IndexStatus, KeyAttr, KeyType};
 
     fn attr(name: &str, key_type: KeyType) -> KeyAttr {
         KeyAttr {

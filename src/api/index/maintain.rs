@@ -21,15 +21,14 @@ use super::keys::{entry_key, project};
 use super::outbox::{IndexOp, encode_record, now_ms, record_key};
 use crate::api::Shard;
 use crate::api::error::ApiError;
-use crate::api::items::write_units;
+use crate::api::items::{partition_hash, write_units};
 use crate::api::locks::KeyGuard;
 use crate::catalog::{BillingMode, Catalog, IndexKind, TableDef};
 use crate::engine::{Durable, WriteBatch};
 use crate::model::codec::{decode_item, encode_item};
-use crate::model::key::{partition_prefix, placement_bytes};
+use crate::model::key::partition_prefix;
 use crate::model::value::{item_size, write_json_map};
 use crate::model::{Item, Value};
-use crate::routing::placement_hash;
 
 /// Prefix of the per-partition item collection byte counters:
 /// `00 00 00 00 ‖ 'C' ‖ partition prefix (table id ‖ hash ‖ enc(pk))` →
@@ -139,11 +138,7 @@ impl Committed {
 }
 
 fn table_partition_prefix(table: &TableDef, pk: &Value) -> Vec<u8> {
-    let hash = match placement_bytes(pk) {
-        Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
-        None => 0,
-    };
-    partition_prefix(table.id, hash, pk)
+    partition_prefix(table.id, partition_hash(table, pk), pk)
 }
 
 /// Bytes an item contributes to its item collection: itself and its local
