@@ -34,7 +34,7 @@ use hdrhistogram::Histogram;
 
 use super::super::Shard;
 use super::super::error::ApiError;
-use super::super::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
+use super::super::mesh::{MeshReply, MeshRequest, as_ref_bound, call_or_local, unexpected};
 use crate::engine::sync::WaitList;
 use crate::engine::{Store, WriteBatch};
 
@@ -190,10 +190,10 @@ impl Outbox {
         let lower = OUTBOX_PREFIX.to_vec();
         let upper = super::super::paging::prefix_end(&OUTBOX_PREFIX);
         let first = store
-            .scan(Bound::Included(&lower), bound_ref(&upper), false, 1, 1)
+            .scan(Bound::Included(&lower), as_ref_bound(&upper), false, 1, 1)
             .await?;
         let last = store
-            .scan(Bound::Included(&lower), bound_ref(&upper), true, 1, 1)
+            .scan(Bound::Included(&lower), as_ref_bound(&upper), true, 1, 1)
             .await?;
         if let (Some((first, _)), Some((last, _))) = (first.first(), last.first()) {
             let (first, last) = (
@@ -289,10 +289,6 @@ impl Outbox {
             lag_samples: samples,
         }
     }
-}
-
-fn bound_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    super::super::mesh::as_ref_bound(bound)
 }
 
 /// Starts the shard's replicator (once).
