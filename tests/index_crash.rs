@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -105,28 +105,11 @@ fn entry(row: &Row, attrs: &[&str]) -> String {
         .join(",")
 }
 
-async fn metric_sum(server: &Server, name: &str) -> u64 {
-    let (_, body) = common::raw_get(server.port, "/dynacore/metrics").expect("metrics");
-    body.split(&format!("\"{name}\":"))
-        .skip(1)
-        .filter_map(|r| {
-            r.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
-}
-
 async fn check_indexes(server: &Server, round: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while metric_sum(server, "gsi_outbox_pending_records").await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "round {round}: outboxes never drained"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        server.gsi_outboxes_drained(Duration::from_secs(30)).await,
+        "round {round}: outboxes never drained"
+    );
     let client = server.client();
     let base = scan_all(&client, None).await;
     let indexes: [(&str, &[&str], &[&str]); 3] = [

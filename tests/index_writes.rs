@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -296,21 +296,6 @@ async fn wrongly_typed_index_keys_are_rejected_on_every_write_path() {
     assert_eq!(status, 200, "{reply}");
 }
 
-/// `gsi_*` counters summed over shards from /dynacore/metrics.
-fn metric(server: &Server, name: &str) -> u64 {
-    let (status, body) = common::raw_get(server.port, "/dynacore/metrics").expect("metrics");
-    assert_eq!(status, 200);
-    body.split(&format!("\"{name}\":"))
-        .skip(1)
-        .filter_map(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
-}
-
 #[tokio::test]
 async fn gsi_replication_drains_and_reports_lag() {
     let server = Server::start("idx-lag", 2);
@@ -327,15 +312,14 @@ async fn gsi_replication_drains_and_reports_lag() {
             .await
             .expect("put");
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(&server, "gsi_outbox_pending_records") > 0 {
-        assert!(Instant::now() < deadline, "the GSI outbox never drained");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        server.gsi_outboxes_drained(Duration::from_secs(10)).await,
+        "the GSI outbox never drained"
+    );
     // Every put added one KEYS_ONLY entry somewhere.
-    assert!(metric(&server, "gsi_delivered_ops") >= 200);
-    assert!(metric(&server, "gsi_lag_samples") >= 1);
-    assert_eq!(metric(&server, "gsi_delivery_failures"), 0);
+    assert!(server.metric_sum("gsi_delivered_ops") >= 200);
+    assert!(server.metric_sum("gsi_lag_samples") >= 1);
+    assert_eq!(server.metric_sum("gsi_delivery_failures"), 0);
 }
 
 /// `ConsumedCapacity` as (total, table, {index: units}) from a raw reply.

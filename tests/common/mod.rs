@@ -127,6 +127,34 @@ impl Server {
         client_for(&self.endpoint())
     }
 
+    /// A counter from `/dynacore/metrics`, summed over every shard.
+    pub fn metric_sum(&self, name: &str) -> u64 {
+        let (status, body) = raw_get(self.port, "/dynacore/metrics").expect("metrics");
+        assert_eq!(status, 200, "metrics: {body}");
+        body.split(&format!("\"{name}\":"))
+            .skip(1)
+            .filter_map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    /// Waits until every shard's GSI outbox is empty (every acknowledged
+    /// write is in its global indexes); false if `timeout` passes first.
+    pub async fn gsi_outboxes_drained(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.metric_sum("gsi_outbox_pending_records") > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// Sends a raw DynamoDB request; returns (status, body).
     pub fn call(&self, operation: &str, body: &str) -> (u16, String) {
         raw_call(self.port, Some(operation), body, true)
