@@ -65,6 +65,8 @@ pub enum MeshReply {
     Done(Result<(), ApiError>),
     /// A `Write` applied durably, with the item collection sizes it changed.
     Written(Result<WriteReport, ApiError>),
+    /// An `IndexApply` durable, or why not (rejected or transient).
+    Applied(Result<(), super::index::outbox::DeliveryError>),
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -103,6 +105,7 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
         MeshReply::Stats(_) => "Stats",
         MeshReply::Done(_) => "Done",
         MeshReply::Written(_) => "Written",
+        MeshReply::Applied(_) => "Applied",
     };
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }
@@ -188,7 +191,7 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
         ),
         MeshRequest::Stats { prefix } => MeshReply::Stats(local_stats(shard, &prefix)),
         MeshRequest::IndexApply { batch } => {
-            MeshReply::Done(super::index::outbox::apply(shard, batch).await)
+            MeshReply::Applied(super::index::outbox::apply(shard, batch).await)
         }
         MeshRequest::BackfillDone {
             table,

@@ -182,6 +182,40 @@ pub enum EngineError {
     Closed,
 }
 
+/// Largest key the engine stores (its formats spell key lengths as u16).
+pub const MAX_KEY_BYTES: usize = u16::MAX as usize;
+
+impl EngineError {
+    /// Whether the error is a property of the batch itself, so writing the
+    /// same batch again fails the same way (a caller that retries must not
+    /// retry these), rather than of the store's state (I/O, a poisoned or
+    /// closed store, a full disk), which a later attempt or a restart can
+    /// change. Exhaustive on purpose: a new variant must choose.
+    pub fn rejects_input(&self) -> bool {
+        match self {
+            EngineError::KeyTooLarge(_) => true,
+            EngineError::Io { .. }
+            | EngineError::Poisoned(_)
+            | EngineError::Corruption { .. }
+            | EngineError::DiskFull(_)
+            | EngineError::ForeignFile(_)
+            | EngineError::InvalidConfig(_)
+            | EngineError::Closed => false,
+        }
+    }
+}
+
+/// The checks `Store::write` makes of a batch's contents before applying
+/// it: callers that must not fail late (the GSI outbox) check ahead.
+pub fn check_batch_input<'a>(
+    keys: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), EngineError> {
+    match keys.into_iter().find(|k| k.len() > MAX_KEY_BYTES) {
+        Some(key) => Err(EngineError::KeyTooLarge(key.len())),
+        None => Ok(()),
+    }
+}
+
 /// One mutation in a batch: `Some(value)` puts, `None` deletes.
 pub type WriteBatch = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 

@@ -427,9 +427,7 @@ impl<F: Fs> LsmStore<F> {
     /// Applies `batch` atomically now; the returned future completes when durable.
     pub fn write(&self, batch: WriteBatch) -> Result<Durable, EngineError> {
         self.check_writable()?;
-        if let Some((key, _)) = batch.iter().find(|(k, _)| k.len() > u16::MAX as usize) {
-            return Err(EngineError::KeyTooLarge(key.len()));
-        }
+        super::check_batch_input(batch.iter().map(|(k, _)| k.as_slice()))?;
         let shared = &self.shared;
         let Some(wal) = shared.wal().filter(|w| !w.is_closing()) else {
             return Err(EngineError::Closed);

@@ -50,10 +50,10 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                 out.push_str(&format!(
                     "{{\"shard\":{i},\"requests\":{},\"forwarded_out\":{},\"forwarded_in\":{},\"errors\":{},\
                      \"gsi_outbox_pending_records\":{},\"gsi_delivered_ops\":{},\"gsi_delivery_failures\":{},\
-                     \"gsi_lag_ms_p50\":{},\"gsi_lag_ms_p99\":{},\"gsi_lag_ms_max\":{},\"gsi_lag_samples\":{},\
+                     \"gsi_outbox_quarantined_records\":{},\"gsi_lag_ms_p50\":{},\"gsi_lag_ms_p99\":{},\"gsi_lag_ms_max\":{},\"gsi_lag_samples\":{},\
                      \"backfill_items\":{},\"backfill_items_per_s\":{}}}",
                     s.requests, s.forwarded_out, s.forwarded_in, s.errors,
-                    o.pending_records, o.delivered_ops, o.delivery_failures,
+                    o.pending_records, o.delivered_ops, o.delivery_failures, o.quarantined_records,
                     o.lag_ms_p50, o.lag_ms_p99, o.lag_ms_max, o.lag_samples,
                     s.backfill_items, s.backfill_items_per_s
                 ));

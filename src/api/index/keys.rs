@@ -16,12 +16,18 @@
 //! scanned exactly like a table.
 //!
 //! An item has an entry in an index only if it has every index key
-//! attribute with the declared type (sparse indexes); writes of wrongly
-//! typed index keys are rejected before they reach here (`check_item`).
+//! attribute with the declared type, non-empty and within DynamoDB's key
+//! size limits (`violation`): sparse indexes, and DynamoDB's rule that a
+//! backfill leaves violating items out of the index. Writes of such values
+//! are rejected at the door (`check_item`), which every write path calls
+//! before anything is written, so only a backfill over items written before
+//! the index existed can meet them here.
 
 use super::super::error::ApiError;
-use crate::api::items::{matches_type, partition_hash as table_partition_hash};
-use crate::catalog::{IndexDef, IndexKind, ProjectionType, TableDef};
+use crate::api::items::{
+    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, matches_type, partition_hash as table_partition_hash,
+};
+use crate::catalog::{IndexDef, IndexKind, KeyAttr, ProjectionType, TableDef};
 use crate::model::key::{placement_bytes, push_component, push_sort_key};
 use crate::model::{Item, Value};
 use crate::routing::{PartitionMap, placement_hash};
@@ -80,10 +86,45 @@ pub fn push_range_value(out: &mut Vec<u8>, value: &Value) {
 /// The index key values of `item` (hash keys then range keys), or None if
 /// the item lacks one or has it with another type (it is not indexed).
 pub fn key_values<'a>(index: &IndexDef, item: &'a Item) -> Option<Vec<&'a Value>> {
+    let hash_keys = index.hash_keys.len();
     index
         .key_attrs()
-        .map(|attr| item.get(&attr.name).filter(|v| matches_type(attr, v)))
+        .enumerate()
+        .map(|(i, attr)| {
+            let value = item.get(&attr.name)?;
+            violation(attr, value, i < hash_keys).is_none().then_some(value)
+        })
         .collect()
+}
+
+/// Why a value cannot be an index key value (wrong type, empty, too long).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyViolation {
+    WrongType,
+    Empty(&'static str),
+    TooLarge { size: usize, max: usize },
+}
+
+/// Checks one index key value against its attribute: DynamoDB's order is
+/// type, then emptiness, then size. Each attribute of a multi-attribute GSI
+/// key is limited on its own (2048 bytes for a HASH attribute, 1024 for a
+/// RANGE one): DynamoDB's message names one Index Key and its size.
+pub fn violation(attr: &KeyAttr, value: &Value, is_hash: bool) -> Option<KeyViolation> {
+    if !matches_type(attr, value) {
+        return Some(KeyViolation::WrongType);
+    }
+    match value {
+        Value::S(s) if s.is_empty() => return Some(KeyViolation::Empty("string")),
+        Value::B(b) if b.is_empty() => return Some(KeyViolation::Empty("binary")),
+        _ => {}
+    }
+    let max = if is_hash {
+        MAX_PARTITION_KEY_BYTES
+    } else {
+        MAX_SORT_KEY_BYTES
+    };
+    let size = value.size();
+    (size > max).then_some(KeyViolation::TooLarge { size, max })
 }
 
 /// The entry key of `item` in `index`, if the item belongs to the index.
@@ -148,43 +189,56 @@ pub fn last_evaluated_key(table: &TableDef, index: &IndexDef, item: &Item) -> It
         .collect()
 }
 
-/// Rejects an item whose index key attributes have the wrong type or are
-/// empty, as DynamoDB does on every write path. `from_update` selects
-/// UpdateItem's wording for empty values.
+/// Rejects an item whose index key attributes have the wrong type, are
+/// empty or exceed DynamoDB's key size limits, as DynamoDB does on every
+/// write path (PutItem, UpdateItem, BatchWriteItem; transactions will call
+/// it too) before anything is written. `from_update` selects UpdateItem's
+/// wording for empty values.
+///
+/// Size messages are DynamoDB's, as its responses show them (quoted in
+/// architect/dynalite#35 and in user reports): "Size limit exceeded for
+/// Index Key {attr} Actual Size: {n} bytes Max Size: {max} bytes IndexName:
+/// {index}", the same for PutItem and UpdateItem (DynamoDB Local, too,
+/// answers both with one text, its shorter "Size limit exceeded").
 pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<(), ApiError> {
     // DynamoDB names the alphabetically first index when an attribute keys
     // several.
     let mut indexes: Vec<&IndexDef> = table.indexes.iter().collect();
     indexes.sort_by(|a, b| a.name.cmp(&b.name));
     for index in indexes {
-        for attr in index.key_attrs() {
+        let hash_keys = index.hash_keys.len();
+        for (i, attr) in index.key_attrs().enumerate() {
             let Some(value) = item.get(&attr.name) else {
                 continue;
             };
-            if !matches_type(attr, value) {
-                return Err(ApiError::validation(format!(
-                    "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
-                    attr.name,
-                    attr.key_type.as_str(),
-                    value.type_name(),
-                    index.name
-                )));
-            }
-            let empty = match value {
-                Value::S(s) => s.is_empty().then_some("string"),
-                Value::B(b) => b.is_empty().then_some("binary"),
-                _ => None,
-            };
-            if let Some(kind) = empty {
-                let what = if from_update {
-                    "The update expression attempted to update a secondary index key to a value that is not supported"
-                } else {
-                    "A value specified for a secondary index key is not supported"
-                };
-                return Err(ApiError::validation(format!(
-                    "One or more parameter values are not valid. {what}. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {}, IndexKey: {}",
-                    index.name, attr.name
-                )));
+            match violation(attr, value, i < hash_keys) {
+                None => {}
+                Some(KeyViolation::WrongType) => {
+                    return Err(ApiError::validation(format!(
+                        "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                        attr.name,
+                        attr.key_type.as_str(),
+                        value.type_name(),
+                        index.name
+                    )));
+                }
+                Some(KeyViolation::Empty(kind)) => {
+                    let what = if from_update {
+                        "The update expression attempted to update a secondary index key to a value that is not supported"
+                    } else {
+                        "A value specified for a secondary index key is not supported"
+                    };
+                    return Err(ApiError::validation(format!(
+                        "One or more parameter values are not valid. {what}. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {}, IndexKey: {}",
+                        index.name, attr.name
+                    )));
+                }
+                Some(KeyViolation::TooLarge { size, max }) => {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Size limit exceeded for Index Key {} Actual Size: {size} bytes Max Size: {max} bytes IndexName: {}",
+                        attr.name, index.name
+                    )));
+                }
             }
         }
     }
@@ -316,5 +370,29 @@ mod tests {
         ]);
         assert!(check_item(&t, &empty, false).is_err());
         assert!(check_item(&t, &item(&[("pk", Value::S("a".into()))]), false).is_ok());
+    }
+
+    #[test]
+    fn index_key_sizes_are_limited_per_attribute() {
+        let t = table();
+        let s = |n: usize| Value::S("x".repeat(n));
+        let at_limit = item(&[("pk", s(1)), ("gp", s(2048)), ("gs", s(1024))]);
+        assert!(check_item(&t, &at_limit, false).is_ok());
+        assert!(key_values(&t.indexes[0], &at_limit).is_some());
+        let long_hash = item(&[("pk", s(1)), ("gp", s(2049)), ("gs", s(1))]);
+        let e = check_item(&t, &long_hash, false).expect_err("hash too long");
+        assert_eq!(
+            e.message,
+            "One or more parameter values were invalid: Size limit exceeded for Index Key gp Actual Size: 2049 bytes Max Size: 2048 bytes IndexName: g"
+        );
+        let long_range = item(&[("pk", s(1)), ("gp", s(1)), ("gs", s(1025))]);
+        let e = check_item(&t, &long_range, true).expect_err("range too long");
+        assert!(e.message.contains("Index Key gs Actual Size: 1025 bytes Max Size: 1024 bytes"));
+        // A backfill leaves every violating item out of the index.
+        for bad in [long_hash, long_range] {
+            assert!(key_values(&t.indexes[0], &bad).is_none());
+        }
+        let empty = item(&[("pk", s(1)), ("gp", s(0)), ("gs", s(1))]);
+        assert!(key_values(&t.indexes[0], &empty).is_none());
     }
 }

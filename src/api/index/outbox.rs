@@ -14,8 +14,37 @@
 //! has one owning shard, so each index entry is written by exactly one
 //! replicator, in that shard's order: no two shards race on an entry.
 //!
+//! **Failures.** A delivery error is classified by type, never by its
+//! message ([`DeliveryError`]): *transient* (I/O, a poisoned, closed or
+//! unreachable index shard, a full mesh) is retried with capped exponential
+//! back-off, in order, forever — the record must arrive; *rejected* (the
+//! record can never be applied: it does not decode, or the engine refuses
+//! its batch whatever its state, `EngineError::rejects_input`, e.g. an entry
+//! key over the engine's 64 KiB limit) is quarantined so that the records
+//! behind it flow. Write-path validation (`keys::check_item`) keeps such
+//! records from being written at all; quarantine is the backstop that keeps
+//! one bad record from stalling a shard's GSI replication for good.
+//! Records are checked here before they are sent (the engine's own input
+//! checks, `engine::check_batch_input`); a rejection reported by an index
+//! shard makes the replicator deliver the next records one at a time so the
+//! one that fails is found and quarantined alone.
+//!
+//! **Quarantine durability.** A quarantined record moves from its outbox
+//! key to the same seq under the `Q` prefix, with the same value, in *one*
+//! engine batch (one WAL record): after a crash either both happened or
+//! neither did. If neither, the record is still in the outbox, is checked
+//! again and, the check being deterministic, quarantined again: the move is
+//! idempotent. Later deletes of delivered records are later in the log, so
+//! once one of them is durable the quarantine is too. A quarantined
+//! record's index changes are never applied (its entries may be missing or
+//! stale in the index); it stays under `Q` for an operator, is counted at
+//! `/dynacore/metrics` (`gsi_outbox_quarantined_records`, recounted from
+//! the `Q` prefix at start-up) and logged once, with its seq, reason and
+//! entry key, when it is quarantined.
+//!
 //! ```text
 //! record key   := 00 00 00 00 ‖ 'O' ‖ seq:u64 BE
+//! quarantined  := 00 00 00 00 ‖ 'Q' ‖ seq:u64 BE   (value: the record, unchanged)
 //! record value := version:u8 (1) ‖ created_ms:u64 LE ‖ count:u32 LE ‖ op*
 //! op           := key_len:u32 LE ‖ key ‖ kind:u8 (0 delete, 1 put)
 //!                 ‖ (value_len:u32 LE ‖ value)?      (put only)
@@ -36,7 +65,7 @@ use super::super::Shard;
 use super::super::error::ApiError;
 use super::super::mesh::{MeshReply, MeshRequest, as_ref_bound, call_or_local, unexpected};
 use crate::engine::sync::WaitList;
-use crate::engine::{Store, WriteBatch};
+use crate::engine::{EngineError, Store, WriteBatch, check_batch_input};
 
 /// Prefix of every outbox record.
 pub const OUTBOX_PREFIX: [u8; 5] = [0, 0, 0, 0, b'O'];
@@ -47,8 +76,51 @@ const RECORDS_PER_ROUND: usize = 256;
 /// Bytes of records read per round (they hold projected items, ≤ 400 KB
 /// each, up to 20 GSIs × 2 operations per record).
 const BYTES_PER_ROUND: usize = 4 << 20;
-/// Back-off after a failed delivery (a poisoned or stopping index shard).
-const RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Back-off after a transient delivery failure (a poisoned or stopping
+/// index shard, I/O): doubled per consecutive failure up to the cap, reset
+/// by a delivered round. The cap bounds how long a healed index shard waits
+/// for its first retry; the floor keeps a flapping peer from being hammered.
+const RETRY_DELAY_MIN: Duration = Duration::from_millis(50);
+const RETRY_DELAY_MAX: Duration = Duration::from_secs(5);
+/// Prefix of quarantined records (see the module docs).
+pub const QUARANTINE_PREFIX: [u8; 5] = [0, 0, 0, 0, b'Q'];
+
+/// Why a delivery failed, by what a retry can change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryError {
+    /// The records can never be applied as they are: retrying blocks every
+    /// later record forever. The reason is for the log.
+    Rejected(String),
+    /// The index shard (or this one) cannot apply them now: retry.
+    Transient(ApiError),
+}
+
+impl From<EngineError> for DeliveryError {
+    fn from(e: EngineError) -> Self {
+        if e.rejects_input() {
+            DeliveryError::Rejected(e.to_string())
+        } else {
+            DeliveryError::Transient(e.into())
+        }
+    }
+}
+
+impl From<ApiError> for DeliveryError {
+    /// Errors of the request path (the mesh, an unexpected reply) are
+    /// conditions of the moment, never of the record.
+    fn from(e: ApiError) -> Self {
+        DeliveryError::Transient(e)
+    }
+}
+
+impl DeliveryError {
+    fn message(&self) -> &str {
+        match self {
+            DeliveryError::Rejected(why) => why,
+            DeliveryError::Transient(e) => &e.message,
+        }
+    }
+}
 
 /// One index operation: put `value` at `key`, or delete `key`.
 pub type IndexOp = (Vec<u8>, Option<Vec<u8>>);
@@ -62,6 +134,40 @@ pub fn record_key(seq: u64) -> Vec<u8> {
 fn record_seq(key: &[u8]) -> Option<u64> {
     let bytes = key.strip_prefix(&OUTBOX_PREFIX[..])?;
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+fn quarantine_key(seq: u64) -> Vec<u8> {
+    let mut key = QUARANTINE_PREFIX.to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// Why a record cannot be applied, judged here before it is sent: it does
+/// not decode, or the engine would refuse one of its entry keys.
+fn reject_reason(value: &[u8]) -> Option<(String, Vec<u8>)> {
+    let Some((_, ops)) = decode_record(value) else {
+        return Some(("the record does not decode".into(), Vec::new()));
+    };
+    match check_batch_input(ops.iter().map(|(k, _)| k.as_slice())) {
+        Ok(()) => None,
+        Err(e) => {
+            let key = ops
+                .iter()
+                .map(|(k, _)| k)
+                .max_by_key(|k| k.len())
+                .cloned()
+                .unwrap_or_default();
+            Some((e.to_string(), key))
+        }
+    }
+}
+
+/// A key for the log: its length and its first bytes in hex (an entry key
+/// may be 64 KiB).
+fn key_for_log(key: &[u8]) -> String {
+    let head: String = key.iter().take(48).map(|b| format!("{b:02x}")).collect();
+    let more = if key.len() > 48 { "…" } else { "" };
+    format!("{} bytes {head}{more}", key.len())
 }
 
 pub fn encode_record(created_ms: u64, ops: &[IndexOp]) -> Vec<u8> {
@@ -151,6 +257,8 @@ pub struct Outbox {
     lag_ms: RefCell<Histogram<u64>>,
     delivered_ops: Cell<u64>,
     failures: Cell<u64>,
+    /// Records under the quarantine prefix (recounted at recovery).
+    quarantined: Cell<u64>,
     running: Cell<bool>,
 }
 
@@ -160,6 +268,7 @@ pub struct OutboxStats {
     pub pending_records: u64,
     pub delivered_ops: u64,
     pub delivery_failures: u64,
+    pub quarantined_records: u64,
     pub lag_ms_p50: u64,
     pub lag_ms_p99: u64,
     pub lag_ms_max: u64,
@@ -180,6 +289,7 @@ impl Outbox {
             ),
             delivered_ops: Cell::new(0),
             failures: Cell::new(0),
+            quarantined: Cell::new(0),
             running: Cell::new(false),
         }
     }
@@ -203,6 +313,28 @@ impl Outbox {
             self.delivered_seq.set(first.saturating_sub(1));
             self.next_seq.set(last + 1);
         }
+        // Quarantined records keep their seq: numbering continues past
+        // them too, so a re-quarantine after a crash cannot collide.
+        let q_lower = QUARANTINE_PREFIX.to_vec();
+        let q_upper = super::super::paging::prefix_end(&QUARANTINE_PREFIX);
+        let mut from = Bound::Included(q_lower);
+        let mut count = 0u64;
+        loop {
+            let page = store
+                .scan(as_ref_bound(&from), as_ref_bound(&q_upper), false, 1024, 1 << 20)
+                .await?;
+            let Some((last, _)) = page.last() else { break };
+            count += page.len() as u64;
+            if let Some(seq) = last
+                .strip_prefix(&QUARANTINE_PREFIX[..])
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            {
+                self.next_seq.set(self.next_seq.get().max(seq + 1));
+            }
+            from = Bound::Excluded(last.clone());
+        }
+        self.quarantined.set(count);
         Ok(())
     }
 
@@ -283,6 +415,7 @@ impl Outbox {
             pending_records: self.pending(),
             delivered_ops: self.delivered_ops.get(),
             delivery_failures: self.failures.get(),
+            quarantined_records: self.quarantined.get(),
             lag_ms_p50: at(0.5),
             lag_ms_p99: at(0.99),
             lag_ms_max: if samples == 0 { 0 } else { lag.max() },
@@ -302,22 +435,108 @@ pub fn start(shard: &Rc<Shard>) {
 
 async fn replicate(shard: Rc<Shard>) {
     let outbox = &shard.outbox;
+    let mut delay = RETRY_DELAY_MIN;
+    // Rounds left to deliver one record at a time, after an index shard
+    // rejected a round: the record that fails alone is the one to
+    // quarantine.
+    let mut single_rounds = 0usize;
     loop {
         outbox
             .changed
             .wait_until(|| outbox.last_seq() > outbox.delivered_seq.get())
             .await;
-        if let Err(e) = deliver_round(&shard).await {
-            outbox.failures.set(outbox.failures.get() + 1);
-            tracing::warn!(shard = shard.id, error = %e.message, "index delivery failed; retrying");
-            shard.services.sleep(RETRY_DELAY).await;
+        let limit = if single_rounds > 0 {
+            1
+        } else {
+            RECORDS_PER_ROUND
+        };
+        match deliver_round(&shard, limit).await {
+            Ok(()) => {
+                delay = RETRY_DELAY_MIN;
+                single_rounds = single_rounds.saturating_sub(1);
+            }
+            Err(DeliveryError::Rejected(why)) if limit > 1 => {
+                tracing::warn!(shard = shard.id, reason = %why, "an index shard rejected a delivery; isolating the record");
+                single_rounds = RECORDS_PER_ROUND;
+            }
+            Err(DeliveryError::Rejected(why)) => {
+                // A one-record round was rejected: that record is poison.
+                if let Err(e) = quarantine_first(&shard, &why).await {
+                    outbox.failures.set(outbox.failures.get() + 1);
+                    tracing::warn!(shard = shard.id, error = %e.message(), "could not quarantine; retrying");
+                    shard.services.sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_DELAY_MAX);
+                } else {
+                    single_rounds = 0;
+                }
+            }
+            Err(e) => {
+                outbox.failures.set(outbox.failures.get() + 1);
+                tracing::warn!(shard = shard.id, error = %e.message(), retry_in_ms = delay.as_millis() as u64, "index delivery failed; retrying");
+                shard.services.sleep(delay).await;
+                delay = (delay * 2).min(RETRY_DELAY_MAX);
+            }
         }
     }
 }
 
-/// Delivers up to one round of records; Ok once they are applied on their
-/// index shards and deleted here.
-async fn deliver_round(shard: &Rc<Shard>) -> Result<(), ApiError> {
+/// Moves records from the outbox to the quarantine prefix in one batch (see
+/// the module docs for why that is crash-safe) and logs each once.
+fn quarantine(
+    shard: &Shard,
+    records: &[(Vec<u8>, Vec<u8>, String, Vec<u8>)],
+) -> Result<(), DeliveryError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut batch: WriteBatch = Vec::with_capacity(records.len() * 2);
+    for (key, value, _, _) in records {
+        let seq = record_seq(key).unwrap_or(0);
+        batch.push((quarantine_key(seq), Some(value.clone())));
+        batch.push((key.clone(), None));
+    }
+    // Durability: not awaited. The next outbox delete is later in the log,
+    // and a crash that loses this batch leaves the records in the outbox to
+    // be quarantined again.
+    drop(shard.store.write(batch)?);
+    let outbox = &shard.outbox;
+    outbox
+        .quarantined
+        .set(outbox.quarantined.get() + records.len() as u64);
+    for (key, _, why, entry) in records {
+        tracing::error!(
+            shard = shard.id,
+            seq = record_seq(key).unwrap_or(0),
+            reason = %why,
+            entry_key = %key_for_log(entry),
+            "GSI outbox record can never be applied; quarantined (its index changes are skipped)"
+        );
+    }
+    Ok(())
+}
+
+/// Quarantines the first undelivered record (an index shard rejected it
+/// alone).
+async fn quarantine_first(shard: &Rc<Shard>, why: &str) -> Result<(), DeliveryError> {
+    let outbox = &shard.outbox;
+    let lower = record_key(outbox.delivered_seq.get() + 1);
+    let upper = record_key(outbox.last_seq());
+    let records = shard
+        .store
+        .scan(Bound::Included(&lower), Bound::Included(&upper), false, 1, BYTES_PER_ROUND)
+        .await?;
+    let Some((key, value)) = records.into_iter().next() else {
+        return Ok(());
+    };
+    let entry = decode_record(&value)
+        .and_then(|(_, ops)| ops.into_iter().next().map(|(k, _)| k))
+        .unwrap_or_default();
+    quarantine(shard, &[(key, value, why.to_string(), entry)])
+}
+
+/// Delivers up to one round of at most `limit` records; Ok once they are
+/// applied on their index shards (or quarantined) and deleted here.
+async fn deliver_round(shard: &Rc<Shard>, limit: usize) -> Result<(), DeliveryError> {
     let outbox = &shard.outbox;
     let upto = outbox.last_seq();
     // Only what is durable here may leave: wait for the log to cover every
@@ -332,7 +551,7 @@ async fn deliver_round(shard: &Rc<Shard>) -> Result<(), ApiError> {
             Bound::Included(&lower),
             Bound::Included(&upper),
             false,
-            RECORDS_PER_ROUND,
+            limit,
             BYTES_PER_ROUND,
         )
         .await?;
@@ -342,17 +561,24 @@ async fn deliver_round(shard: &Rc<Shard>) -> Result<(), ApiError> {
         outbox.changed.wake_all();
         return Ok(());
     };
+    // Records that can never be applied leave the outbox first; the rest
+    // keep their order.
+    let mut poison = Vec::new();
+    let mut good = Vec::with_capacity(records.len());
+    for (key, value) in &records {
+        match reject_reason(value) {
+            Some((why, entry)) => poison.push((key.clone(), value.clone(), why, entry)),
+            None => good.push((key, value)),
+        }
+    }
+    quarantine(shard, &poison)?;
     // The last operation on a key wins; one batch per destination shard.
     let mut by_owner: BTreeMap<u32, BTreeMap<Vec<u8>, Option<Vec<u8>>>> = BTreeMap::new();
-    let mut created = Vec::with_capacity(records.len());
-    for (key, value) in &records {
-        let (created_ms, ops) = decode_record(value).ok_or_else(|| {
-            ApiError::internal(format!(
-                "malformed outbox record {:?} on shard {}",
-                record_seq(key),
-                shard.id
-            ))
-        })?;
+    let mut created = Vec::with_capacity(good.len());
+    for (_, value) in &good {
+        let Some((created_ms, ops)) = decode_record(value) else {
+            continue; // quarantined above
+        };
         created.push(created_ms);
         for (entry, value) in ops {
             let owner = shard.map.owner(entry_hash(&entry));
@@ -364,18 +590,20 @@ async fn deliver_round(shard: &Rc<Shard>) -> Result<(), ApiError> {
         let batch: WriteBatch = entries.into_iter().collect();
         ops += batch.len() as u64;
         match call_or_local(shard, owner, MeshRequest::IndexApply { batch }).await? {
-            MeshReply::Done(result) => result?,
-            other => return Err(unexpected(&other)),
+            MeshReply::Applied(result) => result?,
+            other => return Err(unexpected(&other).into()),
         }
     }
     // If we crash before this delete is durable, the records are delivered
     // again after restart, in order: harmless.
-    let deletes: WriteBatch = records.iter().map(|(k, _)| (k.clone(), None)).collect();
-    drop(shard.store.write(deletes)?);
+    let deletes: WriteBatch = good.iter().map(|(k, _)| ((*k).clone(), None)).collect();
+    if !deletes.is_empty() {
+        drop(shard.store.write(deletes)?);
+    }
     // A round that stopped at neither bound read every record up to `upto`
     // (numbers without a record belong to writes that failed).
     let bytes: usize = records.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let read_all = records.len() < RECORDS_PER_ROUND && bytes < BYTES_PER_ROUND;
+    let read_all = records.len() < limit && bytes < BYTES_PER_ROUND;
     let delivered = if read_all { upto } else { last };
     outbox.delivered_seq.set(delivered);
     outbox.delivered_ops.set(outbox.delivered_ops.get() + ops);
@@ -392,7 +620,8 @@ async fn deliver_round(shard: &Rc<Shard>) -> Result<(), ApiError> {
 /// Applies delivered index operations on an index shard; Ok once durable.
 /// Operations for an index that no longer exists (deleted meanwhile) are
 /// dropped, so a late delivery cannot resurrect a dropped index's entries.
-pub async fn apply(shard: &Rc<Shard>, batch: WriteBatch) -> Result<(), ApiError> {
+/// The error says whether retrying can help (`DeliveryError`).
+pub async fn apply(shard: &Rc<Shard>, batch: WriteBatch) -> Result<(), DeliveryError> {
     let catalog = shard.catalog();
     let batch: WriteBatch = batch
         .into_iter()
