@@ -10,6 +10,8 @@ pub mod api;
 pub mod catalog;
 pub mod config;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod routing;
 pub mod runtime;

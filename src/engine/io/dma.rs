@@ -253,3 +253,22 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> io::Result<T> {
         .make()?;
     Ok(executor.run(future))
 }
+
+/// A single-threaded executor that runs futures one after another and keeps
+/// the tasks they spawned between runs (fuzzing harnesses, which feed one
+/// in-memory shard thousands of inputs per second).
+pub struct ReusableExecutor(glommio::LocalExecutor);
+
+impl ReusableExecutor {
+    pub fn new() -> io::Result<ReusableExecutor> {
+        Ok(ReusableExecutor(
+            glommio::LocalExecutorBuilder::default()
+                .io_memory(512 << 10)
+                .make()?,
+        ))
+    }
+
+    pub fn run<T>(&self, future: impl Future<Output = T>) -> T {
+        self.0.run(future)
+    }
+}
