@@ -1,5 +1,5 @@
 //! Command-line interface (clap): `run` (the default), `compare`, `plot`,
-//! `fake-server`, and the translation of flags into a [`RunSpec`].
+//! `fake-server`, `fuzz`, and the translation of flags into a [`RunSpec`].
 //!
 //! Flags are validated here, once, so the runtime never sees a zero rate,
 //! zero connections or an unknown operation name.
@@ -40,6 +40,36 @@ pub enum Command {
     Plot(PlotArgs),
     /// Serve canned DynamoDB responses, to measure the load generator itself.
     FakeServer(FakeServerArgs),
+    /// Send seeded mutated and adversarial requests (bad JSON, wrong types,
+    /// huge and deep values, random operations, broken HTTP framing, random
+    /// headers) over raw sockets, then check the server is alive and a
+    /// canary item unchanged (exit 1 if not).
+    Fuzz(FuzzArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FuzzArgs {
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    pub endpoint: String,
+    /// Seed of the case sequence (the same seed replays the same cases);
+    /// default: from the clock, printed in the summary.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Cases to send, one connection each.
+    #[arg(long, default_value_t = 2_000)]
+    pub requests: u64,
+    /// Wall-clock budget in seconds (whichever bound comes first).
+    #[arg(long, default_value_t = 60)]
+    pub duration: u64,
+    /// How long to wait for the reply to a complete request, in ms.
+    #[arg(long, default_value_t = 2_000)]
+    pub reply_timeout_ms: u64,
+    /// Table the cases name (its canary is `<table>_canary`).
+    #[arg(long, default_value = "netfuzz")]
+    pub table: String,
+    /// Print every case's outcome.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -11,9 +11,10 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::serialization::V2Serializer;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 
-use crate::cli::{CompareArgs, PlotArgs, RunArgs, WorkloadArgs};
+use crate::cli::{CompareArgs, FuzzArgs, PlotArgs, RunArgs, WorkloadArgs};
 use crate::control;
 use crate::error::{LoadgenError, Result};
+use crate::http::Endpoint;
 use crate::load;
 use crate::plot::{Series, render};
 use crate::report::{Report, ReportContext, SloTargets, hgrm, log_interval};
@@ -319,5 +320,27 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
         std::fs::write(path, render(&format!("{workload}: A vs B"), &series))
             .map_err(|e| LoadgenError::output(path, e))?;
     }
+    Ok(0)
+}
+
+/// `fuzz`: adversarial requests, then the liveness and canary checks.
+pub fn fuzz(args: &FuzzArgs) -> Result<u8> {
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    let spec = crate::netfuzz::FuzzSpec {
+        endpoint: Endpoint::parse(&args.endpoint)?,
+        seed,
+        requests: args.requests,
+        duration: std::time::Duration::from_secs(args.duration),
+        reply_timeout: std::time::Duration::from_millis(args.reply_timeout_ms.max(1)),
+        table: args.table.clone(),
+        verbose: args.verbose,
+    };
+    println!("fuzz: seed {seed} (replay with --seed {seed})");
+    let summary = crate::netfuzz::run(&spec)?;
+    print!("{}", crate::netfuzz::report(&spec, &summary));
     Ok(0)
 }

@@ -16,6 +16,7 @@ mod fake_server;
 mod http;
 mod keydist;
 mod load;
+mod netfuzz;
 mod plot;
 mod report;
 mod runner;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => commands::run(args),
         Some(Command::Compare(args)) => commands::compare(args),
         Some(Command::Plot(args)) => commands::plot(args),
+        Some(Command::Fuzz(args)) => commands::fuzz(args),
         Some(Command::FakeServer(args)) => fake_server::serve(fake_server::FakeServerSpec {
             listen: args.listen.clone(),
             shard_ports: (0..args.shards).map(|i| args.shard_port_base + i).collect(),
