@@ -7,8 +7,9 @@
 //! The request target runs the real handlers (`api::execute`: JSON decode,
 //! DynamoDB validation, expressions, the store) against one in-memory shard
 //! over the fault-free memory file system, on one reusable executor, with a
-//! fixture table that has an LSI and a GSI. The shard is rebuilt every
-//! [`REQUESTS_PER_SHARD`] inputs so hours-long runs stay bounded in memory.
+//! fixture table that has an LSI and a GSI. Every [`REQUESTS_PER_SHARD`]
+//! inputs all tables are dropped and the fixture recreated, so hours-long
+//! runs stay bounded in memory.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -43,8 +44,8 @@ pub const OPERATIONS: [Operation; 13] = [
     Operation::BatchWriteItem,
 ];
 
-/// Inputs one shard serves before it is rebuilt (bounds the memory FS).
-pub const REQUESTS_PER_SHARD: u64 = 20_000;
+/// Inputs served between resets of the tables (bounds the memory FS).
+pub const REQUESTS_PER_SHARD: u64 = 5_000;
 
 /// The fixture table every shard starts with ("fuzz": pk S + sk N, an LSI
 /// on `l`, a GSI on `g`/`h`).
@@ -125,6 +126,32 @@ async fn new_shard() -> Rc<Shard> {
     shard
 }
 
+/// Drops every table and recreates the fixture: what the fuzzer wrote is
+/// range-deleted and compacted away, so memory stays bounded. (The shard is
+/// kept: its replicator task holds it, so a dropped shard would leak.)
+async fn reset_tables(shard: &Rc<Shard>) {
+    let names: Vec<String> = shard
+        .catalog()
+        .tables
+        .values()
+        .map(|t| t.name.clone())
+        .collect();
+    for name in names {
+        let mut body = Vec::new();
+        body.extend_from_slice(b"{\"TableName\":");
+        crate::model::value::write_json_str(&mut body, &name);
+        body.push(b'}');
+        let _ = crate::api::execute(shard, Operation::DeleteTable, body, false).await;
+    }
+    let _ = crate::api::execute(
+        shard,
+        Operation::CreateTable,
+        FIXTURE_TABLE.as_bytes().to_vec(),
+        false,
+    )
+    .await;
+}
+
 struct Harness {
     executor: ReusableExecutor,
     shard: Option<Rc<Shard>>,
@@ -156,14 +183,17 @@ pub fn request_with(op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
             shard: None,
             served: 0,
         });
-        if harness.served % REQUESTS_PER_SHARD == 0 {
-            harness.shard = None;
-        }
+        let reset = harness.served % REQUESTS_PER_SHARD == 0;
         harness.served += 1;
         let current = harness.shard.clone();
         let (shard, result) = harness.executor.run(async move {
             let shard = match current {
-                Some(shard) => shard,
+                Some(shard) => {
+                    if reset {
+                        reset_tables(&shard).await;
+                    }
+                    shard
+                }
                 None => new_shard().await,
             };
             let result = crate::api::execute(&shard, op, body.to_vec(), false).await;
