@@ -225,10 +225,11 @@ pub fn expression(data: &[u8]) {
     let Ok(src) = std::str::from_utf8(rest) else {
         return;
     };
-    let names: BTreeMap<String, String> = [("#a", "a"), ("#b", "b"), ("#n", "nested"), ("#k", "pk")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let names: BTreeMap<String, String> =
+        [("#a", "a"), ("#b", "b"), ("#n", "nested"), ("#k", "pk")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     let item = sample_item();
     let values: BTreeMap<String, Value> = [
         (":s", Value::S("x".into())),
@@ -244,9 +245,12 @@ pub fn expression(data: &[u8]) {
         return;
     };
     match selector % 5 {
-        0 | 1 | 2 => {
-            let kind = [ExprKind::Condition, ExprKind::Filter, ExprKind::KeyCondition]
-                [selector as usize % 5];
+        0..=2 => {
+            let kind = [
+                ExprKind::Condition,
+                ExprKind::Filter,
+                ExprKind::KeyCondition,
+            ][selector as usize % 5];
             if let Ok(cond) = expr::parse_condition(src, kind, &mut ph) {
                 let _ = expr::evaluate(&cond, &item);
                 if kind == ExprKind::KeyCondition {
@@ -373,7 +377,7 @@ impl Bytes<'_> {
             0 => Value::S(self.text(len)),
             1 => Value::N(self.number()),
             2 => Value::B(self.take(len).to_vec()),
-            3 => Value::Bool(len % 2 == 0),
+            3 => Value::Bool(len.is_multiple_of(2)),
             4 => Value::Null,
             5 if nested => Value::L((0..len % 5).map(|_| self.value(depth + 1)).collect()),
             6 if nested => Value::M(
@@ -488,7 +492,8 @@ mod tests {
 
     #[test]
     fn seeds_and_regressions_pass_every_entry_point() {
-        let targets: [(&str, fn(&[u8])); 6] = [
+        type EntryPoint = fn(&[u8]);
+        let targets: [(&str, EntryPoint); 6] = [
             ("request_decode", super::request),
             ("expression", super::expression),
             ("item_codec", super::item_decode),
@@ -501,7 +506,13 @@ mod tests {
                 run(&input);
             }
             // And a few inputs of every shape.
-            for input in [&b""[..], b"\0", b"\x01{}", b"\x05{\"TableName\":\"fuzz\"}", &[0xFF; 64]] {
+            for input in [
+                &b""[..],
+                b"\0",
+                b"\x01{}",
+                b"\x05{\"TableName\":\"fuzz\"}",
+                &[0xFF; 64],
+            ] {
                 run(input);
             }
         }

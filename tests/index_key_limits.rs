@@ -103,15 +103,17 @@ fn item(pk: &str, attr: &str, value: &AttributeValue) -> Item {
     item
 }
 
-fn assert_rejected<E: std::fmt::Debug>(
+fn assert_rejected<E>(
     result: Result<impl std::fmt::Debug, aws_sdk_dynamodb::error::SdkError<E>>,
     expected: &str,
     what: &str,
 ) where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: std::fmt::Debug + aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
     let error = result.expect_err(what);
-    let service = error.as_service_error().unwrap_or_else(|| panic!("{what}: {error:?}"));
+    let service = error
+        .as_service_error()
+        .unwrap_or_else(|| panic!("{what}: {error:?}"));
     assert_eq!(service.code(), Some("ValidationException"), "{what}");
     assert_eq!(service.message(), Some(expected), "{what}");
 }
@@ -124,8 +126,14 @@ async fn index_key_values_at_the_limit_are_stored_and_over_it_rejected_on_every_
     let client = server.client();
     for (attr, _, _) in cases(0) {
         let limit = limit_of(attr);
-        let ok = cases(limit).into_iter().find(|c| c.0 == attr).expect("case");
-        let over = cases(limit + 1).into_iter().find(|c| c.0 == attr).expect("case");
+        let ok = cases(limit)
+            .into_iter()
+            .find(|c| c.0 == attr)
+            .expect("case");
+        let over = cases(limit + 1)
+            .into_iter()
+            .find(|c| c.0 == attr)
+            .expect("case");
         let expected = expected_message(attr, limit + 1, over.2);
 
         // PutItem: exactly at the limit is stored, one byte over is not.
@@ -137,7 +145,10 @@ async fn index_key_values_at_the_limit_are_stored_and_over_it_rejected_on_every_
             .send()
             .await
             .unwrap_or_else(|e| panic!("{attr} at {limit} bytes: {e:?}"));
-        assert_eq!(get(&client, &pk).await.and_then(|i| i.get(attr).cloned()), Some(ok.1.clone()));
+        assert_eq!(
+            get(&client, &pk).await.and_then(|i| i.get(attr).cloned()),
+            Some(ok.1.clone())
+        );
         let new_pk = format!("put-over-{attr}");
         let result = client
             .put_item()
@@ -146,7 +157,10 @@ async fn index_key_values_at_the_limit_are_stored_and_over_it_rejected_on_every_
             .send()
             .await;
         assert_rejected(result, &expected, "PutItem over the limit");
-        assert!(get(&client, &new_pk).await.is_none(), "{attr}: refused PutItem stored");
+        assert!(
+            get(&client, &new_pk).await.is_none(),
+            "{attr}: refused PutItem stored"
+        );
 
         // Overwriting the stored item with an oversized value leaves it as it was.
         let result = client
@@ -177,8 +191,16 @@ async fn index_key_values_at_the_limit_are_stored_and_over_it_rejected_on_every_
             .await
             .unwrap_or_else(|e| panic!("UpdateItem {attr} at {limit}: {e:?}"));
         let before = get(&client, &pk).await;
-        assert_rejected(update(over.1.clone()).await, &expected, "UpdateItem over the limit");
-        assert_eq!(get(&client, &pk).await, before, "{attr}: refused UpdateItem changed the item");
+        assert_rejected(
+            update(over.1.clone()).await,
+            &expected,
+            "UpdateItem over the limit",
+        );
+        assert_eq!(
+            get(&client, &pk).await,
+            before,
+            "{attr}: refused UpdateItem changed the item"
+        );
         // UpdateItem that creates the item: nothing stored.
         let absent = format!("update-over-{attr}");
         let result = client
@@ -192,27 +214,44 @@ async fn index_key_values_at_the_limit_are_stored_and_over_it_rejected_on_every_
             .send()
             .await;
         assert_rejected(result, &expected, "UpdateItem upsert over the limit");
-        assert!(get(&client, &absent).await.is_none(), "{attr}: refused upsert stored");
+        assert!(
+            get(&client, &absent).await.is_none(),
+            "{attr}: refused upsert stored"
+        );
 
         // BatchWriteItem: one oversized item refuses the whole batch.
         let fine = format!("batch-fine-{attr}");
         let bad = format!("batch-over-{attr}");
         let put = |item: Item| {
             WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().expect("put"))
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .expect("put"),
+                )
                 .build()
         };
         let result = client
             .batch_write_item()
             .request_items(
                 "limits",
-                vec![put(item(&fine, attr, &ok.1)), put(item(&bad, attr, &over.1))],
+                vec![
+                    put(item(&fine, attr, &ok.1)),
+                    put(item(&bad, attr, &over.1)),
+                ],
             )
             .send()
             .await;
         assert_rejected(result, &expected, "BatchWriteItem over the limit");
-        assert!(get(&client, &fine).await.is_none(), "{attr}: batch half-written");
-        assert!(get(&client, &bad).await.is_none(), "{attr}: refused batch item stored");
+        assert!(
+            get(&client, &fine).await.is_none(),
+            "{attr}: batch half-written"
+        );
+        assert!(
+            get(&client, &bad).await.is_none(),
+            "{attr}: refused batch item stored"
+        );
         client
             .batch_write_item()
             .request_items("limits", vec![put(item(&fine, attr, &ok.1))])
@@ -228,7 +267,11 @@ async fn index_key_values_at_the_limit_are_stored_and_over_it_rejected_on_every_
         .set_item(Some(item("huge", "gp", &chars(65_000))))
         .send()
         .await;
-    assert_rejected(result, &expected_message("gp", 65_000, "byGp"), "64 KB GSI key");
+    assert_rejected(
+        result,
+        &expected_message("gp", 65_000, "byGp"),
+        "64 KB GSI key",
+    );
     assert!(
         server.gsi_outboxes_drained(Duration::from_secs(20)).await,
         "GSI replication stalled"
@@ -316,6 +359,11 @@ async fn backfill_leaves_out_items_whose_index_key_violates_the_index() {
     assert_eq!(pks, ["ok-1", "ok-2", "ok-3"]);
     assert_eq!(server.metric_sum("gsi_outbox_quarantined_records"), 0);
     // The base table keeps every item.
-    let base = client.scan().table_name("backfilled").send().await.expect("scan");
+    let base = client
+        .scan()
+        .table_name("backfilled")
+        .send()
+        .await
+        .expect("scan");
     assert_eq!(base.items().len(), values.len());
 }

@@ -112,7 +112,9 @@ fn template(op: &str, table: &str, rng: &mut Rng) -> String {
         "GetItem" => format!(
             r#"{{"TableName":"{table}","Key":{key},"ProjectionExpression":"l[0], m.b","ConsistentRead":true}}"#
         ),
-        "DeleteItem" => format!(r#"{{"TableName":"{table}","Key":{key},"ReturnValues":"ALL_OLD"}}"#),
+        "DeleteItem" => {
+            format!(r#"{{"TableName":"{table}","Key":{key},"ReturnValues":"ALL_OLD"}}"#)
+        }
         "UpdateItem" => format!(
             r#"{{"TableName":"{table}","Key":{key},"UpdateExpression":"SET n = if_not_exists(n, :z) + :one, l = list_append(l, :l) REMOVE q","ExpressionAttributeValues":{{":z":{{"N":"0"}},":one":{{"N":"1"}},":l":{{"L":[{{"S":"y"}}]}}}},"ReturnValues":"ALL_NEW"}}"#
         ),
@@ -138,7 +140,10 @@ fn adversarial_value(rng: &mut Rng) -> String {
         3 => "12345678901234567890123456789012345678901234567890".into(),
         4 => r#"{"N":"1e999999"}"#.into(),
         5 => r#"{"N":"123456789012345678901234567890123456789"}"#.into(),
-        6 => format!(r#"{{"S":"{}"}}"#, "x".repeat(1 + rng.below(500_000) as usize)),
+        6 => format!(
+            r#"{{"S":"{}"}}"#,
+            "x".repeat(1 + rng.below(500_000) as usize)
+        ),
         7 => format!(r#"{{"B":"{}"}}"#, "!!not base64"),
         8 => {
             let depth = 1 + rng.below(5_000) as usize;
@@ -167,15 +172,23 @@ fn mutate(body: &str, rng: &mut Rng) -> Vec<u8> {
         let len = bytes.len().max(1) as u64;
         match rng.below(9) {
             0 => bytes.truncate(rng.below(len) as usize),
-            1 => {
-                if !bytes.is_empty() {
-                    let at = rng.below(len) as usize % bytes.len();
-                    bytes[at] = rng.next() as u8;
-                }
+            1 if !bytes.is_empty() => {
+                let at = rng.below(len) as usize % bytes.len();
+                bytes[at] = rng.next() as u8;
             }
             2 => {
                 let at = (rng.below(len) as usize).min(bytes.len());
-                const JUNK: [&[u8]; 9] = [b"{", b"}", b"[", b"\"", b",", b":", b"\\", b"\0", b"\xff\xfe"];
+                const JUNK: [&[u8]; 9] = [
+                    b"{",
+                    b"}",
+                    b"[",
+                    b"\"",
+                    b",",
+                    b":",
+                    b"\\",
+                    b"\0",
+                    b"\xff\xfe",
+                ];
                 let junk = *rng.pick(&JUNK);
                 bytes.splice(at..at, junk.iter().copied());
             }
@@ -196,14 +209,12 @@ fn mutate(body: &str, rng: &mut Rng) -> Vec<u8> {
                     bytes.splice(at + 1..end, value.into_bytes());
                 }
             }
-            4 => {
-                // Duplicate a slice (repeated keys, doubled structures).
-                if bytes.len() > 2 {
-                    let a = rng.below(len) as usize % bytes.len();
-                    let b = (a + rng.below(64) as usize).min(bytes.len());
-                    let chunk = bytes[a..b].to_vec();
-                    bytes.splice(b..b, chunk);
-                }
+            // Duplicate a slice (repeated keys, doubled structures).
+            4 if bytes.len() > 2 => {
+                let a = rng.below(len) as usize % bytes.len();
+                let b = (a + rng.below(64) as usize).min(bytes.len());
+                let chunk = bytes[a..b].to_vec();
+                bytes.splice(b..b, chunk);
             }
             5 => bytes = format!(r#"{{"TableName":{}}}"#, adversarial_value(rng)).into_bytes(),
             6 => {
@@ -269,7 +280,9 @@ struct Case {
 fn random_token(rng: &mut Rng, min: usize, span: u64) -> String {
     let len = min + rng.below(span) as usize;
     (0..len)
-        .map(|_| *rng.pick(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") as char)
+        .map(|_| {
+            *rng.pick(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") as char
+        })
         .collect()
 }
 
@@ -305,14 +318,15 @@ fn make_case(rng: &mut Rng, table: &str) -> Case {
                 2 => case
                     .headers
                     .push(("Content-Length".into(), (rng.below(100)).to_string())),
-                3 => case.headers.push((
-                    random_token(rng, 1, 40),
-                    random_token(rng, 0, 2_000),
-                )),
+                3 => case
+                    .headers
+                    .push((random_token(rng, 1, 40), random_token(rng, 0, 2_000))),
                 4 => {
                     for _ in 0..rng.below(200) {
-                        case.headers
-                            .push((format!("X-Fuzz-{}", rng.below(1000)), random_token(rng, 50, 1)));
+                        case.headers.push((
+                            format!("X-Fuzz-{}", rng.below(1000)),
+                            random_token(rng, 50, 1),
+                        ));
                     }
                 }
                 _ => case
@@ -399,7 +413,9 @@ fn encode(case: &Case, endpoint: &Endpoint, rng: &mut Rng) -> Vec<u8> {
             out.extend_from_slice(b"0\r\n\r\n");
         }
         _ => {
-            out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", case.body.len()).as_bytes());
+            out.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", case.body.len()).as_bytes(),
+            );
             out.extend_from_slice(&case.body);
         }
     }
@@ -476,7 +492,9 @@ fn call(endpoint: &Endpoint, op: &str, body: &str) -> Result<(u16, String)> {
             .read(&mut chunk)
             .map_err(|e| LoadgenError::io(&endpoint.addr, e))?;
         if n == 0 {
-            return Err(LoadgenError::Http(format!("{op}: connection closed before a reply")));
+            return Err(LoadgenError::Http(format!(
+                "{op}: connection closed before a reply"
+            )));
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some((response, _)) = parse_response(&buf)? {
@@ -519,16 +537,24 @@ fn write_canary(spec: &FuzzSpec) -> Result<String> {
     );
     let (status, body) = call(endpoint, "CreateTable", &create)?;
     if status != 200 && !body.contains("ResourceInUseException") {
-        return Err(LoadgenError::Http(format!("canary CreateTable: {status} {body}")));
+        return Err(LoadgenError::Http(format!(
+            "canary CreateTable: {status} {body}"
+        )));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (_, body) = call(endpoint, "DescribeTable", &format!(r#"{{"TableName":"{table}"}}"#))?;
+        let (_, body) = call(
+            endpoint,
+            "DescribeTable",
+            &format!(r#"{{"TableName":"{table}"}}"#),
+        )?;
         if body.contains(r#""TableStatus":"ACTIVE""#) {
             break;
         }
         if Instant::now() > deadline {
-            return Err(LoadgenError::Http(format!("canary table never ACTIVE: {body}")));
+            return Err(LoadgenError::Http(format!(
+                "canary table never ACTIVE: {body}"
+            )));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -538,7 +564,9 @@ fn write_canary(spec: &FuzzSpec) -> Result<String> {
     );
     let (status, body) = call(endpoint, "PutItem", &put)?;
     if status != 200 {
-        return Err(LoadgenError::Http(format!("canary PutItem: {status} {body}")));
+        return Err(LoadgenError::Http(format!(
+            "canary PutItem: {status} {body}"
+        )));
     }
     read_canary(spec)
 }
@@ -550,7 +578,9 @@ fn read_canary(spec: &FuzzSpec) -> Result<String> {
     );
     let (status, body) = call(&spec.endpoint, "GetItem", &get)?;
     if status != 200 || !body.contains("\"Item\"") {
-        return Err(LoadgenError::Http(format!("canary GetItem: {status} {body}")));
+        return Err(LoadgenError::Http(format!(
+            "canary GetItem: {status} {body}"
+        )));
     }
     Ok(body)
 }
@@ -561,7 +591,11 @@ pub fn run(spec: &FuzzSpec) -> Result<FuzzSummary> {
     health(&spec.endpoint)?;
     let before = write_canary(spec)?;
     // The table the cases name; mutations may delete or damage it.
-    let _ = call(&spec.endpoint, "CreateTable", &template("CreateTable", &spec.table, &mut Rng(0)));
+    let _ = call(
+        &spec.endpoint,
+        "CreateTable",
+        &template("CreateTable", &spec.table, &mut Rng(0)),
+    );
     let mut rng = Rng(spec.seed);
     let mut summary = FuzzSummary::default();
     let started = Instant::now();

@@ -64,7 +64,15 @@ fn adversarial_requests_leave_the_server_alive_and_the_canary_unchanged() {
     let addr = format!("127.0.0.1:{port}");
     let bin = server_binary();
     let child = Command::new(&bin)
-        .args(["serve", "--profile", "test_min", "--shards", "2", "--listen", &addr])
+        .args([
+            "serve",
+            "--profile",
+            "test_min",
+            "--shards",
+            "2",
+            "--listen",
+            &addr,
+        ])
         .arg("--data-dir")
         .arg(scratch.join("data"))
         .stdout(Stdio::null())

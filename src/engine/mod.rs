@@ -207,9 +207,7 @@ impl EngineError {
 
 /// The checks `Store::write` makes of a batch's contents before applying
 /// it: callers that must not fail late (the GSI outbox) check ahead.
-pub fn check_batch_input<'a>(
-    keys: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<(), EngineError> {
+pub fn check_batch_input<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Result<(), EngineError> {
     match keys.into_iter().find(|k| k.len() > MAX_KEY_BYTES) {
         Some(key) => Err(EngineError::KeyTooLarge(key.len())),
         None => Ok(()),

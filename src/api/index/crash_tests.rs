@@ -571,9 +571,14 @@ fn poisoned_outbox_records_are_quarantined_and_later_records_flow() {
                 .expect("create table");
             let catalog = shards[0].catalog();
             let by_g = catalog.table("tab").expect("table").indexes[0].id;
-            execute(&shards[0], Operation::PutItem, put(0, "a").into_bytes(), false)
-                .await
-                .expect("put before");
+            execute(
+                &shards[0],
+                Operation::PutItem,
+                put(0, "a").into_bytes(),
+                false,
+            )
+            .await
+            .expect("put before");
             // Poison records straight into shard 0's outbox, as a write
             // path without the door check would have: one entry key of
             // 70,000 bytes, and bytes that do not decode.
@@ -592,9 +597,14 @@ fn poisoned_outbox_records_are_quarantined_and_later_records_flow() {
                 durable.wait().await.expect("durable");
             }
             for pk in 1..20 {
-                execute(&shards[0], Operation::PutItem, put(pk, "b").into_bytes(), false)
-                    .await
-                    .expect("put after");
+                execute(
+                    &shards[0],
+                    Operation::PutItem,
+                    put(pk, "b").into_bytes(),
+                    false,
+                )
+                .await
+                .expect("put after");
             }
             let mut waited = 0;
             while shards.iter().map(|s| s.outbox.pending()).sum::<u64>() > 0 {
@@ -614,11 +624,20 @@ fn poisoned_outbox_records_are_quarantined_and_later_records_flow() {
     let after: Vec<MemFs> = fss.iter().map(|fs| fs.crash(Some(1))).collect();
     block_on(async move {
         let shards = start(&after, &catalog_file).await;
-        assert_eq!(shards[0].outbox.pending(), 0, "quarantined records left the outbox");
+        assert_eq!(
+            shards[0].outbox.pending(),
+            0,
+            "quarantined records left the outbox"
+        );
         assert_eq!(shards[0].outbox.stats().quarantined_records, 2);
-        execute(&shards[1], Operation::PutItem, put(99, "c").into_bytes(), false)
-            .await
-            .expect("put after restart");
+        execute(
+            &shards[1],
+            Operation::PutItem,
+            put(99, "c").into_bytes(),
+            false,
+        )
+        .await
+        .expect("put after restart");
         let mut waited = 0;
         while shards.iter().map(|s| s.outbox.pending()).sum::<u64>() > 0 {
             waited += 1;

@@ -25,7 +25,8 @@
 
 use super::super::error::ApiError;
 use crate::api::items::{
-    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, matches_type, partition_hash as table_partition_hash,
+    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, matches_type,
+    partition_hash as table_partition_hash,
 };
 use crate::catalog::{IndexDef, IndexKind, KeyAttr, ProjectionType, TableDef};
 use crate::model::key::{placement_bytes, push_component, push_sort_key};
@@ -92,7 +93,9 @@ pub fn key_values<'a>(index: &IndexDef, item: &'a Item) -> Option<Vec<&'a Value>
         .enumerate()
         .map(|(i, attr)| {
             let value = item.get(&attr.name)?;
-            violation(attr, value, i < hash_keys).is_none().then_some(value)
+            violation(attr, value, i < hash_keys)
+                .is_none()
+                .then_some(value)
         })
         .collect()
 }
@@ -387,7 +390,10 @@ mod tests {
         );
         let long_range = item(&[("pk", s(1)), ("gp", s(1)), ("gs", s(1025))]);
         let e = check_item(&t, &long_range, true).expect_err("range too long");
-        assert!(e.message.contains("Index Key gs Actual Size: 1025 bytes Max Size: 1024 bytes"));
+        assert!(
+            e.message
+                .contains("Index Key gs Actual Size: 1025 bytes Max Size: 1024 bytes")
+        );
         // A backfill leaves every violating item out of the index.
         for bad in [long_hash, long_range] {
             assert!(key_values(&t.indexes[0], &bad).is_none());

@@ -321,7 +321,13 @@ impl Outbox {
         let mut count = 0u64;
         loop {
             let page = store
-                .scan(as_ref_bound(&from), as_ref_bound(&q_upper), false, 1024, 1 << 20)
+                .scan(
+                    as_ref_bound(&from),
+                    as_ref_bound(&q_upper),
+                    false,
+                    1024,
+                    1 << 20,
+                )
                 .await?;
             let Some((last, _)) = page.last() else { break };
             count += page.len() as u64;
@@ -480,12 +486,13 @@ async fn replicate(shard: Rc<Shard>) {
     }
 }
 
+/// A record to quarantine: its outbox key and value, why, and the entry key
+/// to log.
+type Poisoned = (Vec<u8>, Vec<u8>, String, Vec<u8>);
+
 /// Moves records from the outbox to the quarantine prefix in one batch (see
 /// the module docs for why that is crash-safe) and logs each once.
-fn quarantine(
-    shard: &Shard,
-    records: &[(Vec<u8>, Vec<u8>, String, Vec<u8>)],
-) -> Result<(), DeliveryError> {
+fn quarantine(shard: &Shard, records: &[Poisoned]) -> Result<(), DeliveryError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -523,7 +530,13 @@ async fn quarantine_first(shard: &Rc<Shard>, why: &str) -> Result<(), DeliveryEr
     let upper = record_key(outbox.last_seq());
     let records = shard
         .store
-        .scan(Bound::Included(&lower), Bound::Included(&upper), false, 1, BYTES_PER_ROUND)
+        .scan(
+            Bound::Included(&lower),
+            Bound::Included(&upper),
+            false,
+            1,
+            BYTES_PER_ROUND,
+        )
         .await?;
     let Some((key, value)) = records.into_iter().next() else {
         return Ok(());
