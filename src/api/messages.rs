@@ -1,6 +1,7 @@
-//! Messages between shards and how a shard serves them.
-//!
-//! Everything here is `Send` (owned bytes, `Arc` snapshots). `Forward`
+//! Messages between shards: plain data, `Send` (owned bytes, `Arc`
+//! snapshots), with no behaviour of their own. Handlers reach other shards
+//! only by sending these through [`Services`](crate::api::Services)
+//! (`shard::peers`); `dispatch::serve` serves them. `Forward`
 //! carries a whole request to its owner; every other request is a leaf
 //! storage or catalog action whose handler sends no further mesh message,
 //! except `Catalog`, which only shard 0 receives and which fans out leaf
@@ -9,13 +10,11 @@
 //! by background tasks, never from inside a handler.
 
 use std::ops::Bound;
-use std::rc::Rc;
 use std::sync::Arc;
 
-use super::error::ApiError;
-use super::index::maintain::WriteReport;
-use super::index::outbox::OutboxStats;
-use super::{Operation, Shard};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::operation::Operation;
+use crate::api::protocol::reply::{CollectionMetrics, IndexUnits};
 use crate::catalog::{Catalog, CatalogCommand, TableDef};
 use crate::engine::{PrefixStats, WriteBatch};
 
@@ -67,6 +66,26 @@ pub enum MeshReply {
     Written(Result<WriteReport, ApiError>),
 }
 
+/// What a durable write reports: item collection sizes (tables with
+/// LSIs) and the capacity its index writes consumed.
+#[derive(Clone, Debug, Default)]
+pub struct WriteReport {
+    pub collections: Vec<CollectionMetrics>,
+    pub index_units: Vec<IndexUnits>,
+}
+
+/// GSI outbox lag and backlog, for `/dynacore/metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OutboxStats {
+    pub pending_records: u64,
+    pub delivered_ops: u64,
+    pub delivery_failures: u64,
+    pub lag_ms_p50: u64,
+    pub lag_ms_p99: u64,
+    pub lag_ms_max: u64,
+    pub lag_samples: u64,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShardStats {
     pub prefix: PrefixStats,
@@ -107,189 +126,11 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }
 
-/// Serves one mesh request on the receiving shard.
-pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
-    match request {
-        MeshRequest::Forward { op, body } => {
-            MeshReply::Http(super::execute(shard, op, body, true).await)
-        }
-        MeshRequest::Catalog(command) => {
-            MeshReply::Table(super::tables::apply(shard, command).await)
-        }
-        MeshRequest::InstallCatalog(catalog) => {
-            {
-                let mut current = shard.catalog.borrow_mut();
-                // Snapshots may arrive out of order only if DDL overlapped; keep the newest.
-                if catalog.version > current.version {
-                    *current = catalog;
-                }
-            }
-            // A new CREATING index starts its backfill here (in the
-            // background: this handler stays a leaf).
-            super::index::backfill::start_pending(shard);
-            MeshReply::Done(Ok(()))
-        }
-        MeshRequest::Get { keys } => {
-            let mut values = Vec::with_capacity(keys.len());
-            for key in &keys {
-                match shard.store.get(key).await {
-                    Ok(v) => values.push(v),
-                    Err(e) => return MeshReply::Values(Err(e.into())),
-                }
-            }
-            MeshReply::Values(Ok(values))
-        }
-        MeshRequest::Write { batch } => {
-            // Blind writes (BatchWriteItem) take the key locks too, so they
-            // never land between a conditional write's read and its write.
-            // Keys are locked in sorted order: no two batches deadlock.
-            let mut keys: Vec<Vec<u8>> = batch.iter().map(|(k, _)| k.clone()).collect();
-            keys.sort();
-            keys.dedup();
-            let mut guards = Vec::with_capacity(keys.len());
-            for key in keys {
-                guards.push(shard.locks.lock(key).await);
-            }
-            // Items of indexed tables need their old images to maintain
-            // the indexes; `commit_blind` reads them under these locks.
-            let written = super::index::maintain::commit_blind(shard, batch).await;
-            drop(guards);
-            let result = match written {
-                Ok(committed) => committed.wait().await,
-                Err(e) => Err(e),
-            };
-            MeshReply::Written(result)
-        }
-        MeshRequest::Scan {
-            lower,
-            upper,
-            reverse,
-            max_entries,
-            max_bytes,
-        } => {
-            let result = shard
-                .store
-                .scan(
-                    as_ref_bound(&lower),
-                    as_ref_bound(&upper),
-                    reverse,
-                    max_entries,
-                    max_bytes,
-                )
-                .await;
-            MeshReply::Entries(result.map_err(ApiError::from))
-        }
-        MeshRequest::DropPrefix { prefix } => MeshReply::Done(
-            shard
-                .store
-                .delete_prefix(&prefix)
-                .await
-                .map_err(ApiError::from),
-        ),
-        MeshRequest::Stats { prefix } => MeshReply::Stats(local_stats(shard, &prefix)),
-        MeshRequest::IndexApply { batch } => {
-            MeshReply::Done(super::index::outbox::apply(shard, batch).await)
-        }
-        MeshRequest::BackfillDone {
-            table,
-            index_id,
-            shard: from,
-        } => {
-            super::index::backfill::finished(shard, table, index_id, from);
-            MeshReply::Done(Ok(()))
-        }
-    }
-}
-
-pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
-    ShardStats {
-        prefix: shard.store.prefix_stats(prefix),
-        requests: shard.counters.requests.get(),
-        forwarded_out: shard.counters.forwarded_out.get(),
-        forwarded_in: shard.counters.forwarded_in.get(),
-        errors: shard.counters.errors.get(),
-        outbox: shard.outbox.stats(),
-        backfill_items: shard.backfills.items.get(),
-        backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
-    }
-}
-
+/// A message's owned bound as the store's borrowed one.
 pub fn as_ref_bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match bound {
         Bound::Included(k) => Bound::Included(k.as_slice()),
         Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
         Bound::Unbounded => Bound::Unbounded,
     }
-}
-
-/// Sends `request` to `to`, or serves it here when `to` is this shard.
-pub async fn call_or_local(
-    shard: &Rc<Shard>,
-    to: u32,
-    request: MeshRequest,
-) -> Result<MeshReply, ApiError> {
-    if to == shard.id {
-        Ok(Box::pin(serve(shard, request)).await)
-    } else {
-        shard.services.call(to, request).await
-    }
-}
-
-/// Reads one key on its owning shard: a local call, or a storage-level
-/// mesh request. Forwarding the read (not the whole request) keeps JSON
-/// parsing and response encoding on the shard that holds the connection.
-pub async fn get_on_owner(
-    shard: &Rc<Shard>,
-    owner: u32,
-    key: &[u8],
-) -> Result<Option<Vec<u8>>, ApiError> {
-    if owner == shard.id {
-        return Ok(shard.store.get(key).await?);
-    }
-    match shard
-        .services
-        .call(
-            owner,
-            MeshRequest::Get {
-                keys: vec![key.to_vec()],
-            },
-        )
-        .await?
-    {
-        MeshReply::Values(values) => Ok(values?.into_iter().next().flatten()),
-        other => Err(unexpected(&other)),
-    }
-}
-
-/// Applies a blind write batch on its owning shard (under the key locks)
-/// and returns once it is durable.
-pub async fn write_on_owner(
-    shard: &Rc<Shard>,
-    owner: u32,
-    batch: WriteBatch,
-) -> Result<(), ApiError> {
-    match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
-        MeshReply::Written(result) => result.map(drop),
-        other => Err(unexpected(&other)),
-    }
-}
-
-/// Stats from every shard, in shard order.
-pub async fn all_stats(shard: &Rc<Shard>, prefix: &[u8]) -> Result<Vec<ShardStats>, ApiError> {
-    let mut out = Vec::with_capacity(shard.map.shard_count() as usize);
-    for to in 0..shard.map.shard_count() {
-        match call_or_local(
-            shard,
-            to,
-            MeshRequest::Stats {
-                prefix: prefix.to_vec(),
-            },
-        )
-        .await?
-        {
-            MeshReply::Stats(stats) => out.push(stats),
-            other => return Err(unexpected(&other)),
-        }
-    }
-    Ok(out)
 }

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::api::Shard;
-use crate::api::mesh::all_stats;
+use crate::api::shard::peers::all_stats;
 use crate::config::Config;
 
 /// `{"hash":"xxh3_64","shards":[{"shard":0,"hash_start":"0","hash_end":"…","endpoint":…}]}`

@@ -111,7 +111,7 @@ pub fn spawn_receivers(shard: Rc<Shard>, mut receivers: Receivers<Envelope>) {
                 }
                 let shard = shard.clone();
                 glommio::spawn_local(async move {
-                    let reply = api::mesh::serve(&shard, envelope.request).await;
+                    let reply = api::serve(&shard, envelope.request).await;
                     // The caller may have gone (connection closed); nothing to do then.
                     let _ = envelope.reply.send(reply);
                 })

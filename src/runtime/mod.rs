@@ -203,7 +203,8 @@ async fn shard_main(
         services: Rc::new(services),
         locks: Default::default(),
         counters,
-        outbox: crate::api::index::outbox::Outbox::new(config.index_outbox_records_max),
+        inbound: crate::api::inbound,
+        outbox: crate::api::shard::outbox::Outbox::new(config.index_outbox_records_max),
         backfills: Default::default(),
     });
     mesh::spawn_receivers(shard.clone(), receivers);

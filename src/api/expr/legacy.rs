@@ -3,14 +3,14 @@
 //! Expected / QueryFilter / ScanFilter (+ ConditionalOperator) become a
 //! [`Condition`], KeyConditions become [`KeyTerm`]s, AttributeUpdates becomes
 //! an [`Update`]. Mixing them with expression parameters is rejected earlier
-//! (`expressions::check_not_mixed`).
+//! (`params::check_not_mixed`).
 
-use super::error::ApiError;
-use super::request::Fields;
 use crate::api::expr::ast::{SetValue, UpdateOperand};
 use crate::api::expr::{
     CmpOp, Condition, KeyOp, KeyTerm, Node, Operand, Path, PathElem, Update, UpdateAction,
 };
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::request::Fields;
 use crate::model::Value;
 
 /// The type names legacy validation messages use.

@@ -12,12 +12,20 @@
 //!
 //! Every error is an [`ExprError`] carrying DynamoDB's full message; the API
 //! maps it to `com.amazon.coral.validate#ValidationException`.
+//!
+//! The language itself is pure and knows no requests; two modules face the
+//! request: `params` reads a request's expression parameters and
+//! placeholders, `legacy` translates the pre-expression parameters
+//! (Expected, KeyConditions, QueryFilter, ScanFilter, AttributeUpdates) into
+//! the same parsed forms, so one evaluator serves both.
 
 mod apply;
 pub mod ast;
 mod eval;
 mod keycond;
+pub mod legacy;
 mod lexer;
+pub mod params;
 mod parser;
 mod projection;
 mod reserved;

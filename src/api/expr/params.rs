@@ -5,15 +5,18 @@
 //! Operations call [`ExprInput::read`] first, parse each expression they
 //! take through [`ExprInput::placeholders`], then call `finish` on the
 //! placeholders so unused names/values are reported after all expressions
-//! (DynamoDB checks usage across the whole request).
+//! (DynamoDB checks usage across the whole request). Also here: the
+//! attributes a filter reads, for the rules that forbid key attributes in
+//! a filter.
 
 use std::collections::BTreeMap;
 
-use super::error::ApiError;
-use super::request::{Fields, element_str};
 use crate::api::expr::{
     self, Condition, ExprError, ExprKind, Path, PathElem, Placeholders, Projection,
 };
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::request::{Fields, element_str};
+use crate::catalog::{KeyAttr, TableDef};
 use crate::model::Value;
 
 impl From<ExprError> for ApiError {
@@ -170,4 +173,74 @@ pub fn return_old_on_failure(fields: &Fields<'_, '_>) -> Result<bool, ApiError> 
             "1 validation error detected: Value '{other}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
         ))),
     }
+}
+
+/// Filter and key-condition expressions may not name key attributes in a
+/// filter: DynamoDB's rule for Query.
+pub fn reject_key_attributes_in_filter(
+    filter: &Condition,
+    table: &TableDef,
+    label: &str,
+) -> Result<(), ApiError> {
+    let keys = std::iter::once(&table.partition_key).chain(table.sort_key.as_ref());
+    reject_attributes_in_filter(filter, keys, label)
+}
+
+/// The same rule for a Query on an index: the index's own key attributes.
+pub fn reject_attributes_in_filter<'a>(
+    filter: &Condition,
+    keys: impl Iterator<Item = &'a KeyAttr>,
+    label: &str,
+) -> Result<(), ApiError> {
+    for attr in keys {
+        if filter_mentions(filter, &attr.name) {
+            return Err(ApiError::validation(format!(
+                "{label} can only contain non-primary key attributes: Primary key attribute: {}",
+                attr.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the filter reads the top-level attribute `name`.
+pub fn filter_mentions(cond: &Condition, name: &str) -> bool {
+    filter_names(cond).contains(&name)
+}
+
+/// The top-level attribute names a filter reads, deduplicated, in first-use
+/// order.
+pub fn filter_names(cond: &Condition) -> Vec<&str> {
+    use crate::api::expr::{Node, Operand};
+    fn add<'c>(names: &mut Vec<&'c str>, name: &'c str) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for node in &cond.nodes {
+        let mut operands: Vec<&Operand> = Vec::new();
+        match node {
+            Node::Cmp(_, a, b) | Node::BeginsWith(a, b) | Node::Contains(a, b) => {
+                operands.extend([a, b])
+            }
+            Node::Between(a, b, c) => operands.extend([a, b, c]),
+            Node::In(a, list) => {
+                operands.push(a);
+                operands.extend(list.iter());
+            }
+            Node::Exists(p) | Node::NotExists(p) => add(&mut names, p.head()),
+            Node::Type(p, t) => {
+                add(&mut names, p.head());
+                operands.push(t);
+            }
+            Node::And(..) | Node::Or(..) | Node::Not(_) => {}
+        }
+        for operand in operands {
+            if let Operand::Path(p) | Operand::Size(p) = operand {
+                add(&mut names, p.head());
+            }
+        }
+    }
+    names
 }

@@ -7,8 +7,8 @@
 //! `<`, `<=`, `>`, `>=`, `BETWEEN` or `begins_with`. A single-attribute index
 //! is the special case the base table follows too.
 
-use crate::api::error::ApiError;
 use crate::api::expr::{CmpOp, KeyOp, KeyTerm};
+use crate::api::protocol::error::ApiError;
 use crate::catalog::{IndexDef, KeyAttr};
 use crate::model::Value;
 

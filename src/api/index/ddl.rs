@@ -11,13 +11,14 @@
 //! "One or more parameter values were invalid: …" message.
 //!
 //! The one design decision: an index is built with id 0 and status ACTIVE;
-//! the DDL coordinator (`tables::apply`) assigns ids, and makes a GSI added
+//! the DDL coordinator (`table::ddl::apply`) assigns ids, and makes a GSI added
 //! by UpdateTable CREATING until its backfill completes.
 
 use simd_json::BorrowedValue as Json;
 
-use super::error::{ApiError, Violations};
-use super::request::{Fields, element_str};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_resource_name;
+use crate::api::protocol::request::{Fields, element_str};
 use crate::catalog::{
     BillingMode, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType, TableDef,
 };
@@ -77,7 +78,7 @@ pub fn read_throughput(
 
 /// Checks an IndexName member the way DynamoDB's validator reports it.
 pub fn check_index_name(v: &mut Violations, name: Option<&str>, path: &str) {
-    super::tables::check_resource_name(v, name, path, true);
+    check_resource_name(v, name, path, true);
 }
 
 /// Reads AttributeDefinitions (CreateTable, UpdateTable), recording shape
@@ -392,10 +393,10 @@ pub fn check_locals(
             write_capacity_units: 0,
         });
     }
-    if out.len() > crate::api::tables::LOCAL_INDEXES_MAX {
+    if out.len() > crate::catalog::LOCAL_INDEXES_MAX {
         return Err(ApiError::invalid_parameter(format!(
             "Number of LocalSecondaryIndexes exceeds per-table limit of {}",
-            crate::api::tables::LOCAL_INDEXES_MAX
+            crate::catalog::LOCAL_INDEXES_MAX
         )));
     }
     Ok(out)
@@ -511,10 +512,10 @@ pub fn check_globals(
         claim_name(taken, &index.name)?;
         out.push(def);
     }
-    if out.len() > crate::api::tables::GLOBAL_INDEXES_MAX {
+    if out.len() > crate::catalog::GLOBAL_INDEXES_MAX {
         return Err(ApiError::invalid_parameter(format!(
             "GlobalSecondaryIndex count exceeds the per-table limit of {}",
-            crate::api::tables::GLOBAL_INDEXES_MAX
+            crate::catalog::GLOBAL_INDEXES_MAX
         )));
     }
     Ok(out)
@@ -548,20 +549,6 @@ pub fn check_attribute_use(
         )));
     }
     Ok(())
-}
-
-/// Every key attribute (table and indexes) of a table, deduplicated.
-pub fn used_attributes(table: &TableDef) -> Vec<&str> {
-    let mut used: Vec<&str> = Vec::new();
-    for attr in table
-        .key_attrs()
-        .chain(table.indexes.iter().flat_map(|i| i.key_attrs()))
-    {
-        if !used.contains(&attr.name.as_str()) {
-            used.push(&attr.name);
-        }
-    }
-    used
 }
 
 /// One element of UpdateTable's GlobalSecondaryIndexUpdates after the shape

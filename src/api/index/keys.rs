@@ -19,8 +19,8 @@
 //! attribute with the declared type (sparse indexes); writes of wrongly
 //! typed index keys are rejected before they reach here (`check_item`).
 
-use super::super::error::ApiError;
-use crate::api::items::{matches_type, partition_hash as table_partition_hash};
+use crate::api::protocol::error::ApiError;
+use crate::api::table::key::{matches_type, partition_hash as table_partition_hash};
 use crate::catalog::{IndexDef, IndexKind, ProjectionType, TableDef};
 use crate::model::key::{placement_bytes, push_component, push_sort_key};
 use crate::model::{Item, Value};

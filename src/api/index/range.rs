@@ -24,9 +24,8 @@
 use std::ops::Bound;
 
 use crate::api::expr::{CmpOp, KeyOp};
-use crate::api::paging::prefix_end;
 use crate::model::Value;
-use crate::model::key::push_component;
+use crate::model::key::{prefix_end, push_component};
 
 /// A key range: lower and upper bound.
 pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);

@@ -5,15 +5,17 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::items::batch_request_items;
+use crate::api::protocol::params::batch_request_items;
 
-use crate::api::error::ApiError;
 use crate::api::expr::Projection;
-use crate::api::expressions::{ExprInput, projection};
-use crate::api::items::{ConsumedMode, ItemKey, key_from_json, read_units, table_for_items};
-use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::expr::params::{ExprInput, projection};
+use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::reply::{ConsumedMode, read_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
 use crate::model::Item;
 use crate::model::codec::decode_item;
 use crate::model::value::{item_size, write_json_map, write_json_str};

@@ -6,18 +6,18 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::items::batch_request_items;
+use crate::api::protocol::params::batch_request_items;
 
-use crate::api::error::{ApiError, Violations};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{CollectionMetrics, IndexUnits, wants_collection_metrics};
-use crate::api::items::{
-    ConsumedMode, check_item_size, key_from_json, key_of_item, table_for_items,
-    write_consumed_object, write_units,
-};
-use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::params::wants_collection_metrics;
+use crate::api::protocol::reply::{CollectionMetrics, IndexUnits};
+use crate::api::protocol::reply::{ConsumedMode, write_consumed_object, write_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{check_item_size, key_from_json, key_of_item, table_for_items};
 use crate::engine::WriteBatch;
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size, write_json_str};

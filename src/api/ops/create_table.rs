@@ -2,15 +2,17 @@
 
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
-use crate::api::indexes_ddl::{
+use crate::api::index::ddl::{
     check_attribute_use, check_globals, check_locals, read_attribute_definitions, read_indexes,
     show_list,
 };
-use crate::api::items::ReplyBuilder;
-use crate::api::request::Fields;
-use crate::api::tables::{TableStats, check_table_name, now_seconds, submit, write_description};
-use crate::api::{Outcome, Shard};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::reply::ReplyBuilder;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::ddl::{now_seconds, submit};
+use crate::api::table::describe::{TableStats, write_description};
 use crate::catalog::{BillingMode, CatalogCommand, IndexKind, TableDef};
 
 /// BillingMode and (read, write) capacity units, each if given.

@@ -17,25 +17,27 @@
 use std::ops::Bound;
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::expr::params::{reject_attributes_in_filter, reject_key_attributes_in_filter};
 use crate::api::expr::{self, CmpOp, ExprKind, KeyOp, KeyTerm};
 use crate::api::expr::{Condition, Projection};
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
 use crate::api::index::condition::match_index_schema;
 use crate::api::index::{keys, range, read};
-use crate::api::items::{ConsumedMode, consumed_mode, key_from_json, make_key, table_for_items};
-use crate::api::legacy;
-use crate::api::mesh::as_ref_bound;
-use crate::api::paging::{
-    IndexPage, PageBuilder, SelectKind, max_lower, min_upper, prefix_end, read_limit,
-    read_select_kind, reject_attributes_in_filter, reject_key_attributes_in_filter,
-};
-use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::as_ref_bound;
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::consumed_mode;
+use crate::api::protocol::params::{SelectKind, read_limit, read_select_kind};
+use crate::api::protocol::reply::ConsumedMode;
+use crate::api::protocol::request::Fields;
+use crate::api::read::page::{IndexPage, PageBuilder};
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, make_key, table_for_items};
 use crate::catalog::{KeyAttr, TableDef};
 use crate::model::Value;
 use crate::model::codec::decode_item;
+use crate::model::key::{max_lower, min_upper, prefix_end};
 use crate::model::key::{partition_prefix, push_sort_key};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {

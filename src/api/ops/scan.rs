@@ -17,23 +17,24 @@
 use std::ops::Bound;
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
 use crate::api::expr::ExprKind;
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, projection};
 use crate::api::index::read;
-use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
-use crate::api::legacy;
-use crate::api::mesh::{Entries, MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::paging::{
-    IndexPage, PageBuilder, SelectKind, max_lower, min_upper, prefix_end, read_limit,
-    read_select_kind,
-};
-use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::{Entries, MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::consumed_mode;
+use crate::api::protocol::params::{SelectKind, read_limit, read_select_kind};
+use crate::api::protocol::request::Fields;
+use crate::api::read::page::{IndexPage, PageBuilder};
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, make_key, table_for_items};
 use crate::catalog::TableDef;
 use crate::model::Item;
 use crate::model::codec::decode_item;
+use crate::model::key::{max_lower, min_upper, prefix_end};
 
 /// DynamoDB's bound on TotalSegments.
 const TOTAL_SEGMENTS_MAX: i64 = 1_000_000;

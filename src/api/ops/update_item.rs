@@ -9,18 +9,20 @@
 
 use std::rc::Rc;
 
-use crate::api::items::item_request;
+use crate::api::protocol::params::item_request;
 
-use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
 use crate::api::expr::{self, ExprKind};
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
-use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
-use crate::api::legacy;
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::params::wants_collection_metrics;
+use crate::api::protocol::reply::{ReplyBuilder, write_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, table_for_items};
+use crate::api::write::condition::{check, lock_and_read};
+use crate::api::write::{BaseWrite, commit};
 use crate::model::Item;
 use crate::model::value::item_size;
 

@@ -11,19 +11,18 @@
 
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
-use crate::api::indexes_ddl::{
+use crate::api::index::ddl::{
     IndexAction, PROJECTED_NON_KEY_ATTRIBUTES_MAX, check_global, read_attribute_definitions,
     read_index_updates, show_list,
 };
-use crate::api::items::ReplyBuilder;
 use crate::api::ops::create_table::billing;
-use crate::api::request::Fields;
-use crate::api::tables::{
-    TableStats, check_table_name, conflicting_definition, now_seconds, submit,
-    write_description_with,
-};
-use crate::api::{Outcome, Shard};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::reply::ReplyBuilder;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::ddl::{conflicting_definition, now_seconds, submit};
+use crate::api::table::describe::{TableStats, write_description_with};
 use crate::catalog::{BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, TableDef};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {

@@ -3,13 +3,20 @@
 //! Every client mistake maps to a 400 with DynamoDB's own type string; only
 //! server faults are 500. Handlers build errors through the constructors
 //! here, never by spelling type strings themselves.
+//!
+//! A server fault (500) sends clients DynamoDB's generic message; its detail
+//! (engine file paths, offsets, mesh failures) stays in [`ApiError::detail`]
+//! for the log, which `dispatch::handle_http` writes.
 
+use crate::catalog::CatalogError;
 use crate::engine::EngineError;
 use crate::model::value::{Item, ValueError, write_json_map, write_json_str};
 
 const DYNAMODB: &str = "com.amazonaws.dynamodb.v20120810#";
 const CORAL_VALIDATE: &str = "com.amazon.coral.validate#";
 const CORAL_SERVICE: &str = "com.amazon.coral.service#";
+/// What a client sees of any server fault.
+pub const INTERNAL_MESSAGE: &str = "Internal server error";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
@@ -19,6 +26,15 @@ pub struct ApiError {
     pub message: String,
     /// ConditionalCheckFailed with `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
     pub item: Option<Item>,
+    /// A server fault's detail, for the log only: never sent to clients.
+    pub detail: Option<String>,
+}
+
+/// The detail of a server fault, else the message (what logs show).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.detail.as_deref().unwrap_or(&self.message))
+    }
 }
 
 impl ApiError {
@@ -28,6 +44,7 @@ impl ApiError {
             type_name: format!("{namespace}{name}"),
             message: message.into(),
             item: None,
+            detail: None,
         }
     }
 
@@ -148,8 +165,16 @@ impl ApiError {
         )
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, DYNAMODB, "InternalServerError", message)
+    /// A server fault: clients get [`INTERNAL_MESSAGE`], the log `detail`.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(500, DYNAMODB, "InternalServerError", INTERNAL_MESSAGE);
+        error.detail = Some(detail.into());
+        error
+    }
+
+    /// Whether this is a server fault (its detail belongs in the log).
+    pub fn is_server_fault(&self) -> bool {
+        self.status >= 500
     }
 
     /// The response body: `{"__type":"…","message":"…"}` (plus `Item`).
@@ -188,7 +213,25 @@ impl From<ValueError> for ApiError {
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
-        ApiError::internal(format!("Internal server error: {e}"))
+        ApiError::internal(format!("engine: {e}"))
+    }
+}
+
+/// DDL refusals carry DynamoDB's messages; catalog file faults are 500s.
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        let message = e.to_string();
+        match e {
+            CatalogError::TableExists(_) => ApiError::resource_in_use(message),
+            CatalogError::TableLimit { .. }
+            | CatalogError::IndexChangeInProgress { .. }
+            | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),
+            CatalogError::TableNotFound(name) => ApiError::table_not_found(&name),
+            CatalogError::IndexExists => ApiError::validation(message),
+            CatalogError::IndexNotFound { .. } => ApiError::resource_not_found_message(message),
+            CatalogError::ConflictingDefinition { .. } => ApiError::invalid_parameter(message),
+            _ => ApiError::internal(message),
+        }
     }
 }
 
@@ -222,5 +265,29 @@ impl Violations {
                 self.found.join("; ")
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_faults_send_a_generic_message_and_keep_the_detail() {
+        let e = ApiError::internal("checksum mismatch in /data/000001.sst at 4096");
+        assert_eq!(e.status, 500);
+        assert_eq!(e.message, INTERNAL_MESSAGE);
+        let body = String::from_utf8(e.to_json()).expect("utf-8");
+        assert!(!body.contains("/data/"), "{body}");
+        assert!(e.to_string().contains("/data/000001.sst"));
+    }
+
+    #[test]
+    fn catalog_refusals_keep_dynamodbs_messages() {
+        let e = ApiError::from(CatalogError::TableExists("t".into()));
+        assert_eq!(e.type_name, format!("{DYNAMODB}ResourceInUseException"));
+        assert_eq!(e.message, "Table already exists: t");
+        let e = ApiError::from(CatalogError::TableNotFound("t".into()));
+        assert_eq!(e, ApiError::table_not_found("t"));
     }
 }

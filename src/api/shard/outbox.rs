@@ -1,4 +1,6 @@
-//! The GSI outbox: index changes a base shard owes to index shards.
+//! The GSI outbox: index changes a base shard owes to index shards — the
+//! record format and the shard's in-memory outbox state. The replicator
+//! that delivers the records is `index::replicate`.
 //!
 //! A base write that changes GSI entries adds one outbox record to its own
 //! engine batch, so the record is durable exactly when the base write is.
@@ -25,30 +27,20 @@
 //! system prefix cannot collide with table or index data.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::rc::Rc;
-use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::super::Shard;
-use super::super::error::ApiError;
-use super::super::mesh::{MeshReply, MeshRequest, as_ref_bound, call_or_local, unexpected};
+use crate::api::messages::{OutboxStats, as_ref_bound};
+use crate::api::protocol::error::ApiError;
+use crate::api::shard::LocalFuture;
+use crate::engine::Store;
 use crate::engine::sync::WaitList;
-use crate::engine::{Store, WriteBatch};
+use crate::model::key::prefix_end;
 
 /// Prefix of every outbox record.
 pub const OUTBOX_PREFIX: [u8; 5] = [0, 0, 0, 0, b'O'];
 const RECORD_VERSION: u8 = 1;
-/// Records delivered per round (each round is one mesh request per
-/// destination shard and one delete batch here).
-const RECORDS_PER_ROUND: usize = 256;
-/// Bytes of records read per round (they hold projected items, ≤ 400 KB
-/// each, up to 20 GSIs × 2 operations per record).
-const BYTES_PER_ROUND: usize = 4 << 20;
-/// Back-off after a failed delivery (a poisoned or stopping index shard).
-const RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// One index operation: put `value` at `key`, or delete `key`.
 pub type IndexOp = (Vec<u8>, Option<Vec<u8>>);
@@ -59,7 +51,7 @@ pub fn record_key(seq: u64) -> Vec<u8> {
     key
 }
 
-fn record_seq(key: &[u8]) -> Option<u64> {
+pub fn record_seq(key: &[u8]) -> Option<u64> {
     let bytes = key.strip_prefix(&OUTBOX_PREFIX[..])?;
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
@@ -125,7 +117,7 @@ pub fn decode_record(bytes: &[u8]) -> Option<(u64, Vec<IndexOp>)> {
 }
 
 /// The placement hash embedded in an index entry key.
-fn entry_hash(key: &[u8]) -> u64 {
+pub fn entry_hash(key: &[u8]) -> u64 {
     key.get(4..12)
         .and_then(|b| b.try_into().ok())
         .map_or(0, u64::from_be_bytes)
@@ -154,18 +146,6 @@ pub struct Outbox {
     running: Cell<bool>,
 }
 
-/// Lag and backlog, for `/dynacore/metrics`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OutboxStats {
-    pub pending_records: u64,
-    pub delivered_ops: u64,
-    pub delivery_failures: u64,
-    pub lag_ms_p50: u64,
-    pub lag_ms_p99: u64,
-    pub lag_ms_max: u64,
-    pub lag_samples: u64,
-}
-
 impl Outbox {
     pub fn new(records_max: u64) -> Outbox {
         Outbox {
@@ -188,7 +168,7 @@ impl Outbox {
     /// were recovered from the log) and continues their numbering.
     pub async fn recover(&self, store: &Store) -> Result<(), ApiError> {
         let lower = OUTBOX_PREFIX.to_vec();
-        let upper = super::super::paging::prefix_end(&OUTBOX_PREFIX);
+        let upper = prefix_end(&OUTBOX_PREFIX);
         let first = store
             .scan(Bound::Included(&lower), as_ref_bound(&upper), false, 1, 1)
             .await?;
@@ -242,7 +222,7 @@ impl Outbox {
 
     /// Waits for the backlog to drop to its bound, at most until `timeout`
     /// completes; returns whether there is room.
-    pub async fn wait_for_room_within(&self, timeout: crate::api::LocalFuture<()>) -> bool {
+    pub async fn wait_for_room_within(&self, timeout: LocalFuture<()>) -> bool {
         if !self.full() {
             return true;
         }
@@ -269,6 +249,41 @@ impl Outbox {
         self.next_seq.get() - 1
     }
 
+    /// Marks the replicator as running; false if it already was.
+    pub fn claim_replicator(&self) -> bool {
+        !self.running.replace(true)
+    }
+
+    /// Every record up to this one has been delivered.
+    pub fn delivered_seq(&self) -> u64 {
+        self.delivered_seq.get()
+    }
+
+    /// Waits until some record is undelivered.
+    pub async fn wait_for_records(&self) {
+        self.changed
+            .wait_until(|| self.last_seq() > self.delivered_seq.get())
+            .await;
+    }
+
+    /// A delivery round failed (it is retried).
+    pub fn record_failure(&self) {
+        self.failures.set(self.failures.get() + 1);
+    }
+
+    /// Records up to `seq` are delivered and deleted: `ops` operations of
+    /// records created at `created_ms` (for the lag histogram).
+    pub fn mark_delivered(&self, seq: u64, ops: u64, created_ms: &[u64], now_ms: u64) {
+        self.delivered_seq.set(seq);
+        self.delivered_ops.set(self.delivered_ops.get() + ops);
+        let mut lag = self.lag_ms.borrow_mut();
+        for created in created_ms {
+            let _ = lag.record(now_ms.saturating_sub(*created).max(1));
+        }
+        drop(lag);
+        self.changed.wake_all();
+    }
+
     pub fn stats(&self) -> OutboxStats {
         let lag = self.lag_ms.borrow();
         let samples = lag.len();
@@ -289,125 +304,6 @@ impl Outbox {
             lag_samples: samples,
         }
     }
-}
-
-/// Starts the shard's replicator (once).
-pub fn start(shard: &Rc<Shard>) {
-    if shard.outbox.running.replace(true) {
-        return;
-    }
-    let task = replicate(shard.clone());
-    shard.services.spawn(Box::pin(task));
-}
-
-async fn replicate(shard: Rc<Shard>) {
-    let outbox = &shard.outbox;
-    loop {
-        outbox
-            .changed
-            .wait_until(|| outbox.last_seq() > outbox.delivered_seq.get())
-            .await;
-        if let Err(e) = deliver_round(&shard).await {
-            outbox.failures.set(outbox.failures.get() + 1);
-            tracing::warn!(shard = shard.id, error = %e.message, "index delivery failed; retrying");
-            shard.services.sleep(RETRY_DELAY).await;
-        }
-    }
-}
-
-/// Delivers up to one round of records; Ok once they are applied on their
-/// index shards and deleted here.
-async fn deliver_round(shard: &Rc<Shard>) -> Result<(), ApiError> {
-    let outbox = &shard.outbox;
-    let upto = outbox.last_seq();
-    // Only what is durable here may leave: wait for the log to cover every
-    // record handed out so far.
-    shard.store.durable_marker()?.wait().await?;
-    let from = outbox.delivered_seq.get() + 1;
-    let lower = record_key(from);
-    let upper = record_key(upto);
-    let records = shard
-        .store
-        .scan(
-            Bound::Included(&lower),
-            Bound::Included(&upper),
-            false,
-            RECORDS_PER_ROUND,
-            BYTES_PER_ROUND,
-        )
-        .await?;
-    let Some(last) = records.last().and_then(|(k, _)| record_seq(k)) else {
-        // Sequence numbers taken by writes that then failed leave gaps.
-        outbox.delivered_seq.set(upto);
-        outbox.changed.wake_all();
-        return Ok(());
-    };
-    // The last operation on a key wins; one batch per destination shard.
-    let mut by_owner: BTreeMap<u32, BTreeMap<Vec<u8>, Option<Vec<u8>>>> = BTreeMap::new();
-    let mut created = Vec::with_capacity(records.len());
-    for (key, value) in &records {
-        let (created_ms, ops) = decode_record(value).ok_or_else(|| {
-            ApiError::internal(format!(
-                "malformed outbox record {:?} on shard {}",
-                record_seq(key),
-                shard.id
-            ))
-        })?;
-        created.push(created_ms);
-        for (entry, value) in ops {
-            let owner = shard.map.owner(entry_hash(&entry));
-            by_owner.entry(owner).or_default().insert(entry, value);
-        }
-    }
-    let mut ops = 0u64;
-    for (owner, entries) in by_owner {
-        let batch: WriteBatch = entries.into_iter().collect();
-        ops += batch.len() as u64;
-        match call_or_local(shard, owner, MeshRequest::IndexApply { batch }).await? {
-            MeshReply::Done(result) => result?,
-            other => return Err(unexpected(&other)),
-        }
-    }
-    // If we crash before this delete is durable, the records are delivered
-    // again after restart, in order: harmless.
-    let deletes: WriteBatch = records.iter().map(|(k, _)| (k.clone(), None)).collect();
-    drop(shard.store.write(deletes)?);
-    // A round that stopped at neither bound read every record up to `upto`
-    // (numbers without a record belong to writes that failed).
-    let bytes: usize = records.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let read_all = records.len() < RECORDS_PER_ROUND && bytes < BYTES_PER_ROUND;
-    let delivered = if read_all { upto } else { last };
-    outbox.delivered_seq.set(delivered);
-    outbox.delivered_ops.set(outbox.delivered_ops.get() + ops);
-    let now = now_ms();
-    let mut lag = outbox.lag_ms.borrow_mut();
-    for created_ms in created {
-        let _ = lag.record(now.saturating_sub(created_ms).max(1));
-    }
-    drop(lag);
-    outbox.changed.wake_all();
-    Ok(())
-}
-
-/// Applies delivered index operations on an index shard; Ok once durable.
-/// Operations for an index that no longer exists (deleted meanwhile) are
-/// dropped, so a late delivery cannot resurrect a dropped index's entries.
-pub async fn apply(shard: &Rc<Shard>, batch: WriteBatch) -> Result<(), ApiError> {
-    let catalog = shard.catalog();
-    let batch: WriteBatch = batch
-        .into_iter()
-        .filter(|(key, _)| {
-            key.get(..4)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_be_bytes)
-                .is_some_and(|id| catalog.index_by_id(id).is_some())
-        })
-        .collect();
-    if batch.is_empty() {
-        return Ok(());
-    }
-    shard.store.write(batch)?.wait().await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,11 +12,13 @@ use std::ops::Bound;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
-use super::keys::{entry_key, project};
-use crate::api::mesh::{MeshReply, MeshRequest};
-use crate::api::{
-    ApiError, ApiSettings, Counters, LocalFuture, Operation, Services, Shard, execute, tables,
-};
+use crate::api::dispatch::execute;
+use crate::api::index::keys::{entry_key, project};
+use crate::api::messages::{MeshReply, MeshRequest};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::operation::Operation;
+use crate::api::shard::{ApiSettings, Counters, LocalFuture, Services, Shard};
+use crate::api::table::ddl;
 use crate::catalog::{
     Catalog, CatalogCommand, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType,
     TableDef,
@@ -51,7 +53,7 @@ impl Services for LocalServices {
             .and_then(Weak::upgrade);
         Box::pin(async move {
             let shard = shard.ok_or_else(|| ApiError::internal("no such shard"))?;
-            Ok(crate::api::mesh::serve(&shard, request).await)
+            Ok(crate::api::serve(&shard, request).await)
         })
     }
 
@@ -106,14 +108,17 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
             services: services.clone(),
             locks: Default::default(),
             counters: Rc::new(Counters::default()),
-            outbox: super::outbox::Outbox::new(64),
+            inbound: crate::api::inbound,
+            outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
     }
     for shard in &shards {
-        super::open(shard).await.expect("index machinery opens");
+        crate::api::index::open(shard)
+            .await
+            .expect("index machinery opens");
     }
     shards
 }
@@ -327,15 +332,15 @@ async fn writer(
 async fn all_entries(shards: &[Rc<Shard>], prefix: u32) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let mut out = BTreeMap::new();
     let lower = table_prefix(prefix).to_vec();
-    let upper = crate::api::paging::prefix_end(&lower);
+    let upper = crate::model::key::prefix_end(&lower);
     for shard in shards {
         let mut from = Bound::Included(lower.clone());
         loop {
             let page = shard
                 .store
                 .scan(
-                    crate::api::mesh::as_ref_bound(&from),
-                    crate::api::mesh::as_ref_bound(&upper),
+                    crate::api::messages::as_ref_bound(&from),
+                    crate::api::messages::as_ref_bound(&upper),
                     false,
                     512,
                     usize::MAX,
@@ -461,7 +466,7 @@ fn run_seed(seed: u64, add_index_midway: bool) {
             if add_index_midway {
                 def.indexes.retain(|i| i.name != "byGX");
             }
-            tables::apply(&shards[0], CatalogCommand::Create(def))
+            ddl::apply(&shards[0], CatalogCommand::Create(def))
                 .await
                 .expect("create table");
             let done = Rc::new(std::cell::Cell::new(0u64));
@@ -487,7 +492,7 @@ fn run_seed(seed: u64, add_index_midway: bool) {
                         attribute_definitions: vec![],
                     };
                     // Fails only if the coordinator shard was poisoned.
-                    let _ = tables::apply(&shards[0], command).await;
+                    let _ = ddl::apply(&shards[0], command).await;
                     added = true;
                 }
                 steps += 1;

@@ -10,14 +10,14 @@
 
 use std::rc::Rc;
 
-use super::Shard;
-use super::error::ApiError;
-use super::items::ItemKey;
-use super::locks::KeyGuard;
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
 use crate::api::expr::{self, Condition, ExprKind};
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::legacy;
-use crate::api::request::Fields;
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::Shard;
+use crate::api::shard::locks::KeyGuard;
+use crate::api::table::key::ItemKey;
 use crate::model::Item;
 use crate::model::codec::decode_item;
 

@@ -6,6 +6,13 @@
 //! mesh. Shards read their own `Arc<Catalog>` copy without locks. A crash
 //! before the rename leaves the previous catalog, which is consistent because
 //! no shard saw the new one and no client was answered.
+//!
+//! A DDL change is a pure [`Transition`] of the catalog (`transition`); the
+//! executor in `api::table::ddl` performs its effects.
+
+mod transition;
+
+pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, TABLES_MAX, Transition};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -130,6 +137,20 @@ impl TableDef {
     pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
         std::iter::once(&self.partition_key).chain(self.sort_key.as_ref())
     }
+
+    /// Every key attribute (table and indexes) of the table, deduplicated.
+    pub fn used_attributes(&self) -> Vec<&str> {
+        let mut used: Vec<&str> = Vec::new();
+        for attr in self
+            .key_attrs()
+            .chain(self.indexes.iter().flat_map(|i| i.key_attrs()))
+        {
+            if !used.contains(&attr.name.as_str()) {
+                used.push(&attr.name);
+            }
+        }
+        used
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,13 +248,64 @@ impl Catalog {
             .find_map(|t| t.indexes.iter().find(|i| i.id == id).map(|i| (t, i)))
     }
 
-    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
-        simd_json::to_vec_pretty(self).map_err(|e| e.to_string())
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CatalogError> {
+        simd_json::to_vec_pretty(self).map_err(|e| CatalogError::Encode(e.to_string()))
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Catalog, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Catalog, CatalogError> {
         let mut copy = bytes.to_vec();
-        simd_json::serde::from_slice(&mut copy).map_err(|e| e.to_string())
+        simd_json::serde::from_slice(&mut copy).map_err(|e| CatalogError::Decode(e.to_string()))
+    }
+}
+
+/// Why a DDL transition is refused, or the catalog file cannot be read or
+/// written. The messages of the refusals are DynamoDB's (the API maps each
+/// variant to its error type).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    #[error("Table already exists: {0}")]
+    TableExists(String),
+    #[error("Subscriber limit exceeded: Only {max} tables can be created per account")]
+    TableLimit { max: usize },
+    #[error("Requested resource not found: Table: {0} not found")]
+    TableNotFound(String),
+    #[error("Attempting to create an index which already exists")]
+    IndexExists,
+    #[error("Requested resource not found: Table: {table} Index: {index}")]
+    IndexNotFound { table: String, index: String },
+    #[error(
+        "Attribute {name} is already defined with AttributeType {}; it cannot be redefined as {}",
+        existing.as_str(),
+        requested.as_str()
+    )]
+    ConflictingDefinition {
+        name: String,
+        existing: KeyType,
+        requested: KeyType,
+    },
+    #[error(
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table -- Table: {table}"
+    )]
+    IndexChangeInProgress { table: String },
+    #[error(
+        "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {max}"
+    )]
+    GlobalIndexLimit { max: usize },
+    #[error("{0}")]
+    Encode(String),
+    #[error("{0}")]
+    Decode(String),
+}
+
+impl CatalogError {
+    /// An attribute redefined with another type than the table's.
+    pub fn conflicting_definition(existing: &KeyAttr, requested: &KeyAttr) -> CatalogError {
+        CatalogError::ConflictingDefinition {
+            name: existing.name.clone(),
+            existing: existing.key_type,
+            requested: requested.key_type,
+        }
     }
 }
 
