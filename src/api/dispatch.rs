@@ -36,6 +36,10 @@ pub async fn handle_http(
         Ok(body) => (200, body),
         Err(e) => {
             shard.counters.errors.set(shard.counters.errors.get() + 1);
+            if e.is_server_fault() {
+                // The client got the generic message; the detail is here.
+                tracing::error!(shard = shard.id, error = %e, "request failed");
+            }
             (e.status, e.to_json())
         }
     }

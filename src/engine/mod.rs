@@ -36,7 +36,9 @@
 //! `manifest.rs`.
 
 mod background;
+mod batch;
 pub mod compaction;
+mod error;
 pub mod io;
 pub mod iter;
 pub mod manifest;
@@ -50,6 +52,8 @@ pub mod wal;
 #[cfg(test)]
 mod tests;
 
+pub use batch::{PrefixStats, WriteBatch};
+pub use error::{CorruptionDetail, EngineError};
 pub use store::{EngineStats, LsmStore};
 
 use std::rc::Rc;
@@ -149,47 +153,6 @@ impl EngineConfig {
             levels: 4,
         }
     }
-}
-
-/// Engine errors. The API layer maps them to `InternalServerError`.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    #[error("I/O error on {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("shard is poisoned after a failed write or sync and refuses writes until restart: {0}")]
-    Poisoned(String),
-    #[error("corruption in {path} at offset {offset}: {detail}")]
-    Corruption {
-        path: String,
-        offset: u64,
-        detail: String,
-    },
-    /// ENOSPC: the write was not acknowledged; reads keep working.
-    #[error("disk full writing {0}")]
-    DiskFull(String),
-    #[error("file {0} in the data directory is not an engine file")]
-    ForeignFile(String),
-    #[error("key of {0} bytes exceeds the engine limit of 65535")]
-    KeyTooLarge(usize),
-    #[error("invalid engine configuration: {0}")]
-    InvalidConfig(String),
-    #[error("the store is closed")]
-    Closed,
-}
-
-/// One mutation in a batch: `Some(value)` puts, `None` deletes.
-pub type WriteBatch = Vec<(Vec<u8>, Option<Vec<u8>>)>;
-
-/// Approximate size of everything stored under a key prefix.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PrefixStats {
-    pub entries: u64,
-    pub bytes: u64,
 }
 
 /// Completes when the batch it was returned for is durable.

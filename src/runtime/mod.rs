@@ -210,7 +210,7 @@ async fn shard_main(
     mesh::spawn_receivers(shard.clone(), receivers);
     crate::api::index::open(&shard)
         .await
-        .map_err(|e| format!("cannot open the index outbox of shard {id}: {}", e.message))?;
+        .map_err(|e| format!("cannot open the index outbox of shard {id}: {e}"))?;
     let local_config = Rc::new((*config).clone());
     let slots = server::Slots::new(config.max_connections_per_shard);
     let mut addrs = vec![config.listen.clone()];

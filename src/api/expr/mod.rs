@@ -40,9 +40,10 @@ pub use apply::apply_update;
 pub use ast::{CmpOp, Condition, Node, Operand, Path, PathElem, Update, UpdateAction};
 pub use eval::{compare_values, evaluate, resolve_path, size_of, values_equal};
 pub use keycond::{KeyOp, KeyTerm, key_condition_terms};
-pub use parser::{parse_condition, parse_projection, parse_update};
-pub use projection::Projection;
+pub use parser::parse_condition;
+pub use projection::{Projection, parse_projection};
 pub use reserved::is_reserved;
+pub use update::parse_update;
 
 use crate::model::{Value, ValueError};
 

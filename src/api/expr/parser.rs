@@ -783,15 +783,42 @@ pub fn parse_condition(
     Parser::new(src, kind, ph)?.condition()
 }
 
-/// Parses an UpdateExpression.
-pub fn parse_update(src: &str, ph: &mut Placeholders<'_>) -> Result<super::Update, ExprError> {
-    Parser::new(src, ExprKind::Update, ph)?.update()
-}
-
-/// Parses a ProjectionExpression.
-pub fn parse_projection(
-    src: &str,
-    ph: &mut Placeholders<'_>,
-) -> Result<super::Projection, ExprError> {
-    Parser::new(src, ExprKind::Projection, ph)?.projection()
+/// The first overlap (preferred) or conflict among `paths`, in DynamoDB's
+/// words; pairs are reported earlier path first.
+pub(super) fn overlap_message(paths: &[&Path]) -> Option<(Prio, String)> {
+    let mut conflict = None;
+    for (i, a) in paths.iter().enumerate() {
+        for b in &paths[i + 1..] {
+            let mut diverged = false;
+            for (x, y) in a.0.iter().zip(&b.0) {
+                match (x, y) {
+                    (PathElem::Attr(p), PathElem::Attr(q)) if p == q => {}
+                    (PathElem::Index(p), PathElem::Index(q)) if p == q => {}
+                    (PathElem::Attr(_), PathElem::Attr(_))
+                    | (PathElem::Index(_), PathElem::Index(_)) => {
+                        diverged = true;
+                        break;
+                    }
+                    _ => {
+                        if conflict.is_none() {
+                            conflict = Some(format!(
+                                "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+                            ));
+                        }
+                        diverged = true;
+                        break;
+                    }
+                }
+            }
+            if !diverged {
+                return Some((
+                    Prio::PathOverlap,
+                    format!(
+                        "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+                    ),
+                ));
+            }
+        }
+    }
+    conflict.map(|c| (Prio::PathConflict, c))
 }

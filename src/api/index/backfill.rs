@@ -60,7 +60,7 @@ async fn run(shard: Rc<Shard>, table_name: String, index_id: u32) {
                 return;
             }
             Err(e) => {
-                tracing::warn!(shard = shard.id, index_id, error = %e.message, "backfill failed; restarting it");
+                tracing::warn!(shard = shard.id, index_id, error = %e, "backfill failed; restarting it");
                 shard.services.sleep(RETRY_DELAY).await;
             }
         }
@@ -85,13 +85,13 @@ async fn run(shard: Rc<Shard>, table_name: String, index_id: u32) {
         match call_or_local(&shard, COORDINATOR, request).await {
             Ok(MeshReply::Done(Ok(()))) => break,
             Ok(MeshReply::Done(Err(e))) => {
-                tracing::warn!(shard = shard.id, index_id, error = %e.message, "backfill report failed");
+                tracing::warn!(shard = shard.id, index_id, error = %e, "backfill report failed");
             }
             Ok(other) => {
-                tracing::warn!(error = %unexpected(&other).message, "backfill report");
+                tracing::warn!(error = %unexpected(&other), "backfill report");
             }
             Err(e) => {
-                tracing::warn!(shard = shard.id, index_id, error = %e.message, "backfill report failed");
+                tracing::warn!(shard = shard.id, index_id, error = %e, "backfill report failed");
             }
         }
         shard.services.sleep(RETRY_DELAY).await;
@@ -195,7 +195,7 @@ pub fn finished(shard: &Rc<Shard>, table: String, index_id: u32, from: u32) {
     shard.services.spawn_background(Box::pin(async move {
         let command = CatalogCommand::IndexActive { table, index_id };
         if let Err(e) = crate::api::table::ddl::apply(&shard2, command).await {
-            tracing::warn!(index_id, error = %e.message, "could not make the index ACTIVE");
+            tracing::warn!(index_id, error = %e, "could not make the index ACTIVE");
         }
     }));
 }

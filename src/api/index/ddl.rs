@@ -20,7 +20,7 @@ use crate::api::protocol::error::{ApiError, Violations};
 use crate::api::protocol::names::check_resource_name;
 use crate::api::protocol::request::{Fields, element_str};
 use crate::catalog::{
-    BillingMode, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType, TableDef,
+    BillingMode, IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType,
 };
 
 /// DynamoDB's limits on index definitions.

@@ -45,7 +45,7 @@ async fn replicate(shard: Rc<Shard>) {
         outbox.wait_for_records().await;
         if let Err(e) = deliver_round(&shard).await {
             outbox.record_failure();
-            tracing::warn!(shard = shard.id, error = %e.message, "index delivery failed; retrying");
+            tracing::warn!(shard = shard.id, error = %e, "index delivery failed; retrying");
             shard.services.sleep(RETRY_DELAY).await;
         }
     }

@@ -33,7 +33,6 @@ use hdrhistogram::Histogram;
 
 use crate::api::messages::{OutboxStats, as_ref_bound};
 use crate::api::protocol::error::ApiError;
-use crate::api::shard::LocalFuture;
 use crate::engine::Store;
 use crate::engine::sync::WaitList;
 use crate::model::key::prefix_end;
@@ -222,7 +221,7 @@ impl Outbox {
 
     /// Waits for the backlog to drop to its bound, at most until `timeout`
     /// completes; returns whether there is room.
-    pub async fn wait_for_room_within(&self, timeout: LocalFuture<()>) -> bool {
+    pub async fn wait_for_room_within(&self, timeout: impl Future<Output = ()>) -> bool {
         if !self.full() {
             return true;
         }

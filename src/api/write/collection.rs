@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{BaseWrite, IndexedTables};
+use super::base::BaseWrite;
 use crate::api::index::keys::{key_values, project};
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::reply::CollectionMetrics;
@@ -50,7 +50,7 @@ fn collection_bytes(table: &TableDef, item: Option<&Item>) -> u64 {
 }
 
 /// How each write changes its item collection's size.
-pub fn deltas(writes: &[BaseWrite], tables: &IndexedTables) -> Deltas {
+pub fn deltas(writes: &[BaseWrite], tables: &[Option<Arc<TableDef>>]) -> Deltas {
     let mut deltas = Deltas::new();
     for (write, table) in writes.iter().zip(tables) {
         let Some(table) = table.as_ref().filter(|t| t.has_local_indexes()) else {

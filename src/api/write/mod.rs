@@ -17,8 +17,11 @@
 //! What lands next (streams records, TTL deletions, transactional writes)
 //! joins this batch here.
 
+mod base;
 pub mod collection;
 pub mod condition;
+
+pub use base::{BaseWrite, Committed};
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,72 +35,15 @@ use crate::api::shard::Shard;
 use crate::api::shard::locks::KeyGuard;
 use crate::api::shard::outbox::{IndexOp, encode_record, now_ms, record_key};
 use crate::catalog::{BillingMode, Catalog, TableDef};
-use crate::engine::{Durable, WriteBatch};
-use crate::model::Item;
-use crate::model::codec::{decode_item, encode_item};
+use crate::engine::WriteBatch;
+use crate::model::codec::decode_item;
 
 /// How long a write waits for room in a full GSI outbox before it is
 /// refused with ThrottlingException (DynamoDB's GSI back-pressure).
 pub const GSI_BACKPRESSURE_WAIT: Duration = Duration::from_millis(1000);
 
-/// One base-item write: its storage key, images and stored value.
-pub struct BaseWrite {
-    pub storage: Vec<u8>,
-    /// The item before the write (None: absent), when `old_known`.
-    pub old: Option<Item>,
-    /// Whether `old` was read (under the key lock). Blind writes to tables
-    /// without indexes skip the read; [`commit`] reads it if the table has
-    /// gained an index meanwhile.
-    pub old_known: bool,
-    /// The item after the write (None: deleted, or not decoded yet).
-    pub new: Option<Item>,
-    /// What the base key stores: the encoded new item, or None to delete.
-    pub value: Option<Vec<u8>>,
-}
-
-impl BaseWrite {
-    /// A put (`new`) or delete (None) of an item whose old image was read
-    /// under its key lock.
-    pub fn item(storage: Vec<u8>, old: Option<Item>, new: Option<Item>) -> Self {
-        let value = new.as_ref().map(encode_item);
-        BaseWrite {
-            storage,
-            old,
-            old_known: true,
-            new,
-            value,
-        }
-    }
-
-    /// A put of `value` (an encoded item) or a delete, old image unread.
-    pub fn blind(storage: Vec<u8>, value: Option<Vec<u8>>) -> Self {
-        BaseWrite {
-            storage,
-            old: None,
-            old_known: false,
-            new: None,
-            value,
-        }
-    }
-}
-
-/// A write applied to the store (visible to reads, not yet durable).
-#[must_use = "a write may be acknowledged only after it is durable"]
-pub struct Committed {
-    durable: Durable,
-    report: WriteReport,
-}
-
-impl Committed {
-    /// Ok once durable.
-    pub async fn wait(self) -> Result<WriteReport, ApiError> {
-        self.durable.wait().await?;
-        Ok(self.report)
-    }
-}
-
 /// The indexed table of each write (None: no indexes to maintain).
-type IndexedTables = Vec<Option<Arc<TableDef>>>;
+pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
 
 /// Applies `writes` and their index changes as one atomic batch.
 ///
@@ -238,13 +184,13 @@ fn apply(
     if outbox_record {
         shard.outbox.notify();
     }
-    Ok(Committed {
+    Ok(Committed::new(
         durable,
-        report: WriteReport {
+        WriteReport {
             collections,
             index_units,
         },
-    })
+    ))
 }
 
 /// A blind batch of base writes on this shard (BatchWriteItem, plain

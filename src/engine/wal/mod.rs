@@ -440,7 +440,7 @@ pub async fn recover<F: Fs>(
         let corruption = |offset: u64, detail: String| EngineError::Corruption {
             path: name.clone(),
             offset,
-            detail,
+            detail: detail.into(),
         };
         if let (Some((torn_name, torn_offset)), Some(first)) = (&torn_at, scan.records.first()) {
             return Err(EngineError::Corruption {
@@ -449,7 +449,8 @@ pub async fn recover<F: Fs>(
                 detail: format!(
                     "invalid record, yet {name} holds later records (seq {})",
                     first.seq
-                ),
+                )
+                .into(),
             });
         }
         for rec in &scan.records {
