@@ -18,9 +18,9 @@ use crate::api::index::ddl::{
     IndexAction, IndexInput, IndexUpdateInput, PROJECTED_NON_KEY_ATTRIBUTES_MAX, check_global,
     read_attribute_definitions, read_index_updates, show_list,
 };
-use crate::api::ops::create_table::billing;
 use crate::api::protocol::error::{ApiError, Violations};
 use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::billing;
 use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};

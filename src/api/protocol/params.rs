@@ -2,7 +2,8 @@
 //! as DynamoDB's validator reports it (violations collected together where
 //! DynamoDB lists them together): the opening members of single-item and
 //! batch operations, ReturnValues, ReturnConsumedCapacity,
-//! ReturnItemCollectionMetrics, Limit and Select.
+//! ReturnItemCollectionMetrics, Limit, Select, and the BillingMode and
+//! ProvisionedThroughput of CreateTable and UpdateTable.
 
 use simd_json::BorrowedValue as Json;
 
@@ -10,6 +11,7 @@ use super::error::{ApiError, Violations};
 use super::names::check_table_name;
 use super::reply::ConsumedMode;
 use super::request::Fields;
+use crate::catalog::BillingMode;
 
 /// The members every single-item operation opens with, validated together
 /// as DynamoDB's validator reports them: TableName, the required `Item` or
@@ -195,4 +197,51 @@ pub fn read_select_kind(
             "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         ))),
     }
+}
+
+/// BillingMode and (read, write) capacity units, each if given.
+pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
+
+/// Reads BillingMode and ProvisionedThroughput as CreateTable and UpdateTable
+/// share them: `(mode given, throughput given)`.
+pub fn billing(fields: &Fields<'_, '_>, v: &mut Violations) -> Result<Billing, ApiError> {
+    let mode = match fields.str("BillingMode")? {
+        None => None,
+        Some("PROVISIONED") => Some(BillingMode::Provisioned),
+        Some("PAY_PER_REQUEST") => Some(BillingMode::PayPerRequest),
+        Some(other) => {
+            v.push(
+                &format!("'{other}'"),
+                "billingMode",
+                "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]",
+            );
+            None
+        }
+    };
+    let throughput = match fields.object("ProvisionedThroughput")? {
+        None => None,
+        Some(t) => {
+            let rcu = t.i64("ReadCapacityUnits")?;
+            let wcu = t.i64("WriteCapacityUnits")?;
+            for (value, path) in [
+                (rcu, "provisionedThroughput.readCapacityUnits"),
+                (wcu, "provisionedThroughput.writeCapacityUnits"),
+            ] {
+                match value {
+                    None => v.null(path),
+                    Some(n) if n < 1 => v.push(
+                        &format!("'{n}'"),
+                        path,
+                        "Member must have value greater than or equal to 1",
+                    ),
+                    Some(_) => {}
+                }
+            }
+            match (rcu, wcu) {
+                (Some(r), Some(w)) => Some((r, w)),
+                _ => Some((0, 0)),
+            }
+        }
+    };
+    Ok((mode, throughput))
 }
