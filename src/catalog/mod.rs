@@ -12,7 +12,7 @@
 
 mod transition;
 
-pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, TABLES_MAX, Transition};
+pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, Transition};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -14,8 +14,6 @@ use super::{
     TableDef,
 };
 
-/// Tables an account may hold (DynamoDB's default quota).
-pub const TABLES_MAX: usize = 2500;
 /// DynamoDB's per-table limits on secondary indexes.
 pub const GLOBAL_INDEXES_MAX: usize = 20;
 pub const LOCAL_INDEXES_MAX: usize = 5;
@@ -42,12 +40,17 @@ impl Transition {
 }
 
 impl Catalog {
-    /// The transition `command` makes from this catalog (version + 1).
-    pub fn apply(&self, command: CatalogCommand) -> Result<Transition, CatalogError> {
+    /// The transition `command` makes from this catalog (version + 1);
+    /// `tables_max` is the table quota (the `tables_max` knob).
+    pub fn apply(
+        &self,
+        command: CatalogCommand,
+        tables_max: usize,
+    ) -> Result<Transition, CatalogError> {
         let mut next = self.clone();
         next.version += 1;
         match command {
-            CatalogCommand::Create(def) => next.create(def),
+            CatalogCommand::Create(def) => next.create(def, tables_max),
             CatalogCommand::CreateIndex {
                 table,
                 index,
@@ -93,12 +96,12 @@ impl Catalog {
         Transition::change(self, def, dropped)
     }
 
-    fn create(mut self, mut def: TableDef) -> Result<Transition, CatalogError> {
+    fn create(mut self, mut def: TableDef, tables_max: usize) -> Result<Transition, CatalogError> {
         if self.tables.contains_key(&def.name) {
             return Err(CatalogError::TableExists(def.name));
         }
-        if self.tables.len() >= TABLES_MAX {
-            return Err(CatalogError::TableLimit { max: TABLES_MAX });
+        if self.tables.len() >= tables_max {
+            return Err(CatalogError::TableLimit { max: tables_max });
         }
         def.id = self.take_id();
         for index in &mut def.indexes {
@@ -270,30 +273,30 @@ mod tests {
     #[test]
     fn create_allocates_ids_and_bumps_the_version() {
         let t = Catalog::default()
-            .apply(CatalogCommand::Create(table("a")))
+            .apply(CatalogCommand::Create(table("a")), 2500)
             .expect("create");
         let next = t.next.expect("a change");
         assert_eq!(next.version, 1);
         assert_eq!(t.table.id, 1);
         assert_eq!(next.next_table_id, 2);
         assert!(t.dropped.is_empty());
-        let again = next.apply(CatalogCommand::Create(table("a")));
+        let again = next.apply(CatalogCommand::Create(table("a")), 2500);
         assert!(matches!(again, Err(CatalogError::TableExists(name)) if name == "a"));
     }
 
     #[test]
     fn delete_drops_the_table_and_unknown_tables_are_refused() {
         let next = Catalog::default()
-            .apply(CatalogCommand::Create(table("a")))
+            .apply(CatalogCommand::Create(table("a")), 2500)
             .expect("create")
             .next
             .expect("a change");
         let t = next
-            .apply(CatalogCommand::Delete { name: "a".into() })
+            .apply(CatalogCommand::Delete { name: "a".into() }, 2500)
             .expect("delete");
         assert_eq!(t.dropped, vec![1]);
         assert!(t.next.expect("a change").tables.is_empty());
-        let missing = next.apply(CatalogCommand::Delete { name: "b".into() });
+        let missing = next.apply(CatalogCommand::Delete { name: "b".into() }, 2500);
         assert!(matches!(missing, Err(CatalogError::TableNotFound(name)) if name == "b"));
     }
 }

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-pub const MAX_DIGITS: usize = 38;
+pub const DIGITS_MAX: usize = 38;
 /// 9.99…E+125 = 0.999… × 10^126.
 const EXP_MAX: i32 = 126;
 /// 1E-130 = 0.1 × 10^-129.
@@ -87,7 +87,7 @@ impl Number {
         if exp < EXP_MIN {
             return Err(NumberError::Underflow);
         }
-        if digits.len() > MAX_DIGITS {
+        if digits.len() > DIGITS_MAX {
             return Err(NumberError::TooManyDigits);
         }
         Ok(Number { neg, digits, exp })

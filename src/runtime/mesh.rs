@@ -2,7 +2,7 @@
 //! [`MeshRequest`]s between shards; replies return on a oneshot channel.
 //!
 //! Bounds: each shard-to-shard channel holds `mesh_queue_depth` messages,
-//! and each shard has at most `max_inflight_forwarded_per_shard` requests
+//! and each shard has at most `inflight_forwarded_per_shard_max` requests
 //! outstanding on every peer (Seastar's smp_service_group lesson: remote
 //! concurrency multiplies by the shard count). Receivers serve each message
 //! in its own task so one slow request never blocks the channel.

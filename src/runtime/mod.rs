@@ -175,6 +175,7 @@ async fn shard_main(
             senders.peer_id()
         ));
     }
+    crate::engine::io::dma::set_background_shares(config.background_shares);
     let dir = config.data_dir.join(format!("shard-{id:03}"));
     let store = Rc::new(
         Store::open(&dir, &config.engine)
@@ -185,7 +186,7 @@ async fn shard_main(
     let services = mesh::MeshServices::new(
         senders,
         shard_count,
-        config.max_inflight_forwarded_per_shard,
+        config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
         counters.clone(),
     );
@@ -197,6 +198,8 @@ async fn shard_main(
             account_id: "000000000000".to_string(),
             item_collection_bytes_max: config.item_collection_bytes_max,
             index_outbox_records_max: config.index_outbox_records_max,
+            gsi_backpressure_wait: Duration::from_millis(config.gsi_backpressure_wait_ms),
+            tables_max: config.tables_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -212,7 +215,7 @@ async fn shard_main(
         .await
         .map_err(|e| format!("cannot open the index outbox of shard {id}: {e}"))?;
     let local_config = Rc::new((*config).clone());
-    let slots = server::Slots::new(config.max_connections_per_shard);
+    let slots = server::Slots::new(config.connections_per_shard_max);
     let mut addrs = vec![config.listen.clone()];
     if let Some(base) = config.shard_port_base {
         let host = config

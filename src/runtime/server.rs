@@ -105,7 +105,7 @@ async fn serve_connection(
         let mut consumed = 0;
         let mut close = false;
         loop {
-            match http::parse(&buf[consumed..], config.max_request_body_bytes) {
+            match http::parse(&buf[consumed..], config.request_body_bytes_max) {
                 Parse::Complete(request, used) => {
                     consumed += used;
                     close = request.close;
@@ -117,7 +117,7 @@ async fn serve_connection(
                 Parse::Partial => break,
                 Parse::Error(status, _) => {
                     let body = if status == 413 {
-                        api::ApiError::request_entity_too_large(config.max_request_body_bytes)
+                        api::ApiError::request_entity_too_large(config.request_body_bytes_max)
                             .to_json()
                     } else {
                         Vec::new()

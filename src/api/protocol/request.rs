@@ -12,7 +12,7 @@ use crate::model::value::json_kind;
 /// Bracket depth past which a body is rejected before it is parsed, so a
 /// pathological body can neither overflow a stack nor waste time. Deeper than
 /// any valid request (32 document levels inside a few levels of request).
-const MAX_JSON_DEPTH: usize = 96;
+const JSON_DEPTH_MAX: usize = 96;
 
 /// Parses a request body. An empty body reads as `{}`.
 pub fn parse_body(body: &mut [u8]) -> Result<Json<'_>, ApiError> {
@@ -48,7 +48,7 @@ fn check_depth(body: &[u8]) -> Result<(), ApiError> {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                if depth > MAX_JSON_DEPTH {
+                if depth > JSON_DEPTH_MAX {
                     return Err(ApiError::validation(
                         "Nesting Levels have exceeded supported limits",
                     ));

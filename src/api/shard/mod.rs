@@ -71,6 +71,11 @@ pub struct ApiSettings {
     /// GSI outbox records a shard may hold undelivered before write
     /// acknowledgements wait for delivery (bounds index lag).
     pub index_outbox_records_max: u64,
+    /// How long a write waits for room in a full GSI outbox before it is
+    /// refused (DynamoDB's GSI back-pressure).
+    pub gsi_backpressure_wait: std::time::Duration,
+    /// Tables the catalog may hold.
+    pub tables_max: usize,
 }
 
 /// Everything one shard's API handlers touch; owned by the shard's thread.

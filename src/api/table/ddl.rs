@@ -37,7 +37,7 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
         ));
     }
     let _ddl = shard.locks.lock(b"\0ddl".to_vec()).await;
-    let transition = shard.catalog().apply(command)?;
+    let transition = shard.catalog().apply(command, shard.settings.tables_max)?;
     let Some(next) = transition.next else {
         return Ok(transition.table);
     };

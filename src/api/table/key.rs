@@ -12,11 +12,11 @@ use crate::api::protocol::request::Fields;
 use crate::api::shard::Shard;
 use crate::catalog::{KeyAttr, TableDef};
 use crate::model::key::{item_key, placement_bytes};
-use crate::model::value::{Item, MAX_ITEM_BYTES, Value, item_size};
+use crate::model::value::{ITEM_BYTES_MAX, Item, Value, item_size};
 use crate::routing::placement_hash;
 
-pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
-pub const MAX_SORT_KEY_BYTES: usize = 1024;
+pub const PARTITION_KEY_BYTES_MAX: usize = 2048;
+pub const SORT_KEY_BYTES_MAX: usize = 1024;
 
 /// Prefix of the per-partition item collection byte counters
 /// (`write::collection`): `00 00 00 00 ‖ 'C' ‖ partition prefix (table id ‖
@@ -56,12 +56,12 @@ fn check_key_value(attr: &KeyAttr, value: &Value, is_partition: bool) -> Result<
         )));
     }
     let size = value.size();
-    if is_partition && size > MAX_PARTITION_KEY_BYTES {
+    if is_partition && size > PARTITION_KEY_BYTES_MAX {
         return Err(ApiError::invalid_parameter(
             "Size of hashkey has exceeded the maximum size limit of2048 bytes",
         ));
     }
-    if !is_partition && size > MAX_SORT_KEY_BYTES {
+    if !is_partition && size > SORT_KEY_BYTES_MAX {
         return Err(ApiError::invalid_parameter(
             "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
         ));
@@ -160,7 +160,7 @@ pub fn key_of_item(shard: &Shard, table: &TableDef, item: &Item) -> Result<ItemK
 }
 
 pub fn check_item_size(item: &Item) -> Result<(), ApiError> {
-    if item_size(item) > MAX_ITEM_BYTES {
+    if item_size(item) > ITEM_BYTES_MAX {
         return Err(ApiError::validation(
             "Item size has exceeded the maximum allowed size",
         ));

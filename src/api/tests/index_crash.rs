@@ -102,6 +102,8 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
                 account_id: "000000000000".into(),
                 item_collection_bytes_max: 10 << 30,
                 index_outbox_records_max: 64,
+                gsi_backpressure_wait: std::time::Duration::from_millis(1000),
+                tables_max: 2500,
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),

@@ -25,7 +25,6 @@ pub use base::{BaseWrite, Committed};
 
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::api::index::maintain::index_changes;
 use crate::api::messages::WriteReport;
@@ -37,10 +36,6 @@ use crate::api::shard::outbox::{IndexOp, encode_record, now_ms, record_key};
 use crate::catalog::{BillingMode, Catalog, TableDef};
 use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
-
-/// How long a write waits for room in a full GSI outbox before it is
-/// refused with ThrottlingException (DynamoDB's GSI back-pressure).
-pub const GSI_BACKPRESSURE_WAIT: Duration = Duration::from_millis(1000);
 
 /// The indexed table of each write (None: no indexes to maintain).
 pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
@@ -125,10 +120,10 @@ fn has_global_index(tables: &IndexedTables) -> bool {
         .any(|t| t.global_indexes().next().is_some())
 }
 
-/// Waits up to [`GSI_BACKPRESSURE_WAIT`] for room in the outbox; DynamoDB's
+/// Waits up to `gsi_backpressure_wait` for room in the outbox; DynamoDB's
 /// GSI back-pressure error if none came.
 async fn wait_for_outbox_room(shard: &Shard, tables: &IndexedTables) -> Result<(), ApiError> {
-    let timeout = shard.services.sleep(GSI_BACKPRESSURE_WAIT);
+    let timeout = shard.services.sleep(shard.settings.gsi_backpressure_wait);
     if shard.outbox.wait_for_room_within(timeout).await {
         return Ok(());
     }

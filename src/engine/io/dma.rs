@@ -205,10 +205,22 @@ thread_local! {
         const { std::cell::Cell::new(None) };
 }
 
-/// Shares of the background (flush, compaction) task queue; the default
-/// queue that serves requests has 1000, so background work gets ~1/11 of the
-/// CPU when both are busy and everything when requests are idle.
+/// Default shares of the background (flush, compaction) task queue; the
+/// default queue that serves requests has 1000, so background work gets
+/// ~1/11 of the CPU when both are busy and everything when requests are
+/// idle. The runtime sets the `background_shares` knob per executor.
 const BACKGROUND_SHARES: usize = 100;
+
+thread_local! {
+    static BACKGROUND_SHARES_SET: std::cell::Cell<usize> =
+        const { std::cell::Cell::new(BACKGROUND_SHARES) };
+}
+
+/// Sets the shares of this thread's background queue; call before the
+/// first [`spawn_background`] on the executor.
+pub fn set_background_shares(shares: usize) {
+    BACKGROUND_SHARES_SET.with(|cell| cell.set(shares.max(1)));
+}
 
 /// Spawns flush/compaction work into a task queue with fewer shares than the
 /// request path.
@@ -218,7 +230,7 @@ pub fn spawn_background(future: impl Future<Output = ()> + 'static) {
         Some((id, queue)) if id == executor => queue,
         _ => {
             let queue = glommio::executor().create_task_queue(
-                glommio::Shares::Static(BACKGROUND_SHARES),
+                glommio::Shares::Static(BACKGROUND_SHARES_SET.with(|cell| cell.get())),
                 glommio::Latency::NotImportant,
                 "engine-background",
             );
