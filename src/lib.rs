@@ -13,3 +13,5 @@ pub mod engine;
 pub mod model;
 pub mod routing;
 pub mod runtime;
+#[cfg(test)]
+mod testkit;

@@ -6,8 +6,9 @@
 //! `ENGINE_SEEDS=<count>`.
 
 use super::io::dma::block_on;
-use super::io::mem::{FaultPlan, MemFs, splitmix64};
+use super::io::mem::{FaultPlan, MemFs};
 use super::*;
+use crate::testkit::{self, Rng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
@@ -15,16 +16,6 @@ type MemStore = LsmStore<MemFs>;
 
 fn run<T>(future: impl Future<Output = T>) -> T {
     block_on(future).expect("executor")
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        splitmix64(&mut self.0)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 fn key(table: u32, k: u64) -> Vec<u8> {
@@ -39,29 +30,10 @@ fn value(rng: &mut Rng) -> Vec<u8> {
     vec![b; len]
 }
 
-fn seeds(default_count: u64) -> Vec<u64> {
-    if let Some(seed) = std::env::var("ENGINE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        return vec![seed];
-    }
-    let count = std::env::var("ENGINE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_count);
-    (1..=count).collect()
-}
-
-/// Runs `test` per seed, naming the seed if it panics.
+/// Runs `test` for seeds 1..=count (or `DYNACORE_SEED`), naming the seed
+/// if it panics.
 fn for_seeds(count: u64, test: impl Fn(u64)) {
-    for seed in seeds(count) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(seed)));
-        if let Err(panic) = result {
-            eprintln!("FAILED with seed {seed}: replay with ENGINE_SEED={seed}");
-            std::panic::resume_unwind(panic);
-        }
-    }
+    testkit::for_seeds(testkit::fixed_seeds(count), test);
 }
 
 /// What each key may hold after a crash: the last acknowledged value, or

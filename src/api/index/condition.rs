@@ -121,13 +121,7 @@ mod tests {
     use super::*;
     use crate::catalog::{IndexKind, IndexStatus, KeyType, ProjectionType};
     use crate::model::Number;
-
-    fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-        KeyAttr {
-            name: name.into(),
-            key_type,
-        }
-    }
+    use crate::testkit::{attr, s};
 
     fn index(hash: &[&str], range: &[(&str, KeyType)]) -> IndexDef {
         IndexDef {
@@ -142,10 +136,6 @@ mod tests {
             read_capacity_units: 0,
             write_capacity_units: 0,
         }
-    }
-
-    fn s(v: &str) -> Value {
-        Value::S(v.into())
     }
 
     fn eq(name: &str, v: Value) -> KeyTerm {

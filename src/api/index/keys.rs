@@ -194,14 +194,8 @@ pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{IndexStatus, KeyAttr, KeyType};
-
-    fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-        KeyAttr {
-            name: name.into(),
-            key_type,
-        }
-    }
+    use crate::catalog::{IndexStatus, KeyType};
+    use crate::testkit::attr;
 
     pub fn table() -> TableDef {
         TableDef::for_tests(

@@ -4,8 +4,9 @@
 //! EIO that poisons a shard first; then recovery, outbox replay, and an
 //! exact comparison of every index with what the base table implies — no
 //! lost and no phantom entries — and of every base item with the model.
-//! Replay a failure with `INDEX_SEED=<seed>`.
+//! Replay a failure with `DYNACORE_SEED=<seed>`.
 
+use crate::testkit::{Rng, attr, for_seeds, fresh_seeds};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -25,7 +26,7 @@ use crate::catalog::{
 };
 use crate::engine::io::dma::{block_on, sleep_ms, spawn, spawn_background};
 use crate::engine::io::either::EitherFs;
-use crate::engine::io::mem::{FaultPlan, MemFs, splitmix64};
+use crate::engine::io::mem::{FaultPlan, MemFs};
 use crate::engine::{EngineConfig, LsmStore};
 use crate::model::codec::{decode_item, encode_item};
 use crate::model::key::table_prefix;
@@ -125,13 +126,6 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
     shards
 }
 
-fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-    KeyAttr {
-        name: name.into(),
-        key_type,
-    }
-}
-
 fn index(name: &str, kind: IndexKind, hash: &[KeyAttr], range: &[KeyAttr]) -> IndexDef {
     IndexDef {
         id: 0,
@@ -176,14 +170,6 @@ fn table_def() -> TableDef {
         Some(attr("sk", KeyType::N)),
         vec![by_g, by_x, by_gx, by_l],
     )
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        splitmix64(&mut self.0) % n.max(1)
-    }
 }
 
 fn json_value(v: &Value) -> String {
@@ -518,33 +504,12 @@ fn run_seed(seed: u64, add_index_midway: bool) {
     .expect("executor");
 }
 
-fn seeds(count: u64) -> Vec<u64> {
-    match std::env::var("INDEX_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        Some(seed) => vec![seed],
-        None => {
-            let base = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(7, |d| d.as_nanos() as u64);
-            (0..count).map(|i| base.wrapping_add(i * 7919)).collect()
-        }
-    }
-}
-
 #[test]
 fn indexes_converge_with_the_base_table_after_crashes() {
-    for seed in seeds(6) {
-        eprintln!("INDEX_SEED={seed}");
-        run_seed(seed, false);
-    }
+    for_seeds(fresh_seeds(6), |seed| run_seed(seed, false));
 }
 
 #[test]
 fn backfill_interrupted_by_a_crash_converges() {
-    for seed in seeds(4) {
-        eprintln!("INDEX_SEED={seed}");
-        run_seed(seed, true);
-    }
+    for_seeds(fresh_seeds(4), |seed| run_seed(seed, true));
 }
