@@ -11,15 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, Select, WriteRequest,
 };
+use common::values::{n, s};
 use common::{Server, create_simple_table, error_message};
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: &str) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 fn num(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
     match item.get(name) {

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod index_tables;
+pub mod values;
+pub mod wait;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
