@@ -77,7 +77,7 @@ async fn all_types_round_trip_and_return_values() {
     let mut expected = item.clone();
     expected.insert("sk".into(), n("-1.5"));
     // Numbers come back normalized, in plain notation.
-    expected.insert("tiny".into(), n(&format!("0.{}1", "0".repeat(129))));
+    expected.insert("tiny".into(), n(format!("0.{}1", "0".repeat(129))));
     assert_eq!(got.item(), Some(&expected));
 
     let projected = client

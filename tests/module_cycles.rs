@@ -91,16 +91,18 @@ fn char_literal_len(b: &[u8]) -> usize {
     if b.len() >= 3 && b[1] != b'\\' && b[2] == b'\'' {
         return 3;
     }
-    if b.len() >= 4 && b[1] == b'\\' {
-        if let Some(p) = b[2..].iter().take(10).position(|&c| c == b'\'') {
-            return p + 3;
-        }
+    if b.len() >= 4
+        && b[1] == b'\\'
+        && let Some(p) = b[2..].iter().take(10).position(|&c| c == b'\'')
+    {
+        return p + 3;
     }
     // A multi-byte UTF-8 char literal.
-    if b.len() >= 3 && b[1] >= 0x80 {
-        if let Some(p) = b[1..].iter().take(5).position(|&c| c == b'\'') {
-            return p + 2;
-        }
+    if b.len() >= 3
+        && b[1] >= 0x80
+        && let Some(p) = b[1..].iter().take(5).position(|&c| c == b'\'')
+    {
+        return p + 2;
     }
     0
 }

@@ -31,7 +31,7 @@ async fn query_key_conditions_and_paging() {
             .put_item()
             .table_name("events")
             .item("pk", s("dev1"))
-            .item("ts", n(&ts.to_string()))
+            .item("ts", n(ts))
             .item("odd", AttributeValue::Bool(ts % 2 != 0))
             .send()
             .await
@@ -213,7 +213,7 @@ async fn scans_and_batches_across_shards() {
                     .put_request(
                         PutRequest::builder()
                             .item("pk", s(&format!("k{i}")))
-                            .item("n", n(&i.to_string()))
+                            .item("n", n(i))
                             .build()
                             .expect("put"),
                     )
@@ -343,7 +343,7 @@ async fn pages_stop_at_one_megabyte() {
             .put_item()
             .table_name("big")
             .item("pk", s("p"))
-            .item("sk", n(&i.to_string()))
+            .item("sk", n(i))
             .item("blob", s(&blob))
             .send()
             .await

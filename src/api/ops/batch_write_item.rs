@@ -29,6 +29,8 @@ pub const REQUESTS_MAX: usize = 25;
 
 /// One planned write: (owner, storage key, value or tombstone).
 type Write = (u32, Vec<u8>, Option<Vec<u8>>);
+/// Write capacity units per table, in request order.
+type TableUnits = Vec<(String, f64)>;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let (request_items, consumed) = batch_request_items(&fields)?;
@@ -60,9 +62,9 @@ fn plan(
     shard: &Shard,
     request_items: &Fields<'_, '_>,
     total: usize,
-) -> Result<(Vec<Write>, Vec<(String, f64)>), ApiError> {
+) -> Result<(Vec<Write>, TableUnits), ApiError> {
     let mut writes: Vec<Write> = Vec::with_capacity(total);
-    let mut units: Vec<(String, f64)> = Vec::new();
+    let mut units = TableUnits::new();
     for (name, _) in request_items.iter() {
         let list = request_items.list(name)?.unwrap_or(&[]);
         if list.is_empty() {

@@ -392,7 +392,7 @@ impl<F: Fs> Table<F> {
         let block = Block::parse(bytes).map_err(|detail| EngineError::Corruption {
             path: self.name.clone(),
             offset: entry.offset,
-            detail: detail.into(),
+            detail,
         })?;
         let block = Rc::new(block);
         if fill_cache {
