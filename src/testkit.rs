@@ -1,13 +1,11 @@
-//! The unit tests' kit: one seeded generator, one way to choose and report
-//! seeds, and the schema fixtures the tests share.
+//! The unit tests' kit: one seeded generator and one way to choose and
+//! report seeds. It depends on nothing in the crate, so every module's tests
+//! may use it (schema and value fixtures are `api::fixtures`).
 //!
 //! Seeds: every seeded test reads **`DYNACORE_SEED`** (the integration tests
 //! in `tests/common` read the same variable). Set, it replays exactly that
 //! seed; unset, a test runs its default seeds. A failing seed is printed
 //! with the line that replays it.
-
-use crate::catalog::{KeyAttr, KeyType};
-use crate::model::Value;
 
 /// The one environment variable that replays a seeded test.
 pub const SEED_VAR: &str = "DYNACORE_SEED";
@@ -22,7 +20,11 @@ impl Rng {
     }
 
     pub fn next(&mut self) -> u64 {
-        crate::engine::io::mem::splitmix64(&mut self.0)
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 
     /// Uniform enough in `0..n` (0 when `n` is 0).
@@ -65,24 +67,6 @@ pub fn for_seeds(seeds: Vec<u64>, test: impl Fn(u64)) {
             std::panic::resume_unwind(panic);
         }
     }
-}
-
-/// A key attribute definition.
-pub fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-    KeyAttr {
-        name: name.into(),
-        key_type,
-    }
-}
-
-/// A string value.
-pub fn s(v: &str) -> Value {
-    Value::S(v.into())
-}
-
-/// A number value (panics on an invalid number: fixtures are literals).
-pub fn n(v: &str) -> Value {
-    Value::N(crate::model::Number::parse(v).expect("a valid number literal"))
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub mod table;
 pub mod write;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod tests;
 
 pub use dispatch::{execute, handle_http, inbound, serve};

@@ -119,9 +119,9 @@ pub fn match_index_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::fixtures::{attr, s};
     use crate::catalog::{IndexKind, IndexStatus, KeyType, ProjectionType};
     use crate::model::Number;
-    use crate::testkit::{attr, s};
 
     fn index(hash: &[&str], range: &[(&str, KeyType)]) -> IndexDef {
         IndexDef {

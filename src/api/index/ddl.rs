@@ -147,101 +147,8 @@ pub fn read_index(
     let fields = Fields::of(json)?;
     let name = fields.str("IndexName")?;
     check_index_name(v, name, &format!("{path}.indexName"));
-    let mut complete = name.is_some();
-
-    let mut key_schema = Vec::new();
-    match fields.list("KeySchema")? {
-        None => {
-            v.null(&format!("{path}.keySchema"));
-            complete = false;
-        }
-        Some(schema) => {
-            let at = format!("{path}.keySchema");
-            if schema.is_empty() {
-                v.push(
-                    "'[]'",
-                    &at,
-                    "Member must have length greater than or equal to 1",
-                );
-            }
-            // A GSI key may have up to 4 HASH and 4 RANGE elements; the
-            // model bounds only LSI key schemas.
-            if kind == IndexKind::Local && schema.len() > 2 {
-                v.push(
-                    "'[…]'",
-                    &at,
-                    "Member must have length less than or equal to 2",
-                );
-            }
-            for (i, element) in schema.iter().enumerate() {
-                let element = Fields::of(element)?;
-                let at = format!("{path}.keySchema.{}.member", i + 1);
-                let attr_name = element.str("AttributeName")?;
-                let key_type = element.str("KeyType")?;
-                match attr_name {
-                    None => v.null(&format!("{at}.attributeName")),
-                    Some(n) if n.is_empty() || n.len() > 255 => v.push(
-                        &format!("'{n}'"),
-                        &format!("{at}.attributeName"),
-                        "Member must have length between 1 and 255",
-                    ),
-                    Some(_) => {}
-                }
-                match key_type {
-                    None => v.null(&format!("{at}.keyType")),
-                    Some("HASH" | "RANGE") => {}
-                    Some(t) => v.push(
-                        &format!("'{t}'"),
-                        &format!("{at}.keyType"),
-                        "Member must satisfy enum value set: [HASH, RANGE]",
-                    ),
-                }
-                if let (Some(n), Some(t)) = (attr_name, key_type) {
-                    key_schema.push((n.to_string(), t.to_string()));
-                } else {
-                    complete = false;
-                }
-            }
-        }
-    }
-
-    let mut projection_type = None;
-    let mut non_key_attributes = None;
-    match fields.object("Projection")? {
-        None => {
-            v.null(&format!("{path}.projection"));
-            complete = false;
-        }
-        Some(projection) => {
-            match projection.str("ProjectionType")? {
-                None => {}
-                Some("ALL") => projection_type = Some(ProjectionType::All),
-                Some("INCLUDE") => projection_type = Some(ProjectionType::Include),
-                Some("KEYS_ONLY") => projection_type = Some(ProjectionType::KeysOnly),
-                Some(other) => v.push(
-                    &format!("'{other}'"),
-                    &format!("{path}.projection.projectionType"),
-                    "Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]",
-                ),
-            }
-            if let Some(list) = projection.list("NonKeyAttributes")? {
-                let at = format!("{path}.projection.nonKeyAttributes");
-                if list.is_empty() {
-                    v.push(
-                        "'[]'",
-                        &at,
-                        "Member must have length greater than or equal to 1",
-                    );
-                }
-                let mut names = Vec::with_capacity(list.len());
-                for element in list {
-                    names.push(element_str(element)?.to_string());
-                }
-                non_key_attributes = Some(names);
-            }
-        }
-    }
-
+    let key_schema = read_index_key_schema(&fields, kind, v, path)?;
+    let projection = read_projection(&fields, v, path)?;
     let throughput = match kind {
         IndexKind::Local => None,
         IndexKind::Global => read_throughput(
@@ -250,14 +157,127 @@ pub fn read_index(
             &format!("{path}.provisionedThroughput"),
         )?,
     };
-
-    Ok(complete.then(|| IndexInput {
-        name: name.unwrap_or_default().to_string(),
+    let (Some(name), Some(key_schema), Some((projection_type, non_key_attributes))) =
+        (name, key_schema, projection)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(IndexInput {
+        name: name.to_string(),
         key_schema,
         projection_type,
         non_key_attributes,
         throughput,
     }))
+}
+
+/// An index's KeySchema as (AttributeName, KeyType) pairs; None when it or
+/// a member of an element is missing.
+fn read_index_key_schema(
+    fields: &Fields<'_, '_>,
+    kind: IndexKind,
+    v: &mut Violations,
+    path: &str,
+) -> Result<Option<Vec<(String, String)>>, ApiError> {
+    let Some(schema) = fields.list("KeySchema")? else {
+        v.null(&format!("{path}.keySchema"));
+        return Ok(None);
+    };
+    let at = format!("{path}.keySchema");
+    if schema.is_empty() {
+        v.push(
+            "'[]'",
+            &at,
+            "Member must have length greater than or equal to 1",
+        );
+    }
+    // A GSI key may have up to 4 HASH and 4 RANGE elements; the
+    // model bounds only LSI key schemas.
+    if kind == IndexKind::Local && schema.len() > 2 {
+        v.push(
+            "'[…]'",
+            &at,
+            "Member must have length less than or equal to 2",
+        );
+    }
+    let mut key_schema = Vec::new();
+    let mut complete = true;
+    for (i, element) in schema.iter().enumerate() {
+        let element = Fields::of(element)?;
+        let at = format!("{path}.keySchema.{}.member", i + 1);
+        let attr_name = element.str("AttributeName")?;
+        let key_type = element.str("KeyType")?;
+        match attr_name {
+            None => v.null(&format!("{at}.attributeName")),
+            Some(n) if n.is_empty() || n.len() > 255 => v.push(
+                &format!("'{n}'"),
+                &format!("{at}.attributeName"),
+                "Member must have length between 1 and 255",
+            ),
+            Some(_) => {}
+        }
+        match key_type {
+            None => v.null(&format!("{at}.keyType")),
+            Some("HASH" | "RANGE") => {}
+            Some(t) => v.push(
+                &format!("'{t}'"),
+                &format!("{at}.keyType"),
+                "Member must satisfy enum value set: [HASH, RANGE]",
+            ),
+        }
+        if let (Some(n), Some(t)) = (attr_name, key_type) {
+            key_schema.push((n.to_string(), t.to_string()));
+        } else {
+            complete = false;
+        }
+    }
+    Ok(complete.then_some(key_schema))
+}
+
+/// ProjectionType and NonKeyAttributes, each if given.
+type ProjectionInput = (Option<ProjectionType>, Option<Vec<String>>);
+
+/// An index's Projection; None when the member is missing.
+fn read_projection(
+    fields: &Fields<'_, '_>,
+    v: &mut Violations,
+    path: &str,
+) -> Result<Option<ProjectionInput>, ApiError> {
+    let Some(projection) = fields.object("Projection")? else {
+        v.null(&format!("{path}.projection"));
+        return Ok(None);
+    };
+    let projection_type = match projection.str("ProjectionType")? {
+        None => None,
+        Some("ALL") => Some(ProjectionType::All),
+        Some("INCLUDE") => Some(ProjectionType::Include),
+        Some("KEYS_ONLY") => Some(ProjectionType::KeysOnly),
+        Some(other) => {
+            v.push(
+                &format!("'{other}'"),
+                &format!("{path}.projection.projectionType"),
+                "Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]",
+            );
+            None
+        }
+    };
+    let mut non_key_attributes = None;
+    if let Some(list) = projection.list("NonKeyAttributes")? {
+        let at = format!("{path}.projection.nonKeyAttributes");
+        if list.is_empty() {
+            v.push(
+                "'[]'",
+                &at,
+                "Member must have length greater than or equal to 1",
+            );
+        }
+        let mut names = Vec::with_capacity(list.len());
+        for element in list {
+            names.push(element_str(element)?.to_string());
+        }
+        non_key_attributes = Some(names);
+    }
+    Ok(Some((projection_type, non_key_attributes)))
 }
 
 /// Reads a LocalSecondaryIndexes or GlobalSecondaryIndexes list; `path` is

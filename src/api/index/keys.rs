@@ -194,8 +194,8 @@ pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::fixtures::attr;
     use crate::catalog::{IndexStatus, KeyType};
-    use crate::testkit::attr;
 
     pub fn table() -> TableDef {
         TableDef::for_tests(

@@ -123,11 +123,12 @@ mod tests {
 
     use super::*;
     use crate::api::expr::compare_values;
+    use crate::api::fixtures::{attr, n, s};
     use crate::api::index::keys::{entry_key, partition_hash, partition_prefix};
     use crate::catalog::{IndexDef, IndexKind, IndexStatus, KeyType, ProjectionType, TableDef};
     use crate::model::Item;
     use crate::routing::PartitionMap;
-    use crate::testkit::{Rng, attr, for_seeds, fresh_seeds, n, s};
+    use crate::testkit::{Rng, for_seeds, fresh_seeds};
 
     /// A table with a GSI keyed gp (S) / r1 (S or B) + r2 (N).
     fn table(r1_type: KeyType) -> TableDef {

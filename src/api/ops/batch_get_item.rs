@@ -158,40 +158,7 @@ fn reply(
         }
     }
     out.extend_from_slice(b"},\"UnprocessedKeys\":{");
-    for (i, (t, left)) in unprocessed.iter().enumerate() {
-        let req = &tables[*t];
-        if i > 0 {
-            out.push(b',');
-        }
-        write_json_str(&mut out, &req.name);
-        out.extend_from_slice(b":{\"Keys\":[");
-        for (j, k) in left.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            let key = &req.keys[*k];
-            let mut map = Item::new();
-            map.insert(req.table.partition_key.name.clone(), key.pk.clone());
-            if let (Some(attr), Some(sk)) = (&req.table.sort_key, &key.sk) {
-                map.insert(attr.name.clone(), sk.clone());
-            }
-            write_json_map(&mut out, &map);
-        }
-        out.push(b']');
-        for member in ["ProjectionExpression", "AttributesToGet", "ConsistentRead"] {
-            if let Some(value) = req.raw.get(member) {
-                out.push(b',');
-                write_json_str(&mut out, member);
-                out.push(b':');
-                out.extend_from_slice(simd_json::to_string(value).unwrap_or_default().as_bytes());
-            }
-        }
-        if let Some(names) = req.raw.get("ExpressionAttributeNames") {
-            out.extend_from_slice(b",\"ExpressionAttributeNames\":");
-            out.extend_from_slice(simd_json::to_string(names).unwrap_or_default().as_bytes());
-        }
-        out.push(b'}');
-    }
+    write_unprocessed(&mut out, tables, &unprocessed);
     out.push(b'}');
     if consumed != ConsumedMode::None {
         out.extend_from_slice(b",\"ConsumedCapacity\":[");
@@ -207,4 +174,47 @@ fn reply(
     }
     out.push(b'}');
     out
+}
+
+/// The keys left for the client to retry, per table, with the members
+/// it needs to repeat them.
+fn write_unprocessed(
+    out: &mut Vec<u8>,
+    tables: &[TableRequest<'_, '_>],
+    unprocessed: &[(usize, Vec<usize>)],
+) {
+    for (i, (t, left)) in unprocessed.iter().enumerate() {
+        let req = &tables[*t];
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, &req.name);
+        out.extend_from_slice(b":{\"Keys\":[");
+        for (j, k) in left.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            let key = &req.keys[*k];
+            let mut map = Item::new();
+            map.insert(req.table.partition_key.name.clone(), key.pk.clone());
+            if let (Some(attr), Some(sk)) = (&req.table.sort_key, &key.sk) {
+                map.insert(attr.name.clone(), sk.clone());
+            }
+            write_json_map(out, &map);
+        }
+        out.push(b']');
+        for member in ["ProjectionExpression", "AttributesToGet", "ConsistentRead"] {
+            if let Some(value) = req.raw.get(member) {
+                out.push(b',');
+                write_json_str(out, member);
+                out.push(b':');
+                out.extend_from_slice(simd_json::to_string(value).unwrap_or_default().as_bytes());
+            }
+        }
+        if let Some(names) = req.raw.get("ExpressionAttributeNames") {
+            out.extend_from_slice(b",\"ExpressionAttributeNames\":");
+            out.extend_from_slice(simd_json::to_string(names).unwrap_or_default().as_bytes());
+        }
+        out.push(b'}');
+    }
 }

@@ -6,7 +6,8 @@
 //! lost and no phantom entries — and of every base item with the model.
 //! Replay a failure with `DYNACORE_SEED=<seed>`.
 
-use crate::testkit::{Rng, attr, for_seeds, fresh_seeds};
+use crate::api::fixtures::attr;
+use crate::testkit::{Rng, for_seeds, fresh_seeds};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
