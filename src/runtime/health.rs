@@ -118,13 +118,18 @@ impl Health {
     }
 
     /// Called by the shard itself on every tick of its main loop.
-    pub fn beat(&self, shard: u32, poisoned: bool, connections_open: u64, buffer_bytes: u64) {
+    pub fn beat(&self, shard: u32, poisoned: bool, buffer_bytes: u64) {
         if let Some(s) = self.slot(shard) {
             s.heartbeat_ms.store(self.now_ms(), Ordering::Relaxed);
             s.poisoned.store(poisoned, Ordering::Relaxed);
-            s.connections_open
-                .store(connections_open, Ordering::Relaxed);
             s.buffer_bytes.store(buffer_bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// The shard's open connections, updated as they open and close.
+    pub fn set_connections_open(&self, shard: u32, open: u64) {
+        if let Some(s) = self.slot(shard) {
+            s.connections_open.store(open, Ordering::Relaxed);
         }
     }
 
@@ -275,9 +280,9 @@ mod tests {
         h.set_state(1, ShardState::Serving);
         let (status, body) = h.http_report();
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        h.beat(1, true, 0, 0);
+        h.beat(1, true, 0);
         assert_eq!(h.http_report().0, 503);
-        h.beat(1, false, 3, 4096);
+        h.beat(1, false, 4096);
         assert_eq!(h.http_report().0, 200);
         h.record_panic(Some(1), "boom".into());
         let (status, body) = h.http_report();

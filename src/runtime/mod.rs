@@ -261,7 +261,6 @@ async fn shard_main(
         health.beat(
             id,
             store.poisoned().is_some(),
-            front.connections_open() as u64,
             front.buffer_bytes() as u64,
         );
         // Debug builds only (tests/health.rs): the real panic → exit path,

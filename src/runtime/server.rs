@@ -125,8 +125,11 @@ impl Front {
         })
     }
 
-    pub fn connections_open(&self) -> usize {
-        self.open.get()
+    fn add_connections(&self, delta: isize) {
+        let open = self.open.get().saturating_add_signed(delta);
+        self.open.set(open);
+        self.health
+            .set_connections_open(self.shard.id, open as u64);
     }
 
     pub fn buffer_bytes(&self) -> usize {
@@ -160,13 +163,13 @@ pub async fn accept_loop(front: Rc<Front>, listener: TcpListener) {
                 refuse(&front, stream, OVER_BUDGET).await;
                 return;
             }
-            front.open.set(front.open.get() + 1);
+            front.add_connections(1);
             let _ = stream.set_nodelay(true);
             if let Err(e) = serve_connection(&front, &mut stream, &mut held).await {
                 tracing::debug!(shard = front.shard.id, "connection closed: {e}");
             }
             let _ = stream.close().await;
-            front.open.set(front.open.get() - 1);
+            front.add_connections(-1);
         })
         .detach();
     }
