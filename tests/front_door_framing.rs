@@ -111,7 +111,9 @@ fn malformed_framing_gets_400_or_501() {
     for b in request.as_bytes() {
         stream.write_all(&[*b]).expect("write");
     }
-    stream.write_all(&raw_request("ListTables", "{}")).expect("pipelined");
+    stream
+        .write_all(&raw_request("ListTables", "{}"))
+        .expect("pipelined");
     let mut buf = Vec::new();
     for _ in 0..2 {
         let (status, _, body) = read_response(&mut stream, &mut buf).expect("reply");

@@ -36,7 +36,9 @@ fn a_body_over_the_limit_gets_its_413() {
     let mut sent = 0;
     while sent < body_bytes {
         let n = piece.len().min(body_bytes - sent);
-        stream.write_all(&piece[..n]).expect("the server keeps reading (no EPIPE)");
+        stream
+            .write_all(&piece[..n])
+            .expect("the server keeps reading (no EPIPE)");
         sent += n;
     }
     let (status, _, body) = read_response(&mut stream, &mut Vec::new()).expect("the 413 arrives");
@@ -49,9 +51,14 @@ fn a_body_over_the_limit_gets_its_413() {
     stream.write_all(head.as_bytes()).expect("head");
     let half = vec![b' '; 0x80_0000];
     stream.write_all(&half).expect("first 8 MiB chunk");
-    stream.write_all(b"\r\n900000\r\n").expect("second chunk size");
+    stream
+        .write_all(b"\r\n900000\r\n")
+        .expect("second chunk size");
     let (status, _, body) = read_response(&mut stream, &mut Vec::new()).expect("the 413 arrives");
-    assert_eq!((status, error_type(&body).as_str()), (413, "RequestEntityTooLarge"));
+    assert_eq!(
+        (status, error_type(&body).as_str()),
+        (413, "RequestEntityTooLarge")
+    );
     let (status, body) = server.call("ListTables", "{}");
     assert_eq!(status, 200, "{body}");
 }
@@ -69,7 +76,11 @@ fn the_shard_buffer_budget_throttles() {
     let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: x\r\nContent-Length: 8388608\r\n\r\n";
     stream.write_all(head.as_bytes()).expect("head");
     let (status, _, body) = read_response(&mut stream, &mut Vec::new()).expect("a reply");
-    assert_eq!((status, error_type(&body).as_str()), (400, "ThrottlingException"), "{body}");
+    assert_eq!(
+        (status, error_type(&body).as_str()),
+        (400, "ThrottlingException"),
+        "{body}"
+    );
     drop(stream);
     // The budget is given back: small requests are served.
     let (status, body) = server.call("ListTables", "{}");
@@ -113,7 +124,10 @@ fn pipelined_large_scans_never_read_keep_rss_bounded() {
     // server is blocked on clients that do not read), at most 60 s.
     let _ = wait_until(Duration::from_secs(60), || {
         peak = peak.max(server.rss_bytes());
-        assert!(peak < bound, "RSS {peak} over {bound} (baseline {baseline})");
+        assert!(
+            peak < bound,
+            "RSS {peak} over {bound} (baseline {baseline})"
+        );
         let now = server.metric_sum("requests");
         stable = if now == last { stable + 1 } else { 0 };
         last = now;
@@ -127,10 +141,12 @@ fn pipelined_large_scans_never_read_keep_rss_bounded() {
     // Back-pressure, not a deadlock: a client that drains gets every reply.
     let mut buf = Vec::new();
     for i in 0..per_connection {
-        let (status, _, body) = read_response(&mut streams[0], &mut buf)
-            .unwrap_or_else(|e| panic!("reply {i}: {e}"));
+        let (status, _, body) =
+            read_response(&mut streams[0], &mut buf).unwrap_or_else(|e| panic!("reply {i}: {e}"));
         assert_eq!(status, 200, "{}", &body[..body.len().min(200)]);
         assert!(body.len() > 900_000, "a 1 MB page");
     }
-    eprintln!("pipelined scans: baseline {baseline} B, peak {peak} B, {executed} Scans ran before the drain");
+    eprintln!(
+        "pipelined scans: baseline {baseline} B, peak {peak} B, {executed} Scans ran before the drain"
+    );
 }

@@ -18,7 +18,9 @@ fn health_reports_every_shard() {
     assert!(body.starts_with("{\"status\":\"ok\""), "{body}");
     for shard in 0..2 {
         assert!(
-            body.contains(&format!("{{\"shard\":{shard},\"state\":\"serving\",\"healthy\":true")),
+            body.contains(&format!(
+                "{{\"shard\":{shard},\"state\":\"serving\",\"healthy\":true"
+            )),
             "{body}"
         );
     }
@@ -37,7 +39,14 @@ fn a_shard_panic_exits_the_process_non_zero() {
     }
     let data_dir = fresh_data_dir("health-panic");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dynacore"))
-        .args(["serve", "--profile", "test_min", "--shards", "2", "--listen"])
+        .args([
+            "serve",
+            "--profile",
+            "test_min",
+            "--shards",
+            "2",
+            "--listen",
+        ])
         .arg(format!("127.0.0.1:{}", free_port()))
         .arg("--data-dir")
         .arg(&data_dir)

@@ -232,7 +232,10 @@ pub fn install_panic_hook(health: std::sync::Arc<Health>) {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let shard = name.strip_prefix("shard-").and_then(|n| n.parse().ok());
+        // glommio names executor threads "<our name>-<executor id>".
+        let shard = name
+            .strip_prefix("shard-")
+            .and_then(|n| n.split('-').next()?.parse().ok());
         tracing::error!(thread = %name, %location, "panic: {message}");
         health.record_panic(
             shard,

@@ -258,11 +258,7 @@ async fn shard_main(
     #[cfg(debug_assertions)]
     let debug_panic = std::env::var("DYNACORE_DEBUG_PANIC_SHARD").ok() == Some(id.to_string());
     while !shutdown.load(Ordering::SeqCst) {
-        health.beat(
-            id,
-            store.poisoned().is_some(),
-            front.buffer_bytes() as u64,
-        );
+        health.beat(id, store.poisoned().is_some(), front.buffer_bytes() as u64);
         // Debug builds only (tests/health.rs): the real panic → exit path,
         // with no way to reach it in a release build.
         #[cfg(debug_assertions)]

@@ -128,8 +128,7 @@ impl Front {
     fn add_connections(&self, delta: isize) {
         let open = self.open.get().saturating_add_signed(delta);
         self.open.set(open);
-        self.health
-            .set_connections_open(self.shard.id, open as u64);
+        self.health.set_connections_open(self.shard.id, open as u64);
     }
 
     pub fn buffer_bytes(&self) -> usize {
