@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{Server, error_type, raw_request, read_response, start_with_config, wait_until};
+use common::{error_type, raw_request, read_response, start_with_config, wait_until};
 
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
