@@ -43,7 +43,10 @@ fn run(stream: &[u8], limit: usize, mut seed: u64, split: bool) -> Vec<String> {
                 true
             });
             assert!(advance.consumed <= buf.len(), "consumed past the input");
-            assert!(reserved <= limit, "reserved {reserved} over the limit {limit}");
+            assert!(
+                reserved <= limit,
+                "reserved {reserved} over the limit {limit}"
+            );
             assert!(parser.body_capacity() <= limit);
             buf.drain(..advance.consumed);
             match advance.outcome {
@@ -74,5 +77,8 @@ fuzz_target!(|data: &[u8]| {
     let stream = &data[9..];
     let whole = run(stream, limit, seed, false);
     let split = run(stream, limit, seed, true);
-    assert_eq!(whole, split, "the outcome depends on where the stream was split");
+    assert_eq!(
+        whole, split,
+        "the outcome depends on where the stream was split"
+    );
 });
