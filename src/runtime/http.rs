@@ -444,7 +444,7 @@ impl Parser {
                 let digit = (byte as char).to_digit(16).unwrap_or(0) as usize;
                 // Checked: a size past the remaining body budget is a 413
                 // at once, so the arithmetic can never wrap.
-                let room = self.body_bytes_max - self.request.body.len();
+                let room = self.body_bytes_max.saturating_sub(self.request.body.len());
                 match size.checked_mul(16).and_then(|s| s.checked_add(digit)) {
                     Some(s) if s <= room => {
                         self.state = next(s, digits + 1, Line::Digits);

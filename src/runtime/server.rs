@@ -89,7 +89,7 @@ impl Held<'_> {
     /// Re-accounts to what the connection really holds now. Never refused:
     /// memory already allocated (a built response) is counted, even over.
     fn set(&mut self, bytes: usize) {
-        let used = self.budget.used.get() - self.bytes;
+        let used = self.budget.used.get().saturating_sub(self.bytes);
         self.budget.used.set(used.saturating_add(bytes));
         self.bytes = bytes;
     }
