@@ -22,7 +22,9 @@ pub struct Config {
     /// clients reach the owner directly (see `/dynacore/partition-map`).
     pub shard_port_base: Option<u16>,
     /// Open connections per shard; more are answered 400 ThrottlingException
-    /// and closed. Default 1024. Each idle connection costs ~16 KiB of buffers.
+    /// and closed. Default 1024. Each idle connection costs ~32 KiB of
+    /// buffers (read and write baselines, counted in
+    /// `connection_buffers_bytes_max`).
     /// (Formerly `max_connections_per_shard`, still accepted.)
     #[serde(alias = "max_connections_per_shard")]
     pub connections_per_shard_max: usize,
@@ -31,10 +33,47 @@ pub struct Config {
     /// (Formerly `max_request_body_bytes`, still accepted.)
     #[serde(alias = "max_request_body_bytes")]
     pub request_body_bytes_max: usize,
-    /// Time allowed for a started request's headers and body. Default 10 s.
+    /// Request deadline: time from a request's first byte to its last
+    /// (request line, headers and body together, however slowly they
+    /// trickle in); past it the client gets 408 and the connection closes.
+    /// Also bounds the lingering close after a 4xx (read-and-discard so the
+    /// client sees the reply). Default 10 s: enough for a 16 MiB body at
+    /// ~2 MB/s; shorter frees slots held by slow-loris clients sooner, and
+    /// fails honest clients on slow links.
     pub header_read_timeout_ms: u64,
-    /// Idle keep-alive connections are closed after this. Default 60 s.
+    /// Idle deadline: a keep-alive connection with no request in progress
+    /// is closed (silently, as HTTP allows) after this. Default 60 s. Longer
+    /// saves reconnects for bursty clients; shorter frees idle slots (each
+    /// costs ~32 KiB of buffers and a file descriptor).
     pub idle_timeout_ms: u64,
+    /// Write deadline: the queued responses of a connection must be accepted
+    /// by the client within this, from the start of each flush; otherwise the
+    /// connection is closed and its slot and buffers freed. Default 30 s: a
+    /// full queue (`response_queue_bytes_max` plus one 16 MB response) at
+    /// ~600 KB/s. Shorter evicts stalled readers sooner and cuts off slow
+    /// clients reading big BatchGetItem/Scan replies.
+    pub write_timeout_ms: u64,
+    /// Response bytes one connection may have queued before the server stops
+    /// reading and decoding its further pipelined requests until the client
+    /// drains them (back-pressure, never an error). A single response larger
+    /// than this is still sent whole. Default 1 MiB: one full Scan page, or
+    /// thousands of small pipelined replies per write. Larger batches more
+    /// replies per syscall; smaller bounds memory per connection tighter.
+    pub response_queue_bytes_max: usize,
+    /// Per-shard budget for connection buffers: read buffers, request bodies
+    /// and queued responses of all its connections. A body that does not fit
+    /// (Content-Length reserved at once, chunks as they are announced), a
+    /// request arriving while the budget is overspent, or a connection
+    /// arriving with no room for its baseline buffers gets 400
+    /// ThrottlingException and the connection is closed; SDKs retry it with
+    /// backoff. Responses are accounted after they are built, so a shard may
+    /// overshoot by at most one response per connection. Default 256 MiB.
+    pub connection_buffers_bytes_max: usize,
+    /// A shard whose heartbeat (its main loop ticks every 50 ms) is older
+    /// than this counts as down in `GET /dynacore/health`. Default 10 s.
+    /// Shorter detects a stuck executor sooner, at the risk of a false alarm
+    /// on an overloaded host.
+    pub shard_heartbeat_stale_ms: u64,
     /// Requests one shard may have in flight on each other shard. Bounds
     /// remote concurrency (which multiplies by the shard count); a sender
     /// over it waits for a slot. Default 256. (Formerly
@@ -95,6 +134,10 @@ impl Default for Config {
             request_body_bytes_max: 16 << 20,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
+            write_timeout_ms: 30_000,
+            response_queue_bytes_max: 1 << 20,
+            connection_buffers_bytes_max: 256 << 20,
+            shard_heartbeat_stale_ms: 10_000,
             inflight_forwarded_per_shard_max: 256,
             mesh_queue_depth: 128,
             io_memory_bytes: 1 << 20,

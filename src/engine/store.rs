@@ -414,6 +414,12 @@ impl<F: Fs> LsmStore<F> {
         Ok(None)
     }
 
+    /// Why the store refuses writes after a failed write or sync, if it does
+    /// (cheap: for health checks).
+    pub fn poisoned(&self) -> Option<String> {
+        self.shared.commit.poisoned()
+    }
+
     fn check_writable(&self) -> Result<(), EngineError> {
         if let Some(why) = self.shared.commit.poisoned() {
             return Err(EngineError::Poisoned(why));
