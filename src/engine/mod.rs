@@ -198,6 +198,9 @@ pub struct Durable {
     commit: Rc<wal::CommitState>,
     seq: u64,
     relaxed: bool,
+    /// When the batch was applied (the `total` phase); `None` for markers,
+    /// which are not client writes and stay out of the histograms.
+    applied_at: Option<std::time::Instant>,
 }
 
 impl Durable {
@@ -209,7 +212,17 @@ impl Durable {
         } else if let Some(why) = self.commit.poisoned() {
             return Err(EngineError::Poisoned(why));
         }
+        let backlog_started = std::time::Instant::now();
         self.commit.wait_backlog().await;
+        if let Some(applied_at) = self.applied_at {
+            let now = std::time::Instant::now();
+            let phases = &self.commit.phases;
+            phases.backlog_wait(now - backlog_started);
+            if let Some(durable_at) = self.commit.durable_at() {
+                phases.ack(now.saturating_duration_since(durable_at.max(applied_at)));
+            }
+            phases.total(now - applied_at);
+        }
         Ok(())
     }
 }

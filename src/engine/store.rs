@@ -434,6 +434,7 @@ impl<F: Fs> LsmStore<F> {
         let Some(wal) = shared.wal().filter(|w| !w.is_closing()) else {
             return Err(EngineError::Closed);
         };
+        let applied_at = std::time::Instant::now();
         let seq = wal.append(&batch);
         let active = shared.active.borrow().clone();
         let mut user_bytes = 0u64;
@@ -441,6 +442,7 @@ impl<F: Fs> LsmStore<F> {
             user_bytes += (key.len() + value.as_ref().map_or(0, Vec::len)) as u64;
             active.insert(key, value);
         }
+        shared.commit.phases.memtable_apply(applied_at.elapsed());
         let counters = &shared.counters;
         counters
             .user_bytes
@@ -452,6 +454,7 @@ impl<F: Fs> LsmStore<F> {
             commit: shared.commit.clone(),
             seq,
             relaxed: wal.relaxed(),
+            applied_at: Some(applied_at),
         })
     }
 
@@ -466,6 +469,7 @@ impl<F: Fs> LsmStore<F> {
             commit: self.shared.commit.clone(),
             seq: wal.last_seq(),
             relaxed: wal.relaxed(),
+            applied_at: None,
         })
     }
 
@@ -619,6 +623,11 @@ impl<F: Fs> LsmStore<F> {
             flushes: c.flushes.get(),
             compactions: c.compactions.get(),
         }
+    }
+
+    /// Per-phase latency summaries of the durable write path.
+    pub fn write_phases(&self) -> crate::engine::wal::phases::WritePhaseStats {
+        self.shared.commit.phases.stats()
     }
 
     /// Waits until no flush or compaction is pending (tests and benches).

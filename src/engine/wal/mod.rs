@@ -28,6 +28,7 @@
 //! (recycled), up to [`FREE_SEGMENTS_MAX`]; stale records inside a recycled
 //! file carry the old segment id and are ignored.
 
+pub mod phases;
 pub mod record;
 #[cfg(test)]
 mod recovery_tests;
@@ -38,6 +39,7 @@ use crate::engine::{EngineError, WriteBatch};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::time::Instant;
 
 /// Recycled segments kept for reuse; more are deleted.
 pub const FREE_SEGMENTS_MAX: usize = 2;
@@ -81,6 +83,10 @@ pub struct CommitState {
     pub l0_tables: Cell<usize>,
     pub l0_tables_max: Cell<usize>,
     changed: WaitList,
+    /// Where a write's time goes (see [`phases`]).
+    pub phases: phases::WritePhases,
+    /// When `durable_seq` last advanced (the start of the `ack` phase).
+    durable_at: Cell<Option<Instant>>,
 }
 
 impl CommitState {
@@ -104,6 +110,10 @@ impl CommitState {
 
     pub fn set_disk_full(&self, full: bool) {
         self.disk_full.set(full);
+    }
+
+    pub fn durable_at(&self) -> Option<Instant> {
+        self.durable_at.get()
     }
 
     pub fn notify(&self) {
@@ -162,7 +172,7 @@ pub struct Wal<F: Fs> {
     fs: Rc<F>,
     options: WalOptions,
     pub commit: Rc<CommitState>,
-    pending: RefCell<Vec<(u64, Vec<u8>)>>,
+    pending: RefCell<Vec<(u64, Vec<u8>, Instant)>>,
     last_seq: Cell<u64>,
     current_segment: Cell<u64>,
     live_segments: RefCell<VecDeque<u64>>,
@@ -214,7 +224,7 @@ impl<F: Fs> Wal<F> {
         self.last_seq.set(seq);
         self.pending
             .borrow_mut()
-            .push((seq, record::encode_batch(batch)));
+            .push((seq, record::encode_batch(batch), Instant::now()));
         self.work.wake_all();
         seq
     }
@@ -231,7 +241,7 @@ impl<F: Fs> Wal<F> {
         // Logged as an empty batch so the log's sequence stays gap-free.
         self.pending
             .borrow_mut()
-            .push((seq, record::encode_batch(&Vec::new())));
+            .push((seq, record::encode_batch(&Vec::new()), Instant::now()));
         self.work.wake_all();
         seq
     }
@@ -339,10 +349,16 @@ impl<F: Fs> Wal<F> {
                 dma::sleep_ms(ms).await;
             }
             let group = std::mem::take(&mut *self.pending.borrow_mut());
-            let last = group.last().map_or(0, |(seq, _)| *seq);
+            let last = group.last().map_or(0, |(seq, _, _)| *seq);
+            let started = Instant::now();
+            for (_, _, queued) in &group {
+                self.commit.phases.queue_wait(*queued, started);
+            }
+            self.commit.phases.group_records(group.len());
             match self.commit_group(&mut active, &group).await {
                 Ok(()) => {
                     self.commit.durable_seq.set(last);
+                    self.commit.durable_at.set(Some(Instant::now()));
                     self.commit.disk_full.set(false);
                     self.commit.notify();
                 }
@@ -370,12 +386,12 @@ impl<F: Fs> Wal<F> {
     async fn commit_group(
         &self,
         active: &mut ActiveSegment<F::File>,
-        group: &[(u64, Vec<u8>)],
+        group: &[(u64, Vec<u8>, Instant)],
     ) -> Result<(), EngineError> {
-        let first = group.first().map_or(0, |(seq, _)| *seq);
+        let first = group.first().map_or(0, |(seq, _, _)| *seq);
         let encode = |segment: u64| {
             let mut bytes = Vec::new();
-            for (seq, body) in group {
+            for (seq, body, _) in group {
                 record::encode_record(&mut bytes, segment, *seq, first, body);
             }
             bytes
@@ -393,11 +409,14 @@ impl<F: Fs> Wal<F> {
         buf.extend_from_slice(&bytes);
         buf.resize((align_up(end) - block_start) as usize, 0);
         let name = segment_name(active.id);
+        let write_started = Instant::now();
         active
             .file
             .write_at(&buf, block_start)
             .await
             .map_err(|e| io_error(&name, e))?;
+        let sync_started = Instant::now();
+        self.commit.phases.wal_write(sync_started - write_started);
         self.bytes_written
             .set(self.bytes_written.get() + buf.len() as u64);
         // Only after the write completed: io_uring would not order them.
@@ -405,6 +424,7 @@ impl<F: Fs> Wal<F> {
             path: name.clone(),
             source,
         })?;
+        self.commit.phases.fdatasync(sync_started.elapsed());
         let tail_start = (align_down(end) - block_start) as usize;
         let tail_end = (end - block_start) as usize;
         active.tail = buf[tail_start..tail_end].to_vec();
