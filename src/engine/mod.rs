@@ -86,9 +86,15 @@ pub struct EngineConfig {
     /// Byte budget of the shard-local block cache (direct I/O bypasses the
     /// page cache). Default 256 MiB.
     pub block_cache_bytes_max: u64,
-    /// Preallocated size of a WAL segment. Larger: fewer rolls (each costs a
-    /// directory fsync); more disk held. Default 64 MiB.
+    /// Size of a WAL segment. Larger: fewer segments to prepare (each is
+    /// zero-filled once, off the commit path, unless recycled); more disk
+    /// held and more to scan at recovery. Default 64 MiB.
     pub wal_segment_bytes: u64,
+    /// WAL segments kept ready (named, zero-filled, synced) ahead of the
+    /// active one, so a roll never waits for file-system metadata. Disk
+    /// held: `(this + 1 + recycled) * wal_segment_bytes`. 0 is taken as 1.
+    /// Default 1.
+    pub wal_segments_prepared_max: usize,
     /// `durable` (default) or `relaxed_periodic` (may lose the last
     /// `relaxed_sync_interval_ms` of acknowledged writes on a crash).
     pub sync_mode: SyncMode,
@@ -119,6 +125,7 @@ impl Default for EngineConfig {
             memtables_frozen_max: 2,
             block_cache_bytes_max: 256 << 20,
             wal_segment_bytes: 64 << 20,
+            wal_segments_prepared_max: 1,
             sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 10,
             sstable_target_bytes: 64 << 20,
@@ -139,6 +146,7 @@ impl EngineConfig {
             memtables_frozen_max: 1,
             block_cache_bytes_max: 256 << 10,
             wal_segment_bytes: 64 << 10,
+            wal_segments_prepared_max: 1,
             sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 1,
             sstable_target_bytes: 32 << 10,

@@ -362,6 +362,7 @@ impl<F: Fs> LsmStore<F> {
             fs.clone(),
             WalOptions {
                 segment_bytes: config.wal_segment_bytes,
+                segments_prepared_max: config.wal_segments_prepared_max,
                 relaxed_interval_ms,
             },
             commit,

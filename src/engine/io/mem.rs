@@ -206,6 +206,13 @@ impl MemFs {
         state.dir_durable.insert(name.to_string(), ino);
     }
 
+    /// Current content of `name` (tests inspect files with it).
+    pub fn contents(&self, name: &str) -> Option<Vec<u8>> {
+        let state = self.state.borrow();
+        let ino = state.dir_current.get(name)?;
+        state.inodes.get(ino).map(|i| i.current.clone())
+    }
+
     /// Names currently in the directory.
     pub fn names(&self) -> Vec<String> {
         self.state.borrow().dir_current.keys().cloned().collect()
