@@ -48,6 +48,8 @@ pub mod version;
 pub mod wal;
 
 #[cfg(test)]
+mod durability_tests;
+#[cfg(test)]
 mod tests;
 
 pub use store::{EngineStats, LsmStore};
@@ -105,6 +107,10 @@ pub struct EngineConfig {
     /// L0 tables that trigger an L0 → L1 compaction. Lower: fewer tables to
     /// probe per read; more write amplification. Default 4.
     pub l0_compaction_trigger: usize,
+    /// L0 tables at which writers start being delayed (`LsmStore::write_room`,
+    /// a little more per table over), so compaction catches up before the
+    /// stop trigger halts writes. Default 8.
+    pub l0_slowdown_writes_trigger: usize,
     /// L0 tables past which acknowledgements wait for compaction (writes
     /// still apply; they never fail for it). Bounds read amplification under
     /// sustained writes. Default 12.
@@ -130,6 +136,7 @@ impl Default for EngineConfig {
             relaxed_sync_interval_ms: 10,
             sstable_target_bytes: 64 << 20,
             l0_compaction_trigger: 4,
+            l0_slowdown_writes_trigger: 8,
             l0_stop_writes_trigger: 12,
             level1_bytes_max: 256 << 20,
             level_size_ratio: 10,
@@ -151,6 +158,7 @@ impl EngineConfig {
             relaxed_sync_interval_ms: 1,
             sstable_target_bytes: 32 << 10,
             l0_compaction_trigger: 2,
+            l0_slowdown_writes_trigger: 3,
             l0_stop_writes_trigger: 4,
             level1_bytes_max: 128 << 10,
             level_size_ratio: 4,

@@ -133,6 +133,11 @@ impl CommitState {
         self.durable_at.get()
     }
 
+    /// Wakes on every change of durability, backlog, L0 or poisoning.
+    pub fn changed(&self) -> &WaitList {
+        &self.changed
+    }
+
     pub fn notify(&self) {
         self.changed.wake_all();
     }
