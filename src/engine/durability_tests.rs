@@ -141,6 +141,7 @@ fn a_crash_at_the_moment_of_an_ack_keeps_every_acknowledged_write() {
 fn tables_are_named_durably_before_a_manifest_names_them() {
     let config = EngineConfig::test_min();
     let value = vec![7u8; 3000];
+    let mut flushed_before_fault = 0;
     for at_op in 1..=160u64 {
         run(async {
             let fs = MemFs::new();
@@ -159,8 +160,14 @@ fn tables_are_named_durably_before_a_manifest_names_them() {
                     break;
                 }
                 acked.push(k);
-                // Let flush and compaction interleave with the writes.
-                dma::sleep_ms(0).await;
+                // Let flush and compaction run (the background queue only
+                // gets the CPU when the request queue idles).
+                if k % 8 == 7 {
+                    let _ = store.quiesce().await;
+                }
+            }
+            if store.stats().flushes > 0 {
+                flushed_before_fault += 1;
             }
             let crashed = fs.crash_keeping_renames();
             let store = match MemStore::open_with(crashed, &config).await {
@@ -176,6 +183,8 @@ fn tables_are_named_durably_before_a_manifest_names_them() {
             }
         });
     }
+    // The sweep must reach crash points inside and after flushes.
+    assert!(flushed_before_fault > 50, "{flushed_before_fault} runs flushed");
 }
 
 /// A store opened in a new subdirectory (`shard-NNN` of the data
@@ -212,7 +221,7 @@ fn a_new_store_directory_is_durable_in_its_parent() {
     });
 }
 
-/// 64 concurrent writers of 2 KiB values against 64 KiB memtables while
+/// 64 concurrent writers of 4 KiB values against 64 KiB memtables while
 /// syncs (hence flushes) are slow: the memtables' bytes must never exceed
 /// `(1 + memtables_frozen_max)` memtables of `memtable_bytes_max` plus one
 /// batch each. Writers that are applied before they wait for room (the
@@ -225,7 +234,7 @@ fn the_memtable_bound_holds_because_writers_wait_before_applying() {
         let fs = MemFs::new();
         fs.set_sync_yields(40);
         let store = Rc::new(MemStore::open_with(fs.clone(), &config).await.expect("open"));
-        let value_len = 2048u64;
+        let value_len = 4096u64;
         let batch_max = value_len + 64;
         let bound = (1 + config.memtables_frozen_max as u64) * (config.memtable_bytes_max + batch_max);
         let peak = Rc::new(Cell::new(0u64));
