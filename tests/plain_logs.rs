@@ -13,7 +13,14 @@ fn server_logs_to_a_pipe_without_colour_codes() {
     let port = common::free_port();
     let dir = common::fresh_data_dir("plain_logs");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dynacore"))
-        .args(["serve", "--profile", "test_min", "--shards", "1", "--listen"])
+        .args([
+            "serve",
+            "--profile",
+            "test_min",
+            "--shards",
+            "1",
+            "--listen",
+        ])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
         .arg(&dir)
@@ -38,5 +45,8 @@ fn server_logs_to_a_pipe_without_colour_codes() {
         .expect("read stderr");
     let _ = child.wait();
     assert!(log.contains("INFO"), "expected some log lines, got {log:?}");
-    assert!(!log.contains('\u{1b}'), "ANSI escapes in piped logs: {log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in piped logs: {log:?}"
+    );
 }

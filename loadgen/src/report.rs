@@ -630,7 +630,11 @@ mod tests {
         assert!(!pass, "{verdict}");
         assert!(verdict.contains("errors 1/10002"), "{verdict}");
         assert!(SloTargets::parse_with_error_rate(None, None, Some(1.5)).is_err());
-        assert!(!SloTargets::parse_with_error_rate(None, None, Some(0.0)).unwrap().is_empty());
+        assert!(
+            !SloTargets::parse_with_error_rate(None, None, Some(0.0))
+                .unwrap()
+                .is_empty()
+        );
         let t = SloTargets::parse(None, Some("get=5,put=1")).unwrap();
         let (pass, verdict) = t.evaluate(&r);
         assert!(!pass);

@@ -113,7 +113,13 @@ impl Stats {
     /// Records one failed operation with its DynamoDB error name (or a
     /// transport-level name such as `ConnectionError`) and its latency from
     /// the intended send time.
-    pub fn record_failure(&mut self, op: OpKind, error_type: &str, throttle: bool, latency_us: u64) {
+    pub fn record_failure(
+        &mut self,
+        op: OpKind,
+        error_type: &str,
+        throttle: bool,
+        latency_us: u64,
+    ) {
         self.record_error(op, error_type, throttle);
         self.op_mut(op).failed.saturating_record(latency_us.max(1));
     }

@@ -68,6 +68,9 @@ impl Join {
     }
 }
 
+/// The file system as a crash left it, and the writes acknowledged by then.
+type CrashImage = (MemFs, Vec<u64>);
+
 /// Power fails at the instant of the k-th acknowledgement (k seeded): the
 /// crash image is taken synchronously in the task that just saw
 /// `Durable::wait` return Ok, while other groups are mid-sync (slow syncs).
@@ -81,13 +84,17 @@ fn a_crash_at_the_moment_of_an_ack_keeps_every_acknowledged_write() {
             let fs = MemFs::new();
             fs.set_sync_yields(3);
             let config = EngineConfig::test_min();
-            let store = Rc::new(MemStore::open_with(fs.clone(), &config).await.expect("open"));
+            let store = Rc::new(
+                MemStore::open_with(fs.clone(), &config)
+                    .await
+                    .expect("open"),
+            );
             let mut rng = seed;
             let writers = 16u64;
             let per_writer = 30u64;
             let crash_at = 1 + splitmix64(&mut rng) % (writers * per_writer - 1);
             let acked: Rc<RefCell<Vec<u64>>> = Rc::default();
-            let image: Rc<RefCell<Option<(MemFs, Vec<u64>)>>> = Rc::default();
+            let image: Rc<RefCell<Option<CrashImage>>> = Rc::default();
             let join = Join::new(writers as usize);
             for w in 0..writers {
                 let (store, acked, image, join, fs) = (
@@ -145,7 +152,9 @@ fn tables_are_named_durably_before_a_manifest_names_them() {
     for at_op in 1..=160u64 {
         run(async {
             let fs = MemFs::new();
-            let store = MemStore::open_with(fs.clone(), &config).await.expect("open");
+            let store = MemStore::open_with(fs.clone(), &config)
+                .await
+                .expect("open");
             fs.set_fault(Some(FaultPlan {
                 at_op,
                 errno: libc::EIO,
@@ -184,7 +193,10 @@ fn tables_are_named_durably_before_a_manifest_names_them() {
         });
     }
     // The sweep must reach crash points inside and after flushes.
-    assert!(flushed_before_fault > 50, "{flushed_before_fault} runs flushed");
+    assert!(
+        flushed_before_fault > 50,
+        "{flushed_before_fault} runs flushed"
+    );
 }
 
 /// A store opened in a new subdirectory (`shard-NNN` of the data
@@ -233,10 +245,15 @@ fn the_memtable_bound_holds_because_writers_wait_before_applying() {
         let config = EngineConfig::test_min();
         let fs = MemFs::new();
         fs.set_sync_yields(40);
-        let store = Rc::new(MemStore::open_with(fs.clone(), &config).await.expect("open"));
+        let store = Rc::new(
+            MemStore::open_with(fs.clone(), &config)
+                .await
+                .expect("open"),
+        );
         let value_len = 4096u64;
         let batch_max = value_len + 64;
-        let bound = (1 + config.memtables_frozen_max as u64) * (config.memtable_bytes_max + batch_max);
+        let bound =
+            (1 + config.memtables_frozen_max as u64) * (config.memtable_bytes_max + batch_max);
         let peak = Rc::new(Cell::new(0u64));
         let writers = 64u64;
         let join = Join::new(writers as usize);

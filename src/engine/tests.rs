@@ -434,7 +434,10 @@ fn newest_wal(fs: &MemFs) -> String {
     fs.names()
         .into_iter()
         .filter(|n| n.starts_with("wal-"))
-        .filter(|n| fs.contents(n).is_some_and(|c| c.iter().take(64).any(|&b| b != 0)))
+        .filter(|n| {
+            fs.contents(n)
+                .is_some_and(|c| c.iter().take(64).any(|&b| b != 0))
+        })
         .max()
         .expect("a wal segment with records")
 }

@@ -228,7 +228,11 @@ mod tests {
         assert_eq!(scan.invalid_at, Some(0));
         assert_eq!(scan.after_invalid.len(), 1);
         assert_eq!(scan.after_invalid[0].offset, at as u64);
-        assert!(scan_segment(&vec![0u8; 1 << 20], 7).after_invalid.is_empty());
+        assert!(
+            scan_segment(&vec![0u8; 1 << 20], 7)
+                .after_invalid
+                .is_empty()
+        );
     }
 
     #[test]
