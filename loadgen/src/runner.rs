@@ -496,4 +496,56 @@ mod tests {
             outcome.totals.error_types
         );
     }
+
+    /// Open loop at 100/s against a server that never answers, 2
+    /// connections, 1 s: both requests time out (charged ≥ the timeout) and
+    /// the ~98 slots due in the run but never sent are recorded as NotSent,
+    /// each with its latency up to the end, so a p99 gate sees them.
+    #[test]
+    fn open_loop_records_requests_due_but_never_sent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                held.push(s);
+            }
+        });
+        let endpoint = format!("http://{addr}");
+        let cli = Cli::try_parse_from([
+            "lg",
+            "--endpoint",
+            &endpoint,
+            "--mix",
+            "put=1",
+            "--skip-load",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0",
+            "--connections",
+            "2",
+            "--threads",
+            "1",
+            "--rate",
+            "100",
+            "--no-pin",
+            "--request-timeout-ms",
+            "1500",
+        ])
+        .expect("flags");
+        let spec = cli.run.workload.to_spec(&endpoint).expect("spec");
+        let outcome = run(&spec, |_, _, _| {}).expect("run");
+        let types = &outcome.totals.error_types;
+        assert_eq!(outcome.totals.total_ops(), 0);
+        assert_eq!(types.get("RequestTimeout").copied(), Some(2), "{types:?}");
+        let not_sent = types.get("NotSent").copied().unwrap_or(0);
+        assert!((90..=100).contains(&not_sent), "{types:?}");
+        let all = outcome.totals.overall();
+        assert_eq!(all.failed.len(), 2 + not_sent);
+        // The timeouts are charged at least the timeout; nothing unsent is
+        // charged past the end of the run.
+        assert!(all.failed.max() >= 1_495_000, "max {}", all.failed.max());
+        assert!(all.failed.value_at_quantile(0.9) <= 1_010_000);
+    }
 }
