@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Durable PutItem against the disk's own fdatasync rate, in ONE run:
-#  1. raw 4 KiB O_DIRECT pwrite + fdatasync on the same disk (the data
+#  1. raw 4 KiB O_DIRECT pwrite + fdatasync on the same disk and CPU (the data
 #     directory's file system), into a zero-filled and a fallocated file;
 #  2. Dynacore durable PutItem (1 KB items, 1 shard), closed loop at 16 and
 #     at 64 connections: the peak;
@@ -40,8 +40,8 @@ lgrun() { # json, extra args…
 phases() { curl -s $ep/dynacore/metrics > "$1"; }
 
 echo "machine: $(nproc) CPUs, $(uname -r), data on $(df -T target | awk 'NR==2{print $1" "$2}'); $(date -u +%FT%TZ)"
-python3 benches/tools/rawsync.py target zeroed 3 > "$out/raw-zeroed.json"
-python3 benches/tools/rawsync.py target fallocated 3 > "$out/raw-fallocated.json"
+taskset -c 0 python3 benches/tools/rawsync.py target zeroed 3 > "$out/raw-zeroed.json"
+taskset -c 0 python3 benches/tools/rawsync.py target fallocated 3 > "$out/raw-fallocated.json"
 
 for conns in 16 64; do
   start_server target/durable-data
