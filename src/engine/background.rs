@@ -142,6 +142,12 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
         frozen.pop_front();
         shared.commit.flush_backlog.set(frozen.len());
     }
+    // A write that found the backlog full left the active memtable over its
+    // bound (writers that awaited `write_room` never do); freeze it now that
+    // there is room, rather than at the next write.
+    if shared.active.borrow().bytes() >= shared.config.memtable_bytes_max {
+        shared.rotate();
+    }
     shared.commit.set_disk_full(false);
     shared.commit.notify();
     let c = &shared.counters;
