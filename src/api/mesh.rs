@@ -67,7 +67,7 @@ pub enum MeshReply {
     Written(Result<WriteReport, ApiError>),
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ShardStats {
     pub prefix: PrefixStats,
     pub requests: u64,
@@ -77,6 +77,8 @@ pub struct ShardStats {
     pub outbox: OutboxStats,
     pub backfill_items: u64,
     pub backfill_items_per_s: u64,
+    /// Where durable writes spend their time (engine histograms).
+    pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
 }
 
 impl MeshRequest {
@@ -211,6 +213,7 @@ pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
         outbox: shard.outbox.stats(),
         backfill_items: shard.backfills.items.get(),
         backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
+        write_phases: Box::new(shard.store.write_phases()),
     }
 }
 

@@ -225,6 +225,8 @@ fn table_of<'c>(catalog: &'c Catalog, storage: &[u8]) -> Option<&'c Arc<TableDef
 /// the item locks on every path, so the two kinds never wait in a cycle.
 pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
     loop {
+        // Memtable/L0 back-pressure before anything is applied (engine docs).
+        shard.store.write_room().await;
         let catalog = shard.catalog();
         // The indexed table of each write (None: no indexes to maintain).
         let tables: Vec<Option<Arc<TableDef>>> = writes
