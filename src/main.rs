@@ -68,9 +68,12 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
 }
 
 fn main() -> ExitCode {
+    // Colour codes only for a person at a terminal; log files and pipes get
+    // plain text.
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -86,7 +86,7 @@ pub struct OutboxStats {
     pub lag_samples: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ShardStats {
     pub prefix: PrefixStats,
     pub requests: u64,
@@ -96,6 +96,8 @@ pub struct ShardStats {
     pub outbox: OutboxStats,
     pub backfill_items: u64,
     pub backfill_items_per_s: u64,
+    /// Where durable writes spend their time (engine histograms).
+    pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
 }
 
 impl MeshRequest {

@@ -50,6 +50,8 @@ pub mod version;
 pub mod wal;
 
 #[cfg(test)]
+mod durability_tests;
+#[cfg(test)]
 mod tests;
 
 pub use batch::{PrefixStats, WriteBatch};
@@ -90,9 +92,15 @@ pub struct EngineConfig {
     /// Byte budget of the shard-local block cache (direct I/O bypasses the
     /// page cache). Default 256 MiB.
     pub block_cache_bytes_max: u64,
-    /// Preallocated size of a WAL segment. Larger: fewer rolls (each costs a
-    /// directory fsync); more disk held. Default 64 MiB.
+    /// Size of a WAL segment. Larger: fewer segments to prepare (each is
+    /// zero-filled once, off the commit path, unless recycled); more disk
+    /// held and more to scan at recovery. Default 64 MiB.
     pub wal_segment_bytes: u64,
+    /// WAL segments kept ready (named, zero-filled, synced) ahead of the
+    /// active one, so a roll never waits for file-system metadata. Disk
+    /// held: `(this + 1 + recycled) * wal_segment_bytes`. 0 is taken as 1.
+    /// Default 1.
+    pub wal_segments_prepared_max: usize,
     /// `durable` (default) or `relaxed_periodic` (may lose the last
     /// `relaxed_sync_interval_ms` of acknowledged writes on a crash).
     pub sync_mode: SyncMode,
@@ -103,6 +111,10 @@ pub struct EngineConfig {
     /// L0 tables that trigger an L0 → L1 compaction. Lower: fewer tables to
     /// probe per read; more write amplification. Default 4.
     pub l0_compaction_trigger: usize,
+    /// L0 tables at which writers start being delayed (`LsmStore::write_room`,
+    /// a little more per table over), so compaction catches up before the
+    /// stop trigger halts writes. Default 8.
+    pub l0_slowdown_writes_trigger: usize,
     /// L0 tables past which acknowledgements wait for compaction (writes
     /// still apply; they never fail for it). Bounds read amplification under
     /// sustained writes. Default 12.
@@ -123,10 +135,12 @@ impl Default for EngineConfig {
             memtables_frozen_max: 2,
             block_cache_bytes_max: 256 << 20,
             wal_segment_bytes: 64 << 20,
+            wal_segments_prepared_max: 1,
             sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 10,
             sstable_target_bytes: 64 << 20,
             l0_compaction_trigger: 4,
+            l0_slowdown_writes_trigger: 8,
             l0_stop_writes_trigger: 12,
             level1_bytes_max: 256 << 20,
             level_size_ratio: 10,
@@ -143,10 +157,12 @@ impl EngineConfig {
             memtables_frozen_max: 1,
             block_cache_bytes_max: 256 << 10,
             wal_segment_bytes: 64 << 10,
+            wal_segments_prepared_max: 1,
             sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 1,
             sstable_target_bytes: 32 << 10,
             l0_compaction_trigger: 2,
+            l0_slowdown_writes_trigger: 3,
             l0_stop_writes_trigger: 4,
             level1_bytes_max: 128 << 10,
             level_size_ratio: 4,
@@ -161,6 +177,9 @@ pub struct Durable {
     commit: Rc<wal::CommitState>,
     seq: u64,
     relaxed: bool,
+    /// When the batch was applied (the `total` phase); `None` for markers,
+    /// which are not client writes and stay out of the histograms.
+    applied_at: Option<std::time::Instant>,
 }
 
 impl Durable {
@@ -172,7 +191,17 @@ impl Durable {
         } else if let Some(why) = self.commit.poisoned() {
             return Err(EngineError::Poisoned(why));
         }
+        let backlog_started = std::time::Instant::now();
         self.commit.wait_backlog().await;
+        if let Some(applied_at) = self.applied_at {
+            let now = std::time::Instant::now();
+            let phases = &self.commit.phases;
+            phases.backlog_wait(now - backlog_started);
+            if let Some(durable_at) = self.commit.durable_at() {
+                phases.ack(now.saturating_duration_since(durable_at.max(applied_at)));
+            }
+            phases.total(now - applied_at);
+        }
         Ok(())
     }
 }

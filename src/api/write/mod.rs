@@ -51,6 +51,8 @@ pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
 /// the item locks on every path, so the two kinds never wait in a cycle.
 pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
     loop {
+        // Memtable/L0 back-pressure before anything is applied (engine docs).
+        shard.store.write_room().await;
         let catalog = shard.catalog();
         let tables = indexed_tables(&catalog, &writes);
         load_images(shard, &mut writes, &tables).await?;

@@ -138,6 +138,20 @@ impl Fs for DmaFs {
         dir.close().await?;
         Ok(())
     }
+
+    async fn create_dir(&self, name: &str) -> io::Result<()> {
+        // Only called while opening a store, before the shard serves.
+        match std::fs::create_dir(self.path(name)) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    }
+
+    fn subdir(&self, name: &str) -> io::Result<DmaFs> {
+        Ok(DmaFs {
+            dir: self.path(name),
+        })
+    }
 }
 
 impl FsFile for DmaFsFile {
@@ -246,6 +260,10 @@ pub fn spawn_background(future: impl Future<Output = ()> + 'static) {
             tracing::error!(%error, "background queue unavailable; running on the default queue");
         }
     }
+}
+
+pub async fn sleep_us(us: u64) {
+    glommio::timer::sleep(Duration::from_micros(us)).await;
 }
 
 pub async fn sleep_ms(ms: u64) {
