@@ -22,18 +22,64 @@ pub struct Config {
     /// clients reach the owner directly (see `/dynacore/partition-map`).
     pub shard_port_base: Option<u16>,
     /// Open connections per shard; more are answered 400 ThrottlingException
-    /// and closed. Default 1024. Each idle connection costs ~16 KiB of buffers.
-    pub max_connections_per_shard: usize,
+    /// and closed. Default 1024. Each idle connection costs ~32 KiB of
+    /// buffers (read and write baselines, counted in
+    /// `connection_buffers_bytes_max`).
+    /// (Formerly `max_connections_per_shard`, still accepted.)
+    #[serde(alias = "max_connections_per_shard")]
+    pub connections_per_shard_max: usize,
     /// Largest request body; larger ones get 413. Default 16 MiB (DynamoDB's
     /// largest request, a 16 MB BatchGetItem response aside, is far smaller).
-    pub max_request_body_bytes: usize,
-    /// Time allowed for a started request's headers and body. Default 10 s.
+    /// (Formerly `max_request_body_bytes`, still accepted.)
+    #[serde(alias = "max_request_body_bytes")]
+    pub request_body_bytes_max: usize,
+    /// Request deadline: time from a request's first byte to its last
+    /// (request line, headers and body together, however slowly they
+    /// trickle in); past it the client gets 408 and the connection closes.
+    /// Also bounds the lingering close after a 4xx (read-and-discard so the
+    /// client sees the reply). Default 10 s: enough for a 16 MiB body at
+    /// ~2 MB/s; shorter frees slots held by slow-loris clients sooner, and
+    /// fails honest clients on slow links.
     pub header_read_timeout_ms: u64,
-    /// Idle keep-alive connections are closed after this. Default 60 s.
+    /// Idle deadline: a keep-alive connection with no request in progress
+    /// is closed (silently, as HTTP allows) after this. Default 60 s. Longer
+    /// saves reconnects for bursty clients; shorter frees idle slots (each
+    /// costs ~32 KiB of buffers and a file descriptor).
     pub idle_timeout_ms: u64,
-    /// Requests one shard may have in flight on other shards. Bounds remote
-    /// concurrency (which multiplies by the shard count). Default 256.
-    pub max_inflight_forwarded_per_shard: usize,
+    /// Write deadline: the queued responses of a connection must be accepted
+    /// by the client within this, from the start of each flush; otherwise the
+    /// connection is closed and its slot and buffers freed. Default 30 s: a
+    /// full queue (`response_queue_bytes_max` plus one 16 MB response) at
+    /// ~600 KB/s. Shorter evicts stalled readers sooner and cuts off slow
+    /// clients reading big BatchGetItem/Scan replies.
+    pub write_timeout_ms: u64,
+    /// Response bytes one connection may have queued before the server stops
+    /// reading and decoding its further pipelined requests until the client
+    /// drains them (back-pressure, never an error). A single response larger
+    /// than this is still sent whole. Default 1 MiB: one full Scan page, or
+    /// thousands of small pipelined replies per write. Larger batches more
+    /// replies per syscall; smaller bounds memory per connection tighter.
+    pub response_queue_bytes_max: usize,
+    /// Per-shard budget for connection buffers: read buffers, request bodies
+    /// and queued responses of all its connections. A body that does not fit
+    /// (Content-Length reserved at once, chunks as they are announced), a
+    /// request arriving while the budget is overspent, or a connection
+    /// arriving with no room for its baseline buffers gets 400
+    /// ThrottlingException and the connection is closed; SDKs retry it with
+    /// backoff. Responses are accounted after they are built, so a shard may
+    /// overshoot by at most one response per connection. Default 256 MiB.
+    pub connection_buffers_bytes_max: usize,
+    /// A shard whose heartbeat (its main loop ticks every 50 ms) is older
+    /// than this counts as down in `GET /dynacore/health`. Default 10 s.
+    /// Shorter detects a stuck executor sooner, at the risk of a false alarm
+    /// on an overloaded host.
+    pub shard_heartbeat_stale_ms: u64,
+    /// Requests one shard may have in flight on each other shard. Bounds
+    /// remote concurrency (which multiplies by the shard count); a sender
+    /// over it waits for a slot. Default 256. (Formerly
+    /// `max_inflight_forwarded_per_shard`, still accepted.)
+    #[serde(alias = "max_inflight_forwarded_per_shard")]
+    pub inflight_forwarded_per_shard_max: usize,
     /// Depth of each shard-to-shard channel. Default 128.
     pub mesh_queue_depth: usize,
     /// io_uring registered buffer memory per shard (counts against
@@ -45,6 +91,12 @@ pub struct Config {
     /// must be woken through an eventfd) at the price of CPU burned while
     /// idle-ish. Default 0 (park at once); see README for measured effect.
     pub spin_before_park_us: u64,
+    /// Shares of the background task queue (engine flush and compaction,
+    /// index backfill) against the request queue's 1000: background work
+    /// gets ~1/11 of a busy shard and all of an idle one. Higher finishes
+    /// compaction and backfill sooner at the cost of request latency.
+    /// Default 100.
+    pub background_shares: usize,
     /// Region shown in ARNs. Default us-east-1.
     pub region: String,
     /// Largest item collection (the items of one partition key plus their
@@ -57,6 +109,17 @@ pub struct Config {
     /// the outbox holds; smaller makes writers feel slow index shards
     /// sooner. Default 10000.
     pub index_outbox_records_max: u64,
+    /// How long a write to a table with GSIs waits for room in a full
+    /// outbox before it is refused (ThrottlingException, or
+    /// ProvisionedThroughputExceededException when provisioned), nothing
+    /// written. Longer absorbs bursts; shorter tells clients sooner to back
+    /// off. Default 1000 ms.
+    pub gsi_backpressure_wait_ms: u64,
+    /// Tables the server holds (DynamoDB's default account quota); one more
+    /// CreateTable gets LimitExceededException. The owner of a write finds
+    /// its table by a pass over the catalog, so keep this in the thousands.
+    /// Default 2500.
+    pub tables_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -67,30 +130,76 @@ impl Default for Config {
             data_dir: PathBuf::from("./dynacore-data"),
             shards: None,
             shard_port_base: None,
-            max_connections_per_shard: 1024,
-            max_request_body_bytes: 16 << 20,
+            connections_per_shard_max: 1024,
+            request_body_bytes_max: 16 << 20,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
-            max_inflight_forwarded_per_shard: 256,
+            write_timeout_ms: 30_000,
+            response_queue_bytes_max: 1 << 20,
+            connection_buffers_bytes_max: 256 << 20,
+            shard_heartbeat_stale_ms: 10_000,
+            inflight_forwarded_per_shard_max: 256,
             mesh_queue_depth: 128,
             io_memory_bytes: 1 << 20,
             spin_before_park_us: 0,
+            background_shares: 100,
             region: "us-east-1".to_string(),
             item_collection_bytes_max: 10 << 30,
             index_outbox_records_max: 10_000,
+            gsi_backpressure_wait_ms: 1000,
+            tables_max: 2500,
             engine: EngineConfig::default(),
         }
     }
 }
 
+/// Why a configuration cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("unknown profile '{0}': use default or test_min")]
+    UnknownProfile(String),
+    #[error("{0}")]
+    Encode(String),
+}
+
+/// Config keys renamed to the `*_max` convention: (old, new). Files with
+/// the old keys keep working.
+const RENAMED_KEYS: &[(&str, &str)] = &[
+    ("max_connections_per_shard", "connections_per_shard_max"),
+    ("max_request_body_bytes", "request_body_bytes_max"),
+    (
+        "max_inflight_forwarded_per_shard",
+        "inflight_forwarded_per_shard_max",
+    ),
+];
+
+/// The test profile, also usable as a server config file.
+const TEST_MIN_TOML: &str = include_str!("../tuning/profiles/test_min.toml");
+
 impl Config {
-    /// Tiny memtables and files so tests exercise flush and compaction.
+    /// The `test_min` preset: `tuning/profiles/test_min.toml` (tiny
+    /// memtables, files and queues so tests exercise flush, compaction,
+    /// rotation and back-pressure constantly) over the defaults. Where a
+    /// server listens, its data directory and its shard count are not part
+    /// of a preset: they stay the defaults here and come from flags.
     pub fn test_min() -> Self {
-        Config {
-            engine: EngineConfig::test_min(),
-            max_connections_per_shard: 256,
-            ..Config::default()
-        }
+        let mut config = Config::from_toml_over(TEST_MIN_TOML, Config::default())
+            .unwrap_or_else(|e| panic!("tuning/profiles/test_min.toml: {e}"));
+        let defaults = Config::default();
+        config.listen = defaults.listen;
+        config.data_dir = defaults.data_dir;
+        config.shards = defaults.shards;
+        config.shard_port_base = defaults.shard_port_base;
+        config
     }
 
     pub fn preset(name: &str) -> Option<Config> {
@@ -101,17 +210,38 @@ impl Config {
         }
     }
 
-    pub fn load(path: &Path, base: Config) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-        let overrides: toml::Table =
-            toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?;
-        // Merge the file over the preset so a file may set only some knobs.
-        let mut merged = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
+    pub fn load(path: &Path, base: Config) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml_over(&text, base).map_err(|e| match e {
+            ConfigError::Invalid { message, .. } => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// `text` (TOML) merged over `base`, so a file may set only some knobs.
+    fn from_toml_over(text: &str, base: Config) -> Result<Config, ConfigError> {
+        let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        };
+        let mut overrides: toml::Table = toml::from_str(text).map_err(|e| invalid(&e))?;
+        for (old, new) in RENAMED_KEYS {
+            if let Some(value) = overrides.remove(*old) {
+                overrides.entry(new.to_string()).or_insert(value);
+            }
+        }
+        let mut merged =
+            toml::Table::try_from(&base).map_err(|e| ConfigError::Encode(e.to_string()))?;
         merge(&mut merged, overrides);
         toml::Value::Table(merged)
             .try_into()
-            .map_err(|e| format!("invalid config {}: {e}", path.display()))
+            .map_err(|e| invalid(&e))
     }
 }
 
@@ -139,7 +269,7 @@ mod tests {
         let config = Config::load(&path, Config::test_min()).expect("load");
         assert_eq!(config.shards, Some(3));
         assert_eq!(config.engine.memtable_bytes_max, 1234);
-        assert_eq!(config.max_connections_per_shard, 256);
+        assert_eq!(config.connections_per_shard_max, 256);
         std::fs::write(&path, "no_such_knob = 1\n").expect("write");
         assert!(Config::load(&path, Config::default()).is_err());
         std::fs::write(&path, "[engine]\nno_such_knob = 1\n").expect("write");
@@ -163,5 +293,58 @@ mod tests {
             loaded >= 3,
             "expected the latency, throughput and test_min profiles"
         );
+    }
+
+    #[test]
+    fn old_bound_keys_are_still_accepted() {
+        let dir = std::env::temp_dir().join(format!("dynacore-config-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("old.toml");
+        std::fs::write(
+            &path,
+            "max_connections_per_shard = 7\nmax_request_body_bytes = 8\n\
+             max_inflight_forwarded_per_shard = 9\n",
+        )
+        .expect("write");
+        let config = Config::load(&path, Config::default()).expect("old keys load");
+        assert_eq!(config.connections_per_shard_max, 7);
+        assert_eq!(config.request_body_bytes_max, 8);
+        assert_eq!(config.inflight_forwarded_per_shard_max, 9);
+        // Directly deserialized (no preset), the old names are aliases.
+        let direct: Config =
+            toml::from_str("max_connections_per_shard = 5\n").expect("alias parses");
+        assert_eq!(direct.connections_per_shard_max, 5);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn test_min_is_the_tuning_profile() {
+        let config = Config::test_min();
+        let profile: toml::Table = toml::from_str(TEST_MIN_TOML).expect("profile parses");
+        let engine = profile["engine"].as_table().expect("[engine]");
+        assert_eq!(
+            config.engine.memtable_bytes_max as i64,
+            engine["memtable_bytes_max"].as_integer().expect("integer")
+        );
+        assert_eq!(
+            config.inflight_forwarded_per_shard_max as i64,
+            profile["inflight_forwarded_per_shard_max"]
+                .as_integer()
+                .expect("integer")
+        );
+        assert_eq!(
+            config.mesh_queue_depth as i64,
+            profile["mesh_queue_depth"].as_integer().expect("integer")
+        );
+        // The engine's own test preset (used by engine unit tests) is the
+        // profile's [engine] section.
+        assert_eq!(
+            format!("{:?}", config.engine),
+            format!("{:?}", EngineConfig::test_min())
+        );
+        // Placement comes from flags, never from the preset.
+        assert_eq!(config.shards, None);
+        assert_eq!(config.shard_port_base, None);
+        assert_eq!(config.listen, Config::default().listen);
     }
 }

@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::api::mesh::{MeshReply, MeshRequest};
-use crate::api::{ApiError, ApiSettings, Counters, LocalFuture, Operation, Services, Shard};
+use crate::api::{
+    ApiError, ApiSettings, Counters, LocalFuture, MeshReply, MeshRequest, Operation, Services,
+    Shard,
+};
 use crate::catalog::Catalog;
 use crate::engine::io::dma::{ReusableExecutor, sleep_ms, spawn, spawn_background};
 use crate::engine::io::either::EitherFs;
@@ -66,7 +68,7 @@ impl Services for SoloServices {
         let shard = self.shard.borrow().upgrade();
         Box::pin(async move {
             let shard = shard.ok_or_else(|| ApiError::internal("shard is gone"))?;
-            Ok(crate::api::mesh::serve(&shard, request).await)
+            Ok(crate::api::serve(&shard, request).await)
         })
     }
 
@@ -102,13 +104,16 @@ async fn new_shard() -> Rc<Shard> {
             account_id: "000000000000".into(),
             item_collection_bytes_max: 10 << 30,
             index_outbox_records_max: 1_000,
+            gsi_backpressure_wait: std::time::Duration::from_millis(1000),
+            tables_max: 2500,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),
         services: services.clone(),
         locks: Default::default(),
         counters: Rc::new(Counters::default()),
-        outbox: crate::api::index::outbox::Outbox::new(1_000),
+        inbound: crate::api::inbound,
+        outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
@@ -291,8 +296,8 @@ pub fn item_decode(data: &[u8]) {
         let again = decode_item(&encode_item(&item));
         assert_eq!(again.as_ref(), Ok(&item), "re-encoded item differs");
     }
-    if let Some((created_ms, ops)) = crate::api::index::outbox::decode_record(data) {
-        let encoded = crate::api::index::outbox::encode_record(created_ms, &ops);
+    if let Some((created_ms, ops)) = crate::api::shard::outbox::decode_record(data) {
+        let encoded = crate::api::shard::outbox::encode_record(created_ms, &ops);
         assert_eq!(encoded, data, "outbox record does not round-trip");
     }
 }

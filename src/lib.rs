@@ -3,8 +3,11 @@
 //!
 //! Layers, top to bottom: `runtime` (executors, HTTP, mesh; the only module
 //! that names glommio), `api` (DynamoDB protocol, one file per operation),
-//! `model` (attribute values, numbers, item and key encodings), `engine`
-//! (per-shard storage; knows nothing of HTTP or DynamoDB).
+//! `catalog` (table schemas; DDL as a pure transition), `config` (every
+//! knob), `model` (attribute values, numbers, item and key encodings),
+//! `routing` (the specified placement hash), `engine` (per-shard storage;
+//! knows nothing of HTTP or DynamoDB). Imports point down this list;
+//! `tests/module_cycles.rs` enforces it. `ARCHITECTURE.md` has the rest.
 
 pub mod api;
 pub mod catalog;
@@ -15,3 +18,5 @@ pub mod fuzzing;
 pub mod model;
 pub mod routing;
 pub mod runtime;
+#[cfg(test)]
+mod testkit;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use dynacore::config::Config;
+use dynacore::config::{Config, ConfigError};
 
 #[derive(Parser)]
 #[command(
@@ -46,14 +46,10 @@ struct ServeArgs {
 }
 
 fn build_config(args: ServeArgs) -> Result<Config, String> {
-    let base = Config::preset(&args.profile).ok_or_else(|| {
-        format!(
-            "unknown profile '{}': use default or test_min",
-            args.profile
-        )
-    })?;
+    let base = Config::preset(&args.profile)
+        .ok_or_else(|| ConfigError::UnknownProfile(args.profile.clone()).to_string())?;
     let mut config = match &args.config {
-        Some(path) => Config::load(path, base)?,
+        Some(path) => Config::load(path, base).map_err(|e| e.to_string())?,
         None => base,
     };
     if let Some(listen) = args.listen {
@@ -72,9 +68,12 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
 }
 
 fn main() -> ExitCode {
+    // Colour codes only for a person at a terminal; log files and pipes get
+    // plain text.
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -87,6 +87,49 @@ mod tests {
         }
     }
 
+    /// `tests/data/placement_hash_vectors.tsv`, which the load generator's
+    /// tests read too: (table, type tag, key bytes, hash, owner of 3, of 8).
+    fn golden_vectors() -> Vec<(String, u8, Vec<u8>, u64, u32, u32)> {
+        let text = include_str!("../tests/data/placement_hash_vectors.tsv");
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+                .collect()
+        };
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                assert_eq!(f.len(), 6, "{line}");
+                (
+                    f[0].to_string(),
+                    f[1].as_bytes()[0],
+                    hex(f[2]),
+                    u64::from_str_radix(f[3], 16).expect("hash"),
+                    f[4].parse().expect("owner of 3"),
+                    f[5].parse().expect("owner of 8"),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn placement_hash_matches_the_golden_vectors() {
+        let vectors = golden_vectors();
+        assert!(vectors.len() >= 10);
+        for (table, tag, key, hash, owner3, owner8) in vectors {
+            assert_eq!(
+                placement_hash(&table, tag, &key),
+                hash,
+                "{table} {} {key:?}",
+                tag as char
+            );
+            assert_eq!(PartitionMap::new(3).owner(hash), owner3, "{hash:016x}");
+            assert_eq!(PartitionMap::new(8).owner(hash), owner8, "{hash:016x}");
+        }
+    }
+
     #[test]
     fn placement_hash_is_stable() {
         // Pinned values: changing the hash silently misplaces stored data.

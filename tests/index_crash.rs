@@ -13,6 +13,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::Server;
+use common::values::{n, s};
 
 type Row = HashMap<String, AttributeValue>;
 /// Last acknowledged value of `v` per (pk, sk), None once deleted.
@@ -58,14 +59,6 @@ const TABLE: &str = r#"{
     }
   ]
 }"#;
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 async fn scan_all(client: &Client, index: Option<&str>) -> Vec<Row> {
     let mut out = Vec::new();

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
@@ -14,6 +12,7 @@ use aws_sdk_dynamodb::types::{
     IndexStatus, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
     ProvisionedThroughput, ScalarAttributeType, TableDescription, UpdateGlobalSecondaryIndexAction,
 };
+use common::wait::{describe, wait_for_index};
 use common::{Server, error_message, error_type};
 
 fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
@@ -56,18 +55,6 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
-}
-
-async fn describe(client: &Client, table: &str) -> TableDescription {
-    client
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .expect("describe")
-        .table()
-        .expect("table")
-        .clone()
 }
 
 /// Creates `orders` (customer S HASH, ts N RANGE, PROVISIONED 5/5) with an
@@ -422,23 +409,6 @@ fn invalid_index_definitions_are_rejected_and_create_nothing() {
         body.contains(r#""TableNames":[]"#),
         "nothing created: {body}"
     );
-}
-
-async fn wait_for_index(client: &Client, table: &str, index: &str, status: IndexStatus) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let described = describe(client, table).await;
-        let current = described
-            .global_secondary_indexes()
-            .iter()
-            .find(|g| g.index_name() == Some(index))
-            .and_then(|g| g.index_status().cloned());
-        if current.as_ref() == Some(&status) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 fn create_action(name: &str, hash: &str) -> GlobalSecondaryIndexUpdate {

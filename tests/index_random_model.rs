@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use common::values::{n, s};
 use common::{Rng, Server, seed};
 
 type Row = HashMap<String, AttributeValue>;
@@ -105,14 +106,6 @@ const INDEXES: [Index; 4] = [
         projected: Some(&["pk", "sk", "g", "x", "h", "v"]),
     },
 ];
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 fn pick<'a>(rng: &mut Rng, options: &[&'a str]) -> &'a str {
     options[rng.below(options.len() as u64) as usize]

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, PutRequest, ReturnItemCollectionMetrics, WriteRequest,
 };
+use common::values::{n, s};
 use common::{Server, error_message, error_type};
 
 const ORDERS: &str = r#"{
@@ -40,14 +41,6 @@ const ORDERS: &str = r#"{
     "Projection": {"ProjectionType": "KEYS_ONLY"}
   }]
 }"#;
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 fn create_orders(server: &Server) {
     let (status, body) = server.call("CreateTable", ORDERS);

@@ -8,15 +8,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use common::values::{n, s};
 use common::{Server, create_simple_table, error_message, error_type};
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: &str) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 #[tokio::test]
 async fn all_types_round_trip_and_return_values() {
@@ -84,7 +77,7 @@ async fn all_types_round_trip_and_return_values() {
     let mut expected = item.clone();
     expected.insert("sk".into(), n("-1.5"));
     // Numbers come back normalized, in plain notation.
-    expected.insert("tiny".into(), n(&format!("0.{}1", "0".repeat(129))));
+    expected.insert("tiny".into(), n(format!("0.{}1", "0".repeat(129))));
     assert_eq!(got.item(), Some(&expected));
 
     let projected = client

@@ -11,15 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, PutRequest, Select, WriteRequest,
 };
+use common::values::{n, s};
 use common::{Server, create_simple_table, error_message};
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: &str) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 fn num(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
     match item.get(name) {
@@ -38,7 +31,7 @@ async fn query_key_conditions_and_paging() {
             .put_item()
             .table_name("events")
             .item("pk", s("dev1"))
-            .item("ts", n(&ts.to_string()))
+            .item("ts", n(ts))
             .item("odd", AttributeValue::Bool(ts % 2 != 0))
             .send()
             .await
@@ -220,7 +213,7 @@ async fn scans_and_batches_across_shards() {
                     .put_request(
                         PutRequest::builder()
                             .item("pk", s(&format!("k{i}")))
-                            .item("n", n(&i.to_string()))
+                            .item("n", n(i))
                             .build()
                             .expect("put"),
                     )
@@ -350,7 +343,7 @@ async fn pages_stop_at_one_megabyte() {
             .put_item()
             .table_name("big")
             .item("pk", s("p"))
-            .item("sk", n(&i.to_string()))
+            .item("sk", n(i))
             .item("blob", s(&blob))
             .send()
             .await

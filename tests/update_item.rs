@@ -8,15 +8,8 @@ mod common;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use common::values::{n, s};
 use common::{Server, create_simple_table, error_message, error_type};
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn n(v: &str) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 #[tokio::test]
 async fn update_expressions_and_return_values() {

@@ -109,11 +109,11 @@ pub struct WorkloadArgs {
     /// Open loop at this total rate (ops/s); omit for closed loop.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Measured seconds (after warm-up).
-    #[arg(long, default_value_t = 10)]
+    /// Measured time after warm-up: seconds (`30`) or with a unit (`10s`, `2m`, `1h`).
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
     pub duration: u64,
-    /// Seconds run before measuring (excluded from results).
-    #[arg(long, default_value_t = 2)]
+    /// Time run before measuring (excluded from results), as for --duration.
+    #[arg(long, default_value = "2", value_parser = parse_seconds)]
     pub warmup: u64,
     /// Do not create or fill the table.
     #[arg(long)]
@@ -177,6 +177,11 @@ pub struct RunArgs {
     /// Per-operation p99 targets in ms, e.g. get=2,put=5.
     #[arg(long)]
     pub p99_target: Option<String>,
+    /// Fail (exit 3) if failed ÷ attempted requests exceeds this fraction
+    /// (timeouts and, in open loop, requests due but never sent count as
+    /// failed). Default 0 whenever a p99 target is set: any error fails it.
+    #[arg(long)]
+    pub max_error_rate: Option<f64>,
     /// No per-second progress lines.
     #[arg(long)]
     pub quiet: bool,
@@ -229,6 +234,26 @@ pub struct FakeServerArgs {
     pub cpu_offset: usize,
     #[arg(long)]
     pub no_pin: bool,
+}
+
+/// `30`, `30s`, `2m`, `1h` → seconds (wrk's habit; plain numbers are seconds).
+pub fn parse_seconds(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30, 10s, 2m or 1h"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use s, m or h)")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too long"))
 }
 
 fn env_or(flag: &Option<String>, var: &str, default: &str) -> String {
@@ -361,6 +386,22 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(cli.command, Some(Command::Compare(c)) if c.rounds == 2));
+    }
+
+    #[test]
+    fn durations_accept_units() {
+        assert_eq!(parse_seconds("30"), Ok(30));
+        assert_eq!(parse_seconds("10s"), Ok(10));
+        assert_eq!(parse_seconds("2m"), Ok(120));
+        assert_eq!(parse_seconds("1h"), Ok(3600));
+        assert!(parse_seconds("10ms").is_err());
+        assert!(parse_seconds("m").is_err());
+        assert!(parse_seconds("-1").is_err());
+        let cli = Cli::try_parse_from(["lg", "--duration", "2m", "--warmup", "5s"]).unwrap();
+        assert_eq!(cli.run.workload.duration, 120);
+        assert_eq!(cli.run.workload.warmup, 5);
+        let cli = Cli::try_parse_from(["lg", "--max-error-rate", "0.01"]).unwrap();
+        assert_eq!(cli.run.max_error_rate, Some(0.01));
     }
 
     #[test]

@@ -135,7 +135,11 @@ fn measure(spec: &RunSpec, quiet: bool, hdr_log: Option<&str>) -> Result<RunOutc
 
 /// `run`: returns the process exit code.
 pub fn run(args: &RunArgs) -> Result<u8> {
-    let slo = SloTargets::parse(args.p99_target_ms, args.p99_target.as_deref())?;
+    let slo = SloTargets::parse_with_error_rate(
+        args.p99_target_ms,
+        args.p99_target.as_deref(),
+        args.max_error_rate,
+    )?;
     let mut spec = args.workload.to_spec(&args.endpoint)?;
     attach_shard_map(&mut spec, args.workload.shard_aware)?;
     prepare(&spec, &args.workload)?;

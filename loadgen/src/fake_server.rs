@@ -22,6 +22,9 @@ pub struct FakeServerSpec {
     pub shard_ports: Vec<u16>,
     pub threads: usize,
     pub pinning: Pinning,
+    /// Told once per thread when all its listeners are bound (tests wait on
+    /// it instead of guessing how long start-up takes).
+    pub ready: Option<std::sync::mpsc::Sender<()>>,
 }
 
 struct Canned {
@@ -76,6 +79,7 @@ pub fn serve(spec: FakeServerSpec) -> Result<()> {
         ShardMap::equal_ranges_json(&urls)
     };
     let listen = spec.listen.clone();
+    let ready = spec.ready.clone();
     eprintln!(
         "fake server on {listen} (+{} shard ports), {} thread(s)",
         shard_addrs.len(),
@@ -85,6 +89,7 @@ pub fn serve(spec: FakeServerSpec) -> Result<()> {
         let listen = listen.clone();
         let shard_addrs = shard_addrs.clone();
         let canned = Rc::new(canned(&map_json));
+        let ready = ready.clone();
         async move {
             let mut accepts = Vec::new();
             for addr in std::iter::once(listen).chain(shard_addrs) {
@@ -93,6 +98,9 @@ pub fn serve(spec: FakeServerSpec) -> Result<()> {
                     .map_err(|e| LoadgenError::io(&addr, e.into()))?;
                 let canned = Rc::clone(&canned);
                 accepts.push(glommio::spawn_local(accept_loop(listener, canned)));
+            }
+            if let Some(ready) = ready {
+                let _ = ready.send(());
             }
             for a in accepts {
                 a.await;
@@ -198,16 +206,6 @@ mod tests {
         l.local_addr().expect("addr").port()
     }
 
-    fn wait_listening(addr: &str) {
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("fake server did not start on {addr}");
-    }
-
     /// The whole client path — executors, connections, signing, framing,
     /// shard routing, interval merging — against the fake server, over real
     /// loopback sockets. Asserts correctness (ops, no errors, routing), not speed.
@@ -217,6 +215,7 @@ mod tests {
         let base = free_port();
         let base = if base > 65_000 { 40_000 } else { base };
         let listen = format!("127.0.0.1:{port}");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let spec = FakeServerSpec {
             listen: listen.clone(),
             shard_ports: vec![base, base + 1],
@@ -226,11 +225,19 @@ mod tests {
                 cpu_offset: 0,
                 spin_before_park: std::time::Duration::ZERO,
             },
+            ready: Some(ready_tx),
         };
-        // The server runs until the test process exits.
-        std::thread::spawn(move || serve(spec));
-        wait_listening(&listen);
-        wait_listening(&format!("127.0.0.1:{}", base + 1));
+        // The server runs until the test process exits. Wait for it to say
+        // it listens (a generous bound only against a hang: a loaded CI
+        // machine may take long to start an executor).
+        let server = std::thread::spawn(move || serve(spec));
+        match ready_rx.recv_timeout(std::time::Duration::from_secs(300)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("fake server failed to start: {:?}", server.join())
+            }
+            Err(e) => panic!("fake server did not start: {e}"),
+        }
 
         let endpoint = format!("http://{listen}");
         let cli = Cli::try_parse_from([

@@ -122,7 +122,7 @@ pub struct Response {
     pub close: bool,
 }
 
-const MAX_HEADERS: usize = 32;
+const HEADERS_MAX: usize = 32;
 
 /// Parses one response from the front of `buf`. Returns the response and the
 /// number of bytes it occupied, or `None` if more bytes are needed.
@@ -137,7 +137,7 @@ pub fn parse_response_with(
     buf: &[u8],
     keep_success_body: bool,
 ) -> Result<Option<(Response, usize)>> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
     let mut resp = httparse::Response::new(&mut headers);
     let header_len = match resp.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
                 cpu_offset: args.cpu_offset,
                 spin_before_park: std::time::Duration::ZERO,
             },
+            ready: None,
         })
         .map(|()| 0),
     };

@@ -59,6 +59,11 @@ pub struct OpReport {
     pub uncorrected: Latency,
     /// `[percentile (0–100), latency µs]` on a log "nines" grid.
     pub percentiles: Vec<(f64, u64)>,
+    /// p99 over successes *and* failures (a failure's latency is from its
+    /// intended send to its failure, a timeout at least the timeout): what
+    /// the SLO gate checks.
+    #[serde(default)]
+    pub p99_with_failures_us: u64,
 }
 
 impl OpReport {
@@ -70,6 +75,7 @@ impl OpReport {
             latency: Latency::of(&s.corrected),
             uncorrected: Latency::of(&s.uncorrected),
             percentiles: percentile_table(&s.corrected),
+            p99_with_failures_us: s.with_failures().value_at_quantile(0.99),
         }
     }
 }
@@ -356,10 +362,31 @@ pub fn log_interval<W: std::io::Write>(
 pub struct SloTargets {
     pub overall_ms: Option<f64>,
     pub per_op_ms: Vec<(String, f64)>,
+    /// Failed ÷ attempted requests above which the verdict fails (0: any
+    /// failure fails it).
+    pub max_error_rate: f64,
+    /// `--max-error-rate` was given: a verdict is due even without p99 targets.
+    pub error_rate_explicit: bool,
 }
 
 impl SloTargets {
+    #[cfg(test)]
     pub fn parse(overall_ms: Option<f64>, per_op: Option<&str>) -> Result<Self> {
+        Self::parse_with_error_rate(overall_ms, per_op, None)
+    }
+
+    pub fn parse_with_error_rate(
+        overall_ms: Option<f64>,
+        per_op: Option<&str>,
+        max_error_rate: Option<f64>,
+    ) -> Result<Self> {
+        if let Some(r) = max_error_rate
+            && !(0.0..=1.0).contains(&r)
+        {
+            return Err(LoadgenError::InvalidArgument(format!(
+                "--max-error-rate {r} is not a fraction between 0 and 1"
+            )));
+        }
         let mut per_op_ms = Vec::new();
         for part in per_op
             .unwrap_or("")
@@ -381,11 +408,13 @@ impl SloTargets {
         Ok(SloTargets {
             overall_ms,
             per_op_ms,
+            max_error_rate: max_error_rate.unwrap_or(0.0),
+            error_rate_explicit: max_error_rate.is_some(),
         })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.overall_ms.is_none() && self.per_op_ms.is_empty()
+        self.overall_ms.is_none() && self.per_op_ms.is_empty() && !self.error_rate_explicit
     }
 
     /// `(passed, one-line verdict)`. An operation with a target but no
@@ -395,8 +424,9 @@ impl SloTargets {
         let mut pass = true;
         let mut check = |name: &str, r: Option<&OpReport>, target_ms: f64| {
             let (ok, got) = match r {
-                Some(r) if r.ops > 0 => {
-                    let got = r.latency.p99_us as f64 / 1000.0;
+                Some(r) if r.ops > 0 || r.errors > 0 => {
+                    // Failed and timed-out requests count, with their latency.
+                    let got = r.p99_with_failures_us.max(r.latency.p99_us) as f64 / 1000.0;
                     (got <= target_ms, format!("{got:.3}"))
                 }
                 _ => (false, "no samples".to_string()),
@@ -413,6 +443,21 @@ impl SloTargets {
         for (op, t) in &self.per_op_ms {
             check(op, report.operations.get(op), *t);
         }
+        let attempted = report.ops + report.errors;
+        let rate = if attempted == 0 {
+            0.0
+        } else {
+            report.errors as f64 / attempted as f64
+        };
+        let rate_ok = rate <= self.max_error_rate;
+        pass &= rate_ok;
+        checks.push(format!(
+            "errors {}/{attempted} = {:.4}% {} {:.4}%",
+            report.errors,
+            rate * 100.0,
+            if rate_ok { "<=" } else { ">" },
+            self.max_error_rate * 100.0
+        ));
         let verdict = format!(
             "SLO {}: {}",
             if pass { "PASS" } else { "FAIL" },
@@ -573,10 +618,23 @@ mod tests {
     #[test]
     fn slo_gate() {
         let r = sample_report();
-        let t = SloTargets::parse(Some(20.0), Some("get=15")).unwrap();
+        // The sample has one throttled put in 10,002 attempts.
+        let t = SloTargets::parse_with_error_rate(Some(20.0), Some("get=15"), Some(0.001)).unwrap();
         let (pass, verdict) = t.evaluate(&r);
         assert!(pass, "{verdict}");
         assert!(verdict.starts_with("SLO PASS: all p99"));
+        // Default --max-error-rate 0: the one error fails the verdict.
+        let (pass, verdict) = SloTargets::parse(Some(20.0), Some("get=15"))
+            .unwrap()
+            .evaluate(&r);
+        assert!(!pass, "{verdict}");
+        assert!(verdict.contains("errors 1/10002"), "{verdict}");
+        assert!(SloTargets::parse_with_error_rate(None, None, Some(1.5)).is_err());
+        assert!(
+            !SloTargets::parse_with_error_rate(None, None, Some(0.0))
+                .unwrap()
+                .is_empty()
+        );
         let t = SloTargets::parse(None, Some("get=5,put=1")).unwrap();
         let (pass, verdict) = t.evaluate(&r);
         assert!(!pass);
@@ -586,5 +644,37 @@ mod tests {
             .evaluate(&r);
         assert!(!pass, "no samples must not pass");
         assert!(SloTargets::parse(None, Some("get")).is_err());
+    }
+
+    /// 97 fast successes and 3 timeouts (10 s each): p99 of the successes is
+    /// 0.1 ms, but the gate must see the timeouts, even with errors allowed.
+    #[test]
+    fn slo_gate_counts_timeouts_as_latency() {
+        let mut stats = Stats::new();
+        for _ in 0..97 {
+            stats.record(OpKind::Put, 100, 100);
+        }
+        for _ in 0..3 {
+            stats.record_failure(OpKind::Put, "RequestTimeout", false, 10_000_000);
+        }
+        let ctx = ReportContext {
+            label: "t",
+            endpoint: "http://x",
+            workload: "put",
+            rate: Some(100.0),
+            threads: 1,
+            connections: 1,
+            duration_s: 1,
+        };
+        let cpu = CpuTimes {
+            user: Duration::ZERO,
+            system: Duration::ZERO,
+        };
+        let r = Report::build(&ctx, &stats, cpu, 1.0);
+        assert!(r.all.latency.p99_us < 1000);
+        let t = SloTargets::parse_with_error_rate(Some(5.0), None, Some(1.0)).unwrap();
+        let (pass, verdict) = t.evaluate(&r);
+        assert!(!pass, "{verdict}");
+        assert!(verdict.contains("all p99 100"), "{verdict}");
     }
 }

@@ -194,6 +194,23 @@ async fn thread_main(
     for t in tasks {
         t.await;
     }
+    // Open loop: slots due before the end that no worker ever claimed (every
+    // connection was stuck) are requests the system under test did not
+    // serve; recording them keeps coordinated omission from coming back at
+    // the end of an overloaded run.
+    if let Some(schedule) = &ctx.schedule {
+        let measured_from = start + Duration::from_secs(spec.warmup_s);
+        loop {
+            let t = schedule.borrow_mut().next();
+            if t >= ctx.end {
+                break;
+            }
+            if t >= measured_from {
+                let op = spec.mix.pick(&mut crate::keydist::Rng::new(spec.seed));
+                record_unsent(&ctx, op, t);
+            }
+        }
+    }
     reporter.await;
     let stats = std::mem::replace(&mut *ctx.stats.borrow_mut(), Stats::new());
     let _ = tx.send(IntervalMsg {
@@ -201,6 +218,15 @@ async fn thread_main(
         stats,
     });
     Ok(())
+}
+
+/// Records an open-loop request intended at `intended` that was never sent
+/// before the run ended: a `NotSent` failure with latency up to the end.
+fn record_unsent(ctx: &ThreadCtx, op: OpKind, intended: Instant) {
+    let latency_us = ctx.end.saturating_duration_since(intended).as_micros() as u64;
+    ctx.stats
+        .borrow_mut()
+        .record_failure(op, "NotSent", false, latency_us);
 }
 
 /// Why an operation failed, as counted in the report.
@@ -266,22 +292,35 @@ async fn worker(ctx: Rc<ThreadCtx>, w: usize) {
         } else {
             intended
         };
+        let op = spec.mix.pick(&mut worker.rng);
         if sent >= ctx.end {
+            if ctx.schedule.is_some() {
+                // Due inside the run, never sent: charged up to the end.
+                record_unsent(&ctx, op, intended);
+            }
             break;
         }
-        let op = spec.mix.pick(&mut worker.rng);
         let outcome = worker.execute(op).await;
         let done = Instant::now();
+        let (c, u) = latency_pair_us(intended, sent, done);
         match outcome {
             Ok(()) => {
-                let (c, u) = latency_pair_us(intended, sent, done);
                 ctx.stats.borrow_mut().record(op, c, u);
             }
             Err(OpFailure::Dynamo(t)) => {
-                ctx.stats.borrow_mut().record_error(op, &t, is_throttle(&t));
+                ctx.stats
+                    .borrow_mut()
+                    .record_failure(op, &t, is_throttle(&t), c);
             }
             Err(OpFailure::Transport(t)) => {
-                ctx.stats.borrow_mut().record_error(op, t, false);
+                let mut c = c;
+                if t == "RequestTimeout"
+                    && let Some(limit) = spec.request_timeout
+                {
+                    // A timeout is a latency of at least the timeout.
+                    c = c.max(limit.as_micros() as u64);
+                }
+                ctx.stats.borrow_mut().record_failure(op, t, false, c);
                 // Don't spin on a dead server: one failed dial per 10 ms.
                 glommio::timer::sleep(Duration::from_millis(10)).await;
             }
@@ -456,5 +495,57 @@ mod tests {
             "{:?}",
             outcome.totals.error_types
         );
+    }
+
+    /// Open loop at 100/s against a server that never answers, 2
+    /// connections, 1 s: both requests time out (charged ≥ the timeout) and
+    /// the ~98 slots due in the run but never sent are recorded as NotSent,
+    /// each with its latency up to the end, so a p99 gate sees them.
+    #[test]
+    fn open_loop_records_requests_due_but_never_sent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                held.push(s);
+            }
+        });
+        let endpoint = format!("http://{addr}");
+        let cli = Cli::try_parse_from([
+            "lg",
+            "--endpoint",
+            &endpoint,
+            "--mix",
+            "put=1",
+            "--skip-load",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0",
+            "--connections",
+            "2",
+            "--threads",
+            "1",
+            "--rate",
+            "100",
+            "--no-pin",
+            "--request-timeout-ms",
+            "1500",
+        ])
+        .expect("flags");
+        let spec = cli.run.workload.to_spec(&endpoint).expect("spec");
+        let outcome = run(&spec, |_, _, _| {}).expect("run");
+        let types = &outcome.totals.error_types;
+        assert_eq!(outcome.totals.total_ops(), 0);
+        assert_eq!(types.get("RequestTimeout").copied(), Some(2), "{types:?}");
+        let not_sent = types.get("NotSent").copied().unwrap_or(0);
+        assert!((90..=100).contains(&not_sent), "{types:?}");
+        let all = outcome.totals.overall();
+        assert_eq!(all.failed.len(), 2 + not_sent);
+        // The timeouts are charged at least the timeout; nothing unsent is
+        // charged past the end of the run.
+        assert!(all.failed.max() >= 1_495_000, "max {}", all.failed.max());
+        assert!(all.failed.value_at_quantile(0.9) <= 1_010_000);
     }
 }

@@ -173,4 +173,53 @@ mod tests {
         let one_shot = xxhash_rust::xxh3::xxh3_64(b"usertable\0Suser1");
         assert_eq!(placement_hash("usertable", b'S', b"user1"), one_shot);
     }
+
+    /// The server's golden vectors (`tests/data/placement_hash_vectors.tsv`):
+    /// this copy of the hash and routing must agree with them.
+    #[test]
+    fn placement_matches_the_servers_golden_vectors() {
+        let text = include_str!("../../tests/data/placement_hash_vectors.tsv");
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        let endpoints = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("http://127.0.0.1:{}", 9100 + i))
+                .collect()
+        };
+        let map3 = ShardMap::parse(ShardMap::equal_ranges_json(&endpoints(3)).as_bytes()).unwrap();
+        let map8 = ShardMap::parse(ShardMap::equal_ranges_json(&endpoints(8)).as_bytes()).unwrap();
+        let mut checked = 0;
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let f: Vec<&str> = line.split('\t').collect();
+            let key = hex(f[2]);
+            let hash = u64::from_str_radix(f[3], 16).unwrap();
+            assert_eq!(
+                placement_hash(f[0], f[1].as_bytes()[0], &key),
+                hash,
+                "{line}"
+            );
+            if f[1] == "S" {
+                let key = std::str::from_utf8(&key).unwrap();
+                assert_eq!(
+                    map3.owner_of_string_key(f[0], key).to_string(),
+                    f[4],
+                    "{line}"
+                );
+                assert_eq!(
+                    map8.owner_of_string_key(f[0], key).to_string(),
+                    f[5],
+                    "{line}"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10);
+    }
 }

@@ -6,7 +6,12 @@
 //! twice — `corrected` from the *intended* send time (coordinated-omission
 //! corrected, the number users feel) and `uncorrected` from the actual send
 //! time (what a closed-loop tool would report) — so the two can be compared.
-//! Failed requests are counted by DynamoDB `__type`, not put in histograms.
+//! Failed requests are counted by DynamoDB `__type` and their latency goes
+//! into a `failed` histogram of their own (a timed-out request's latency is
+//! at least its timeout; an open-loop request that was due but never sent
+//! is charged up to the end of the run), so the SLO gate can count them:
+//! a run full of timeouts must not pass on the latency of the few that
+//! succeeded.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +35,8 @@ pub struct OpStats {
     pub corrected: Histogram<u64>,
     pub uncorrected: Histogram<u64>,
     pub errors: u64,
+    /// Latency (from the intended send time) of every failed request.
+    pub failed: Histogram<u64>,
 }
 
 impl OpStats {
@@ -38,7 +45,15 @@ impl OpStats {
             corrected: new_histogram(),
             uncorrected: new_histogram(),
             errors: 0,
+            failed: new_histogram(),
         }
+    }
+
+    /// Successes and failures together (corrected): what the SLO gate reads.
+    pub fn with_failures(&self) -> Histogram<u64> {
+        let mut all = self.corrected.clone();
+        let _ = all.add(&self.failed);
+        all
     }
 
     pub fn ops(&self) -> u64 {
@@ -49,6 +64,7 @@ impl OpStats {
         // Same bounds on both sides, so addition cannot fail; saturate if it did.
         let _ = self.corrected.add(&other.corrected);
         let _ = self.uncorrected.add(&other.uncorrected);
+        let _ = self.failed.add(&other.failed);
         self.errors += other.errors;
     }
 }
@@ -95,7 +111,21 @@ impl Stats {
     }
 
     /// Records one failed operation with its DynamoDB error name (or a
-    /// transport-level name such as `ConnectionError`).
+    /// transport-level name such as `ConnectionError`) and its latency from
+    /// the intended send time.
+    pub fn record_failure(
+        &mut self,
+        op: OpKind,
+        error_type: &str,
+        throttle: bool,
+        latency_us: u64,
+    ) {
+        self.record_error(op, error_type, throttle);
+        self.op_mut(op).failed.saturating_record(latency_us.max(1));
+    }
+
+    /// Counts one failed operation without a latency (prefer
+    /// [`Stats::record_failure`]).
     pub fn record_error(&mut self, op: OpKind, error_type: &str, throttle: bool) {
         self.op_mut(op).errors += 1;
         if throttle {
@@ -171,5 +201,20 @@ mod tests {
             a.overall().corrected.max(),
             a.overall().corrected.highest_equivalent(200)
         );
+    }
+
+    #[test]
+    fn failures_carry_latency_into_the_gate_histogram_only() {
+        let mut s = Stats::new();
+        for _ in 0..98 {
+            s.record(OpKind::Put, 100, 100);
+        }
+        s.record_failure(OpKind::Put, "RequestTimeout", false, 10_000_000);
+        s.record_failure(OpKind::Put, "RequestTimeout", false, 10_000_000);
+        let all = s.overall();
+        assert_eq!(all.errors, 2);
+        // Successes alone look fine; with the two timeouts p99 is ≥ 10 s.
+        assert!(all.corrected.value_at_quantile(0.99) < 200);
+        assert!(all.with_failures().value_at_quantile(0.99) >= 9_990_000);
     }
 }

@@ -4,10 +4,8 @@
 //! server process has exited by the end. The server binary is found as in
 //! `ycsb_b.rs` (`$DYNACORE_BIN`, else target/{release,debug}/dynacore).
 //!
-//! Ignored on this branch only: it finds issue 10's first bug (the chunk-size
-//! overflow panic in the HTTP layer), which another branch fixes; remove the
-//! `#[ignore]` when both are merged. With that one case left out it passes
-//! (1,500 cases in 7.3 s, canary unchanged).
+//! Before the front-door HTTP fixes it killed a shard at once (the
+//! chunk-size overflow panic of issue 10).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -52,8 +50,6 @@ impl Drop for Server {
 }
 
 #[test]
-#[ignore = "until issue 10's HTTP framing fixes land (other branch): the chunk-size \
-            overflow case kills a shard at src/runtime/http.rs:138 today; run with --ignored"]
 fn adversarial_requests_leave_the_server_alive_and_the_canary_unchanged() {
     let scratch = target_dir().join(format!("loadgen-netfuzz-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch dir under target/");

@@ -1,14 +1,15 @@
 //! Background work of a store: the flush task and the compaction task, in
 //! a task queue with fewer shares than the request path.
 //!
-//! Flush: write the oldest frozen memtable as an L0 table (fdatasync), then
-//! under the manifest lock install a manifest naming it with `flushed_seq`
+//! Flush: write the oldest frozen memtable as an L0 table (fdatasync), sync
+//! the directory so its name is durable, then under the manifest lock install a manifest naming it with `flushed_seq`
 //! = the memtable's `max_seq`; only then drop the memtable and recycle WAL
 //! segments below the new `wal_min_segment`. Crash before the manifest: the
 //! table is an orphan deleted at open and the WAL still has the records.
 //!
 //! Compaction: ask the pure policy (`compaction::choose`) for a choice,
-//! merge the inputs into new tables, install a manifest that swaps them,
+//! merge the inputs into new tables, sync the directory (their names), install
+//! a manifest that swaps them,
 //! then delete the inputs. Crash before the manifest: outputs are orphans;
 //! after: inputs are orphans; both deleted at open.
 //!
@@ -114,6 +115,9 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
             .map_err(|e| crate::engine::wal::io_error(&name, e))?;
         None
     };
+    if table.is_some() {
+        sync_new_tables(shared).await?;
+    }
     let _guard = shared.manifest_lock.lock().await;
     let wal_min = {
         let frozen = shared.frozen.borrow();
@@ -138,6 +142,12 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
         frozen.pop_front();
         shared.commit.flush_backlog.set(frozen.len());
     }
+    // A write that found the backlog full left the active memtable over its
+    // bound (writers that awaited `write_room` never do); freeze it now that
+    // there is room, rather than at the next write.
+    if shared.active.borrow().bytes() >= shared.config.memtable_bytes_max {
+        shared.rotate();
+    }
     shared.commit.set_disk_full(false);
     shared.commit.notify();
     let c = &shared.counters;
@@ -148,6 +158,20 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
         wal.release_below(shared.wal_min_segment.get()).await?;
     }
     Ok(true)
+}
+
+/// Makes the names of tables just written durable before a manifest names
+/// them. The manifest's own directory sync comes after its rename, and a
+/// file system may persist that rename before the tables' creations: a
+/// crash between would leave a durable manifest naming missing tables, and
+/// the store could not open. If we crash before this sync, the tables are
+/// unnamed orphans (or gone) and the WAL still holds their records.
+async fn sync_new_tables<F: Fs>(shared: &Shared<F>) -> Result<(), EngineError> {
+    shared
+        .fs
+        .sync_dir()
+        .await
+        .map_err(|e| crate::engine::wal::io_error("data directory", e))
 }
 
 async fn compaction_task<F: Fs>(shared: Rc<Shared<F>>) {
@@ -272,6 +296,9 @@ async fn run_compaction<F: Fs>(shared: &Shared<F>, choice: Choice) -> Result<(),
         }
     };
     let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
+    if !outputs.is_empty() {
+        sync_new_tables(shared).await?;
+    }
     {
         let _guard = shared.manifest_lock.lock().await;
         let next = shared

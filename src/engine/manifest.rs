@@ -213,7 +213,7 @@ pub async fn read<F: Fs>(fs: &F) -> Result<ManifestData, EngineError> {
     decode(&bytes).map_err(|detail| EngineError::Corruption {
         path: MANIFEST.into(),
         offset: 0,
-        detail,
+        detail: detail.into(),
     })
 }
 

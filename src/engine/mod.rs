@@ -36,7 +36,9 @@
 //! `manifest.rs`.
 
 mod background;
+mod batch;
 pub mod compaction;
+mod error;
 pub mod io;
 pub mod iter;
 pub mod manifest;
@@ -48,8 +50,12 @@ pub mod version;
 pub mod wal;
 
 #[cfg(test)]
+mod durability_tests;
+#[cfg(test)]
 mod tests;
 
+pub use batch::{MAX_KEY_BYTES, PrefixStats, WriteBatch, check_batch_input};
+pub use error::{CorruptionDetail, EngineError};
 pub use store::{EngineStats, LsmStore};
 
 use std::rc::Rc;
@@ -86,9 +92,15 @@ pub struct EngineConfig {
     /// Byte budget of the shard-local block cache (direct I/O bypasses the
     /// page cache). Default 256 MiB.
     pub block_cache_bytes_max: u64,
-    /// Preallocated size of a WAL segment. Larger: fewer rolls (each costs a
-    /// directory fsync); more disk held. Default 64 MiB.
+    /// Size of a WAL segment. Larger: fewer segments to prepare (each is
+    /// zero-filled once, off the commit path, unless recycled); more disk
+    /// held and more to scan at recovery. Default 64 MiB.
     pub wal_segment_bytes: u64,
+    /// WAL segments kept ready (named, zero-filled, synced) ahead of the
+    /// active one, so a roll never waits for file-system metadata. Disk
+    /// held: `(this + 1 + recycled) * wal_segment_bytes`. 0 is taken as 1.
+    /// Default 1.
+    pub wal_segments_prepared_max: usize,
     /// `durable` (default) or `relaxed_periodic` (may lose the last
     /// `relaxed_sync_interval_ms` of acknowledged writes on a crash).
     pub sync_mode: SyncMode,
@@ -99,6 +111,10 @@ pub struct EngineConfig {
     /// L0 tables that trigger an L0 → L1 compaction. Lower: fewer tables to
     /// probe per read; more write amplification. Default 4.
     pub l0_compaction_trigger: usize,
+    /// L0 tables at which writers start being delayed (`LsmStore::write_room`,
+    /// a little more per table over), so compaction catches up before the
+    /// stop trigger halts writes. Default 8.
+    pub l0_slowdown_writes_trigger: usize,
     /// L0 tables past which acknowledgements wait for compaction (writes
     /// still apply; they never fail for it). Bounds read amplification under
     /// sustained writes. Default 12.
@@ -119,10 +135,12 @@ impl Default for EngineConfig {
             memtables_frozen_max: 2,
             block_cache_bytes_max: 256 << 20,
             wal_segment_bytes: 64 << 20,
+            wal_segments_prepared_max: 1,
             sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 10,
             sstable_target_bytes: 64 << 20,
             l0_compaction_trigger: 4,
+            l0_slowdown_writes_trigger: 8,
             l0_stop_writes_trigger: 12,
             level1_bytes_max: 256 << 20,
             level_size_ratio: 10,
@@ -139,10 +157,12 @@ impl EngineConfig {
             memtables_frozen_max: 1,
             block_cache_bytes_max: 256 << 10,
             wal_segment_bytes: 64 << 10,
+            wal_segments_prepared_max: 1,
             sync_mode: SyncMode::Durable,
             relaxed_sync_interval_ms: 1,
             sstable_target_bytes: 32 << 10,
             l0_compaction_trigger: 2,
+            l0_slowdown_writes_trigger: 3,
             l0_stop_writes_trigger: 4,
             level1_bytes_max: 128 << 10,
             level_size_ratio: 4,
@@ -151,85 +171,15 @@ impl EngineConfig {
     }
 }
 
-/// Engine errors. The API layer maps them to `InternalServerError`.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    #[error("I/O error on {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("shard is poisoned after a failed write or sync and refuses writes until restart: {0}")]
-    Poisoned(String),
-    #[error("corruption in {path} at offset {offset}: {detail}")]
-    Corruption {
-        path: String,
-        offset: u64,
-        detail: String,
-    },
-    /// ENOSPC: the write was not acknowledged; reads keep working.
-    #[error("disk full writing {0}")]
-    DiskFull(String),
-    #[error("file {0} in the data directory is not an engine file")]
-    ForeignFile(String),
-    #[error("key of {0} bytes exceeds the engine limit of 65535")]
-    KeyTooLarge(usize),
-    #[error("invalid engine configuration: {0}")]
-    InvalidConfig(String),
-    #[error("the store is closed")]
-    Closed,
-}
-
-/// Largest key the engine stores (its formats spell key lengths as u16).
-pub const MAX_KEY_BYTES: usize = u16::MAX as usize;
-
-impl EngineError {
-    /// Whether the error is a property of the batch itself, so writing the
-    /// same batch again fails the same way (a caller that retries must not
-    /// retry these), rather than of the store's state (I/O, a poisoned or
-    /// closed store, a full disk), which a later attempt or a restart can
-    /// change. Exhaustive on purpose: a new variant must choose.
-    pub fn rejects_input(&self) -> bool {
-        match self {
-            EngineError::KeyTooLarge(_) => true,
-            EngineError::Io { .. }
-            | EngineError::Poisoned(_)
-            | EngineError::Corruption { .. }
-            | EngineError::DiskFull(_)
-            | EngineError::ForeignFile(_)
-            | EngineError::InvalidConfig(_)
-            | EngineError::Closed => false,
-        }
-    }
-}
-
-/// The checks `Store::write` makes of a batch's contents before applying
-/// it: callers that must not fail late (the GSI outbox) check ahead.
-pub fn check_batch_input<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Result<(), EngineError> {
-    match keys.into_iter().find(|k| k.len() > MAX_KEY_BYTES) {
-        Some(key) => Err(EngineError::KeyTooLarge(key.len())),
-        None => Ok(()),
-    }
-}
-
-/// One mutation in a batch: `Some(value)` puts, `None` deletes.
-pub type WriteBatch = Vec<(Vec<u8>, Option<Vec<u8>>)>;
-
-/// Approximate size of everything stored under a key prefix.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PrefixStats {
-    pub entries: u64,
-    pub bytes: u64,
-}
-
 /// Completes when the batch it was returned for is durable.
 #[must_use = "a write may be acknowledged only after it is durable"]
 pub struct Durable {
     commit: Rc<wal::CommitState>,
     seq: u64,
     relaxed: bool,
+    /// When the batch was applied (the `total` phase); `None` for markers,
+    /// which are not client writes and stay out of the histograms.
+    applied_at: Option<std::time::Instant>,
 }
 
 impl Durable {
@@ -241,7 +191,17 @@ impl Durable {
         } else if let Some(why) = self.commit.poisoned() {
             return Err(EngineError::Poisoned(why));
         }
+        let backlog_started = std::time::Instant::now();
         self.commit.wait_backlog().await;
+        if let Some(applied_at) = self.applied_at {
+            let now = std::time::Instant::now();
+            let phases = &self.commit.phases;
+            phases.backlog_wait(now - backlog_started);
+            if let Some(durable_at) = self.commit.durable_at() {
+                phases.ack(now.saturating_duration_since(durable_at.max(applied_at)));
+            }
+            phases.total(now - applied_at);
+        }
         Ok(())
     }
 }

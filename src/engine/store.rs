@@ -17,7 +17,7 @@
 use crate::engine::background;
 use crate::engine::compaction::PolicyConfig;
 use crate::engine::io::Fs;
-use crate::engine::io::dma::DmaFs;
+use crate::engine::io::dma::{self, DmaFs};
 use crate::engine::io::either::EitherFs;
 use crate::engine::iter::{MergeIter, Range, Source};
 use crate::engine::manifest::{self, MANIFEST, MANIFEST_TMP, ManifestData, RangeTombstone};
@@ -34,6 +34,11 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
 use std::rc::Rc;
+
+/// Delay per writer for each L0 table at or past `l0_slowdown_writes_trigger`:
+/// at 16 writers and 3 tables over, ~50k writes/s become ~25k/s, leaving the
+/// compactor CPU before L0 reaches the stop trigger.
+const L0_SLOWDOWN_STEP_US: u64 = 200;
 
 /// Write accounting and shape, from [`LsmStore::stats`].
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,8 +185,15 @@ impl LsmStore<EitherFs> {
         dir: &Path,
         config: &EngineConfig,
     ) -> Result<LsmStore<EitherFs>, EngineError> {
-        let fs = DmaFs::new(dir).map_err(|e| io_error(&dir.display().to_string(), e))?;
-        LsmStore::open_with(EitherFs::Dma(fs), config).await
+        let shown = dir.display().to_string();
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+        else {
+            return Err(EngineError::InvalidConfig(format!(
+                "store directory {shown} has no parent or no UTF-8 name"
+            )));
+        };
+        let parent = DmaFs::new(parent).map_err(|e| io_error(&shown, e))?;
+        LsmStore::open_in(&EitherFs::Dma(parent), name, config).await
     }
 }
 
@@ -201,6 +213,31 @@ fn validate(config: &EngineConfig) -> Result<(), EngineError> {
 }
 
 impl<F: Fs> LsmStore<F> {
+    /// Opens (or creates) the store kept in subdirectory `name` of `parent`
+    /// (a shard's `shard-NNN` in the data directory).
+    ///
+    /// The parent is synced at every open, not only after creating the
+    /// directory: if we crash before that sync, the new directory's entry,
+    /// and with it every acknowledged write in its WAL, may vanish; a
+    /// directory created by a run that crashed before syncing is made
+    /// durable by the next open, before it acknowledges anything.
+    pub async fn open_in(
+        parent: &F,
+        name: &str,
+        config: &EngineConfig,
+    ) -> Result<LsmStore<F>, EngineError> {
+        parent
+            .create_dir(name)
+            .await
+            .map_err(|e| io_error(name, e))?;
+        parent
+            .sync_dir()
+            .await
+            .map_err(|e| io_error("parent of the store directory", e))?;
+        let fs = parent.subdir(name).map_err(|e| io_error(name, e))?;
+        LsmStore::open_with(fs, config).await
+    }
+
     /// Opens the store kept in `fs`, recovering what is there.
     pub async fn open_with(fs: F, config: &EngineConfig) -> Result<LsmStore<F>, EngineError> {
         validate(config)?;
@@ -362,6 +399,7 @@ impl<F: Fs> LsmStore<F> {
             fs.clone(),
             WalOptions {
                 segment_bytes: config.wal_segment_bytes,
+                segments_prepared_max: config.wal_segments_prepared_max,
                 relaxed_interval_ms,
             },
             commit,
@@ -414,6 +452,12 @@ impl<F: Fs> LsmStore<F> {
         Ok(None)
     }
 
+    /// Why the store refuses writes after a failed write or sync, if it does
+    /// (cheap: for health checks).
+    pub fn poisoned(&self) -> Option<String> {
+        self.shared.commit.poisoned()
+    }
+
     fn check_writable(&self) -> Result<(), EngineError> {
         if let Some(why) = self.shared.commit.poisoned() {
             return Err(EngineError::Poisoned(why));
@@ -424,6 +468,43 @@ impl<F: Fs> LsmStore<F> {
         Ok(())
     }
 
+    /// Completes when the memtables have room for another batch (the active
+    /// one is under `memtable_bytes_max`, or it may be frozen because fewer
+    /// than `memtables_frozen_max` wait for flush) and L0 is under
+    /// `l0_stop_writes_trigger`; past `l0_slowdown_writes_trigger` it also
+    /// delays each writer a little, growing with the excess, so compaction
+    /// catches up before writes stop. Also completes, at once, when nothing
+    /// will make room (poisoned, disk full, closing): `write` reports those.
+    ///
+    /// Writers await this *before* applying (before their key locks' reads,
+    /// ideally): `write` itself never waits, so a writer applied first and
+    /// held back only at its acknowledgement would already have grown the
+    /// memtables past their bound. Memory bound: `(1 + memtables_frozen_max)
+    /// * memtable_bytes_max` plus one batch per writer in flight.
+    pub async fn write_room(&self) {
+        let shared = &self.shared;
+        let frozen_max = shared.config.memtables_frozen_max.max(1);
+        let stuck = || {
+            shared.commit.poisoned().is_some() || shared.commit.disk_full() || shared.closing.get()
+        };
+        shared
+            .commit
+            .changed()
+            .wait_until(|| {
+                let room = shared.active.borrow().bytes() < shared.config.memtable_bytes_max
+                    || shared.frozen.borrow().len() < frozen_max;
+                (room && shared.commit.l0_tables.get() <= shared.commit.l0_tables_max.get())
+                    || stuck()
+            })
+            .await;
+        let l0 = shared.commit.l0_tables.get();
+        let slowdown = shared.config.l0_slowdown_writes_trigger;
+        if l0 >= slowdown && !stuck() {
+            let excess = (l0 - slowdown + 1) as u64;
+            dma::sleep_us(L0_SLOWDOWN_STEP_US * excess).await;
+        }
+    }
+
     /// Applies `batch` atomically now; the returned future completes when durable.
     pub fn write(&self, batch: WriteBatch) -> Result<Durable, EngineError> {
         self.check_writable()?;
@@ -432,6 +513,7 @@ impl<F: Fs> LsmStore<F> {
         let Some(wal) = shared.wal().filter(|w| !w.is_closing()) else {
             return Err(EngineError::Closed);
         };
+        let applied_at = std::time::Instant::now();
         let seq = wal.append(&batch);
         let active = shared.active.borrow().clone();
         let mut user_bytes = 0u64;
@@ -439,17 +521,24 @@ impl<F: Fs> LsmStore<F> {
             user_bytes += (key.len() + value.as_ref().map_or(0, Vec::len)) as u64;
             active.insert(key, value);
         }
+        shared.commit.phases.memtable_apply(applied_at.elapsed());
         let counters = &shared.counters;
         counters
             .user_bytes
             .set(counters.user_bytes.get() + user_bytes);
-        if active.bytes() >= shared.config.memtable_bytes_max {
+        // Frozen only while the backlog has room: writers that awaited
+        // `write_room` never find it full; others (none on the request path)
+        // grow the active memtable until a flush makes room.
+        if active.bytes() >= shared.config.memtable_bytes_max
+            && shared.frozen.borrow().len() < shared.config.memtables_frozen_max.max(1)
+        {
             shared.rotate();
         }
         Ok(Durable {
             commit: shared.commit.clone(),
             seq,
             relaxed: wal.relaxed(),
+            applied_at: Some(applied_at),
         })
     }
 
@@ -464,6 +553,7 @@ impl<F: Fs> LsmStore<F> {
             commit: self.shared.commit.clone(),
             seq: wal.last_seq(),
             relaxed: wal.relaxed(),
+            applied_at: None,
         })
     }
 
@@ -617,6 +707,11 @@ impl<F: Fs> LsmStore<F> {
             flushes: c.flushes.get(),
             compactions: c.compactions.get(),
         }
+    }
+
+    /// Per-phase latency summaries of the durable write path.
+    pub fn write_phases(&self) -> crate::engine::wal::phases::WritePhaseStats {
+        self.shared.commit.phases.stats()
     }
 
     /// Waits until no flush or compaction is pending (tests and benches).

@@ -2,12 +2,12 @@
 //! random workload against a `BTreeMap` model, crashes (lost unsynced
 //! writes, torn tails), injected EIO and ENOSPC, corruption and foreign
 //! files. Every randomized test prints its seed when it fails; replay one
-//! with `ENGINE_SEED=<seed> cargo test --lib engine`; run more with
-//! `ENGINE_SEEDS=<count>`.
+//! with `DYNACORE_SEED=<seed> cargo test --lib engine`.
 
 use super::io::dma::block_on;
-use super::io::mem::{FaultPlan, MemFs, splitmix64};
+use super::io::mem::{FaultPlan, MemFs};
 use super::*;
+use crate::testkit::{self, Rng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
@@ -15,16 +15,6 @@ type MemStore = LsmStore<MemFs>;
 
 fn run<T>(future: impl Future<Output = T>) -> T {
     block_on(future).expect("executor")
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        splitmix64(&mut self.0)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 fn key(table: u32, k: u64) -> Vec<u8> {
@@ -39,29 +29,10 @@ fn value(rng: &mut Rng) -> Vec<u8> {
     vec![b; len]
 }
 
-fn seeds(default_count: u64) -> Vec<u64> {
-    if let Some(seed) = std::env::var("ENGINE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        return vec![seed];
-    }
-    let count = std::env::var("ENGINE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_count);
-    (1..=count).collect()
-}
-
-/// Runs `test` per seed, naming the seed if it panics.
+/// Runs `test` for seeds 1..=count (or `DYNACORE_SEED`), naming the seed
+/// if it panics.
 fn for_seeds(count: u64, test: impl Fn(u64)) {
-    for seed in seeds(count) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(seed)));
-        if let Err(panic) = result {
-            eprintln!("FAILED with seed {seed}: replay with ENGINE_SEED={seed}");
-            std::panic::resume_unwind(panic);
-        }
-    }
+    testkit::for_seeds(testkit::fixed_seeds(count), test);
 }
 
 /// What each key may hold after a crash: the last acknowledged value, or
@@ -428,12 +399,18 @@ fn disk_full_fails_writes_keeps_reads_and_acknowledged_data() {
     });
 }
 
+/// The newest WAL segment holding records (segments prepared ahead of need
+/// are zero-filled and come after it).
 fn newest_wal(fs: &MemFs) -> String {
     fs.names()
         .into_iter()
         .filter(|n| n.starts_with("wal-"))
+        .filter(|n| {
+            fs.contents(n)
+                .is_some_and(|c| c.iter().take(64).any(|&b| b != 0))
+        })
         .max()
-        .expect("a wal segment")
+        .expect("a wal segment with records")
 }
 
 async fn write_sequential(store: &MemStore, n: u64) {
@@ -526,10 +503,13 @@ fn foreign_and_damaged_files_are_named_at_open() {
             _ => panic!("a foreign file must be reported"),
         }
         let damaged = fs.crash(None);
+        // The newest table is live (older ones may be compacted inputs whose
+        // unsynced removal the crash undid: orphans deleted at open).
         let table = damaged
             .names()
             .into_iter()
-            .find(|n| n.starts_with("sst-"))
+            .filter(|n| n.starts_with("sst-"))
+            .max()
             .expect("a table");
         // Flip a byte in the footer region (last 64 bytes of the file).
         let size = {

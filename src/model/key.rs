@@ -16,6 +16,8 @@
 //!   0x00; negatives invert: complemented exponent, digits as 10-d, ended by
 //!   0xFF, so that larger magnitudes sort first.
 
+use std::ops::Bound;
+
 use super::number::Number;
 use super::value::Value;
 
@@ -110,6 +112,53 @@ pub fn encode_number(out: &mut Vec<u8>, n: &Number) {
         out.extend_from_slice(&biased.to_be_bytes());
         out.extend(n.digits().iter().map(|&d| d + 1));
         out.push(0x00);
+    }
+}
+
+// Bounds over encoded keys (Query/Scan pages, prefix walks).
+
+/// The smallest key greater than every key starting with `prefix`
+/// (Unbounded if there is none).
+pub fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last != 0xFF {
+            end.push(last + 1);
+            return Bound::Excluded(end);
+        }
+    }
+    Bound::Unbounded
+}
+
+/// The tighter of two lower bounds.
+pub fn max_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    use Bound::*;
+    match (&a, &b) {
+        (Unbounded, _) => b,
+        (_, Unbounded) => a,
+        (Included(x) | Excluded(x), Included(y) | Excluded(y)) => {
+            if x > y || (x == y && matches!(a, Excluded(_))) {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+/// The tighter of two upper bounds.
+pub fn min_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    use Bound::*;
+    match (&a, &b) {
+        (Unbounded, _) => b,
+        (_, Unbounded) => a,
+        (Included(x) | Excluded(x), Included(y) | Excluded(y)) => {
+            if x < y || (x == y && matches!(a, Excluded(_))) {
+                a
+            } else {
+                b
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-pub const MAX_DIGITS: usize = 38;
+pub const DIGITS_MAX: usize = 38;
 /// 9.99…E+125 = 0.999… × 10^126.
 const EXP_MAX: i32 = 126;
 /// 1E-130 = 0.1 × 10^-129.
@@ -87,7 +87,7 @@ impl Number {
         if exp < EXP_MIN {
             return Err(NumberError::Underflow);
         }
-        if digits.len() > MAX_DIGITS {
+        if digits.len() > DIGITS_MAX {
             return Err(NumberError::TooManyDigits);
         }
         Ok(Number { neg, digits, exp })
@@ -410,17 +410,12 @@ mod tests {
 
     #[test]
     fn arithmetic_matches_i128_seeded() {
-        let seed: u64 = std::env::var("SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0x5eed);
-        let mut x = seed | 1;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        crate::testkit::for_seeds(crate::testkit::fixed_seeds(1), arithmetic_matches_i128_for);
+    }
+
+    fn arithmetic_matches_i128_for(seed: u64) {
+        let mut rng = crate::testkit::Rng::new(seed);
+        let mut next = || rng.next();
         for _ in 0..2000 {
             let a = (next() % 2_000_000_000) as i128 - 1_000_000_000;
             let b = (next() % 2_000_000_000) as i128 - 1_000_000_000;

@@ -2,7 +2,7 @@
 //!
 //! Invariants of a [`Value`] once built through [`Value::from_json`]: numbers
 //! are normalized and in range, sets are non-empty and duplicate-free, nesting
-//! is at most [`MAX_NESTING`] levels. Everything downstream (codec, keys,
+//! is at most [`DOCUMENT_DEPTH_MAX`] levels. Everything downstream (codec, keys,
 //! expressions) relies on them.
 
 use std::collections::BTreeMap;
@@ -14,9 +14,9 @@ use simd_json::StaticNode;
 use super::number::Number;
 
 /// DynamoDB allows 32 levels of nested documents.
-pub const MAX_NESTING: usize = 32;
+pub const DOCUMENT_DEPTH_MAX: usize = 32;
 /// 400 KB, by DynamoDB's item size rule.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+pub const ITEM_BYTES_MAX: usize = 400 * 1024;
 
 pub type Map = BTreeMap<String, Value>;
 /// An item: top-level attribute name → value.
@@ -75,7 +75,7 @@ impl Value {
     }
 
     fn from_json_at(json: &Json<'_>, depth: usize) -> Result<Value, ValueError> {
-        if depth > MAX_NESTING {
+        if depth > DOCUMENT_DEPTH_MAX {
             return Err(ValueError::Validation(
                 "Nesting Levels have exceeded supported limits".to_string(),
             ));

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::api::Shard;
-use crate::api::mesh::all_stats;
+use crate::api::shard::peers::all_stats;
 use crate::config::Config;
 
 /// `{"hash":"xxh3_64","shards":[{"shard":0,"hash_start":"0","hash_end":"…","endpoint":…}]}`
@@ -51,12 +51,23 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                     "{{\"shard\":{i},\"requests\":{},\"forwarded_out\":{},\"forwarded_in\":{},\"errors\":{},\
                      \"gsi_outbox_pending_records\":{},\"gsi_delivered_ops\":{},\"gsi_delivery_failures\":{},\
                      \"gsi_outbox_quarantined_records\":{},\"gsi_lag_ms_p50\":{},\"gsi_lag_ms_p99\":{},\"gsi_lag_ms_max\":{},\"gsi_lag_samples\":{},\
-                     \"backfill_items\":{},\"backfill_items_per_s\":{}}}",
+                     \"backfill_items\":{},\"backfill_items_per_s\":{},\"write_phases\":{{",
                     s.requests, s.forwarded_out, s.forwarded_in, s.errors,
                     o.pending_records, o.delivered_ops, o.delivery_failures, o.quarantined_records,
                     o.lag_ms_p50, o.lag_ms_p99, o.lag_ms_max, o.lag_samples,
                     s.backfill_items, s.backfill_items_per_s
                 ));
+                // "write_phases":{"fdatasync_us":{"count":…,"p50":…,…},…}
+                for (j, (name, p)) in s.write_phases.named().into_iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&format!(
+                        "\"{name}\":{{\"count\":{},\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{},\"mean\":{}}}",
+                        p.count, p.p50, p.p99, p.p999, p.max, p.mean
+                    ));
+                }
+                out.push_str("}}");
             }
             out.push_str("]}");
             (200, out.into_bytes())

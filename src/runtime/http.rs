@@ -1,10 +1,35 @@
-//! HTTP/1.1 framing: request parsing (httparse), Content-Length and chunked
-//! bodies, limits, and response encoding. Pure functions over buffers, so
-//! the connection loop stays small and this part is unit-tested.
+//! HTTP/1.1 request framing and response encoding: an incremental parser
+//! (heads via httparse, Content-Length and chunked bodies) and the response
+//! writer. Pure code over byte slices, so the connection loop stays small and
+//! the framing is unit-tested and fuzzed (`fuzz/fuzz_targets/http_framing.rs`).
+//!
+//! Invariants the parser keeps for any input, split at any points:
+//! - it never panics and all framing arithmetic is checked (a size that
+//!   overflows, or exceeds the body limit, is a 413, never a wrap);
+//! - `consumed <= input.len()` on every call, and every body byte is decoded
+//!   exactly once (state survives between calls; nothing is re-parsed from
+//!   the start of the body);
+//! - a decoded body never exceeds `body_bytes_max`, and body memory is only
+//!   allocated after the caller's `reserve` callback agreed (the shard's
+//!   connection-buffer budget);
+//! - what the caller must buffer is bounded: an unfinished head is held by
+//!   the caller up to [`HEAD_BYTES_MAX`] (then 431), while chunk-size lines
+//!   ([`CHUNK_LINE_BYTES_MAX`]) and trailers ([`TRAILER_BYTES_MAX`]) are
+//!   consumed byte by byte as they arrive and only counted.
+//!
+//! The one decision to know: the head is the only part that must be
+//! contiguous in the caller's buffer (httparse needs it whole); the parser
+//! scans each head byte once for the blank line and calls httparse only then,
+//! so a head trickled one byte at a time costs linear, not quadratic, work.
 
-/// Largest header block we accept before answering 431.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
-const MAX_HEADERS: usize = 48;
+/// Largest request head (request line plus header fields); larger gets 431.
+pub const HEAD_BYTES_MAX: usize = 64 * 1024;
+/// Largest chunk-size line including extensions; longer gets 400. Real
+/// clients send a few hex digits; extensions are unused in practice.
+pub const CHUNK_LINE_BYTES_MAX: usize = 4 * 1024;
+/// Largest trailer section of a chunked body; larger gets 431.
+pub const TRAILER_BYTES_MAX: usize = 8 * 1024;
+const HEADERS_MAX: usize = 48;
 
 /// A fully received request, owned so the read buffer can move on.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -18,134 +43,479 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+/// Why a request could not be framed; each maps to one HTTP status. After
+/// any of these the connection is answered and closed (the framing of what
+/// follows is unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// Malformed request line, header, Content-Length or chunk framing.
+    BadRequest(&'static str),
+    /// Head over [`HEAD_BYTES_MAX`], too many header fields, or trailers
+    /// over [`TRAILER_BYTES_MAX`].
+    HeaderFieldsTooLarge,
+    /// Declared or decoded body over `body_bytes_max`.
+    BodyTooLarge,
+    /// A transfer coding other than `chunked`.
+    NotImplemented,
+    /// The caller's `reserve` refused the body memory (shard budget spent).
+    OverBudget,
+}
+
+impl HttpError {
+    pub fn status(self) -> u16 {
+        match self {
+            HttpError::BadRequest(_) => 400,
+            HttpError::HeaderFieldsTooLarge => 431,
+            HttpError::BodyTooLarge => 413,
+            HttpError::NotImplemented => 501,
+            // The request itself is fine; the shard is out of buffer
+            // memory. Answered as DynamoDB's ThrottlingException (400).
+            HttpError::OverBudget => 400,
+        }
+    }
+}
+
+/// What one [`Parser::advance`] call produced.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Parse {
-    /// A request and how many buffer bytes it used.
-    Complete(Request, usize),
-    /// More bytes are needed.
-    Partial,
-    /// Protocol error: answer `status` and close.
-    Error(u16, &'static str),
+pub enum Outcome {
+    /// Every consumed byte is decoded; more input is needed.
+    NeedInput,
+    /// A complete request; bytes after `consumed` belong to the next one.
+    Request(Request),
+    Error(HttpError),
 }
 
-/// Parses one request from the front of `buf`.
-pub fn parse(buf: &[u8], max_body: usize) -> Parse {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let header_len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEADER_BYTES => {
-            return Parse::Error(431, "Request Header Fields Too Large");
-        }
-        Ok(httparse::Status::Partial) => return Parse::Partial,
-        Err(httparse::Error::TooManyHeaders) => {
-            return Parse::Error(431, "Request Header Fields Too Large");
-        }
-        Err(_) => return Parse::Error(400, "Bad Request"),
-    };
-    let mut out = Request {
-        method: req.method.unwrap_or("").to_string(),
-        path: req.path.unwrap_or("").to_string(),
-        close: req.version == Some(0),
-        ..Request::default()
-    };
-    let mut content_length: Option<usize> = None;
-    let mut chunked = false;
-    for h in req.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        let name = h.name;
-        if name.eq_ignore_ascii_case("content-length") {
-            match value.parse::<usize>() {
-                Ok(n) if content_length.is_none_or(|c| c == n) => content_length = Some(n),
-                _ => return Parse::Error(400, "Bad Request"),
-            }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            if value.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            } else {
-                return Parse::Error(501, "Not Implemented");
-            }
-        } else if name.eq_ignore_ascii_case("x-amz-target") {
-            out.target = Some(value.to_string());
-        } else if name.eq_ignore_ascii_case("content-type") {
-            out.content_type = Some(value.to_string());
-        } else if name.eq_ignore_ascii_case("authorization") {
-            out.has_authorization = !value.is_empty();
-        } else if name.eq_ignore_ascii_case("connection") {
-            if value.eq_ignore_ascii_case("close") {
-                out.close = true;
-            } else if value.eq_ignore_ascii_case("keep-alive") {
-                out.close = false;
-            }
-        }
-    }
-    if chunked {
-        if content_length.is_some() {
-            return Parse::Error(400, "Bad Request");
-        }
-        return match decode_chunked(&buf[header_len..], max_body) {
-            Chunked::Complete(body, used) => {
-                out.body = body;
-                Parse::Complete(out, header_len + used)
-            }
-            Chunked::Partial => Parse::Partial,
-            Chunked::TooLarge => Parse::Error(413, "Request Entity Too Large"),
-            Chunked::Invalid => Parse::Error(400, "Bad Request"),
-        };
-    }
-    let length = content_length.unwrap_or(0);
-    if length > max_body {
-        return Parse::Error(413, "Request Entity Too Large");
-    }
-    if buf.len() < header_len + length {
-        return Parse::Partial;
-    }
-    out.body = buf[header_len..header_len + length].to_vec();
-    Parse::Complete(out, header_len + length)
+#[derive(Debug, PartialEq, Eq)]
+pub struct Advance {
+    /// Bytes of the input the caller may drop (`<= input.len()`).
+    pub consumed: usize,
+    pub outcome: Outcome,
 }
 
-enum Chunked {
-    Complete(Vec<u8>, usize),
-    Partial,
-    TooLarge,
-    Invalid,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Digits,
+    Extension,
+    Cr,
 }
 
-fn decode_chunked(buf: &[u8], max_body: usize) -> Chunked {
-    let mut body = Vec::new();
-    let mut pos = 0;
-    loop {
-        let (start, size) = match httparse::parse_chunk_size(&buf[pos..]) {
-            Ok(httparse::Status::Complete((n, size))) => (pos + n, size),
-            Ok(httparse::Status::Partial) => return Chunked::Partial,
-            Err(_) => return Chunked::Invalid,
-        };
-        let Ok(size) = usize::try_from(size) else {
-            return Chunked::TooLarge;
-        };
-        if size == 0 {
-            // Skip trailers up to the blank line.
-            let rest = &buf[start..];
-            if rest.starts_with(b"\r\n") {
-                return Chunked::Complete(body, start + 2);
-            }
-            return match rest.windows(4).position(|w| w == b"\r\n\r\n") {
-                Some(i) => Chunked::Complete(body, start + i + 4),
-                None if rest.len() > MAX_HEADER_BYTES => Chunked::Invalid,
-                None => Chunked::Partial,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for the blank line that ends the head; `scanned` bytes of the
+    /// caller's (unconsumed, unchanged) buffer have been searched already.
+    Head {
+        scanned: usize,
+    },
+    /// Content-Length body bytes still to copy.
+    Body {
+        remaining: usize,
+    },
+    ChunkSize {
+        size: usize,
+        digits: usize,
+        line_bytes: usize,
+        phase: Line,
+    },
+    ChunkData {
+        remaining: usize,
+    },
+    /// The CRLF after a chunk's data; `cr` once the CR was seen.
+    ChunkDataEnd {
+        cr: bool,
+    },
+    /// Trailer lines after the last chunk, up to the empty line.
+    Trailers {
+        line_bytes: usize,
+        total: usize,
+    },
+}
+
+/// Incremental request parser for one connection. Feed it the unconsumed
+/// front of the read buffer; it keeps its own state between calls.
+#[derive(Debug)]
+pub struct Parser {
+    body_bytes_max: usize,
+    state: State,
+    request: Request,
+}
+
+impl Parser {
+    pub fn new(body_bytes_max: usize) -> Parser {
+        Parser {
+            body_bytes_max,
+            state: State::Head { scanned: 0 },
+            request: Request::default(),
+        }
+    }
+
+    /// True while a request head has been parsed but its body is unfinished.
+    pub fn in_body(&self) -> bool {
+        !matches!(self.state, State::Head { .. })
+    }
+
+    /// Bytes of body memory held for the request in progress.
+    pub fn body_capacity(&self) -> usize {
+        self.request.body.capacity()
+    }
+
+    /// Decodes from the front of `input`. The caller drops `consumed` bytes
+    /// and passes the rest (plus new bytes) next time. `reserve(n)` is asked
+    /// before the body grows by `n` bytes of capacity; `false` refuses.
+    pub fn advance(&mut self, input: &[u8], reserve: &mut dyn FnMut(usize) -> bool) -> Advance {
+        let mut pos = 0;
+        loop {
+            let step = match self.state {
+                State::Head { scanned } => self.head(input, scanned, reserve),
+                _ => self.body_step(&input[pos..], reserve),
             };
+            match step {
+                Step::Used(n) => {
+                    pos += n;
+                    if matches!(self.state, State::Head { .. }) {
+                        let request = std::mem::take(&mut self.request);
+                        return Advance {
+                            consumed: pos,
+                            outcome: Outcome::Request(request),
+                        };
+                    }
+                    if pos == input.len() {
+                        return Advance {
+                            consumed: pos,
+                            outcome: Outcome::NeedInput,
+                        };
+                    }
+                }
+                Step::More => {
+                    return Advance {
+                        consumed: pos,
+                        outcome: Outcome::NeedInput,
+                    };
+                }
+                Step::Fail(e) => {
+                    return Advance {
+                        consumed: pos,
+                        outcome: Outcome::Error(e),
+                    };
+                }
+            }
         }
-        if body.len() + size > max_body {
-            return Chunked::TooLarge;
+    }
+
+    /// Looks for the end of the head in `input` (which starts at the head).
+    fn head(
+        &mut self,
+        input: &[u8],
+        scanned: usize,
+        reserve: &mut dyn FnMut(usize) -> bool,
+    ) -> Step {
+        let mut from = scanned;
+        loop {
+            let Some(end) = find_head_end(input, from) else {
+                if input.len() > HEAD_BYTES_MAX {
+                    return Step::Fail(HttpError::HeaderFieldsTooLarge);
+                }
+                // Only the last two bytes can start a terminator later.
+                self.state = State::Head {
+                    scanned: input.len().saturating_sub(2),
+                };
+                return Step::More;
+            };
+            if end > HEAD_BYTES_MAX {
+                return Step::Fail(HttpError::HeaderFieldsTooLarge);
+            }
+            let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(&input[..end]) {
+                Ok(httparse::Status::Complete(n)) => {
+                    return match self.start(&req, reserve) {
+                        Ok(()) => Step::Used(n),
+                        Err(e) => Step::Fail(e),
+                    };
+                }
+                // Leading blank lines (allowed before a request line) end in
+                // what looks like a terminator: keep looking after it.
+                Ok(httparse::Status::Partial) => from = end,
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Step::Fail(HttpError::HeaderFieldsTooLarge);
+                }
+                Err(_) => return Step::Fail(HttpError::BadRequest("malformed request head")),
+            }
         }
-        if buf.len() < start + size + 2 {
-            return Chunked::Partial;
+    }
+
+    /// Records the head's fields and picks the body framing.
+    fn start(
+        &mut self,
+        req: &httparse::Request<'_, '_>,
+        reserve: &mut dyn FnMut(usize) -> bool,
+    ) -> Result<(), HttpError> {
+        let mut out = Request {
+            method: req.method.unwrap_or("").to_string(),
+            path: req.path.unwrap_or("").to_string(),
+            close: req.version == Some(0),
+            ..Request::default()
+        };
+        let mut content_length: Option<usize> = None;
+        let mut chunked = false;
+        for h in req.headers.iter() {
+            let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+            let name = h.name;
+            if name.eq_ignore_ascii_case("content-length") {
+                let n = parse_content_length(value, self.body_bytes_max)?;
+                if content_length.is_some_and(|c| c != n) {
+                    return Err(HttpError::BadRequest("conflicting Content-Length"));
+                }
+                content_length = Some(n);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                if chunked || !value.eq_ignore_ascii_case("chunked") {
+                    return Err(HttpError::NotImplemented);
+                }
+                chunked = true;
+            } else if name.eq_ignore_ascii_case("x-amz-target") {
+                out.target = Some(value.to_string());
+            } else if name.eq_ignore_ascii_case("content-type") {
+                out.content_type = Some(value.to_string());
+            } else if name.eq_ignore_ascii_case("authorization") {
+                out.has_authorization = !value.is_empty();
+            } else if name.eq_ignore_ascii_case("connection") {
+                if value.eq_ignore_ascii_case("close") {
+                    out.close = true;
+                } else if value.eq_ignore_ascii_case("keep-alive") {
+                    out.close = false;
+                }
+            }
         }
-        if &buf[start + size..start + size + 2] != b"\r\n" {
-            return Chunked::Invalid;
+        self.request = out;
+        if chunked {
+            // Both framings at once is the classic smuggling vector.
+            if content_length.is_some() {
+                return Err(HttpError::BadRequest(
+                    "Content-Length with Transfer-Encoding",
+                ));
+            }
+            self.state = State::ChunkSize {
+                size: 0,
+                digits: 0,
+                line_bytes: 0,
+                phase: Line::Digits,
+            };
+            return Ok(());
         }
-        body.extend_from_slice(&buf[start..start + size]);
-        pos = start + size + 2;
+        let length = content_length.unwrap_or(0);
+        if length > 0 {
+            self.grow(length, reserve)?;
+            self.state = State::Body { remaining: length };
+        } else {
+            self.state = State::Head { scanned: 0 };
+        }
+        Ok(())
+    }
+
+    /// Makes room for `more` body bytes: exact for Content-Length, doubling
+    /// (capped at the limit) for chunks so many small chunks stay linear.
+    fn grow(
+        &mut self,
+        more: usize,
+        reserve: &mut dyn FnMut(usize) -> bool,
+    ) -> Result<(), HttpError> {
+        let body = &mut self.request.body;
+        let needed = body
+            .len()
+            .checked_add(more)
+            .ok_or(HttpError::BodyTooLarge)?;
+        if needed > self.body_bytes_max {
+            return Err(HttpError::BodyTooLarge);
+        }
+        if needed <= body.capacity() {
+            return Ok(());
+        }
+        let target = if matches!(self.state, State::Head { .. }) {
+            needed
+        } else {
+            needed.max(body.capacity().saturating_mul(2).min(self.body_bytes_max))
+        };
+        let extra = target - body.capacity();
+        if !reserve(extra) {
+            return Err(HttpError::OverBudget);
+        }
+        body.try_reserve_exact(target - body.len())
+            .map_err(|_| HttpError::OverBudget)
+    }
+
+    /// One step of body decoding over `input` (the bytes after those
+    /// consumed so far).
+    fn body_step(&mut self, input: &[u8], reserve: &mut dyn FnMut(usize) -> bool) -> Step {
+        if input.is_empty() {
+            return Step::More;
+        }
+        match self.state {
+            State::Head { .. } => Step::More,
+            State::Body { remaining } => {
+                let n = remaining.min(input.len());
+                self.request.body.extend_from_slice(&input[..n]);
+                self.state = if n == remaining {
+                    State::Head { scanned: 0 }
+                } else {
+                    State::Body {
+                        remaining: remaining - n,
+                    }
+                };
+                Step::Used(n)
+            }
+            State::ChunkData { remaining } => {
+                let n = remaining.min(input.len());
+                self.request.body.extend_from_slice(&input[..n]);
+                self.state = if n == remaining {
+                    State::ChunkDataEnd { cr: false }
+                } else {
+                    State::ChunkData {
+                        remaining: remaining - n,
+                    }
+                };
+                Step::Used(n)
+            }
+            State::ChunkDataEnd { cr } => match (cr, input[0]) {
+                (false, b'\r') => {
+                    self.state = State::ChunkDataEnd { cr: true };
+                    Step::Used(1)
+                }
+                (true, b'\n') => {
+                    self.state = State::ChunkSize {
+                        size: 0,
+                        digits: 0,
+                        line_bytes: 0,
+                        phase: Line::Digits,
+                    };
+                    Step::Used(1)
+                }
+                _ => Step::Fail(HttpError::BadRequest("chunk data not followed by CRLF")),
+            },
+            State::ChunkSize {
+                size,
+                digits,
+                line_bytes,
+                phase,
+            } => self.chunk_size_byte(input[0], size, digits, line_bytes, phase, reserve),
+            State::Trailers { line_bytes, total } => {
+                let total = total + 1;
+                if total > TRAILER_BYTES_MAX {
+                    return Step::Fail(HttpError::HeaderFieldsTooLarge);
+                }
+                self.state = match input[0] {
+                    // An empty line (CRLF or bare LF) ends the message.
+                    b'\n' if line_bytes == 0 => State::Head { scanned: 0 },
+                    b'\n' => State::Trailers {
+                        line_bytes: 0,
+                        total,
+                    },
+                    b'\r' => State::Trailers { line_bytes, total },
+                    _ => State::Trailers {
+                        line_bytes: line_bytes + 1,
+                        total,
+                    },
+                };
+                Step::Used(1)
+            }
+        }
+    }
+
+    fn chunk_size_byte(
+        &mut self,
+        byte: u8,
+        size: usize,
+        digits: usize,
+        line_bytes: usize,
+        phase: Line,
+        reserve: &mut dyn FnMut(usize) -> bool,
+    ) -> Step {
+        let line_bytes = line_bytes + 1;
+        if line_bytes > CHUNK_LINE_BYTES_MAX {
+            return Step::Fail(HttpError::BadRequest("chunk-size line too long"));
+        }
+        let next = |size, digits, phase| State::ChunkSize {
+            size,
+            digits,
+            line_bytes,
+            phase,
+        };
+        match (phase, byte) {
+            (Line::Digits, b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F') => {
+                let digit = (byte as char).to_digit(16).unwrap_or(0) as usize;
+                // Checked: a size past the remaining body budget is a 413
+                // at once, so the arithmetic can never wrap.
+                let room = self.body_bytes_max.saturating_sub(self.request.body.len());
+                match size.checked_mul(16).and_then(|s| s.checked_add(digit)) {
+                    Some(s) if s <= room => {
+                        self.state = next(s, digits + 1, Line::Digits);
+                        Step::Used(1)
+                    }
+                    _ => Step::Fail(HttpError::BodyTooLarge),
+                }
+            }
+            (Line::Digits, b';') if digits > 0 => {
+                self.state = next(size, digits, Line::Extension);
+                Step::Used(1)
+            }
+            (Line::Digits | Line::Extension, b'\r') if digits > 0 => {
+                self.state = next(size, digits, Line::Cr);
+                Step::Used(1)
+            }
+            (Line::Extension, b) if b != b'\n' => {
+                self.state = next(size, digits, Line::Extension);
+                Step::Used(1)
+            }
+            (Line::Cr, b'\n') => {
+                if size == 0 {
+                    self.state = State::Trailers {
+                        line_bytes: 0,
+                        total: 0,
+                    };
+                    return Step::Used(1);
+                }
+                if let Err(e) = self.grow(size, reserve) {
+                    return Step::Fail(e);
+                }
+                self.state = State::ChunkData { remaining: size };
+                Step::Used(1)
+            }
+            _ => Step::Fail(HttpError::BadRequest("malformed chunk-size line")),
+        }
+    }
+}
+
+enum Step {
+    /// `n` bytes used; the state moved on.
+    Used(usize),
+    /// Nothing more can be done with this input.
+    More,
+    Fail(HttpError),
+}
+
+/// Index just past the blank line ending a head (`\n\n` or `\n\r\n`),
+/// searching from `from`.
+fn find_head_end(input: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < input.len() {
+        let at = i + input.get(i..)?.iter().position(|&b| b == b'\n')?;
+        match input.get(at + 1) {
+            Some(b'\n') => return Some(at + 2),
+            Some(b'\r') if input.get(at + 2) == Some(&b'\n') => return Some(at + 3),
+            _ => i = at + 1,
+        }
+    }
+    None
+}
+
+/// `1*DIGIT` (no sign, no spaces inside); above `max` — even past u64 — is
+/// 413, not a wrap or a 400.
+fn parse_content_length(value: &str, max: usize) -> Result<usize, HttpError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HttpError::BadRequest("invalid Content-Length"));
+    }
+    match value.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(HttpError::BodyTooLarge),
     }
 }
 
@@ -154,6 +524,7 @@ pub fn reason(status: u16) -> &'static str {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        408 => "Request Timeout",
         413 => "Request Entity Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
@@ -189,44 +560,196 @@ pub fn write_response(
 mod tests {
     use super::*;
 
+    /// Feeds `input` in pieces of `step` bytes the way the connection loop
+    /// does (unconsumed bytes stay at the front); returns every outcome.
+    fn feed(input: &[u8], step: usize, max: usize) -> Vec<Outcome> {
+        let mut parser = Parser::new(max);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for piece in input.chunks(step.max(1)) {
+            buf.extend_from_slice(piece);
+            loop {
+                let a = parser.advance(&buf, &mut |_| true);
+                assert!(a.consumed <= buf.len());
+                buf.drain(..a.consumed);
+                match a.outcome {
+                    Outcome::NeedInput => break,
+                    Outcome::Request(r) => out.push(Outcome::Request(r)),
+                    e @ Outcome::Error(_) => {
+                        out.push(e);
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn one(input: &[u8], max: usize) -> Outcome {
+        feed(input, input.len(), max)
+            .pop()
+            .unwrap_or(Outcome::NeedInput)
+    }
+
+    const GET_ITEM: &[u8] = b"POST / HTTP/1.1\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\nAuthorization: x\r\nContent-Length: 2\r\n\r\n{}";
+
     #[test]
-    fn content_length_and_pipelining() {
-        let one = b"POST / HTTP/1.1\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\nAuthorization: x\r\nContent-Length: 2\r\n\r\n{}";
-        let mut two = one.to_vec();
-        two.extend_from_slice(one);
-        let Parse::Complete(req, used) = parse(&two, 1024) else {
-            panic!("expected a complete request");
-        };
-        assert_eq!(used, one.len());
-        assert_eq!(req.body, b"{}");
-        assert_eq!(req.target.as_deref(), Some("DynamoDB_20120810.GetItem"));
-        assert!(req.has_authorization);
-        assert!(matches!(parse(&two[used..], 1024), Parse::Complete(_, n) if n == one.len()));
-        assert_eq!(parse(&one[..one.len() - 1], 1024), Parse::Partial);
+    fn content_length_and_pipelining_at_every_split() {
+        let mut two = GET_ITEM.to_vec();
+        two.extend_from_slice(GET_ITEM);
+        for step in 1..=two.len() {
+            let got = feed(&two, step, 1024);
+            assert_eq!(got.len(), 2, "step {step}: {got:?}");
+            for r in got {
+                let Outcome::Request(r) = r else {
+                    panic!("step {step}: expected a request")
+                };
+                assert_eq!(r.body, b"{}");
+                assert_eq!(r.target.as_deref(), Some("DynamoDB_20120810.GetItem"));
+                assert!(r.has_authorization);
+            }
+        }
+        assert!(feed(&GET_ITEM[..GET_ITEM.len() - 1], 7, 1024).is_empty());
     }
 
     #[test]
-    fn chunked_bodies() {
-        let req = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        let Parse::Complete(r, used) = parse(req, 1024) else {
-            panic!("expected a complete request");
-        };
-        assert_eq!(r.body, b"abcde");
-        assert_eq!(used, req.len());
-        assert_eq!(parse(&req[..req.len() - 3], 1024), Parse::Partial);
-        assert!(matches!(parse(req, 4), Parse::Error(413, _)));
+    fn chunked_bodies_at_every_split() {
+        let req = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n";
+        for step in 1..=req.len() {
+            let got = feed(req, step, 1024);
+            let [Outcome::Request(r)] = got.as_slice() else {
+                panic!("step {step}: {got:?}")
+            };
+            assert_eq!(r.body, b"abcde");
+        }
+        assert_eq!(one(req, 4), Outcome::Error(HttpError::BodyTooLarge));
     }
 
     #[test]
-    fn limits_and_errors() {
-        let big = b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
-        assert!(matches!(parse(big, 99), Parse::Error(413, _)));
+    fn chunk_size_overflow_is_413_not_a_panic() {
+        let req = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nfffffffffffffffe\r\n";
+        assert_eq!(one(req, 1 << 24), Outcome::Error(HttpError::BodyTooLarge));
+        let huge =
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffffffff\r\n";
+        assert_eq!(
+            one(huge, usize::MAX),
+            Outcome::Error(HttpError::BodyTooLarge)
+        );
+    }
+
+    #[test]
+    fn endless_chunk_extension_and_trailers_are_bounded() {
+        let mut req = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;".to_vec();
+        req.resize(req.len() + CHUNK_LINE_BYTES_MAX, b'x');
         assert!(matches!(
-            parse(b"\x00\x01garbage\r\n\r\n", 10),
-            Parse::Error(400, _)
+            feed(&req, 100, 1024).pop(),
+            Some(Outcome::Error(HttpError::BadRequest(_)))
+        ));
+        let mut req = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n".to_vec();
+        for _ in 0..TRAILER_BYTES_MAX {
+            req.extend_from_slice(b"a\r\n");
+        }
+        assert_eq!(
+            feed(&req, 100, 1024).pop(),
+            Some(Outcome::Error(HttpError::HeaderFieldsTooLarge))
+        );
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let req = |cl: &str| format!("POST / HTTP/1.1\r\nContent-Length: {cl}\r\n\r\n");
+        assert_eq!(
+            one(req("100").as_bytes(), 99),
+            Outcome::Error(HttpError::BodyTooLarge)
+        );
+        assert_eq!(
+            one(req("99999999999999999999999").as_bytes(), 99),
+            Outcome::Error(HttpError::BodyTooLarge)
+        );
+        for bad in ["+5", "-1", "5 5", "", "0x10"] {
+            assert!(
+                matches!(
+                    one(req(bad).as_bytes(), 99),
+                    Outcome::Error(HttpError::BadRequest(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        let both = b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(matches!(
+            one(both, 99),
+            Outcome::Error(HttpError::BadRequest(_))
+        ));
+        let gzip = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n";
+        assert_eq!(one(gzip, 99), Outcome::Error(HttpError::NotImplemented));
+    }
+
+    #[test]
+    fn heads_are_bounded_and_validated() {
+        assert!(matches!(
+            one(b"\x00\x01garbage\r\n\r\n", 10),
+            Outcome::Error(HttpError::BadRequest(_))
         ));
         let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
-        huge.resize(MAX_HEADER_BYTES + 10, b'a');
-        assert!(matches!(parse(&huge, 10), Parse::Error(431, _)));
+        huge.resize(HEAD_BYTES_MAX + 10, b'a');
+        assert_eq!(
+            feed(&huge, 1000, 10).pop(),
+            Some(Outcome::Error(HttpError::HeaderFieldsTooLarge))
+        );
+        let mut line = b"GET /".to_vec();
+        line.resize(HEAD_BYTES_MAX + 10, b'a');
+        assert_eq!(
+            one(&line, 10),
+            Outcome::Error(HttpError::HeaderFieldsTooLarge)
+        );
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..HEADERS_MAX + 1 {
+            many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(
+            one(&many, 10),
+            Outcome::Error(HttpError::HeaderFieldsTooLarge)
+        );
+        // Blank lines before a request line are skipped (RFC 9112 §2.2).
+        assert!(matches!(
+            one(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", 10),
+            Outcome::Request(_)
+        ));
+    }
+
+    #[test]
+    fn budget_refusal_allocates_nothing() {
+        let mut parser = Parser::new(1 << 20);
+        let req = b"POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n";
+        let a = parser.advance(req, &mut |n| n < 1000);
+        assert_eq!(a.outcome, Outcome::Error(HttpError::OverBudget));
+        assert_eq!(parser.body_capacity(), 0);
+    }
+
+    #[test]
+    fn body_is_decoded_once_per_byte() {
+        // 1 MiB in 1-byte chunks fed 7 bytes at a time: the parser must only
+        // ever see the unconsumed tail (nothing left behind to re-decode).
+        let mut req = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..(1 << 16) {
+            req.extend_from_slice(b"1\r\nz\r\n");
+        }
+        req.extend_from_slice(b"0\r\n\r\n");
+        let mut parser = Parser::new(1 << 20);
+        let mut buf = Vec::new();
+        let mut done = None;
+        for piece in req.chunks(7) {
+            buf.extend_from_slice(piece);
+            let a = parser.advance(&buf, &mut |_| true);
+            buf.drain(..a.consumed);
+            if parser.in_body() {
+                assert!(buf.is_empty(), "body bytes left undecoded");
+            }
+            if let Outcome::Request(r) = a.outcome {
+                done = Some(r);
+            }
+        }
+        assert_eq!(done.map(|r| r.body.len()), Some(1 << 16));
     }
 }

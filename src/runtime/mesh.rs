@@ -2,7 +2,7 @@
 //! [`MeshRequest`]s between shards; replies return on a oneshot channel.
 //!
 //! Bounds: each shard-to-shard channel holds `mesh_queue_depth` messages,
-//! and each shard has at most `max_inflight_forwarded_per_shard` requests
+//! and each shard has at most `inflight_forwarded_per_shard_max` requests
 //! outstanding on every peer (Seastar's smp_service_group lesson: remote
 //! concurrency multiplies by the shard count). Receivers serve each message
 //! in its own task so one slow request never blocks the channel.
@@ -111,7 +111,7 @@ pub fn spawn_receivers(shard: Rc<Shard>, mut receivers: Receivers<Envelope>) {
                 }
                 let shard = shard.clone();
                 glommio::spawn_local(async move {
-                    let reply = api::mesh::serve(&shard, envelope.request).await;
+                    let reply = api::serve(&shard, envelope.request).await;
                     // The caller may have gone (connection closed); nothing to do then.
                     let _ = envelope.reply.send(reply);
                 })

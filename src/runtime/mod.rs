@@ -6,10 +6,14 @@
 //! other before any client can), open the shard's store (recovery), bind
 //! the shared port with SO_REUSEPORT (and the shard's own port, if
 //! configured), then serve until SIGINT/SIGTERM. If any shard fails to
-//! start, all stop and the process exits non-zero with the reason.
+//! start, all stop and the process exits non-zero with the reason. If any
+//! thread panics, the main thread's supervisor (`health.rs`) stops every
+//! shard and the process exits non-zero with the panic message, promptly:
+//! never half a keyspace served.
 
 pub mod admin;
 pub mod files;
+pub mod health;
 pub mod http;
 pub mod mesh;
 pub mod server;
@@ -112,6 +116,11 @@ pub fn run(config: Config) -> Result<(), String> {
             .map_err(|e| format!("cannot install signal handler: {e}"))?;
     }
     let config = Arc::new(config);
+    let health = Arc::new(health::Health::new(
+        shard_count,
+        config.shard_heartbeat_stale_ms,
+    ));
+    health::install_panic_hook(health.clone());
     let mesh =
         MeshBuilder::<mesh::Envelope, _>::full(shard_count as usize, config.mesh_queue_depth);
     let mut handles = Vec::new();
@@ -119,19 +128,33 @@ pub fn run(config: Config) -> Result<(), String> {
     // (ordered by executor id) equal shard ids; checked at join.
     for id in 0..shard_count {
         let cpu = cpus[id as usize % cpus.len()];
-        let (config, catalog, mesh, shutdown) = (
+        let (config, catalog, mesh, shutdown, health) = (
             config.clone(),
             catalog.clone(),
             mesh.clone(),
             shutdown.clone(),
+            health.clone(),
         );
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))
             .io_memory(config.io_memory_bytes)
             .spin_before_park(Duration::from_micros(config.spin_before_park_us))
             .spawn(move || async move {
-                let result =
-                    shard_main(id, shard_count, config, catalog, mesh, shutdown.clone()).await;
+                // Marks the shard stopped, or dead if this future unwinds.
+                let _guard = health::ShardGuard {
+                    health: &health,
+                    shard: id,
+                };
+                let result = shard_main(
+                    id,
+                    shard_count,
+                    config,
+                    catalog,
+                    mesh,
+                    shutdown.clone(),
+                    health.clone(),
+                )
+                .await;
                 if result.is_err() {
                     shutdown.store(true, Ordering::SeqCst);
                 }
@@ -141,6 +164,12 @@ pub fn run(config: Config) -> Result<(), String> {
         handles.push(handle);
     }
     tracing::info!(shards = shard_count, listen = %config.listen, data_dir = %config.data_dir.display(), "dynacore serving");
+    // A panic: do not join (a shard may wait forever on the dead one).
+    health::supervise(
+        &health,
+        &shutdown,
+        Duration::from_millis(health::PANIC_EXIT_GRACE_MS),
+    )?;
     let mut errors = Vec::new();
     for (id, handle) in handles.into_iter().enumerate() {
         match handle.join() {
@@ -164,6 +193,7 @@ async fn shard_main(
     catalog: Arc<Catalog>,
     mesh: MeshBuilder<mesh::Envelope, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
+    health: Arc<health::Health>,
 ) -> Result<(), String> {
     let (senders, receivers) = mesh
         .join()
@@ -175,6 +205,7 @@ async fn shard_main(
             senders.peer_id()
         ));
     }
+    crate::engine::io::dma::set_background_shares(config.background_shares);
     let dir = config.data_dir.join(format!("shard-{id:03}"));
     let store = Rc::new(
         Store::open(&dir, &config.engine)
@@ -185,7 +216,7 @@ async fn shard_main(
     let services = mesh::MeshServices::new(
         senders,
         shard_count,
-        config.max_inflight_forwarded_per_shard,
+        config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
         counters.clone(),
     );
@@ -197,21 +228,24 @@ async fn shard_main(
             account_id: "000000000000".to_string(),
             item_collection_bytes_max: config.item_collection_bytes_max,
             index_outbox_records_max: config.index_outbox_records_max,
+            gsi_backpressure_wait: Duration::from_millis(config.gsi_backpressure_wait_ms),
+            tables_max: config.tables_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
         services: Rc::new(services),
         locks: Default::default(),
         counters,
-        outbox: crate::api::index::outbox::Outbox::new(config.index_outbox_records_max),
+        inbound: crate::api::inbound,
+        outbox: crate::api::shard::outbox::Outbox::new(config.index_outbox_records_max),
         backfills: Default::default(),
     });
     mesh::spawn_receivers(shard.clone(), receivers);
     crate::api::index::open(&shard)
         .await
-        .map_err(|e| format!("cannot open the index outbox of shard {id}: {}", e.message))?;
+        .map_err(|e| format!("cannot open the index outbox of shard {id}: {e}"))?;
     let local_config = Rc::new((*config).clone());
-    let slots = server::Slots::new(config.max_connections_per_shard);
+    let front = server::Front::new(shard.clone(), local_config, health.clone());
     let mut addrs = vec![config.listen.clone()];
     if let Some(base) = config.shard_port_base {
         let host = config
@@ -222,15 +256,19 @@ async fn shard_main(
     }
     for addr in addrs {
         let listener = server::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        glommio::spawn_local(server::accept_loop(
-            shard.clone(),
-            local_config.clone(),
-            listener,
-            slots.clone(),
-        ))
-        .detach();
+        glommio::spawn_local(server::accept_loop(front.clone(), listener)).detach();
     }
+    health.set_state(id, health::ShardState::Serving);
+    #[cfg(debug_assertions)]
+    let debug_panic = std::env::var("DYNACORE_DEBUG_PANIC_SHARD").ok() == Some(id.to_string());
     while !shutdown.load(Ordering::SeqCst) {
+        health.beat(id, store.poisoned().is_some(), front.buffer_bytes() as u64);
+        // Debug builds only (tests/health.rs): the real panic → exit path,
+        // with no way to reach it in a release build.
+        #[cfg(debug_assertions)]
+        if debug_panic {
+            panic!("debug panic requested by DYNACORE_DEBUG_PANIC_SHARD={id}");
+        }
         glommio::timer::sleep(Duration::from_millis(50)).await;
     }
     store

@@ -1,79 +1,190 @@
 //! Per-shard connection handling: accept, read, frame, dispatch, respond.
 //!
 //! Each connection is a task on the shard that accepted it. Requests on one
-//! connection are answered in order (HTTP/1.1 pipelining); responses to all
-//! requests already buffered are written with one send. Reads time out:
-//! `idle_timeout_ms` between requests, `header_read_timeout_ms` once a
-//! request has started, so a slow or stalled client cannot hold a slot.
+//! connection are answered in order (HTTP/1.1 pipelining); responses are
+//! queued and written together. Everything a connection may hold is bounded:
+//!
+//! - **Deadlines** (knobs in `config.rs`): a request must arrive whole
+//!   within `header_read_timeout_ms` of its first byte (else 408), a
+//!   connection with nothing in progress is closed after `idle_timeout_ms`,
+//!   and queued responses must be taken by the client within
+//!   `write_timeout_ms` of the flush start (else the connection is closed).
+//! - **Memory per connection**: the read buffer returns to
+//!   [`READ_BUFFER_BYTES`] and the write buffer to [`WRITE_BUFFER_BYTES`]
+//!   after a large request or response; once `response_queue_bytes_max`
+//!   bytes are queued, no further pipelined request is decoded until the
+//!   queue is flushed (the client must read to make progress).
+//! - **Memory per shard**: every connection's buffer capacity and body
+//!   memory is counted in one [`Budget`] (`connection_buffers_bytes_max`);
+//!   over it the request gets ThrottlingException (see the knob's doc).
+//!
+//! After a framing error (400/413/431/501) or a budget refusal the reply is
+//! written with `Connection: close`, the write side is shut down and the
+//! rest of the request is read and discarded (bounded by the request
+//! deadline and [`DISCARD_BYTES_MAX`]) before closing: closing with unread
+//! bytes would make the kernel send RST, and a client still sending its body
+//! would see EPIPE instead of our 413.
 
 use std::cell::Cell;
+use std::net::Shutdown;
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::{TcpListener, TcpStream};
 
-use super::http::{self, Parse};
+use super::health::Health;
+use super::http::{self, HttpError, Outcome, Parser};
 use crate::api::{self, RequestHead, Shard};
 use crate::config::Config;
 
 const JSON_1_0: &str = "application/x-amz-json-1.0";
-const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Baseline read buffer of a connection (one read's worth).
+pub const READ_BUFFER_BYTES: usize = 16 * 1024;
+/// Baseline write buffer: many small pipelined replies fit without growing.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Most bytes read and thrown away while lingering before a close.
+pub const DISCARD_BYTES_MAX: usize = 64 << 20;
 
-/// Connection slots of one shard.
-pub struct Slots {
-    open: Cell<usize>,
+/// Connection-buffer memory of one shard: bytes held by all its connections.
+pub struct Budget {
+    used: Cell<usize>,
     max: usize,
 }
 
-impl Slots {
-    pub fn new(max: usize) -> Rc<Slots> {
-        Rc::new(Slots {
-            open: Cell::new(0),
-            max,
-        })
+impl Budget {
+    fn try_take(&self, bytes: usize) -> bool {
+        match self.used.get().checked_add(bytes) {
+            Some(total) if total <= self.max => {
+                self.used.set(total);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn over(&self) -> bool {
+        self.used.get() > self.max
     }
 }
 
-pub async fn accept_loop(
-    shard: Rc<Shard>,
-    config: Rc<Config>,
-    listener: TcpListener,
-    slots: Rc<Slots>,
-) {
+/// What one connection holds of the budget; given back on drop, so every
+/// exit path (errors, deadlines, panics in a handler) returns its bytes.
+struct Held<'a> {
+    budget: &'a Budget,
+    bytes: usize,
+}
+
+impl Held<'_> {
+    /// Asks for `bytes` more; refuses past the budget.
+    fn try_grow(&mut self, bytes: usize) -> bool {
+        let ok = self.budget.try_take(bytes);
+        if ok {
+            self.bytes += bytes;
+        }
+        ok
+    }
+
+    /// Re-accounts to what the connection really holds now. Never refused:
+    /// memory already allocated (a built response) is counted, even over.
+    fn set(&mut self, bytes: usize) {
+        let used = self.budget.used.get().saturating_sub(self.bytes);
+        self.budget.used.set(used.saturating_add(bytes));
+        self.bytes = bytes;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
+/// The front door of one shard: its connection slots and buffer budget.
+pub struct Front {
+    pub shard: Rc<Shard>,
+    pub config: Rc<Config>,
+    pub health: Arc<Health>,
+    open: Cell<usize>,
+    budget: Budget,
+}
+
+impl Front {
+    pub fn new(shard: Rc<Shard>, config: Rc<Config>, health: Arc<Health>) -> Rc<Front> {
+        let max = config.connection_buffers_bytes_max;
+        Rc::new(Front {
+            shard,
+            config,
+            health,
+            open: Cell::new(0),
+            budget: Budget {
+                used: Cell::new(0),
+                max,
+            },
+        })
+    }
+
+    fn add_connections(&self, delta: isize) {
+        let open = self.open.get().saturating_add_signed(delta);
+        self.open.set(open);
+        self.health.set_connections_open(self.shard.id, open as u64);
+    }
+
+    pub fn buffer_bytes(&self) -> usize {
+        self.budget.used.get()
+    }
+}
+
+pub async fn accept_loop(front: Rc<Front>, listener: TcpListener) {
     loop {
         let stream = match listener.accept().await {
             Ok(stream) => stream,
             Err(e) => {
-                tracing::warn!(shard = shard.id, "accept failed: {e}");
+                tracing::warn!(shard = front.shard.id, "accept failed: {e}");
                 glommio::timer::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
-        let shard = shard.clone();
-        let config = config.clone();
-        let slots = slots.clone();
+        let front = front.clone();
         glommio::spawn_local(async move {
-            if slots.open.get() >= slots.max {
-                refuse(stream).await;
+            let mut stream = stream;
+            if front.open.get() >= front.config.connections_per_shard_max {
+                refuse(&front, stream, "Too many open connections on this shard").await;
                 return;
             }
-            slots.open.set(slots.open.get() + 1);
-            let _ = stream.set_nodelay(true);
-            if let Err(e) = serve_connection(&shard, &config, stream).await {
-                tracing::debug!(shard = shard.id, "connection closed: {e}");
+            let mut held = Held {
+                budget: &front.budget,
+                bytes: 0,
+            };
+            if !held.try_grow(READ_BUFFER_BYTES + WRITE_BUFFER_BYTES) {
+                drop(held);
+                refuse(&front, stream, OVER_BUDGET).await;
+                return;
             }
-            slots.open.set(slots.open.get() - 1);
+            front.add_connections(1);
+            let _ = stream.set_nodelay(true);
+            if let Err(e) = serve_connection(&front, &mut stream, &mut held).await {
+                tracing::debug!(shard = front.shard.id, "connection closed: {e}");
+            }
+            let _ = stream.close().await;
+            front.add_connections(-1);
         })
         .detach();
     }
 }
 
-async fn refuse(mut stream: TcpStream) {
-    let error = api::ApiError::throttling("Too many open connections on this shard");
+const OVER_BUDGET: &str =
+    "Connection buffers of this shard are exhausted (connection_buffers_bytes_max); retry later";
+
+async fn refuse(front: &Front, mut stream: TcpStream, why: &str) {
+    let error = api::ApiError::throttling(why);
     let mut out = Vec::new();
     http::write_response(&mut out, 400, JSON_1_0, "refused", &error.to_json(), true);
-    let _ = stream.write_all(&out).await;
+    let write = Duration::from_millis(front.config.write_timeout_ms.max(1));
+    if flush(&mut stream, &mut out, write).await.is_ok() {
+        let _ = stream.shutdown(Shutdown::Write).await;
+    }
     let _ = stream.close().await;
 }
 
@@ -91,76 +202,204 @@ fn request_id(shard: u32) -> String {
     format!("{shard:04X}{:016X}{seq:032X}", std::process::id())
 }
 
+/// How a connection ends after its last flush.
+enum Ending {
+    KeepGoing,
+    /// The client asked for it (Connection: close / HTTP/1.0).
+    Close,
+    /// We refused a request: linger so the client reads our reply.
+    Linger,
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, "deadline passed")
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    )
+}
+
 async fn serve_connection(
-    shard: &Rc<Shard>,
-    config: &Config,
-    mut stream: TcpStream,
+    front: &Front,
+    stream: &mut TcpStream,
+    held: &mut Held<'_>,
 ) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
-    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
+    let config = &front.config;
+    let shard = &front.shard;
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_BUFFER_BYTES);
+    let mut out: Vec<u8> = Vec::new();
+    let mut start = 0; // buf[..start] is consumed
+    let mut parser = Parser::new(config.request_body_bytes_max);
     let idle = Duration::from_millis(config.idle_timeout_ms.max(1));
-    let header = Duration::from_millis(config.header_read_timeout_ms.max(1));
+    let request_time = Duration::from_millis(config.header_read_timeout_ms.max(1));
+    let write = Duration::from_millis(config.write_timeout_ms.max(1));
+    // Set at a request's first byte, cleared when it is complete.
+    let mut deadline: Option<Instant> = None;
     loop {
-        // Answer every complete request already buffered.
-        let mut consumed = 0;
-        let mut close = false;
-        loop {
-            match http::parse(&buf[consumed..], config.max_request_body_bytes) {
-                Parse::Complete(request, used) => {
-                    consumed += used;
-                    close = request.close;
-                    respond(shard, config, request, &mut out).await;
+        // Answer buffered requests until input runs out or the queue is full.
+        let mut ending = Ending::KeepGoing;
+        let mut need_input = false;
+        while out.len() < config.response_queue_bytes_max {
+            if deadline.is_none() && (start < buf.len() || parser.in_body()) {
+                deadline = Some(Instant::now() + request_time);
+            }
+            let advance = parser.advance(&buf[start..], &mut |n| held.try_grow(n));
+            start += advance.consumed;
+            match advance.outcome {
+                Outcome::NeedInput => {
+                    need_input = true;
+                    break;
+                }
+                Outcome::Request(request) => {
+                    deadline = None;
+                    let close = request.close;
+                    if front.budget.over() {
+                        let error = api::ApiError::throttling(OVER_BUDGET);
+                        let id = request_id(shard.id);
+                        http::write_response(&mut out, 400, JSON_1_0, &id, &error.to_json(), true);
+                        ending = Ending::Linger;
+                        break;
+                    }
+                    respond(front, request, &mut out).await;
+                    held.set(buf.capacity() + out.capacity() + parser.body_capacity());
                     if close {
+                        ending = Ending::Close;
                         break;
                     }
                 }
-                Parse::Partial => break,
-                Parse::Error(status, _) => {
-                    let body = if status == 413 {
-                        api::ApiError::request_entity_too_large(config.max_request_body_bytes)
-                            .to_json()
-                    } else {
-                        Vec::new()
+                Outcome::Error(error) => {
+                    let body = match error {
+                        HttpError::BodyTooLarge => {
+                            api::ApiError::request_entity_too_large(config.request_body_bytes_max)
+                                .to_json()
+                        }
+                        HttpError::OverBudget => api::ApiError::throttling(OVER_BUDGET).to_json(),
+                        _ => Vec::new(),
                     };
-                    http::write_response(
-                        &mut out,
-                        status,
-                        JSON_1_0,
-                        &request_id(shard.id),
-                        &body,
-                        true,
-                    );
-                    close = true;
+                    let id = request_id(shard.id);
+                    http::write_response(&mut out, error.status(), JSON_1_0, &id, &body, true);
+                    ending = Ending::Linger;
                     break;
                 }
             }
         }
-        buf.drain(..consumed);
         if !out.is_empty() {
-            stream.write_all(&out).await?;
-            out.clear();
+            held.set(buf.capacity() + out.capacity() + parser.body_capacity());
+            flush(stream, &mut out, write).await?;
+            if out.capacity() > WRITE_BUFFER_BYTES {
+                out = Vec::with_capacity(WRITE_BUFFER_BYTES);
+            }
         }
-        if close {
-            return stream.close().await;
+        match ending {
+            Ending::KeepGoing => {}
+            Ending::Close => return Ok(()),
+            Ending::Linger => {
+                let until = deadline.unwrap_or_else(|| Instant::now() + request_time);
+                return linger(stream, &mut buf, until).await;
+            }
         }
-        stream.set_read_timeout(Some(if buf.is_empty() { idle } else { header }))?;
-        let start = buf.len();
-        buf.resize(start + READ_CHUNK_BYTES, 0);
-        let n = match stream.read(&mut buf[start..]).await {
+        if !need_input {
+            continue; // the queue was full: decode more before reading
+        }
+        // Drop consumed bytes; give back memory a large head needed.
+        buf.drain(..start);
+        start = 0;
+        if buf.capacity() > READ_BUFFER_BYTES && buf.len() <= READ_BUFFER_BYTES {
+            buf.shrink_to(READ_BUFFER_BYTES);
+        }
+        if buf.len() == buf.capacity() {
+            // Only an unfinished head stays buffered (bodies are decoded
+            // as they arrive), and the parser refuses heads past
+            // HEAD_BYTES_MAX, so this growth is bounded.
+            buf.reserve(READ_BUFFER_BYTES);
+        }
+        held.set(buf.capacity() + out.capacity() + parser.body_capacity());
+        let timeout = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => idle,
+        };
+        let n = match read_some(stream, &mut buf, timeout).await {
             Ok(n) => n,
-            Err(e) => {
-                buf.truncate(start);
+            Err(e) if is_timeout(&e) && deadline.is_some() => {
+                // Slow request: tell the client why, then close.
+                let id = request_id(shard.id);
+                http::write_response(&mut out, 408, JSON_1_0, &id, &[], true);
+                let _ = flush(stream, &mut out, write).await;
                 return Err(e);
             }
+            Err(e) => return Err(e),
         };
-        buf.truncate(start + n);
         if n == 0 {
             return Ok(());
         }
     }
 }
 
-async fn respond(shard: &Rc<Shard>, config: &Config, request: http::Request, out: &mut Vec<u8>) {
+/// Reads once into `buf`'s spare capacity, waiting at most `timeout`.
+async fn read_some(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    timeout: Duration,
+) -> std::io::Result<usize> {
+    if timeout.is_zero() {
+        return Err(timed_out());
+    }
+    stream.set_read_timeout(Some(timeout))?;
+    let len = buf.len();
+    buf.resize(buf.capacity(), 0);
+    let result = stream.read(&mut buf[len..]).await;
+    let n = *result.as_ref().unwrap_or(&0);
+    buf.truncate(len + n);
+    result
+}
+
+/// Writes all of `out` within `timeout` from now, then clears it.
+async fn flush(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pos = 0;
+    while pos < out.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        stream.set_write_timeout(Some(left))?;
+        let n = stream.write(&out[pos..]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        pos += n;
+    }
+    out.clear();
+    Ok(())
+}
+
+/// Half-closes, then reads and discards what the client still sends until
+/// it closes, `until` passes or [`DISCARD_BYTES_MAX`] bytes went by.
+async fn linger(stream: &mut TcpStream, buf: &mut Vec<u8>, until: Instant) -> std::io::Result<()> {
+    stream.shutdown(Shutdown::Write).await?;
+    buf.clear();
+    buf.shrink_to(READ_BUFFER_BYTES);
+    let mut discarded = 0usize;
+    while discarded < DISCARD_BYTES_MAX {
+        let left = until.saturating_duration_since(Instant::now());
+        match read_some(stream, buf, left).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => discarded += n,
+        }
+        buf.clear();
+    }
+    Ok(())
+}
+
+async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
+    let shard = &front.shard;
     let id = request_id(shard.id);
     let close = request.close;
     match (request.method.as_str(), request.path.as_str()) {
@@ -174,11 +413,15 @@ async fn respond(shard: &Rc<Shard>, config: &Config, request: http::Request, out
             http::write_response(out, status, JSON_1_0, &id, &body, close);
         }
         ("GET", "/") => {
-            let body = format!("healthy: dynamodb.{}.amazonaws.com ", config.region);
+            let body = format!("healthy: dynamodb.{}.amazonaws.com ", front.config.region);
             http::write_response(out, 200, "text/plain", &id, body.as_bytes(), close);
         }
+        ("GET", "/dynacore/health") => {
+            let (status, body) = front.health.http_report();
+            http::write_response(out, status, "application/json", &id, &body, close);
+        }
         ("GET", "/dynacore/partition-map") => {
-            let body = super::admin::partition_map_json(shard, config);
+            let body = super::admin::partition_map_json(shard, &front.config);
             http::write_response(out, 200, "application/json", &id, &body, close);
         }
         ("GET", "/dynacore/metrics") => {

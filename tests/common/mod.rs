@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod index_tables;
+pub mod values;
+pub mod wait;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -75,7 +79,8 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Ok((200, _)) = raw_get(self.port, "/") {
+            // Every shard serving, not just the one that took this connection.
+            if let Ok((200, _)) = raw_get(self.port, "/dynacore/health") {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
@@ -343,4 +348,85 @@ pub async fn create_simple_table(client: &Client, name: &str, sort_key: Option<(
             );
     }
     request.send().await.expect("create table");
+}
+
+/// A server started with `config` (TOML merged over the test_min profile).
+pub fn start_with_config(name: &str, shards: u32, config: &str) -> Server {
+    let path = fresh_data_dir(&format!("{name}-config")).with_extension("toml");
+    std::fs::write(&path, config).expect("write test config");
+    let path = path.to_string_lossy().to_string();
+    Server::start_with(name, shards, &["--config", &path])
+}
+
+impl Server {
+    /// Resident set size of the server process, from /proc (bytes).
+    pub fn rss_bytes(&self) -> u64 {
+        let pid = self.child.as_ref().expect("server running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .expect("VmRSS")
+    }
+
+    /// A number from `GET /dynacore/health`, summed over every shard.
+    pub fn health_sum(&self, name: &str) -> u64 {
+        let (_, body) = raw_get(self.port, "/dynacore/health").expect("health");
+        body.split(&format!("\"{name}\":"))
+            .skip(1)
+            .filter_map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    /// Creates table `name` (hash key `pk`) holding `items` items with a
+    /// `blob` attribute of `item_bytes`, through raw calls.
+    pub fn create_blob_table(&self, name: &str, items: usize, item_bytes: usize) {
+        let (status, body) = self.call(
+            "CreateTable",
+            &format!(
+                r#"{{"TableName":"{name}","BillingMode":"PAY_PER_REQUEST","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}]}}"#
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        let blob = "x".repeat(item_bytes);
+        for i in 0..items {
+            let (status, body) = self.call(
+                "PutItem",
+                &format!(
+                    r#"{{"TableName":"{name}","Item":{{"pk":{{"S":"k{i}"}},"blob":{{"S":"{blob}"}}}}}}"#
+                ),
+            );
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}
+
+/// Bytes of one raw `POST /` request for `operation` with `body`.
+pub fn raw_request(operation: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\nAuthorization: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Waits until `done` holds, polling; false if `timeout` passes first.
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

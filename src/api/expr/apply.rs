@@ -11,7 +11,7 @@ use super::ExprError;
 use super::ast::{Path, PathElem, SetValue, Update, UpdateAction, UpdateOperand};
 use super::eval::resolve_path;
 use crate::model::number::NumberError;
-use crate::model::value::{MAX_ITEM_BYTES, item_size};
+use crate::model::value::{ITEM_BYTES_MAX, item_size};
 use crate::model::{Item, Value};
 
 const INVALID_PATH: &str =
@@ -88,7 +88,7 @@ pub fn apply_update(update: &Update, old: &Item) -> Result<Item, ExprError> {
             _ => {}
         }
     }
-    if item_size(&item) > MAX_ITEM_BYTES {
+    if item_size(&item) > ITEM_BYTES_MAX {
         return Err(err(
             "Item size to update has exceeded the maximum allowed size",
         ));

@@ -12,12 +12,20 @@
 //!
 //! Every error is an [`ExprError`] carrying DynamoDB's full message; the API
 //! maps it to `com.amazon.coral.validate#ValidationException`.
+//!
+//! The language itself is pure and knows no requests; two modules face the
+//! request: `params` reads a request's expression parameters and
+//! placeholders, `legacy` translates the pre-expression parameters
+//! (Expected, KeyConditions, QueryFilter, ScanFilter, AttributeUpdates) into
+//! the same parsed forms, so one evaluator serves both.
 
 mod apply;
 pub mod ast;
 mod eval;
 mod keycond;
+pub mod legacy;
 mod lexer;
+pub mod params;
 mod parser;
 mod projection;
 mod reserved;
@@ -32,29 +40,30 @@ pub use apply::apply_update;
 pub use ast::{CmpOp, Condition, Node, Operand, Path, PathElem, Update, UpdateAction};
 pub use eval::{compare_values, evaluate, resolve_path, size_of, values_equal};
 pub use keycond::{KeyOp, KeyTerm, key_condition_terms};
-pub use parser::{parse_condition, parse_projection, parse_update};
-pub use projection::Projection;
+pub use parser::parse_condition;
+pub use projection::{Projection, parse_projection};
 pub use reserved::is_reserved;
+pub use update::parse_update;
 
 use crate::model::{Value, ValueError};
 
 /// DynamoDB's 4 KB limit on each expression string.
-pub const MAX_EXPRESSION_BYTES: usize = 4096;
+pub const EXPRESSION_BYTES_MAX: usize = 4096;
 /// Maximum length of a `#name` or `:value` placeholder, in bytes.
-pub const MAX_PLACEHOLDER_BYTES: usize = 255;
+pub const PLACEHOLDER_BYTES_MAX: usize = 255;
 /// DynamoDB's limit on operators and functions in one expression.
-pub const MAX_OPERATORS: usize = 300;
+pub const OPERATORS_MAX: usize = 300;
 /// Operands of one `IN`.
-pub const MAX_IN_OPERANDS: usize = 100;
+pub const IN_OPERANDS_MAX: usize = 100;
 /// Parenthesis / NOT / function nesting. DynamoDB documents no number, but
 /// every level of a valid expression carries an operator (a bare `((…))` is
-/// "redundant parentheses"), so [`MAX_OPERATORS`] bounds valid depth. The
+/// "redundant parentheses"), so [`OPERATORS_MAX`] bounds valid depth. The
 /// 4 KB limit alone would allow ~2000 levels, more than a recursive descent
 /// parser should follow on a shard's stack; past this depth the expression
 /// is reported as DynamoDB would report it: redundant parentheses.
-pub const MAX_NESTING_DEPTH: usize = MAX_OPERATORS + 1;
+pub const NESTING_DEPTH_MAX: usize = OPERATORS_MAX + 1;
 /// Document path depth, as for stored documents.
-pub const MAX_PATH_DEPTH: usize = 32;
+pub const PATH_DEPTH_MAX: usize = 32;
 
 /// Which expression parameter is being parsed; it names the parameter in
 /// every message (`Invalid UpdateExpression: …`).
@@ -112,7 +121,7 @@ pub struct Placeholders<'a> {
 
 /// (DynamoDB reports the size for names but not for values.)
 fn check_key_length(key: &str, map: &str) -> Result<(), ExprError> {
-    if key.len() > MAX_PLACEHOLDER_BYTES {
+    if key.len() > PLACEHOLDER_BYTES_MAX {
         let size = if map == "ExpressionAttributeNames" {
             format!(" size of key: {}", key.len())
         } else {

@@ -3,7 +3,7 @@
 //!
 //! Precedence, loosest first: `OR`, `AND`, `NOT`, then comparisons,
 //! `BETWEEN`, `IN` and functions; parentheses group. Recursion depth is
-//! bounded by [`MAX_NESTING_DEPTH`](super::MAX_NESTING_DEPTH), so a hostile
+//! bounded by [`NESTING_DEPTH_MAX`](super::NESTING_DEPTH_MAX), so a hostile
 //! `((((…` is a ValidationException, never a stack overflow.
 //!
 //! Errors: syntax errors and limits return at once. Semantic errors (reserved
@@ -16,8 +16,8 @@ use super::ast::{CmpOp, Condition, ConstId, Node, NodeId, Operand, Path, PathEle
 use super::lexer::{Tok, Token, tokenize};
 use super::reserved::is_reserved;
 use super::{
-    ExprError, ExprKind, MAX_EXPRESSION_BYTES, MAX_IN_OPERANDS, MAX_NESTING_DEPTH, MAX_OPERATORS,
-    MAX_PATH_DEPTH, Placeholders,
+    EXPRESSION_BYTES_MAX, ExprError, ExprKind, IN_OPERANDS_MAX, NESTING_DEPTH_MAX, OPERATORS_MAX,
+    PATH_DEPTH_MAX, Placeholders,
 };
 use crate::model::Value;
 
@@ -66,7 +66,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         if src.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
             return Err(ExprError::invalid(kind, "The expression can not be empty;"));
         }
-        if src.len() > MAX_EXPRESSION_BYTES {
+        if src.len() > EXPRESSION_BYTES_MAX {
             return Err(ExprError::invalid(
                 kind,
                 format!(
@@ -178,7 +178,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
 
     pub(super) fn count_operator(&mut self) -> Result<(), ExprError> {
         self.operators += 1;
-        if self.operators > MAX_OPERATORS {
+        if self.operators > OPERATORS_MAX {
             return Err(ExprError::invalid(
                 self.kind,
                 format!(
@@ -192,7 +192,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
 
     pub(super) fn enter(&mut self) -> Result<(), ExprError> {
         self.depth += 1;
-        if self.depth > MAX_NESTING_DEPTH {
+        if self.depth > NESTING_DEPTH_MAX {
             return Err(ExprError::invalid(
                 self.kind,
                 "The expression has redundant parentheses;",
@@ -274,7 +274,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                 }
                 _ => break,
             }
-            if elems.len() > MAX_PATH_DEPTH {
+            if elems.len() > PATH_DEPTH_MAX {
                 return Err(ExprError::invalid(
                     self.kind,
                     format!(
@@ -443,7 +443,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                     list.push(self.cond_operand()?);
                 }
                 self.expect(Tok::RParen)?;
-                if list.len() > MAX_IN_OPERANDS {
+                if list.len() > IN_OPERANDS_MAX {
                     return Err(ExprError::invalid(
                         self.kind,
                         format!(
@@ -783,15 +783,42 @@ pub fn parse_condition(
     Parser::new(src, kind, ph)?.condition()
 }
 
-/// Parses an UpdateExpression.
-pub fn parse_update(src: &str, ph: &mut Placeholders<'_>) -> Result<super::Update, ExprError> {
-    Parser::new(src, ExprKind::Update, ph)?.update()
-}
-
-/// Parses a ProjectionExpression.
-pub fn parse_projection(
-    src: &str,
-    ph: &mut Placeholders<'_>,
-) -> Result<super::Projection, ExprError> {
-    Parser::new(src, ExprKind::Projection, ph)?.projection()
+/// The first overlap (preferred) or conflict among `paths`, in DynamoDB's
+/// words; pairs are reported earlier path first.
+pub(super) fn overlap_message(paths: &[&Path]) -> Option<(Prio, String)> {
+    let mut conflict = None;
+    for (i, a) in paths.iter().enumerate() {
+        for b in &paths[i + 1..] {
+            let mut diverged = false;
+            for (x, y) in a.0.iter().zip(&b.0) {
+                match (x, y) {
+                    (PathElem::Attr(p), PathElem::Attr(q)) if p == q => {}
+                    (PathElem::Index(p), PathElem::Index(q)) if p == q => {}
+                    (PathElem::Attr(_), PathElem::Attr(_))
+                    | (PathElem::Index(_), PathElem::Index(_)) => {
+                        diverged = true;
+                        break;
+                    }
+                    _ => {
+                        if conflict.is_none() {
+                            conflict = Some(format!(
+                                "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+                            ));
+                        }
+                        diverged = true;
+                        break;
+                    }
+                }
+            }
+            if !diverged {
+                return Some((
+                    Prio::PathOverlap,
+                    format!(
+                        "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+                    ),
+                ));
+            }
+        }
+    }
+    conflict.map(|c| (Prio::PathConflict, c))
 }

@@ -8,11 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use super::ExprError;
 use super::ast::{Path, PathElem};
 use super::lexer::Tok;
-use super::parser::Parser;
-use super::update::overlap_message;
+use super::parser::{Parser, overlap_message};
+use super::{ExprError, ExprKind, Placeholders};
 use crate::model::{Item, Map, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +26,11 @@ enum Select {
 pub struct Projection {
     paths: Vec<Path>,
     top: BTreeMap<String, Select>,
+}
+
+/// Parses a ProjectionExpression.
+pub fn parse_projection(src: &str, ph: &mut Placeholders<'_>) -> Result<Projection, ExprError> {
+    Parser::new(src, ExprKind::Projection, ph)?.projection()
 }
 
 impl Parser<'_, '_, '_> {

@@ -13,10 +13,10 @@
 //! of the other is an overlap, a map key and a list index at the same step a
 //! conflict — DynamoDB rejects both before touching the item.
 
-use super::ExprError;
-use super::ast::{Path, PathElem, SetValue, Update, UpdateAction, UpdateOperand};
+use super::ast::{Path, SetValue, Update, UpdateAction, UpdateOperand};
 use super::lexer::Tok;
-use super::parser::{Parser, Prio};
+use super::parser::{Parser, Prio, overlap_message};
+use super::{ExprError, ExprKind, Placeholders};
 use crate::model::Value;
 
 const SECTIONS: [&str; 4] = ["SET", "REMOVE", "ADD", "DELETE"];
@@ -232,42 +232,7 @@ impl Parser<'_, '_, '_> {
     }
 }
 
-/// The first overlap (preferred) or conflict among `paths`, in DynamoDB's
-/// words; pairs are reported earlier path first.
-pub(super) fn overlap_message(paths: &[&Path]) -> Option<(Prio, String)> {
-    let mut conflict = None;
-    for (i, a) in paths.iter().enumerate() {
-        for b in &paths[i + 1..] {
-            let mut diverged = false;
-            for (x, y) in a.0.iter().zip(&b.0) {
-                match (x, y) {
-                    (PathElem::Attr(p), PathElem::Attr(q)) if p == q => {}
-                    (PathElem::Index(p), PathElem::Index(q)) if p == q => {}
-                    (PathElem::Attr(_), PathElem::Attr(_))
-                    | (PathElem::Index(_), PathElem::Index(_)) => {
-                        diverged = true;
-                        break;
-                    }
-                    _ => {
-                        if conflict.is_none() {
-                            conflict = Some(format!(
-                                "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
-                            ));
-                        }
-                        diverged = true;
-                        break;
-                    }
-                }
-            }
-            if !diverged {
-                return Some((
-                    Prio::PathOverlap,
-                    format!(
-                        "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
-                    ),
-                ));
-            }
-        }
-    }
-    conflict.map(|c| (Prio::PathConflict, c))
+/// Parses an UpdateExpression.
+pub fn parse_update(src: &str, ph: &mut Placeholders<'_>) -> Result<Update, ExprError> {
+    Parser::new(src, ExprKind::Update, ph)?.update()
 }

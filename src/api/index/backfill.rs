@@ -12,38 +12,23 @@
 //! makes the index ACTIVE. A restart simply starts the walk again (puts of
 //! current entries are idempotent); a deleted index stops it.
 
-use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::keys::{entry_key, project};
-use super::outbox::{IndexOp, encode_record, now_ms, record_key};
-use crate::api::Shard;
-use crate::api::error::ApiError;
-use crate::api::mesh::{MeshReply, MeshRequest, as_ref_bound, call_or_local, unexpected};
-use crate::api::paging::prefix_end;
-use crate::api::tables::COORDINATOR;
+use crate::api::messages::{MeshReply, MeshRequest, as_ref_bound, unexpected};
+use crate::api::protocol::error::ApiError;
+use crate::api::shard::outbox::{IndexOp, encode_record, now_ms, record_key};
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{COORDINATOR, Shard};
 use crate::catalog::{CatalogCommand, IndexKind, IndexStatus};
 use crate::model::codec::{decode_item, encode_item};
-use crate::model::key::table_prefix;
+use crate::model::key::{prefix_end, table_prefix};
 
 /// Base items read per backfill page (each page holds their locks briefly).
 const PAGE_ITEMS: usize = 256;
 const RETRY_DELAY: Duration = Duration::from_millis(200);
-
-#[derive(Default)]
-pub struct Backfills {
-    /// Index ids being backfilled on this shard.
-    running: RefCell<HashSet<u32>>,
-    /// Coordinator only: index id → shards that have finished.
-    finished: RefCell<HashMap<u32, HashSet<u32>>>,
-    /// Items this shard has backfilled (all indexes, since start).
-    pub items: Cell<u64>,
-    /// Items per second of the last finished backfill here.
-    pub last_rate_items_per_s: Cell<u64>,
-}
 
 /// Starts a backfill for every CREATING GSI not yet being backfilled here.
 /// Called at start-up and after every catalog install.
@@ -75,7 +60,7 @@ async fn run(shard: Rc<Shard>, table_name: String, index_id: u32) {
                 return;
             }
             Err(e) => {
-                tracing::warn!(shard = shard.id, index_id, error = %e.message, "backfill failed; restarting it");
+                tracing::warn!(shard = shard.id, index_id, error = %e, "backfill failed; restarting it");
                 shard.services.sleep(RETRY_DELAY).await;
             }
         }
@@ -100,13 +85,13 @@ async fn run(shard: Rc<Shard>, table_name: String, index_id: u32) {
         match call_or_local(&shard, COORDINATOR, request).await {
             Ok(MeshReply::Done(Ok(()))) => break,
             Ok(MeshReply::Done(Err(e))) => {
-                tracing::warn!(shard = shard.id, index_id, error = %e.message, "backfill report failed");
+                tracing::warn!(shard = shard.id, index_id, error = %e, "backfill report failed");
             }
             Ok(other) => {
-                tracing::warn!(error = %unexpected(&other).message, "backfill report");
+                tracing::warn!(error = %unexpected(&other), "backfill report");
             }
             Err(e) => {
-                tracing::warn!(shard = shard.id, index_id, error = %e.message, "backfill report failed");
+                tracing::warn!(shard = shard.id, index_id, error = %e, "backfill report failed");
             }
         }
         shard.services.sleep(RETRY_DELAY).await;
@@ -209,8 +194,8 @@ pub fn finished(shard: &Rc<Shard>, table: String, index_id: u32, from: u32) {
     let shard2 = shard.clone();
     shard.services.spawn_background(Box::pin(async move {
         let command = CatalogCommand::IndexActive { table, index_id };
-        if let Err(e) = crate::api::tables::apply(&shard2, command).await {
-            tracing::warn!(index_id, error = %e.message, "could not make the index ACTIVE");
+        if let Err(e) = crate::api::table::ddl::apply(&shard2, command).await {
+            tracing::warn!(index_id, error = %e, "could not make the index ACTIVE");
         }
     }));
 }

@@ -7,8 +7,8 @@
 //! `<`, `<=`, `>`, `>=`, `BETWEEN` or `begins_with`. A single-attribute index
 //! is the special case the base table follows too.
 
-use crate::api::error::ApiError;
 use crate::api::expr::{CmpOp, KeyOp, KeyTerm};
+use crate::api::protocol::error::ApiError;
 use crate::catalog::{IndexDef, KeyAttr};
 use crate::model::Value;
 
@@ -119,15 +119,9 @@ pub fn match_index_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::fixtures::{attr, s};
     use crate::catalog::{IndexKind, IndexStatus, KeyType, ProjectionType};
     use crate::model::Number;
-
-    fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-        KeyAttr {
-            name: name.into(),
-            key_type,
-        }
-    }
 
     fn index(hash: &[&str], range: &[(&str, KeyType)]) -> IndexDef {
         IndexDef {
@@ -142,10 +136,6 @@ mod tests {
             read_capacity_units: 0,
             write_capacity_units: 0,
         }
-    }
-
-    fn s(v: &str) -> Value {
-        Value::S(v.into())
     }
 
     fn eq(name: &str, v: Value) -> KeyTerm {

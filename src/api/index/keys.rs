@@ -23,9 +23,9 @@
 //! before anything is written, so only a backfill over items written before
 //! the index existed can meet them here.
 
-use super::super::error::ApiError;
-use crate::api::items::{
-    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, matches_type,
+use crate::api::protocol::error::ApiError;
+use crate::api::table::key::{
+    PARTITION_KEY_BYTES_MAX, SORT_KEY_BYTES_MAX, matches_type,
     partition_hash as table_partition_hash,
 };
 use crate::catalog::{IndexDef, IndexKind, KeyAttr, ProjectionType, TableDef};
@@ -122,9 +122,9 @@ pub fn violation(attr: &KeyAttr, value: &Value, is_hash: bool) -> Option<KeyViol
         _ => {}
     }
     let max = if is_hash {
-        MAX_PARTITION_KEY_BYTES
+        PARTITION_KEY_BYTES_MAX
     } else {
-        MAX_SORT_KEY_BYTES
+        SORT_KEY_BYTES_MAX
     };
     let size = value.size();
     (size > max).then_some(KeyViolation::TooLarge { size, max })
@@ -251,14 +251,8 @@ pub fn check_item(table: &TableDef, item: &Item, from_update: bool) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{IndexStatus, KeyAttr, KeyType};
-
-    fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-        KeyAttr {
-            name: name.into(),
-            key_type,
-        }
-    }
+    use crate::api::fixtures::attr;
+    use crate::catalog::{IndexStatus, KeyType};
 
     pub fn table() -> TableDef {
         TableDef::for_tests(

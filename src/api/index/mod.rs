@@ -1,9 +1,11 @@
-//! Secondary indexes: entry keys and projections (`keys`), how writes
-//! maintain them (`maintain`), the GSI outbox that carries index changes to
-//! other shards (`outbox`), backfill of a GSI added to a live table
-//! (`backfill`), and how Query/Scan read them: key conditions matched to an
-//! index schema (`condition`), byte ranges of entry keys (`range`), and the
-//! checks and plan of an index read (`read`).
+//! Secondary indexes: entry keys and projections (`keys`), the index
+//! changes of one base write (`maintain`, applied by the write path in
+//! `write`), the replicator that delivers the GSI outbox to other shards
+//! (`replicate`; the outbox itself is shard state, `shard::outbox`),
+//! backfill of a GSI added to a live table (`backfill`), index definitions
+//! in CreateTable/UpdateTable (`ddl`), and how Query/Scan read indexes: key
+//! conditions matched to an index schema (`condition`), byte ranges of
+//! entry keys (`range`), and the checks and plan of an index read (`read`).
 //!
 //! The one design decision: a **local** index entry is written in the same
 //! engine batch (one WAL record) as its base item, so LSI reads are as
@@ -17,25 +19,24 @@
 
 pub mod backfill;
 pub mod condition;
-#[cfg(test)]
-mod crash_tests;
+pub mod ddl;
 pub mod keys;
 pub mod maintain;
-pub mod outbox;
 pub mod range;
 pub mod read;
+pub mod replicate;
 
 use std::rc::Rc;
 
-use super::Shard;
-use super::error::ApiError;
+use crate::api::protocol::error::ApiError;
+use crate::api::shard::Shard;
 
 /// Brings a shard's index machinery up before it serves: finds outbox
 /// records a previous run left, starts the replicator (which delivers
 /// them) and resumes backfills of CREATING indexes.
 pub async fn open(shard: &Rc<Shard>) -> Result<(), ApiError> {
     shard.outbox.recover(&shard.store).await?;
-    outbox::start(shard);
+    replicate::start(shard);
     backfill::start_pending(shard);
     Ok(())
 }

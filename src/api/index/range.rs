@@ -24,9 +24,8 @@
 use std::ops::Bound;
 
 use crate::api::expr::{CmpOp, KeyOp};
-use crate::api::paging::prefix_end;
 use crate::model::Value;
-use crate::model::key::push_component;
+use crate::model::key::{prefix_end, push_component};
 
 /// A key range: lower and upper bound.
 pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
@@ -124,19 +123,12 @@ mod tests {
 
     use super::*;
     use crate::api::expr::compare_values;
+    use crate::api::fixtures::{attr, n, s};
     use crate::api::index::keys::{entry_key, partition_hash, partition_prefix};
-    use crate::catalog::{
-        IndexDef, IndexKind, IndexStatus, KeyAttr, KeyType, ProjectionType, TableDef,
-    };
-    use crate::model::{Item, Number};
+    use crate::catalog::{IndexDef, IndexKind, IndexStatus, KeyType, ProjectionType, TableDef};
+    use crate::model::Item;
     use crate::routing::PartitionMap;
-
-    fn attr(name: &str, key_type: KeyType) -> KeyAttr {
-        KeyAttr {
-            name: name.into(),
-            key_type,
-        }
-    }
+    use crate::testkit::{Rng, for_seeds, fresh_seeds};
 
     /// A table with a GSI keyed gp (S) / r1 (S or B) + r2 (N).
     fn table(r1_type: KeyType) -> TableDef {
@@ -157,28 +149,6 @@ mod tests {
                 write_capacity_units: 0,
             }],
         )
-    }
-
-    fn n(s: &str) -> Value {
-        Value::N(Number::parse(s).expect("number"))
-    }
-
-    fn s(s: &str) -> Value {
-        Value::S(s.into())
-    }
-
-    /// Deterministic xorshift so failures replay; the seed is printed.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
     }
 
     /// Short byte strings over an alphabet that stresses the escaping.
@@ -301,15 +271,10 @@ mod tests {
 
     #[test]
     fn ranges_select_exactly_the_matching_entries() {
-        let base = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(7)
-            | 1;
-        for i in 0..4 {
-            check_against_sorted_keys(KeyType::S, base.wrapping_add(i * 2));
-            check_against_sorted_keys(KeyType::B, base.wrapping_add(i * 2 + 1) | 1);
-        }
+        for_seeds(fresh_seeds(4), |seed| {
+            check_against_sorted_keys(KeyType::S, seed);
+            check_against_sorted_keys(KeyType::B, seed.wrapping_add(1));
+        });
     }
 
     #[test]

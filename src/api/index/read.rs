@@ -11,10 +11,11 @@
 use simd_json::BorrowedValue as Json;
 
 use super::keys::{self, EntryKey};
-use crate::api::error::ApiError;
+use crate::api::expr::params::filter_names;
 use crate::api::expr::{Condition, Projection};
-use crate::api::paging::{SelectKind, filter_names};
-use crate::api::request::Fields;
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::params::SelectKind;
+use crate::api::protocol::request::Fields;
 use crate::catalog::{IndexDef, IndexKind, IndexStatus, ProjectionType, TableDef};
 use crate::model::{Item, Value};
 use crate::routing::PartitionMap;
@@ -149,7 +150,7 @@ pub fn start_key(
 }
 
 /// The table key (partition key, sort key) of an entry, in the form
-/// `items::make_key` takes.
+/// `table::key::make_key` takes.
 pub fn base_key_values(table: &TableDef, entry: &Item) -> Option<(Value, Option<Value>)> {
     let pk = entry.get(&table.partition_key.name)?.clone();
     let sk = match &table.sort_key {

@@ -5,15 +5,17 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::items::batch_request_items;
+use crate::api::protocol::params::batch_request_items;
 
-use crate::api::error::ApiError;
 use crate::api::expr::Projection;
-use crate::api::expressions::{ExprInput, projection};
-use crate::api::items::{ConsumedMode, ItemKey, key_from_json, read_units, table_for_items};
-use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::expr::params::{ExprInput, projection};
+use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::reply::{ConsumedMode, read_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
 use crate::model::Item;
 use crate::model::codec::decode_item;
 use crate::model::value::{item_size, write_json_map, write_json_str};
@@ -156,40 +158,7 @@ fn reply(
         }
     }
     out.extend_from_slice(b"},\"UnprocessedKeys\":{");
-    for (i, (t, left)) in unprocessed.iter().enumerate() {
-        let req = &tables[*t];
-        if i > 0 {
-            out.push(b',');
-        }
-        write_json_str(&mut out, &req.name);
-        out.extend_from_slice(b":{\"Keys\":[");
-        for (j, k) in left.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            let key = &req.keys[*k];
-            let mut map = Item::new();
-            map.insert(req.table.partition_key.name.clone(), key.pk.clone());
-            if let (Some(attr), Some(sk)) = (&req.table.sort_key, &key.sk) {
-                map.insert(attr.name.clone(), sk.clone());
-            }
-            write_json_map(&mut out, &map);
-        }
-        out.push(b']');
-        for member in ["ProjectionExpression", "AttributesToGet", "ConsistentRead"] {
-            if let Some(value) = req.raw.get(member) {
-                out.push(b',');
-                write_json_str(&mut out, member);
-                out.push(b':');
-                out.extend_from_slice(simd_json::to_string(value).unwrap_or_default().as_bytes());
-            }
-        }
-        if let Some(names) = req.raw.get("ExpressionAttributeNames") {
-            out.extend_from_slice(b",\"ExpressionAttributeNames\":");
-            out.extend_from_slice(simd_json::to_string(names).unwrap_or_default().as_bytes());
-        }
-        out.push(b'}');
-    }
+    write_unprocessed(&mut out, tables, &unprocessed);
     out.push(b'}');
     if consumed != ConsumedMode::None {
         out.extend_from_slice(b",\"ConsumedCapacity\":[");
@@ -205,4 +174,47 @@ fn reply(
     }
     out.push(b'}');
     out
+}
+
+/// The keys left for the client to retry, per table, with the members
+/// it needs to repeat them.
+fn write_unprocessed(
+    out: &mut Vec<u8>,
+    tables: &[TableRequest<'_, '_>],
+    unprocessed: &[(usize, Vec<usize>)],
+) {
+    for (i, (t, left)) in unprocessed.iter().enumerate() {
+        let req = &tables[*t];
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, &req.name);
+        out.extend_from_slice(b":{\"Keys\":[");
+        for (j, k) in left.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            let key = &req.keys[*k];
+            let mut map = Item::new();
+            map.insert(req.table.partition_key.name.clone(), key.pk.clone());
+            if let (Some(attr), Some(sk)) = (&req.table.sort_key, &key.sk) {
+                map.insert(attr.name.clone(), sk.clone());
+            }
+            write_json_map(out, &map);
+        }
+        out.push(b']');
+        for member in ["ProjectionExpression", "AttributesToGet", "ConsistentRead"] {
+            if let Some(value) = req.raw.get(member) {
+                out.push(b',');
+                write_json_str(out, member);
+                out.push(b':');
+                out.extend_from_slice(simd_json::to_string(value).unwrap_or_default().as_bytes());
+            }
+        }
+        if let Some(names) = req.raw.get("ExpressionAttributeNames") {
+            out.extend_from_slice(b",\"ExpressionAttributeNames\":");
+            out.extend_from_slice(simd_json::to_string(names).unwrap_or_default().as_bytes());
+        }
+        out.push(b'}');
+    }
 }

@@ -6,24 +6,31 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::items::batch_request_items;
+use crate::api::protocol::params::batch_request_items;
 
-use crate::api::error::{ApiError, Violations};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{CollectionMetrics, IndexUnits, wants_collection_metrics};
-use crate::api::items::{
-    ConsumedMode, check_item_size, key_from_json, key_of_item, table_for_items,
-    write_consumed_object, write_units,
-};
-use crate::api::mesh::{MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::WriteReport;
+use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::params::wants_collection_metrics;
+use crate::api::protocol::reply::IndexUnits;
+use crate::api::protocol::reply::{ConsumedMode, write_consumed_object, write_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{check_item_size, key_from_json, key_of_item, table_for_items};
+use crate::catalog::TableDef;
 use crate::engine::WriteBatch;
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size, write_json_str};
 
 /// DynamoDB's limit on requests in one BatchWriteItem.
 pub const REQUESTS_MAX: usize = 25;
+
+/// One planned write: (owner, storage key, value or tombstone).
+type Write = (u32, Vec<u8>, Option<Vec<u8>>);
+/// Write capacity units per table, in request order.
+type TableUnits = Vec<(String, f64)>;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let (request_items, consumed) = batch_request_items(&fields)?;
@@ -39,9 +46,25 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "Too many items requested for the BatchWriteItem call",
         ));
     }
-    // (owner, storage key, value or tombstone), plus per-table units.
-    let mut writes: Vec<(u32, Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(total);
-    let mut units: Vec<(String, f64)> = Vec::new();
+    let (writes, units) = plan(shard, &request_items, total)?;
+    let report = execute(shard, writes).await?;
+    Ok(Outcome::Reply(reply(
+        report,
+        want_metrics,
+        consumed,
+        &units,
+    )))
+}
+
+/// Validates every request (nothing is written before all are valid) and
+/// returns the writes and each table's write units.
+fn plan(
+    shard: &Shard,
+    request_items: &Fields<'_, '_>,
+    total: usize,
+) -> Result<(Vec<Write>, TableUnits), ApiError> {
+    let mut writes: Vec<Write> = Vec::with_capacity(total);
+    let mut units = TableUnits::new();
     for (name, _) in request_items.iter() {
         let list = request_items.list(name)?.unwrap_or(&[]);
         if list.is_empty() {
@@ -52,71 +75,95 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         let table = table_for_items(shard, name)?;
         let mut table_units = 0.0;
         for request in list {
-            let request = Fields::of(request)?;
-            let put = request.object("PutRequest")?;
-            let delete = request.object("DeleteRequest")?;
-            let (owner, storage, value) = match (put, delete) {
-                (Some(put), None) => {
-                    let item_json = put.get("Item").ok_or_else(|| {
-                        ApiError::validation(
-                            "1 validation error detected: Value null at 'requestItems.member.putRequest.item' failed to satisfy constraint: Member must not be null",
-                        )
-                    })?;
-                    let item = item_from_json(item_json)?;
-                    let key = key_of_item(shard, &table, &item).map_err(|e| {
-                        if e.message.contains("Missing the key") {
-                            ApiError::validation("One of the required keys was not given a value")
-                        } else {
-                            e
-                        }
-                    })?;
-                    check_item_size(&item)?;
-                    check_index_keys(&table, &item, false)?;
-                    table_units += write_units(item_size(&item));
-                    (key.owner, key.storage, Some(encode_item(&item)))
-                }
-                (None, Some(delete)) => {
-                    let key_json = delete.get("Key").ok_or_else(|| {
-                        ApiError::validation(
-                            "1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null",
-                        )
-                    })?;
-                    let key = key_from_json(shard, &table, key_json)?;
-                    table_units += write_units(0);
-                    (key.owner, key.storage, None)
-                }
-                _ => {
-                    // DynamoDB Local words an empty request this way too.
-                    return Err(ApiError::validation(
-                        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
-                    ));
-                }
-            };
-            if writes.iter().any(|(_, k, _)| *k == storage) {
+            let (write, write_units) = plan_request(shard, &table, Fields::of(request)?)?;
+            if writes.iter().any(|(_, k, _)| *k == write.1) {
                 return Err(ApiError::validation(
                     "Provided list of item keys contains duplicates",
                 ));
             }
-            writes.push((owner, storage, value));
+            table_units += write_units;
+            writes.push(write);
         }
         units.push((name.to_string(), table_units));
     }
+    Ok((writes, units))
+}
+
+/// One PutRequest or DeleteRequest: its write and its write units.
+fn plan_request(
+    shard: &Shard,
+    table: &TableDef,
+    request: Fields<'_, '_>,
+) -> Result<(Write, f64), ApiError> {
+    match (
+        request.object("PutRequest")?,
+        request.object("DeleteRequest")?,
+    ) {
+        (Some(put), None) => {
+            let item_json = put.get("Item").ok_or_else(|| {
+                ApiError::validation(
+                    "1 validation error detected: Value null at 'requestItems.member.putRequest.item' failed to satisfy constraint: Member must not be null",
+                )
+            })?;
+            let item = item_from_json(item_json)?;
+            let key = key_of_item(shard, table, &item).map_err(|e| {
+                if e.message.contains("Missing the key") {
+                    ApiError::validation("One of the required keys was not given a value")
+                } else {
+                    e
+                }
+            })?;
+            check_item_size(&item)?;
+            check_index_keys(table, &item, false)?;
+            let units = write_units(item_size(&item));
+            Ok(((key.owner, key.storage, Some(encode_item(&item))), units))
+        }
+        (None, Some(delete)) => {
+            let key_json = delete.get("Key").ok_or_else(|| {
+                ApiError::validation(
+                    "1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null",
+                )
+            })?;
+            let key = key_from_json(shard, table, key_json)?;
+            Ok(((key.owner, key.storage, None), write_units(0)))
+        }
+        // DynamoDB Local words an empty request this way too.
+        _ => Err(ApiError::validation(
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+        )),
+    }
+}
+
+/// One mesh write per owning shard (each atomic), merged reports.
+async fn execute(shard: &Rc<Shard>, writes: Vec<Write>) -> Result<WriteReport, ApiError> {
     let mut by_owner: BTreeMap<u32, WriteBatch> = BTreeMap::new();
     for (owner, key, value) in writes {
         by_owner.entry(owner).or_default().push((key, value));
     }
-    let mut collections: Vec<CollectionMetrics> = Vec::new();
-    let mut index_units: Vec<IndexUnits> = Vec::new();
+    let mut merged = WriteReport::default();
     for (owner, batch) in by_owner {
         match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
             MeshReply::Written(result) => {
                 let report = result?;
-                collections.extend(report.collections);
-                index_units.extend(report.index_units);
+                merged.collections.extend(report.collections);
+                merged.index_units.extend(report.index_units);
             }
             other => return Err(unexpected(&other)),
         }
     }
+    Ok(merged)
+}
+
+fn reply(
+    report: WriteReport,
+    want_metrics: bool,
+    consumed: ConsumedMode,
+    units: &[(String, f64)],
+) -> Vec<u8> {
+    let WriteReport {
+        mut collections,
+        index_units,
+    } = report;
     let mut out = b"{\"UnprocessedItems\":{}".to_vec();
     if want_metrics && !collections.is_empty() {
         // {"Table": [metrics, …], …}, tables in name order.
@@ -153,5 +200,5 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         out.push(b']');
     }
     out.push(b'}');
-    Ok(Outcome::Reply(out))
+    out
 }

@@ -1,66 +1,57 @@
 //! CreateTable: validate the schema, then let the coordinator record it.
+//!
+//! Shape: [`read`] checks the members' shapes, [`plan`] builds the table
+//! definition (pure), `handle` submits it to the coordinator.
 
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
-use crate::api::indexes_ddl::{
-    check_attribute_use, check_globals, check_locals, read_attribute_definitions, read_indexes,
-    show_list,
+use simd_json::BorrowedValue as Json;
+
+use crate::api::index::ddl::{
+    IndexInput, check_attribute_use, check_globals, check_locals, read_attribute_definitions,
+    read_indexes, show_list,
 };
-use crate::api::items::ReplyBuilder;
-use crate::api::request::Fields;
-use crate::api::tables::{TableStats, check_table_name, now_seconds, submit, write_description};
-use crate::api::{Outcome, Shard};
-use crate::catalog::{BillingMode, CatalogCommand, IndexKind, TableDef};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::billing;
+use crate::api::protocol::reply::ReplyBuilder;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::ddl::{now_seconds, submit};
+use crate::api::table::describe::{TableStats, write_description};
+use crate::catalog::{BillingMode, CatalogCommand, IndexKind, KeyAttr, TableDef};
 
-/// BillingMode and (read, write) capacity units, each if given.
-pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
-
-/// Reads BillingMode and ProvisionedThroughput as CreateTable and UpdateTable
-/// share them: `(mode given, throughput given)`.
-pub fn billing(fields: &Fields<'_, '_>, v: &mut Violations) -> Result<Billing, ApiError> {
-    let mode = match fields.str("BillingMode")? {
-        None => None,
-        Some("PROVISIONED") => Some(BillingMode::Provisioned),
-        Some("PAY_PER_REQUEST") => Some(BillingMode::PayPerRequest),
-        Some(other) => {
-            v.push(
-                &format!("'{other}'"),
-                "billingMode",
-                "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]",
-            );
-            None
-        }
-    };
-    let throughput = match fields.object("ProvisionedThroughput")? {
-        None => None,
-        Some(t) => {
-            let rcu = t.i64("ReadCapacityUnits")?;
-            let wcu = t.i64("WriteCapacityUnits")?;
-            for (value, path) in [
-                (rcu, "provisionedThroughput.readCapacityUnits"),
-                (wcu, "provisionedThroughput.writeCapacityUnits"),
-            ] {
-                match value {
-                    None => v.null(path),
-                    Some(n) if n < 1 => v.push(
-                        &format!("'{n}'"),
-                        path,
-                        "Member must have value greater than or equal to 1",
-                    ),
-                    Some(_) => {}
-                }
-            }
-            match (rcu, wcu) {
-                (Some(r), Some(w)) => Some((r, w)),
-                _ => Some((0, 0)),
-            }
-        }
-    };
-    Ok((mode, throughput))
+/// CreateTable's members after the shape checks.
+struct Request<'a> {
+    name: &'a str,
+    defs: Vec<KeyAttr>,
+    /// KeySchema: (AttributeName, KeyType) pairs.
+    keys: Vec<(String, String)>,
+    mode: Option<BillingMode>,
+    throughput: Option<(i64, i64)>,
+    locals: Option<Vec<IndexInput>>,
+    globals: Option<Vec<IndexInput>>,
 }
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let request = read(&fields)?;
+    let def = plan(request)?;
+    let def = submit(shard, CatalogCommand::Create(def)).await?;
+    let mut description = Vec::with_capacity(512);
+    write_description(
+        &mut description,
+        shard,
+        &def,
+        "CREATING",
+        &TableStats::default(),
+    );
+    let mut reply = ReplyBuilder::new();
+    reply.raw("TableDescription", &description);
+    Ok(Outcome::Reply(reply.finish()))
+}
+
+/// The members' shapes, reported together as DynamoDB's validator does.
+fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
@@ -70,42 +61,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         v.null("attributeDefinitions");
     }
     let defs = read_attribute_definitions(attr_defs.unwrap_or_default(), &mut v)?;
-    let mut keys: Vec<(String, String)> = Vec::new();
-    match key_schema {
-        None => v.null("keySchema"),
-        Some(schema) => {
-            if schema.is_empty() || schema.len() > 2 {
-                let constraint = if schema.is_empty() {
-                    "Member must have length greater than or equal to 1"
-                } else {
-                    "Member must have length less than or equal to 2"
-                };
-                v.push("'[…]'", "keySchema", constraint);
-            }
-            for (i, element) in schema.iter().enumerate() {
-                let element = Fields::of(element)?;
-                let path = format!("keySchema.{}.member", i + 1);
-                let attr_name = element.str("AttributeName")?;
-                let key_type = element.str("KeyType")?;
-                if attr_name.is_none() {
-                    v.null(&format!("{path}.attributeName"));
-                }
-                match key_type {
-                    None => v.null(&format!("{path}.keyType")),
-                    Some("HASH" | "RANGE") => {}
-                    Some(t) => v.push(
-                        &format!("'{t}'"),
-                        &format!("{path}.keyType"),
-                        "Member must satisfy enum value set: [HASH, RANGE]",
-                    ),
-                }
-                if let (Some(n), Some(t)) = (attr_name, key_type) {
-                    keys.push((n.to_string(), t.to_string()));
-                }
-            }
-        }
-    }
-    let (mode, throughput) = billing(&fields, &mut v)?;
+    let keys = read_key_schema(key_schema, &mut v)?;
+    let (mode, throughput) = billing(fields, &mut v)?;
     let locals = read_indexes(
         fields.list("LocalSecondaryIndexes")?,
         IndexKind::Local,
@@ -130,7 +87,116 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             ));
         }
     }
-    // Key schema semantics, in DynamoDB's order.
+    Ok(Request {
+        name,
+        defs,
+        keys,
+        mode,
+        throughput,
+        locals,
+        globals,
+    })
+}
+
+fn read_key_schema(
+    key_schema: Option<&[Json<'_>]>,
+    v: &mut Violations,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let Some(schema) = key_schema else {
+        v.null("keySchema");
+        return Ok(keys);
+    };
+    if schema.is_empty() || schema.len() > 2 {
+        let constraint = if schema.is_empty() {
+            "Member must have length greater than or equal to 1"
+        } else {
+            "Member must have length less than or equal to 2"
+        };
+        v.push("'[…]'", "keySchema", constraint);
+    }
+    for (i, element) in schema.iter().enumerate() {
+        let element = Fields::of(element)?;
+        let path = format!("keySchema.{}.member", i + 1);
+        let attr_name = element.str("AttributeName")?;
+        let key_type = element.str("KeyType")?;
+        if attr_name.is_none() {
+            v.null(&format!("{path}.attributeName"));
+        }
+        match key_type {
+            None => v.null(&format!("{path}.keyType")),
+            Some("HASH" | "RANGE") => {}
+            Some(t) => v.push(
+                &format!("'{t}'"),
+                &format!("{path}.keyType"),
+                "Member must satisfy enum value set: [HASH, RANGE]",
+            ),
+        }
+        if let (Some(n), Some(t)) = (attr_name, key_type) {
+            keys.push((n.to_string(), t.to_string()));
+        }
+    }
+    Ok(keys)
+}
+
+/// The table definition the request describes, after DynamoDB's semantic
+/// checks in its order (pure: the coordinator allocates ids).
+fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
+    let Request {
+        name,
+        defs,
+        keys,
+        mode,
+        throughput,
+        locals,
+        globals,
+    } = request;
+    let key_names = check_key_schema(&keys, &defs, locals.is_none() && globals.is_none())?;
+    let (mode, (rcu, wcu)) = capacity(mode, throughput)?;
+    let find = |n: &str| defs.iter().find(|d| d.name == n).cloned();
+    let partition_key = find(&keys[0].0)
+        .ok_or_else(|| ApiError::validation("The partition key has no attribute definition"))?;
+    let sort_key = keys.get(1).and_then(|(n, _)| find(n));
+    let mut taken = Vec::new();
+    let mut indexes = Vec::new();
+    if let Some(locals) = &locals {
+        indexes.extend(check_locals(
+            locals,
+            &partition_key,
+            sort_key.is_some(),
+            &defs,
+            &mut taken,
+        )?);
+    }
+    if let Some(globals) = &globals {
+        indexes.extend(check_globals(globals, &defs, mode, &mut taken)?);
+    }
+    check_attribute_use(&defs, &key_names, &indexes)?;
+    let now = now_seconds();
+    Ok(TableDef {
+        id: 0,
+        name: name.to_string(),
+        partition_key,
+        sort_key,
+        attribute_definitions: defs,
+        billing_mode: mode,
+        read_capacity_units: rcu,
+        write_capacity_units: wcu,
+        created_at: now,
+        pay_per_request_since: (mode == BillingMode::PayPerRequest).then_some(now),
+        last_increase_at: None,
+        last_decrease_at: None,
+        uuid: table_uuid(name, now),
+        indexes,
+    })
+}
+
+/// Key schema semantics, in DynamoDB's order; returns the key names.
+fn check_key_schema(
+    keys: &[(String, String)],
+    defs: &[KeyAttr],
+    no_indexes: bool,
+) -> Result<Vec<String>, ApiError> {
     if keys.first().is_some_and(|(_, t)| t != "HASH") {
         return Err(ApiError::validation(
             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
@@ -164,13 +230,21 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     // With indexes, unused definitions get their own message once every
     // index key is known (`check_attribute_use`).
-    if locals.is_none() && globals.is_none() && defs.len() != keys.len() {
+    if no_indexes && defs.len() != keys.len() {
         return Err(ApiError::invalid_parameter(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
     }
+    Ok(key_names)
+}
+
+/// The billing mode (PROVISIONED by default) and its capacity units.
+fn capacity(
+    mode: Option<BillingMode>,
+    throughput: Option<(i64, i64)>,
+) -> Result<(BillingMode, (i64, i64)), ApiError> {
     let mode = mode.unwrap_or(BillingMode::Provisioned);
-    let (rcu, wcu) = match (mode, throughput) {
+    let units = match (mode, throughput) {
         (BillingMode::Provisioned, Some(t)) => t,
         (BillingMode::Provisioned, None) => {
             return Err(ApiError::invalid_parameter(
@@ -184,54 +258,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
         (BillingMode::PayPerRequest, None) => (0, 0),
     };
-    let find = |n: &str| defs.iter().find(|d| d.name == n).cloned();
-    let partition_key = find(&keys[0].0)
-        .ok_or_else(|| ApiError::validation("The partition key has no attribute definition"))?;
-    let sort_key = keys.get(1).and_then(|(n, _)| find(n));
-    let mut taken = Vec::new();
-    let mut indexes = Vec::new();
-    if let Some(locals) = &locals {
-        indexes.extend(check_locals(
-            locals,
-            &partition_key,
-            sort_key.is_some(),
-            &defs,
-            &mut taken,
-        )?);
-    }
-    if let Some(globals) = &globals {
-        indexes.extend(check_globals(globals, &defs, mode, &mut taken)?);
-    }
-    check_attribute_use(&defs, &key_names, &indexes)?;
-    let now = now_seconds();
-    let def = TableDef {
-        id: 0,
-        name: name.to_string(),
-        partition_key,
-        sort_key,
-        attribute_definitions: defs,
-        billing_mode: mode,
-        read_capacity_units: rcu,
-        write_capacity_units: wcu,
-        created_at: now,
-        pay_per_request_since: (mode == BillingMode::PayPerRequest).then_some(now),
-        last_increase_at: None,
-        last_decrease_at: None,
-        uuid: table_uuid(name, now),
-        indexes,
-    };
-    let def = submit(shard, CatalogCommand::Create(def)).await?;
-    let mut description = Vec::with_capacity(512);
-    write_description(
-        &mut description,
-        shard,
-        &def,
-        "CREATING",
-        &TableStats::default(),
-    );
-    let mut reply = ReplyBuilder::new();
-    reply.raw("TableDescription", &description);
-    Ok(Outcome::Reply(reply.finish()))
+    Ok((mode, units))
 }
 
 /// A UUID-shaped TableId derived from the name and creation time.

@@ -3,15 +3,18 @@
 
 use std::rc::Rc;
 
-use crate::api::conditional::write_condition;
-use crate::api::items::item_request;
+use crate::api::protocol::params::item_request;
+use crate::api::write::condition::write_condition;
 
-use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
-use crate::api::index::maintain::{BaseWrite, WriteReport, commit, wants_collection_metrics};
-use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::WriteReport;
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::params::wants_collection_metrics;
+use crate::api::protocol::reply::{ReplyBuilder, write_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, table_for_items};
+use crate::api::write::condition::{check, lock_and_read};
+use crate::api::write::{BaseWrite, commit};
 use crate::model::value::item_size;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {

@@ -2,11 +2,13 @@
 
 use std::rc::Rc;
 
-use crate::api::error::ApiError;
-use crate::api::items::ReplyBuilder;
-use crate::api::request::Fields;
-use crate::api::tables::{TableStats, submit, table_name, write_description};
-use crate::api::{Outcome, Shard};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::names::table_name;
+use crate::api::protocol::reply::ReplyBuilder;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::ddl::submit;
+use crate::api::table::describe::{TableStats, write_description};
 use crate::catalog::CatalogCommand;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {

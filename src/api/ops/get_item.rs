@@ -3,14 +3,15 @@
 
 use std::rc::Rc;
 
-use crate::api::items::item_request;
+use crate::api::protocol::params::item_request;
 
-use crate::api::error::ApiError;
-use crate::api::expressions::{ExprInput, projection};
-use crate::api::items::{ReplyBuilder, key_from_json, read_units, table_for_items};
-use crate::api::mesh::get_on_owner;
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::expr::params::{ExprInput, projection};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::reply::{ReplyBuilder, read_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::peers::get_on_owner;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, table_for_items};
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 

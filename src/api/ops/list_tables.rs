@@ -2,11 +2,11 @@
 
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
-use crate::api::items::ReplyBuilder;
-use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
-use crate::api::{Outcome, Shard};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::reply::ReplyBuilder;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
 use crate::model::value::write_json_str;
 
 pub fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {

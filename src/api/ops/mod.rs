@@ -1,5 +1,9 @@
-//! One file per DynamoDB operation. Each `handle` validates the request,
-//! resolves the owning shard and either answers or asks to be forwarded.
+//! One file per DynamoDB operation. Each `handle` validates the request
+//! (a `read` of its members, nothing from the catalog), plans against the
+//! catalog (pure), resolves the owning shard and either executes — reads
+//! through `read/`, writes through `write/`, DDL through `table::ddl` — or
+//! asks to be forwarded. An operation imports the layers below `ops`, never
+//! another operation.
 
 pub mod batch_get_item;
 pub mod batch_write_item;

@@ -3,17 +3,20 @@
 
 use std::rc::Rc;
 
-use crate::api::conditional::write_condition;
-use crate::api::items::item_request;
+use crate::api::protocol::params::item_request;
+use crate::api::write::condition::write_condition;
 
-use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{BaseWrite, WriteReport, commit, wants_collection_metrics};
-use crate::api::items::{ReplyBuilder, check_item_size, key_of_item, table_for_items, write_units};
-use crate::api::mesh::write_on_owner;
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::WriteReport;
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::params::wants_collection_metrics;
+use crate::api::protocol::reply::{ReplyBuilder, write_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::peers::write_on_owner;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{check_item_size, key_of_item, table_for_items};
+use crate::api::write::condition::{check, lock_and_read};
+use crate::api::write::{BaseWrite, commit};
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size};
 

@@ -13,32 +13,77 @@
 //! owning the index partition's hash — the base partition's shard for an
 //! LSI, which is why an LSI may fetch unprojected attributes from the base
 //! item locally and a GSI may not.
+//!
+//! Shape: [`read`] validates the request alone; `query_table` or
+//! `query_index` plans the byte range and forwards to its owner if need
+//! be; `fill` reads it into the page.
 
 use std::ops::Bound;
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::expr::params::{reject_attributes_in_filter, reject_key_attributes_in_filter};
 use crate::api::expr::{self, CmpOp, ExprKind, KeyOp, KeyTerm};
 use crate::api::expr::{Condition, Projection};
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
 use crate::api::index::condition::match_index_schema;
 use crate::api::index::{keys, range, read};
-use crate::api::items::{ConsumedMode, consumed_mode, key_from_json, make_key, table_for_items};
-use crate::api::legacy;
-use crate::api::mesh::as_ref_bound;
-use crate::api::paging::{
-    IndexPage, PageBuilder, SelectKind, max_lower, min_upper, prefix_end, read_limit,
-    read_select_kind, reject_attributes_in_filter, reject_key_attributes_in_filter,
-};
-use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::as_ref_bound;
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::consumed_mode;
+use crate::api::protocol::params::{SelectKind, read_limit, read_select_kind};
+use crate::api::protocol::reply::ConsumedMode;
+use crate::api::protocol::request::Fields;
+use crate::api::read::page::{IndexPage, PageBuilder};
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, make_key, table_for_items};
 use crate::catalog::{KeyAttr, TableDef};
 use crate::model::Value;
 use crate::model::codec::decode_item;
+use crate::model::key::{max_lower, min_upper, prefix_end};
 use crate::model::key::{partition_prefix, push_sort_key};
 
+/// Query's members, validated in DynamoDB's order.
+struct Request<'a> {
+    name: &'a str,
+    index_name: Option<&'a str>,
+    consumed: ConsumedMode,
+    terms: Vec<KeyTerm>,
+    filter: Option<Condition>,
+    /// How error messages name the filter (expression or legacy).
+    filter_label: &'static str,
+    projection: Option<Projection>,
+    select: SelectKind,
+    limit: Option<usize>,
+    forward: bool,
+    consistent: bool,
+}
+
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let request = read(&fields)?;
+    let table = table_for_items(shard, request.name)?;
+    match request.index_name {
+        Some(index_name) => {
+            let query = IndexQuery {
+                terms: request.terms,
+                filter: request.filter.as_ref(),
+                filter_label: request.filter_label,
+                projection: request.projection.as_ref(),
+                select: request.select,
+                limit: request.limit,
+                forward: request.forward,
+                consistent: request.consistent,
+                consumed: request.consumed,
+            };
+            query_index(shard, &fields, &table, index_name, query).await
+        }
+        None => query_table(shard, &fields, &table, request).await,
+    }
+}
+
+/// Validates the request alone (nothing here reads the catalog).
+fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
@@ -46,13 +91,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if index_name.is_some() {
         check_table_name(&mut v, index_name, "indexName");
     }
-    let consumed = consumed_mode(&fields, &mut v)?;
+    let consumed = consumed_mode(fields, &mut v)?;
     v.into_result()?;
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
     };
     check_not_mixed(
-        &fields,
+        fields,
         &["KeyConditions", "QueryFilter", "ConditionalOperator"],
         &[
             "KeyConditionExpression",
@@ -60,28 +105,27 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "ProjectionExpression",
         ],
     )?;
-    let limit = read_limit(&fields)?;
+    let limit = read_limit(fields)?;
     let forward = fields.bool("ScanIndexForward")?.unwrap_or(true);
     let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
-    let input = ExprInput::read(&fields)?;
+    let input = ExprInput::read(fields)?;
     let mut ph = input.placeholders()?;
     let key_cond = condition(
-        &fields,
+        fields,
         "KeyConditionExpression",
         ExprKind::KeyCondition,
         &mut ph,
     )?;
-    let filter = condition(&fields, "FilterExpression", ExprKind::Filter, &mut ph)?;
-    let projection = projection(&fields, &mut ph)?;
+    let filter = condition(fields, "FilterExpression", ExprKind::Filter, &mut ph)?;
+    let projection = projection(fields, &mut ph)?;
     ph.finish()?;
-    let select = read_select_kind(&fields, projection.is_some(), index_name.is_some())?;
-    let count_only = select == SelectKind::Count;
+    let select = read_select_kind(fields, projection.is_some(), index_name.is_some())?;
     // A multi-attribute index key takes more than two KeyConditions; the
     // index's schema bounds them below.
     let max_conditions = if index_name.is_some() { usize::MAX } else { 2 };
     let terms = match key_cond {
         Some(key_cond) => expr::key_condition_terms(&key_cond)?,
-        None => legacy::key_conditions(&fields, max_conditions)?.ok_or_else(|| {
+        None => legacy::key_conditions(fields, max_conditions)?.ok_or_else(|| {
             ApiError::validation(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
             )
@@ -94,54 +138,71 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     };
     let filter = match filter {
         Some(filter) => Some(filter),
-        None => legacy::filter(&fields, "QueryFilter")?,
+        None => legacy::filter(fields, "QueryFilter")?,
     };
-    let table = table_for_items(shard, name)?;
-    if let Some(index_name) = index_name {
-        let request = IndexQuery {
-            terms,
-            filter: filter.as_ref(),
-            filter_label,
-            projection: projection.as_ref(),
-            select,
-            limit,
-            forward,
-            consistent,
-            consumed,
-        };
-        return query_index(shard, &fields, &table, index_name, request).await;
+    Ok(Request {
+        name,
+        index_name,
+        consumed,
+        terms,
+        filter,
+        filter_label,
+        projection,
+        select,
+        limit,
+        forward,
+        consistent,
+    })
+}
+
+/// A Query on the table itself: one partition's byte range on its owner.
+async fn query_table(
+    shard: &Rc<Shard>,
+    fields: &Fields<'_, '_>,
+    table: &TableDef,
+    request: Request<'_>,
+) -> Result<Outcome, ApiError> {
+    if let Some(filter) = &request.filter {
+        reject_key_attributes_in_filter(filter, table, request.filter_label)?;
     }
-    if let Some(filter) = &filter {
-        reject_key_attributes_in_filter(filter, &table, filter_label)?;
-    }
-    let (pk, sort) = match_schema(&table, terms)?;
-    let key = make_key(shard, &table, pk.clone(), None);
+    let (pk, sort) = match_schema(table, request.terms)?;
+    let key = make_key(shard, table, pk.clone(), None);
     if key.owner != shard.id {
         return Ok(Outcome::Forward(key.owner));
     }
     let partition = partition_prefix(table.id, key.hash, &pk);
     let (mut lower, mut upper) = sort_range(&partition, sort.as_ref());
     if let Some(start) = fields.get("ExclusiveStartKey") {
-        let start = key_from_json(shard, &table, start)?;
+        let start = key_from_json(shard, table, start)?;
         if start.pk != pk {
             return Err(ApiError::validation(
                 "The provided starting key does not match the range key predicate",
             ));
         }
-        if forward {
-            lower = max_lower(lower, Bound::Excluded(start.storage));
-        } else {
-            upper = min_upper(upper, Bound::Excluded(start.storage));
-        }
+        (lower, upper) = after_start((lower, upper), start.storage, request.forward);
     }
     let mut page = PageBuilder::new(
-        &table,
-        filter.as_ref(),
-        projection.as_ref(),
-        count_only,
-        limit,
+        table,
+        request.filter.as_ref(),
+        request.projection.as_ref(),
+        request.select == SelectKind::Count,
+        request.limit,
     );
-    'fill: loop {
+    fill(shard, &mut page, (lower, upper), request.forward).await?;
+    Ok(Outcome::Reply(
+        page.reply(request.consumed, request.consistent),
+    ))
+}
+
+/// Offers the entries of `range` on this shard, in order, until the page
+/// is full or the range is done.
+async fn fill(
+    shard: &Shard,
+    page: &mut PageBuilder<'_>,
+    (mut lower, mut upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    forward: bool,
+) -> Result<(), ApiError> {
+    loop {
         let entries = shard
             .store
             .scan(
@@ -153,7 +214,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             )
             .await?;
         if entries.is_empty() {
-            break;
+            return Ok(());
         }
         for (k, value) in &entries {
             if forward {
@@ -162,11 +223,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                 upper = Bound::Excluded(k.clone());
             }
             if !page.offer(value)? {
-                break 'fill;
+                return Ok(());
             }
         }
     }
-    Ok(Outcome::Reply(page.reply(consumed, consistent)))
 }
 
 /// The parsed parts of a Query that an index query uses.
@@ -215,7 +275,7 @@ async fn query_index(
         keys::push_range_value(&mut prefix, value);
     }
     let condition_range = range::range_for(&prefix, cond.last.as_ref());
-    let (mut lower, mut upper) = condition_range.clone();
+    let mut range = condition_range.clone();
     if let Some(start) = fields.get("ExclusiveStartKey") {
         let (start_item, start_key) = read::start_key(&shard.map, table, index, start)?;
         let same_partition = index
@@ -233,11 +293,7 @@ async fn query_index(
                 "The provided starting key does not match the range key predicate",
             ));
         }
-        if q.forward {
-            lower = max_lower(lower, Bound::Excluded(start_key.storage));
-        } else {
-            upper = min_upper(upper, Bound::Excluded(start_key.storage));
-        }
+        range = after_start(range, start_key.storage, q.forward);
     }
     let mut page = PageBuilder::new(
         table,
@@ -250,22 +306,49 @@ async fn query_index(
         index,
         reshape: plan.reshape,
     });
-    'fill: loop {
+    fill_index(shard, table, plan, &mut page, range, q.forward).await?;
+    Ok(Outcome::Reply(page.reply(q.consumed, q.consistent)))
+}
+
+/// The part of `range` after `start` in the read's direction.
+fn after_start(
+    (lower, upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    start: Vec<u8>,
+    forward: bool,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    if forward {
+        (max_lower(lower, Bound::Excluded(start)), upper)
+    } else {
+        (lower, min_upper(upper, Bound::Excluded(start)))
+    }
+}
+
+/// Offers the index entries of `range` on this shard (with their base
+/// items, when the plan fetches them) until the page is full.
+async fn fill_index(
+    shard: &Shard,
+    table: &TableDef,
+    plan: read::ReadPlan,
+    page: &mut PageBuilder<'_>,
+    (mut lower, mut upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    forward: bool,
+) -> Result<(), ApiError> {
+    loop {
         let entries = shard
             .store
             .scan(
                 as_ref_bound(&lower),
                 as_ref_bound(&upper),
-                !q.forward,
+                !forward,
                 page.fetch_size(),
                 usize::MAX,
             )
             .await?;
         if entries.is_empty() {
-            break;
+            return Ok(());
         }
         for (k, value) in &entries {
-            if q.forward {
+            if forward {
                 lower = Bound::Excluded(k.clone());
             } else {
                 upper = Bound::Excluded(k.clone());
@@ -287,11 +370,10 @@ async fn query_index(
                 None
             };
             if !page.offer_entry(entry, fetched) {
-                break 'fill;
+                return Ok(());
             }
         }
     }
-    Ok(Outcome::Reply(page.reply(q.consumed, q.consistent)))
 }
 
 /// Matches key terms to the key schema: the partition key by equality, at

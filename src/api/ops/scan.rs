@@ -13,32 +13,116 @@
 //! entries sort by (index partition hash, index keys, base key) on every
 //! shard, so segments and resumption work unchanged; LastEvaluatedKey then
 //! carries the table's and the index's keys and resumes at that entry key.
+//!
+//! Shape: [`read`] validates the request alone, `handle` resolves the table
+//! and plans the walk, [`fill`] executes it owner by owner.
 
 use std::ops::Bound;
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
-use crate::api::expr::ExprKind;
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, projection};
-use crate::api::index::read;
-use crate::api::items::{consumed_mode, key_from_json, make_key, table_for_items};
-use crate::api::legacy;
-use crate::api::mesh::{Entries, MeshReply, MeshRequest, call_or_local, unexpected};
-use crate::api::paging::{
-    IndexPage, PageBuilder, SelectKind, max_lower, min_upper, prefix_end, read_limit,
-    read_select_kind,
-};
-use crate::api::request::Fields;
-use crate::api::tables::check_table_name;
-use crate::api::{Outcome, Shard};
-use crate::catalog::TableDef;
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, projection};
+use crate::api::expr::{Condition, ExprKind, Projection};
+use crate::api::index::read::{self, ReadPlan};
+use crate::api::messages::{Entries, MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::consumed_mode;
+use crate::api::protocol::params::{SelectKind, read_limit, read_select_kind};
+use crate::api::protocol::reply::ConsumedMode;
+use crate::api::protocol::request::Fields;
+use crate::api::read::page::{IndexPage, PageBuilder};
+use crate::api::shard::peers::call_or_local;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{key_from_json, make_key, table_for_items};
+use crate::catalog::{IndexDef, TableDef};
 use crate::model::Item;
 use crate::model::codec::decode_item;
+use crate::model::key::{max_lower, min_upper, prefix_end};
 
 /// DynamoDB's bound on TotalSegments.
 const TOTAL_SEGMENTS_MAX: i64 = 1_000_000;
 
+/// Scan's members, validated in DynamoDB's order.
+struct Request<'a> {
+    name: &'a str,
+    index_name: Option<&'a str>,
+    consumed: ConsumedMode,
+    /// (Segment, TotalSegments) of a parallel scan.
+    segments: Option<(u64, u64)>,
+    limit: Option<usize>,
+    consistent: bool,
+    filter: Option<Condition>,
+    projection: Option<Projection>,
+    select: SelectKind,
+}
+
+/// What one page walks: the key prefix (table or index id), the hash range
+/// of the segment (inclusive) and where to resume in it.
+struct Walk<'r> {
+    table: &'r TableDef,
+    index: Option<(&'r IndexDef, ReadPlan)>,
+    prefix: [u8; 4],
+    hashes: (u64, u64),
+    resume: Option<(u64, Vec<u8>)>,
+}
+
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let request = read(&fields)?;
+    let table = table_for_items(shard, request.name)?;
+    // An index is scanned like a table: its entries live under its own id
+    // in the same global (hash, key) order.
+    let index = match request.index_name {
+        Some(index_name) => {
+            let index = read::resolve(&table, index_name, request.consistent)?;
+            let plan = read::plan(
+                &table,
+                index,
+                request.select,
+                request.projection.as_ref(),
+                request.filter.as_ref(),
+            )?;
+            Some((index, plan))
+        }
+        None => None,
+    };
+    let mut walk = Walk {
+        table: &table,
+        index,
+        prefix: index.map_or(table.id, |(ix, _)| ix.id).to_be_bytes(),
+        hashes: segment_hashes(request.segments),
+        resume: None,
+    };
+    if let Some(start) = fields.get("ExclusiveStartKey") {
+        let (hash, storage) = match index {
+            Some((index, _)) => {
+                let (_, key) = read::start_key(&shard.map, &table, index, start)?;
+                (key.hash, key.storage)
+            }
+            None => {
+                let key = key_from_json(shard, &table, start)?;
+                (key.hash, key.storage)
+            }
+        };
+        // A start key outside the segment resumes nothing (an empty last
+        // page), as DynamoDB Local answers.
+        if hash < walk.hashes.0 || hash > walk.hashes.1 {
+            let page = new_page(&request, &walk);
+            return Ok(Outcome::Reply(
+                page.reply(request.consumed, request.consistent),
+            ));
+        }
+        walk.resume = Some((hash, storage));
+    }
+    let mut page = new_page(&request, &walk);
+    fill(shard, &walk, &mut page).await?;
+    Ok(Outcome::Reply(
+        page.reply(request.consumed, request.consistent),
+    ))
+}
+
+/// Validates the request alone (nothing here reads the catalog).
+fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
@@ -46,9 +130,50 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if index_name.is_some() {
         check_table_name(&mut v, index_name, "indexName");
     }
-    let consumed = consumed_mode(&fields, &mut v)?;
+    let consumed = consumed_mode(fields, &mut v)?;
     let segment = fields.i64("Segment")?;
     let total = fields.i64("TotalSegments")?;
+    check_segment_bounds(&mut v, segment, total);
+    v.into_result()?;
+    let Some(name) = name else {
+        return Err(ApiError::validation("TableName is required"));
+    };
+    let segments = segments(segment, total)?;
+    check_not_mixed(
+        fields,
+        &["ScanFilter", "ConditionalOperator"],
+        &["FilterExpression", "ProjectionExpression"],
+    )?;
+    let limit = read_limit(fields)?;
+    let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
+    let input = ExprInput::read(fields)?;
+    let mut ph = input.placeholders()?;
+    let filter = condition(fields, "FilterExpression", ExprKind::Filter, &mut ph)?;
+    let projection = projection(fields, &mut ph)?;
+    input.require_expressions(
+        filter.is_some() || fields.get("ProjectionExpression").is_some(),
+        "FilterExpression is null",
+    )?;
+    ph.finish()?;
+    let select = read_select_kind(fields, projection.is_some(), index_name.is_some())?;
+    let filter = match filter {
+        Some(filter) => Some(filter),
+        None => legacy::filter(fields, "ScanFilter")?,
+    };
+    Ok(Request {
+        name,
+        index_name,
+        consumed,
+        segments,
+        limit,
+        consistent,
+        filter,
+        projection,
+        select,
+    })
+}
+
+fn check_segment_bounds(v: &mut Violations, segment: Option<i64>, total: Option<i64>) {
     if let Some(s) = segment.filter(|s| *s < 0 || *s > TOTAL_SEGMENTS_MAX - 1) {
         v.push(
             &format!("'{s}'"),
@@ -71,71 +196,29 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             },
         );
     }
-    v.into_result()?;
-    let Some(name) = name else {
-        return Err(ApiError::validation("TableName is required"));
-    };
-    let segments = match (segment, total) {
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(ApiError::validation(
-                "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(ApiError::validation(
-                "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
-            ));
-        }
-        (Some(s), Some(t)) if s >= t => {
-            return Err(ApiError::validation(format!(
-                "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
-            )));
-        }
-        (Some(s), Some(t)) => Some((s as u64, t as u64)),
-    };
-    check_not_mixed(
-        &fields,
-        &["ScanFilter", "ConditionalOperator"],
-        &["FilterExpression", "ProjectionExpression"],
-    )?;
-    let limit = read_limit(&fields)?;
-    let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
-    let input = ExprInput::read(&fields)?;
-    let mut ph = input.placeholders()?;
-    let filter = condition(&fields, "FilterExpression", ExprKind::Filter, &mut ph)?;
-    let projection = projection(&fields, &mut ph)?;
-    input.require_expressions(
-        filter.is_some() || fields.get("ProjectionExpression").is_some(),
-        "FilterExpression is null",
-    )?;
-    ph.finish()?;
-    let select = read_select_kind(&fields, projection.is_some(), index_name.is_some())?;
-    let count_only = select == SelectKind::Count;
-    let filter = match filter {
-        Some(filter) => Some(filter),
-        None => legacy::filter(&fields, "ScanFilter")?,
-    };
-    let table = table_for_items(shard, name)?;
-    // An index is scanned like a table: its entries live under its own id
-    // in the same global (hash, key) order.
-    let index = match index_name {
-        Some(index_name) => {
-            let index = read::resolve(&table, index_name, consistent)?;
-            let plan = read::plan(&table, index, select, projection.as_ref(), filter.as_ref())?;
-            Some((index, plan))
-        }
-        None => None,
-    };
-    let prefix_id = index.map_or(table.id, |(ix, _)| ix.id);
-    let tid = prefix_id.to_be_bytes();
-    let hash_key = |h: u64| {
-        let mut k = tid.to_vec();
-        k.extend_from_slice(&h.to_be_bytes());
-        k
-    };
-    // The hash range this request covers, inclusive.
-    let (hash_lo, hash_hi) = match segments {
+}
+
+/// Segment and TotalSegments come together, the segment below the total.
+fn segments(segment: Option<i64>, total: Option<i64>) -> Result<Option<(u64, u64)>, ApiError> {
+    match (segment, total) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ApiError::validation(
+            "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+        )),
+        (None, Some(_)) => Err(ApiError::validation(
+            "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+        )),
+        (Some(s), Some(t)) if s >= t => Err(ApiError::validation(format!(
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+        ))),
+        (Some(s), Some(t)) => Ok(Some((s as u64, t as u64))),
+    }
+}
+
+/// The hash range a request covers, inclusive: segment `s` of `t` is
+/// [⌈s·2⁶⁴/t⌉, ⌈(s+1)·2⁶⁴/t⌉).
+fn segment_hashes(segments: Option<(u64, u64)>) -> (u64, u64) {
+    match segments {
         None => (0u64, u64::MAX),
         Some((s, t)) => {
             let edge = |i: u64| ((u128::from(i) << 64).div_ceil(u128::from(t))) as u64;
@@ -146,101 +229,110 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             };
             (edge(s), hi)
         }
-    };
-    let mut resume: Option<(u64, Vec<u8>)> = None;
-    let new_page = || {
-        let page = PageBuilder::new(
-            &table,
-            filter.as_ref(),
-            projection.as_ref(),
-            count_only,
-            limit,
-        );
-        match index {
-            Some((index, plan)) => page.over_index(IndexPage {
-                index,
-                reshape: plan.reshape,
-            }),
-            None => page,
-        }
-    };
-    if let Some(start) = fields.get("ExclusiveStartKey") {
-        let (hash, storage) = match index {
-            Some((index, _)) => {
-                let (_, key) = read::start_key(&shard.map, &table, index, start)?;
-                (key.hash, key.storage)
-            }
-            None => {
-                let key = key_from_json(shard, &table, start)?;
-                (key.hash, key.storage)
-            }
-        };
-        // A start key outside the segment resumes nothing (an empty last
-        // page), as DynamoDB Local answers.
-        if hash < hash_lo || hash > hash_hi {
-            let page = new_page();
-            return Ok(Outcome::Reply(page.reply(consumed, consistent)));
-        }
-        resume = Some((hash, storage));
     }
-    let fetch_base = index.is_some_and(|(_, plan)| plan.fetch_base);
-    let mut page = new_page();
-    let first_hash = resume.as_ref().map_or(hash_lo, |(h, _)| *h);
+}
+
+fn new_page<'r>(request: &'r Request<'_>, walk: &Walk<'r>) -> PageBuilder<'r> {
+    let page = PageBuilder::new(
+        walk.table,
+        request.filter.as_ref(),
+        request.projection.as_ref(),
+        request.select == SelectKind::Count,
+        request.limit,
+    );
+    match walk.index {
+        Some((index, plan)) => page.over_index(IndexPage {
+            index,
+            reshape: plan.reshape,
+        }),
+        None => page,
+    }
+}
+
+/// Walks the owners of the hash range in shard order until the page is
+/// full or the range is done.
+async fn fill(
+    shard: &Rc<Shard>,
+    walk: &Walk<'_>,
+    page: &mut PageBuilder<'_>,
+) -> Result<(), ApiError> {
+    let hash_key = |h: u64| {
+        let mut k = walk.prefix.to_vec();
+        k.extend_from_slice(&h.to_be_bytes());
+        k
+    };
+    let (hash_lo, hash_hi) = walk.hashes;
+    let first_hash = walk.resume.as_ref().map_or(hash_lo, |(h, _)| *h);
     let map = shard.map;
-    'shards: for owner in map.owner(first_hash)..map.shard_count() {
+    for owner in map.owner(first_hash)..map.shard_count() {
         let lo = map.range_start(owner).max(hash_lo);
         let hi = map.range_end(owner).min(hash_hi);
         if lo > hi {
             continue;
         }
         let mut lower = Bound::Included(hash_key(lo));
-        if let Some((_, key)) = &resume {
+        if let Some((_, key)) = &walk.resume {
             lower = max_lower(lower, Bound::Excluded(key.clone()));
         }
         let upper = if hi == u64::MAX {
-            prefix_end(&tid)
+            prefix_end(&walk.prefix)
         } else {
             Bound::Excluded(hash_key(hi + 1))
         };
-        let upper = min_upper(upper, prefix_end(&tid));
-        loop {
-            let request = MeshRequest::Scan {
-                lower: lower.clone(),
-                upper: upper.clone(),
-                reverse: false,
-                max_entries: page.fetch_size(),
-                max_bytes: usize::MAX,
-            };
-            let entries = match call_or_local(shard, owner, request).await? {
-                MeshReply::Entries(entries) => entries?,
-                other => return Err(unexpected(&other)),
-            };
-            if entries.is_empty() {
-                break;
-            }
-            let mut fetched = if fetch_base {
-                fetch_base_items(shard, &table, owner, &entries).await?
-            } else {
-                Vec::new()
-            };
-            for (i, (k, value)) in entries.iter().enumerate() {
-                lower = Bound::Excluded(k.clone());
-                let offered = if fetch_base {
-                    match fetched[i].take() {
-                        // The base item went away after the entry was read.
-                        None => continue,
-                        Some((entry, base)) => page.offer_entry(entry, Some(base)),
-                    }
-                } else {
-                    page.offer(value)?
-                };
-                if !offered {
-                    break 'shards;
+        let upper = min_upper(upper, prefix_end(&walk.prefix));
+        if !fill_from(shard, walk, owner, (lower, upper), page).await? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Offers the entries of `range` on `owner` to the page; false once the
+/// page is full.
+async fn fill_from(
+    shard: &Rc<Shard>,
+    walk: &Walk<'_>,
+    owner: u32,
+    (mut lower, upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    page: &mut PageBuilder<'_>,
+) -> Result<bool, ApiError> {
+    let fetch_base = walk.index.is_some_and(|(_, plan)| plan.fetch_base);
+    loop {
+        let request = MeshRequest::Scan {
+            lower: lower.clone(),
+            upper: upper.clone(),
+            reverse: false,
+            max_entries: page.fetch_size(),
+            max_bytes: usize::MAX,
+        };
+        let entries = match call_or_local(shard, owner, request).await? {
+            MeshReply::Entries(entries) => entries?,
+            other => return Err(unexpected(&other)),
+        };
+        if entries.is_empty() {
+            return Ok(true);
+        }
+        let mut fetched = if fetch_base {
+            fetch_base_items(shard, walk.table, owner, &entries).await?
+        } else {
+            Vec::new()
+        };
+        for (i, (k, value)) in entries.iter().enumerate() {
+            lower = Bound::Excluded(k.clone());
+            let offered = if fetch_base {
+                match fetched[i].take() {
+                    // The base item went away after the entry was read.
+                    None => continue,
+                    Some((entry, base)) => page.offer_entry(entry, Some(base)),
                 }
+            } else {
+                page.offer(value)?
+            };
+            if !offered {
+                return Ok(false);
             }
         }
     }
-    Ok(Outcome::Reply(page.reply(consumed, consistent)))
 }
 
 /// The base items of LSI entries read from `owner`, which holds both: one

@@ -9,57 +9,44 @@
 
 use std::rc::Rc;
 
-use crate::api::items::item_request;
+use simd_json::BorrowedValue as Json;
 
-use crate::api::conditional::{check, lock_and_read};
-use crate::api::error::{ApiError, Violations};
-use crate::api::expr::{self, ExprKind};
-use crate::api::expressions::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::protocol::params::item_request;
+
+use crate::api::expr::legacy;
+use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
+use crate::api::expr::{self, Condition, ExprKind, Update};
 use crate::api::index::keys::check_item as check_index_keys;
-use crate::api::index::maintain::{BaseWrite, commit, wants_collection_metrics};
-use crate::api::items::{ReplyBuilder, key_from_json, table_for_items, write_units};
-use crate::api::legacy;
-use crate::api::request::Fields;
-use crate::api::{Outcome, Shard};
+use crate::api::messages::WriteReport;
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::params::wants_collection_metrics;
+use crate::api::protocol::reply::{ConsumedMode, ReplyBuilder, write_units};
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
+use crate::api::write::condition::{check, lock_and_read};
+use crate::api::write::{BaseWrite, commit};
+use crate::catalog::TableDef;
 use crate::model::Item;
 use crate::model::value::item_size;
 
+/// UpdateItem's members, validated in DynamoDB's order.
+struct Request<'a, 'v> {
+    name: &'a str,
+    key: &'a Json<'v>,
+    return_values: &'a str,
+    consumed: ConsumedMode,
+    update: Option<Update>,
+    cond: Option<Condition>,
+    return_old: bool,
+    want_metrics: bool,
+}
+
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let request = item_request(&fields, "Key", "key", true)?;
-    let (name, key_json) = (request.table_name, request.target);
-    let (return_values, consumed) = (request.return_values, request.consumed);
-    check_not_mixed(
-        &fields,
-        &["AttributeUpdates", "Expected", "ConditionalOperator"],
-        &["UpdateExpression", "ConditionExpression"],
-    )?;
-    let input = ExprInput::read(&fields)?;
-    let mut ph = input.placeholders()?;
-    let update = match fields.str("UpdateExpression")? {
-        Some(text) => Some(expr::parse_update(text, &mut ph)?),
-        None => None,
-    };
-    let cond = condition(&fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
-    input.require_expressions(
-        update.is_some() || cond.is_some(),
-        "UpdateExpression and ConditionExpression are null",
-    )?;
-    ph.finish()?;
-    let update = match update {
-        Some(update) => Some(update),
-        None => legacy::attribute_updates(&fields)?,
-    };
-    let cond = match cond {
-        Some(cond) => Some(cond),
-        None => legacy::expected(&fields)?,
-    };
-    let return_old = return_old_on_failure(&fields)?;
-    let mut v = Violations::default();
-    let want_metrics = wants_collection_metrics(&fields, &mut v)?;
-    v.into_result()?;
-    let table = table_for_items(shard, name)?;
-    let key = key_from_json(shard, &table, key_json)?;
-    if let Some(update) = &update {
+    let request = read(&fields)?;
+    let table = table_for_items(shard, request.name)?;
+    let key = key_from_json(shard, &table, request.key)?;
+    if let Some(update) = &request.update {
         let mut key_names = vec![table.partition_key.name.as_str()];
         if let Some(sk) = &table.sort_key {
             key_names.push(sk.name.as_str());
@@ -70,8 +57,74 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         return Ok(Outcome::Forward(key.owner));
     }
     let locked = lock_and_read(shard, &key).await?;
-    check(cond.as_ref(), locked.old.as_ref(), return_old)?;
-    let base = match &locked.old {
+    check(
+        request.cond.as_ref(),
+        locked.old.as_ref(),
+        request.return_old,
+    )?;
+    let new = updated_item(&table, &key, locked.old.as_ref(), request.update.as_ref())?;
+    check_index_keys(&table, &new, true)?;
+    let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
+    let committed = commit(shard, vec![write]).await?;
+    drop(locked.guard);
+    let report = committed.wait().await?;
+    Ok(Outcome::Reply(reply(
+        &request, &table, locked.old, new, &report,
+    )))
+}
+
+fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
+    let request = item_request(fields, "Key", "key", true)?;
+    check_not_mixed(
+        fields,
+        &["AttributeUpdates", "Expected", "ConditionalOperator"],
+        &["UpdateExpression", "ConditionExpression"],
+    )?;
+    let input = ExprInput::read(fields)?;
+    let mut ph = input.placeholders()?;
+    let update = match fields.str("UpdateExpression")? {
+        Some(text) => Some(expr::parse_update(text, &mut ph)?),
+        None => None,
+    };
+    let cond = condition(fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
+    input.require_expressions(
+        update.is_some() || cond.is_some(),
+        "UpdateExpression and ConditionExpression are null",
+    )?;
+    ph.finish()?;
+    let update = match update {
+        Some(update) => Some(update),
+        None => legacy::attribute_updates(fields)?,
+    };
+    let cond = match cond {
+        Some(cond) => Some(cond),
+        None => legacy::expected(fields)?,
+    };
+    let return_old = return_old_on_failure(fields)?;
+    let mut v = Violations::default();
+    let want_metrics = wants_collection_metrics(fields, &mut v)?;
+    v.into_result()?;
+    Ok(Request {
+        name: request.table_name,
+        key: request.target,
+        return_values: request.return_values,
+        consumed: request.consumed,
+        update,
+        cond,
+        return_old,
+        want_metrics,
+    })
+}
+
+/// The item after the update: applied to the old item, or to just the key
+/// when the item is absent.
+fn updated_item(
+    table: &TableDef,
+    key: &ItemKey,
+    old: Option<&Item>,
+    update: Option<&Update>,
+) -> Result<Item, ApiError> {
+    let base = match old {
         Some(old) => old.clone(),
         None => {
             let mut item = Item::new();
@@ -82,16 +135,19 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             item
         }
     };
-    let new = match &update {
+    Ok(match update {
         Some(update) => expr::apply_update(update, &base)?,
         None => base,
-    };
-    check_index_keys(&table, &new, true)?;
-    let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
-    let committed = commit(shard, vec![write]).await?;
-    drop(locked.guard);
-    let report = committed.wait().await?;
-    let old = locked.old;
+    })
+}
+
+fn reply(
+    request: &Request<'_, '_>,
+    table: &TableDef,
+    old: Option<Item>,
+    new: Item,
+    report: &WriteReport,
+) -> Vec<u8> {
     let mut reply = ReplyBuilder::new();
     // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
     // an updated path that resolves in that image (DynamoDB Local's
@@ -99,7 +155,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     // returns nothing because `l[10]` does not resolve).
     let updated = |item: &Item| -> Item {
         let mut out = Item::new();
-        for path in update.iter().flat_map(|u| u.paths()) {
+        for path in request.update.iter().flat_map(|u| u.paths()) {
             if expr::resolve_path(item, path).is_some()
                 && let Some(value) = item.get(path.head())
             {
@@ -108,7 +164,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
         out
     };
-    let attributes = match return_values {
+    let attributes = match request.return_values {
         "ALL_OLD" => old.clone(),
         "ALL_NEW" => Some(new.clone()),
         "UPDATED_OLD" => old.as_ref().map(updated),
@@ -120,13 +176,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     let old_size = old.as_ref().map_or(0, item_size);
     reply.consumed_with_indexes(
-        consumed,
+        request.consumed,
         &table.name,
         write_units(item_size(&new).max(old_size)),
         &report.index_units,
     );
-    if want_metrics {
+    if request.want_metrics {
         reply.collection_metrics(&report.collections);
     }
-    Ok(Outcome::Reply(reply.finish()))
+    reply.finish()
 }

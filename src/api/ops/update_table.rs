@@ -8,29 +8,75 @@
 //! A concurrent DDL change can make a later command fail after an earlier
 //! one applied; the coordinator re-checks what it must (names, limits,
 //! attribute types), so the catalog stays consistent either way.
+//!
+//! Shape: [`read`] validates the request alone, [`plan`] checks it against
+//! the table and returns the commands (pure), `handle` submits them.
 
 use std::rc::Rc;
 
-use crate::api::error::{ApiError, Violations};
-use crate::api::indexes_ddl::{
-    IndexAction, PROJECTED_NON_KEY_ATTRIBUTES_MAX, check_global, read_attribute_definitions,
-    read_index_updates, show_list,
+use crate::api::index::ddl::{
+    IndexAction, IndexInput, IndexUpdateInput, PROJECTED_NON_KEY_ATTRIBUTES_MAX, check_global,
+    read_attribute_definitions, read_index_updates, show_list,
 };
-use crate::api::items::ReplyBuilder;
-use crate::api::ops::create_table::billing;
-use crate::api::request::Fields;
-use crate::api::tables::{
-    TableStats, check_table_name, conflicting_definition, now_seconds, submit,
-    write_description_with,
-};
-use crate::api::{Outcome, Shard};
+use crate::api::protocol::error::{ApiError, Violations};
+use crate::api::protocol::names::check_table_name;
+use crate::api::protocol::params::billing;
+use crate::api::protocol::reply::ReplyBuilder;
+use crate::api::protocol::request::Fields;
+use crate::api::shard::{Outcome, Shard};
+use crate::api::table::ddl::{conflicting_definition, now_seconds, submit};
+use crate::api::table::describe::{TableStats, write_description_with};
 use crate::catalog::{BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, TableDef};
 
+/// UpdateTable's members, validated in DynamoDB's order.
+struct Request<'a> {
+    name: &'a str,
+    mode: Option<BillingMode>,
+    throughput: Option<(i64, i64)>,
+    attribute_definitions: Option<Vec<KeyAttr>>,
+    actions: Vec<IndexAction>,
+}
+
+/// The catalog commands an accepted request becomes, in order, and the GSI
+/// it deletes (the reply still lists it, as DELETING).
+struct Plan {
+    commands: Vec<CatalogCommand>,
+    deleting: Option<IndexDef>,
+}
+
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
+    let request = read(&fields)?;
+    let current = shard
+        .catalog()
+        .table(request.name)
+        .cloned()
+        .ok_or_else(|| ApiError::table_not_found(request.name))?;
+    let plan = plan(&request, &current)?;
+    let mut def = current;
+    for command in plan.commands {
+        def = submit(shard, command).await?;
+    }
+    let stats = TableStats::collect(shard, &def).await?;
+    let mut description = Vec::with_capacity(1024);
+    write_description_with(
+        &mut description,
+        shard,
+        &def,
+        "UPDATING",
+        &stats,
+        plan.deleting.as_ref(),
+    );
+    let mut reply = ReplyBuilder::new();
+    reply.raw("TableDescription", &description);
+    Ok(Outcome::Reply(reply.finish()))
+}
+
+/// Validates the request's shape (nothing here reads the catalog).
+fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
     let name = fields.str("TableName")?;
     check_table_name(&mut v, name, "tableName");
-    let (mode, throughput) = billing(&fields, &mut v)?;
+    let (mode, throughput) = billing(fields, &mut v)?;
     let attribute_definitions = match fields.list("AttributeDefinitions")? {
         None => None,
         Some(list) => Some(read_attribute_definitions(list, &mut v)?),
@@ -61,6 +107,20 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "List of GlobalSecondaryIndexUpdates is empty",
         ));
     }
+    let actions = one_action_each(updates)?;
+    check_online_actions(&actions, name, throughput)?;
+    Ok(Request {
+        name,
+        mode,
+        throughput,
+        attribute_definitions,
+        actions,
+    })
+}
+
+/// Each GlobalSecondaryIndexUpdate carries exactly one action, and each
+/// index is named by at most one.
+fn one_action_each(updates: Vec<IndexUpdateInput>) -> Result<Vec<IndexAction>, ApiError> {
     let mut actions: Vec<IndexAction> = Vec::with_capacity(updates.len());
     for update in updates {
         match (update.actions, update.action) {
@@ -88,6 +148,16 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             }
         }
     }
+    Ok(actions)
+}
+
+/// At most one online (Create or Delete) index action, never beside a
+/// table throughput change.
+fn check_online_actions(
+    actions: &[IndexAction],
+    name: &str,
+    throughput: Option<(i64, i64)>,
+) -> Result<(), ApiError> {
     let online = actions
         .iter()
         .filter(|a| !matches!(a, IndexAction::Update { .. }))
@@ -102,76 +172,37 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "You cannot create or delete index while updating table IOPS",
         ));
     }
-    let current = shard
-        .catalog()
-        .table(name)
-        .cloned()
-        .ok_or_else(|| ApiError::table_not_found(name))?;
+    Ok(())
+}
+
+/// Checks the request against the table and turns it into catalog
+/// commands: table billing/throughput first, then index throughput, then
+/// the one index Create or Delete.
+fn plan(request: &Request<'_>, current: &TableDef) -> Result<Plan, ApiError> {
+    let (mode, throughput) = (request.mode, request.throughput);
     let target_mode = mode.unwrap_or(current.billing_mode);
-    check_table_billing(&current, mode, throughput, actions.is_empty())?;
+    check_table_billing(current, mode, throughput, request.actions.is_empty())?;
     let mut commands = Vec::new();
     if mode.is_some() || throughput.is_some() {
         commands.push(CatalogCommand::Update {
-            name: name.to_string(),
+            name: request.name.to_string(),
             billing_mode: mode,
             throughput,
             now: now_seconds(),
         });
     }
     if target_mode == BillingMode::Provisioned && current.billing_mode != target_mode {
-        // Switching to PROVISIONED: every remaining GSI needs its capacity.
-        let missing: Vec<&str> = current
-            .global_indexes()
-            .filter(|i| {
-                !actions.iter().any(|a| match a {
-                    IndexAction::Update { name, throughput } => {
-                        name == &i.name && throughput.is_some()
-                    }
-                    IndexAction::Delete { name } => name == &i.name,
-                    IndexAction::Create(_) => false,
-                })
-            })
-            .map(|i| i.name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::invalid_parameter(format!(
-                "ProvisionedThroughput must be specified for index: {}",
-                missing.join(",")
-            )));
-        }
+        check_index_capacities(current, &request.actions)?;
     }
     let mut deleting: Option<IndexDef> = None;
     let mut online_command = None;
-    for action in &actions {
+    for action in &request.actions {
         match action {
             IndexAction::Update { name, throughput } => {
-                let index = existing_global(&current, name, "update")?;
-                let Some((rcu, wcu)) = *throughput else {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
-                    )));
-                };
-                if target_mode == BillingMode::PayPerRequest {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "The only Updates for index: {name} when TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"
-                    )));
-                }
-                if mode.is_none()
-                    && rcu == index.read_capacity_units
-                    && wcu == index.write_capacity_units
-                {
-                    return Err(ApiError::validation(format!(
-                        "The provisioned throughput for the index {name} will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the index: {rcu}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the index: {wcu}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
-                    )));
-                }
-                commands.push(CatalogCommand::UpdateIndex {
-                    table: current.name.clone(),
-                    index: name.clone(),
-                    throughput: (rcu, wcu),
-                });
+                commands.push(plan_index_update(current, name, *throughput, request)?);
             }
             IndexAction::Delete { name } => {
-                let index = existing_global(&current, name, "delete")?;
+                let index = existing_global(current, name, "delete")?;
                 deleting = Some(index.clone());
                 online_command = Some(CatalogCommand::DeleteIndex {
                     table: current.name.clone(),
@@ -179,71 +210,120 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                 });
             }
             IndexAction::Create(input) => {
-                if current.index(&input.name).is_some() {
-                    return Err(ApiError::validation(
-                        "Attempting to create an index which already exists",
-                    ));
-                }
-                let Some(requested) = &attribute_definitions else {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "AttributeDefinitions is not specified for index: {}",
-                        input.name
-                    )));
-                };
-                let (defs, added) = index_definitions(&current, requested, &input.key_schema)?;
-                let index = check_global(input, &defs, target_mode)?;
-                match (target_mode, input.throughput.is_some()) {
-                    (BillingMode::Provisioned, false) => {
-                        return Err(ApiError::invalid_parameter(format!(
-                            "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {}",
-                            input.name
-                        )));
-                    }
-                    (BillingMode::PayPerRequest, true) => {
-                        return Err(ApiError::invalid_parameter(format!(
-                            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {} when BillingMode is PAY_PER_REQUEST",
-                            input.name
-                        )));
-                    }
-                    _ => {}
-                }
-                let projected: usize = current
-                    .indexes
-                    .iter()
-                    .chain(std::iter::once(&index))
-                    .map(|i| i.non_key_attributes.len())
-                    .sum();
-                if projected > PROJECTED_NON_KEY_ATTRIBUTES_MAX {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Number of projected attributes in all indexes exceeds limit of {PROJECTED_NON_KEY_ATTRIBUTES_MAX}"
-                    )));
-                }
-                online_command = Some(CatalogCommand::CreateIndex {
-                    table: current.name.clone(),
-                    index,
-                    attribute_definitions: added,
-                });
+                online_command = Some(plan_index_create(current, input, request)?);
             }
         }
     }
     commands.extend(online_command);
-    let mut def = current.clone();
-    for command in commands {
-        def = submit(shard, command).await?;
+    Ok(Plan { commands, deleting })
+}
+
+/// Switching to PROVISIONED: every remaining GSI needs its capacity.
+fn check_index_capacities(current: &TableDef, actions: &[IndexAction]) -> Result<(), ApiError> {
+    let missing: Vec<&str> = current
+        .global_indexes()
+        .filter(|i| {
+            !actions.iter().any(|a| match a {
+                IndexAction::Update { name, throughput } => name == &i.name && throughput.is_some(),
+                IndexAction::Delete { name } => name == &i.name,
+                IndexAction::Create(_) => false,
+            })
+        })
+        .map(|i| i.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::invalid_parameter(format!(
+            "ProvisionedThroughput must be specified for index: {}",
+            missing.join(",")
+        )));
     }
-    let stats = TableStats::collect(shard, &def).await?;
-    let mut description = Vec::with_capacity(1024);
-    write_description_with(
-        &mut description,
-        shard,
-        &def,
-        "UPDATING",
-        &stats,
-        deleting.as_ref(),
-    );
-    let mut reply = ReplyBuilder::new();
-    reply.raw("TableDescription", &description);
-    Ok(Outcome::Reply(reply.finish()))
+    Ok(())
+}
+
+/// A GSI's new provisioned throughput.
+fn plan_index_update(
+    current: &TableDef,
+    name: &str,
+    throughput: Option<(i64, i64)>,
+    request: &Request<'_>,
+) -> Result<CatalogCommand, ApiError> {
+    let index = existing_global(current, name, "update")?;
+    let Some((rcu, wcu)) = throughput else {
+        return Err(ApiError::invalid_parameter(format!(
+            "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
+        )));
+    };
+    if request.mode.unwrap_or(current.billing_mode) == BillingMode::PayPerRequest {
+        return Err(ApiError::invalid_parameter(format!(
+            "The only Updates for index: {name} when TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"
+        )));
+    }
+    if request.mode.is_none()
+        && rcu == index.read_capacity_units
+        && wcu == index.write_capacity_units
+    {
+        return Err(ApiError::validation(format!(
+            "The provisioned throughput for the index {name} will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the index: {rcu}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the index: {wcu}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+        )));
+    }
+    Ok(CatalogCommand::UpdateIndex {
+        table: current.name.clone(),
+        index: name.to_string(),
+        throughput: (rcu, wcu),
+    })
+}
+
+/// A new GSI, checked against the table it joins.
+fn plan_index_create(
+    current: &TableDef,
+    input: &IndexInput,
+    request: &Request<'_>,
+) -> Result<CatalogCommand, ApiError> {
+    let target_mode = request.mode.unwrap_or(current.billing_mode);
+    if current.index(&input.name).is_some() {
+        return Err(ApiError::validation(
+            "Attempting to create an index which already exists",
+        ));
+    }
+    let Some(requested) = &request.attribute_definitions else {
+        return Err(ApiError::invalid_parameter(format!(
+            "AttributeDefinitions is not specified for index: {}",
+            input.name
+        )));
+    };
+    let (defs, added) = index_definitions(current, requested, &input.key_schema)?;
+    let index = check_global(input, &defs, target_mode)?;
+    match (target_mode, input.throughput.is_some()) {
+        (BillingMode::Provisioned, false) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {}",
+                input.name
+            )));
+        }
+        (BillingMode::PayPerRequest, true) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {} when BillingMode is PAY_PER_REQUEST",
+                input.name
+            )));
+        }
+        _ => {}
+    }
+    let projected: usize = current
+        .indexes
+        .iter()
+        .chain(std::iter::once(&index))
+        .map(|i| i.non_key_attributes.len())
+        .sum();
+    if projected > PROJECTED_NON_KEY_ATTRIBUTES_MAX {
+        return Err(ApiError::invalid_parameter(format!(
+            "Number of projected attributes in all indexes exceeds limit of {PROJECTED_NON_KEY_ATTRIBUTES_MAX}"
+        )));
+    }
+    Ok(CatalogCommand::CreateIndex {
+        table: current.name.clone(),
+        index,
+        attribute_definitions: added,
+    })
 }
 
 /// The table-level billing and throughput rules.

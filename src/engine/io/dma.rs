@@ -138,6 +138,20 @@ impl Fs for DmaFs {
         dir.close().await?;
         Ok(())
     }
+
+    async fn create_dir(&self, name: &str) -> io::Result<()> {
+        // Only called while opening a store, before the shard serves.
+        match std::fs::create_dir(self.path(name)) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    }
+
+    fn subdir(&self, name: &str) -> io::Result<DmaFs> {
+        Ok(DmaFs {
+            dir: self.path(name),
+        })
+    }
 }
 
 impl FsFile for DmaFsFile {
@@ -205,10 +219,22 @@ thread_local! {
         const { std::cell::Cell::new(None) };
 }
 
-/// Shares of the background (flush, compaction) task queue; the default
-/// queue that serves requests has 1000, so background work gets ~1/11 of the
-/// CPU when both are busy and everything when requests are idle.
+/// Default shares of the background (flush, compaction) task queue; the
+/// default queue that serves requests has 1000, so background work gets
+/// ~1/11 of the CPU when both are busy and everything when requests are
+/// idle. The runtime sets the `background_shares` knob per executor.
 const BACKGROUND_SHARES: usize = 100;
+
+thread_local! {
+    static BACKGROUND_SHARES_SET: std::cell::Cell<usize> =
+        const { std::cell::Cell::new(BACKGROUND_SHARES) };
+}
+
+/// Sets the shares of this thread's background queue; call before the
+/// first [`spawn_background`] on the executor.
+pub fn set_background_shares(shares: usize) {
+    BACKGROUND_SHARES_SET.with(|cell| cell.set(shares.max(1)));
+}
 
 /// Spawns flush/compaction work into a task queue with fewer shares than the
 /// request path.
@@ -218,7 +244,7 @@ pub fn spawn_background(future: impl Future<Output = ()> + 'static) {
         Some((id, queue)) if id == executor => queue,
         _ => {
             let queue = glommio::executor().create_task_queue(
-                glommio::Shares::Static(BACKGROUND_SHARES),
+                glommio::Shares::Static(BACKGROUND_SHARES_SET.with(|cell| cell.get())),
                 glommio::Latency::NotImportant,
                 "engine-background",
             );
@@ -234,6 +260,10 @@ pub fn spawn_background(future: impl Future<Output = ()> + 'static) {
             tracing::error!(%error, "background queue unavailable; running on the default queue");
         }
     }
+}
+
+pub async fn sleep_us(us: u64) {
+    glommio::timer::sleep(Duration::from_micros(us)).await;
 }
 
 pub async fn sleep_ms(ms: u64) {

@@ -60,6 +60,17 @@ impl Fs for EitherFs {
     async fn sync_dir(&self) -> io::Result<()> {
         both!(self, fs => fs.sync_dir().await)
     }
+
+    async fn create_dir(&self, name: &str) -> io::Result<()> {
+        both!(self, fs => fs.create_dir(name).await)
+    }
+
+    fn subdir(&self, name: &str) -> io::Result<EitherFs> {
+        match self {
+            EitherFs::Dma(fs) => fs.subdir(name).map(EitherFs::Dma),
+            EitherFs::Mem(fs) => fs.subdir(name).map(EitherFs::Mem),
+        }
+    }
 }
 
 macro_rules! both_file {

@@ -6,8 +6,14 @@
 //!   [`MemFs::crash`]. Writes issued after the last sync survive or not per
 //!   512-byte sector, chosen by the seed (a torn write; sectors themselves are
 //!   atomic, as disks promise).
-//! - Directory entries: creations, renames and removals survive only if a
-//!   `sync_dir` followed them.
+//! - Directory entries: creations, renames and removals survive a crash if a
+//!   `sync_dir` of their directory followed them; unsynced ones may each
+//!   survive or vanish, independently and in any combination (with a tear
+//!   seed, a coin per operation; [`MemFs::crash_keeping_renames`] keeps every
+//!   rename and removal but no creation, the worst case for "named before
+//!   created" bugs). A directory's own entry lives in its parent
+//!   ([`Fs::create_dir`], [`Fs::subdir`]): until the parent is synced, the
+//!   whole subdirectory may vanish.
 //! - [`FaultPlan`] fails the N-th mutating operation (write, sync, create,
 //!   rename, remove, sync_dir, preallocate) with an errno (EIO, ENOSPC), once
 //!   or from then on.
@@ -42,11 +48,49 @@ struct Inode {
     unsynced: Vec<(u64, Vec<u8>)>,
 }
 
+/// A directory change not yet made durable by `sync_dir`.
+#[derive(Clone)]
+enum DirOp {
+    Create { name: String, ino: u64 },
+    Rename { from: String, to: String, ino: u64 },
+    Remove { name: String },
+}
+
+impl DirOp {
+    fn apply(&self, dir: &mut BTreeMap<String, u64>) {
+        match self {
+            DirOp::Create { name, ino } => {
+                dir.insert(name.clone(), *ino);
+            }
+            DirOp::Rename { from, to, ino } => {
+                dir.remove(from);
+                dir.insert(to.clone(), *ino);
+            }
+            DirOp::Remove { name } => {
+                dir.remove(name);
+            }
+        }
+    }
+}
+
+/// Which unsynced directory operations survive a crash.
+#[derive(Clone, Copy)]
+enum DirCrash {
+    /// None (no tear seed) or each with probability 1/2 (seeded).
+    Coin,
+    /// Renames and removals survive, creations vanish.
+    KeepRenames,
+}
+
 #[derive(Default)]
 struct State {
     inodes: HashMap<u64, Inode>,
     dir_current: BTreeMap<String, u64>,
     dir_durable: BTreeMap<String, u64>,
+    /// Directory operations since the last `sync_dir`, in order.
+    dir_pending: Vec<DirOp>,
+    /// Subdirectories by inode number (their entries live in the maps above).
+    children: HashMap<u64, Rc<RefCell<State>>>,
     next_inode: u64,
     ops: u64,
     fault: Option<FaultPlan>,
@@ -100,6 +144,60 @@ fn apply(buf: &mut Vec<u8>, pos: usize, data: &[u8]) {
     buf[pos..pos + data.len()].copy_from_slice(data);
 }
 
+fn crash_state(state: &State, tear_seed: Option<u64>, mode: DirCrash) -> State {
+    let mut rng = tear_seed.unwrap_or(0);
+    let mut dir = state.dir_durable.clone();
+    for op in &state.dir_pending {
+        let survives = match (mode, op) {
+            (DirCrash::KeepRenames, DirOp::Create { .. }) => false,
+            (DirCrash::KeepRenames, _) => true,
+            (DirCrash::Coin, _) => tear_seed.is_some() && splitmix64(&mut rng) & 1 == 1,
+        };
+        if survives {
+            op.apply(&mut dir);
+        }
+    }
+    let mut after = State {
+        next_inode: state.next_inode,
+        ..State::default()
+    };
+    for (name, &ino) in &dir {
+        after.dir_current.insert(name.clone(), ino);
+        after.dir_durable.insert(name.clone(), ino);
+        if let Some(child) = state.children.get(&ino) {
+            let seed = tear_seed.map(|_| splitmix64(&mut rng));
+            let child = crash_state(&child.borrow(), seed, mode);
+            after.children.insert(ino, Rc::new(RefCell::new(child)));
+            continue;
+        }
+        if after.inodes.contains_key(&ino) {
+            continue;
+        }
+        let Some(inode) = state.inodes.get(&ino) else {
+            continue;
+        };
+        let mut content = inode.durable.clone();
+        if tear_seed.is_some() {
+            for (pos, data) in &inode.unsynced {
+                for (i, sector) in data.chunks(SECTOR_BYTES).enumerate() {
+                    if splitmix64(&mut rng) & 1 == 1 {
+                        apply(&mut content, *pos as usize + i * SECTOR_BYTES, sector);
+                    }
+                }
+            }
+        }
+        after.inodes.insert(
+            ino,
+            Inode {
+                durable: content.clone(),
+                current: content,
+                unsynced: Vec::new(),
+            },
+        );
+    }
+    after
+}
+
 impl MemFs {
     pub fn new() -> MemFs {
         MemFs::default()
@@ -129,44 +227,27 @@ impl MemFs {
     }
 
     /// What the disk holds after power loss now: a new, independent `MemFs`.
-    /// With `tear_seed`, each unsynced sector survives with probability 1/2.
+    /// With `tear_seed`, each unsynced sector survives with probability 1/2,
+    /// and so does each unsynced directory operation; without, none does.
     pub fn crash(&self, tear_seed: Option<u64>) -> MemFs {
-        let state = self.state.borrow();
-        let mut rng = tear_seed.unwrap_or(0);
-        let mut after = State {
-            next_inode: state.next_inode,
-            ..State::default()
-        };
-        for (name, &ino) in &state.dir_durable {
-            after.dir_current.insert(name.clone(), ino);
-            after.dir_durable.insert(name.clone(), ino);
-            if after.inodes.contains_key(&ino) {
-                continue;
-            }
-            let Some(inode) = state.inodes.get(&ino) else {
-                continue;
-            };
-            let mut content = inode.durable.clone();
-            if tear_seed.is_some() {
-                for (pos, data) in &inode.unsynced {
-                    for (i, sector) in data.chunks(SECTOR_BYTES).enumerate() {
-                        if splitmix64(&mut rng) & 1 == 1 {
-                            apply(&mut content, *pos as usize + i * SECTOR_BYTES, sector);
-                        }
-                    }
-                }
-            }
-            after.inodes.insert(
-                ino,
-                Inode {
-                    durable: content.clone(),
-                    current: content,
-                    unsynced: Vec::new(),
-                },
-            );
-        }
         MemFs {
-            state: Rc::new(RefCell::new(after)),
+            state: Rc::new(RefCell::new(crash_state(
+                &self.state.borrow(),
+                tear_seed,
+                DirCrash::Coin,
+            ))),
+        }
+    }
+
+    /// Power loss where every unsynced rename and removal reached the disk
+    /// but no unsynced creation did (file contents as with `crash(None)`).
+    pub fn crash_keeping_renames(&self) -> MemFs {
+        MemFs {
+            state: Rc::new(RefCell::new(crash_state(
+                &self.state.borrow(),
+                None,
+                DirCrash::KeepRenames,
+            ))),
         }
     }
 
@@ -206,6 +287,13 @@ impl MemFs {
         state.dir_durable.insert(name.to_string(), ino);
     }
 
+    /// Current content of `name` (tests inspect files with it).
+    pub fn contents(&self, name: &str) -> Option<Vec<u8>> {
+        let state = self.state.borrow();
+        let ino = state.dir_current.get(name)?;
+        state.inodes.get(ino).map(|i| i.current.clone())
+    }
+
     /// Names currently in the directory.
     pub fn names(&self) -> Vec<String> {
         self.state.borrow().dir_current.keys().cloned().collect()
@@ -226,6 +314,10 @@ impl Fs for MemFs {
         let ino = state.next_inode;
         state.inodes.insert(ino, Inode::default());
         state.dir_current.insert(name.to_string(), ino);
+        state.dir_pending.push(DirOp::Create {
+            name: name.to_string(),
+            ino,
+        });
         Ok(MemFile {
             state: self.state.clone(),
             inode: ino,
@@ -256,6 +348,11 @@ impl Fs for MemFs {
             .remove(from)
             .ok_or_else(|| MemFs::not_found(from))?;
         state.dir_current.insert(to.to_string(), ino);
+        state.dir_pending.push(DirOp::Rename {
+            from: from.to_string(),
+            to: to.to_string(),
+            ino,
+        });
         Ok(())
     }
 
@@ -266,6 +363,9 @@ impl Fs for MemFs {
             .dir_current
             .remove(name)
             .ok_or_else(|| MemFs::not_found(name))?;
+        state.dir_pending.push(DirOp::Remove {
+            name: name.to_string(),
+        });
         Ok(())
     }
 
@@ -273,7 +373,37 @@ impl Fs for MemFs {
         let mut state = self.state.borrow_mut();
         state.mutating_op()?;
         state.dir_durable = state.dir_current.clone();
+        state.dir_pending.clear();
         Ok(())
+    }
+
+    async fn create_dir(&self, name: &str) -> io::Result<()> {
+        let mut state = self.state.borrow_mut();
+        if state.dir_current.contains_key(name) {
+            return Ok(());
+        }
+        state.mutating_op()?;
+        state.next_inode += 1;
+        let ino = state.next_inode;
+        state.children.insert(ino, Rc::default());
+        state.dir_current.insert(name.to_string(), ino);
+        state.dir_pending.push(DirOp::Create {
+            name: name.to_string(),
+            ino,
+        });
+        Ok(())
+    }
+
+    fn subdir(&self, name: &str) -> io::Result<MemFs> {
+        let state = self.state.borrow();
+        let child = state
+            .dir_current
+            .get(name)
+            .and_then(|ino| state.children.get(ino))
+            .ok_or_else(|| MemFs::not_found(name))?;
+        Ok(MemFs {
+            state: child.clone(),
+        })
     }
 }
 

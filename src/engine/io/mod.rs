@@ -12,7 +12,9 @@
 //!   buffer length a multiple of [`BLOCK_BYTES`] (direct I/O rules; the memory
 //!   implementation asserts the same so tests catch misuse).
 //! - A write is durable only after a later `sync` of the same file returned
-//!   Ok; file creation, rename and removal are durable only after `sync_dir`.
+//!   Ok; file creation, rename and removal are durable only after `sync_dir`
+//!   (of the directory holding the entry: a new subdirectory needs its
+//!   parent's).
 //! - Every path is a plain file name inside the store's directory.
 //!
 //! Design decision: the traits use `async fn` without `Send` bounds because a
@@ -51,6 +53,13 @@ pub trait Fs: 'static {
     async fn remove(&self, name: &str) -> io::Result<()>;
     /// Makes creations, renames and removals durable.
     async fn sync_dir(&self) -> io::Result<()>;
+    /// Creates subdirectory `name` if it is missing. Its entry is durable
+    /// only after this directory's `sync_dir`.
+    async fn create_dir(&self, name: &str) -> io::Result<()>;
+    /// The subdirectory `name` as a file system of its own.
+    fn subdir(&self, name: &str) -> io::Result<Self>
+    where
+        Self: Sized;
 }
 
 /// One open file.

@@ -16,6 +16,7 @@
 //! read from disk (before it enters the cache), so decoding trusts offsets
 //! only after bounds checks that turn damage into errors, not panics.
 
+use crate::engine::CorruptionDetail;
 pub const RESTART_INTERVAL: usize = 16;
 const TOMBSTONE: u32 = u32::MAX;
 
@@ -108,17 +109,19 @@ struct Decoded {
 
 impl Block {
     /// Verifies the checksum and trailer; the error says what is wrong.
-    pub fn parse(data: Vec<u8>) -> Result<Block, String> {
+    pub fn parse(data: Vec<u8>) -> Result<Block, CorruptionDetail> {
         if data.len() < 8 {
-            return Err(format!("block of {} bytes is too short", data.len()));
+            return Err(format!("block of {} bytes is too short", data.len()).into());
         }
         let crc_at = data.len() - 4;
         let stored = u32_at(&data, crc_at).unwrap_or(0);
         let actual = crc32c::crc32c(&data[..crc_at]);
         if stored != actual {
-            return Err(format!(
-                "block checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-            ));
+            return Err(CorruptionDetail::ChecksumMismatch {
+                what: "block",
+                expected: stored,
+                got: actual,
+            });
         }
         let restart_count = u32_at(&data, crc_at - 4).unwrap_or(0) as usize;
         let entries_end = (crc_at - 4)
@@ -257,6 +260,27 @@ mod tests {
             let mut damaged = bytes.clone();
             damaged[i] ^= 0x10;
             assert!(Block::parse(damaged).is_err(), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_is_a_typed_checksum_mismatch() {
+        let (bytes, _) = build(20);
+        let mut damaged = bytes.clone();
+        damaged[0] ^= 0x10;
+        let stored = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("4 bytes"));
+        match Block::parse(damaged) {
+            Err(CorruptionDetail::ChecksumMismatch {
+                what,
+                expected,
+                got,
+            }) => {
+                assert_eq!(what, "block");
+                assert_eq!(expected, stored);
+                assert_ne!(got, stored);
+            }
+            Err(other) => panic!("expected a checksum mismatch, got {other}"),
+            Ok(_) => panic!("damage accepted"),
         }
     }
 }

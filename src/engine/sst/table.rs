@@ -27,7 +27,7 @@ use super::bloom;
 use super::cache::BlockCache;
 use crate::engine::io::{BLOCK_BYTES, Fs, FsFile, align_down, align_up};
 use crate::engine::wal::io_error;
-use crate::engine::{EngineError, PrefixStats};
+use crate::engine::{CorruptionDetail, EngineError, PrefixStats};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::rc::Rc;
@@ -82,16 +82,18 @@ fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-fn check_crc<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8], String> {
+fn check_crc<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8], CorruptionDetail> {
     let (body, crc) = bytes
         .split_last_chunk::<4>()
         .ok_or_else(|| format!("{what} too short"))?;
     let stored = u32::from_le_bytes(*crc);
     let actual = crc32c::crc32c(body);
     if stored != actual {
-        return Err(format!(
-            "{what} checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-        ));
+        return Err(CorruptionDetail::ChecksumMismatch {
+            what,
+            expected: stored,
+            got: actual,
+        });
     }
     Ok(body)
 }
@@ -282,7 +284,7 @@ impl<F: Fs> Table<F> {
         cache: Rc<BlockCache>,
     ) -> Result<Table<F>, EngineError> {
         let name = table_name(meta.id);
-        let corrupt = |offset: u64, detail: String| EngineError::Corruption {
+        let corrupt = |offset: u64, detail: CorruptionDetail| EngineError::Corruption {
             path: name.clone(),
             offset,
             detail,
@@ -290,7 +292,10 @@ impl<F: Fs> Table<F> {
         let file = fs.open(&name).await.map_err(|e| io_error(&name, e))?;
         let size = file.size().await.map_err(|e| io_error(&name, e))?;
         if size < FOOTER_BYTES as u64 || size % BLOCK_BYTES as u64 != 0 {
-            return Err(corrupt(0, format!("size {size} is not a table size")));
+            return Err(corrupt(
+                0,
+                format!("size {size} is not a table size").into(),
+            ));
         }
         let footer_at = size - FOOTER_BYTES as u64;
         let footer = file
@@ -305,7 +310,7 @@ impl<F: Fs> Table<F> {
         if version != FORMAT_VERSION {
             return Err(corrupt(
                 footer_at,
-                format!("unsupported format version {version}"),
+                format!("unsupported format version {version}").into(),
             ));
         }
         let field = |at| le_u32(&footer, at).unwrap_or(0) as usize;
@@ -323,7 +328,8 @@ impl<F: Fs> Table<F> {
                 format!(
                     "footer says {entries} entries / max seq {max_seq}, manifest {} / {}",
                     meta.entries, meta.max_seq
-                ),
+                )
+                .into(),
             ));
         }
         let blob = file
@@ -415,7 +421,7 @@ impl<F: Fs> Table<F> {
         block.get(key).map_err(|detail| EngineError::Corruption {
             path: self.name.clone(),
             offset: self.index[i].offset,
-            detail,
+            detail: detail.into(),
         })
     }
 
@@ -428,7 +434,7 @@ impl<F: Fs> Table<F> {
         block.entries().map_err(|detail| EngineError::Corruption {
             path: self.name.clone(),
             offset: self.index[i].offset,
-            detail,
+            detail: detail.into(),
         })
     }
 

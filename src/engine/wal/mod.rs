@@ -21,13 +21,27 @@
 //! acknowledged, and the memtable view stays consistent with what the log
 //! will eventually hold.
 //!
-//! Segments: `wal-<id as 16 hex digits>.log`, preallocated to
-//! `wal_segment_bytes`; a group that does not fit goes whole to the next
-//! segment (groups never span segments). Segments whose records are all in
-//! SSTables (per the durable manifest) are renamed to become future segments
-//! (recycled), up to [`FREE_SEGMENTS_MAX`]; stale records inside a recycled
-//! file carry the old segment id and are ignored.
+//! Segments: `wal-<id as 16 hex digits>.log`, each `wal_segment_bytes`
+//! long; a group that does not fit goes whole to the next segment (groups
+//! never span segments). A preparer task keeps `wal_segments_prepared_max`
+//! segments ready ahead of the committer: created (or recycled), every byte
+//! written (zeros) and fdatasync'ed, the directory synced. A roll only
+//! swaps to a ready segment, so the commit path never creates, renames,
+//! fallocates or syncs a directory, and its fdatasyncs never carry
+//! metadata (see [`Wal::prepare_one`] for why that matters on ext4).
+//! Segments whose records are all in SSTables (per the durable manifest)
+//! are renamed to become future segments (recycled), up to
+//! [`FREE_SEGMENTS_MAX`]; stale records inside a recycled file carry the
+//! old segment id and are ignored.
+//!
+//! One group in flight, never two: the next group gathers while the current
+//! one is written and synced (that is the pipelining; a writer waits at
+//! most one sync for its group to start). Overlapping the next group's write
+//! with the current sync would save a write's latency per cycle but leave
+//! two groups unsynced at a crash, and recovery could no longer tell a torn
+//! tail from corruption.
 
+pub mod phases;
 pub mod record;
 #[cfg(test)]
 mod recovery_tests;
@@ -38,11 +52,16 @@ use crate::engine::{EngineError, WriteBatch};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::time::Instant;
 
 /// Recycled segments kept for reuse; more are deleted.
 pub const FREE_SEGMENTS_MAX: usize = 2;
 /// Back-off before retrying a group that hit ENOSPC.
 const DISK_FULL_RETRY_MS: u64 = 100;
+/// Size of each zero-filling write while preparing a segment: big enough
+/// to be cheap per byte, small enough that a commit's write is not queued
+/// behind much of it on the device.
+const ZERO_FILL_CHUNK_BYTES: usize = 256 << 10;
 
 pub fn segment_name(id: u64) -> String {
     format!("wal-{id:016x}.log")
@@ -81,6 +100,10 @@ pub struct CommitState {
     pub l0_tables: Cell<usize>,
     pub l0_tables_max: Cell<usize>,
     changed: WaitList,
+    /// Where a write's time goes (see [`phases`]).
+    pub phases: phases::WritePhases,
+    /// When `durable_seq` last advanced (the start of the `ack` phase).
+    durable_at: Cell<Option<Instant>>,
 }
 
 impl CommitState {
@@ -104,6 +127,15 @@ impl CommitState {
 
     pub fn set_disk_full(&self, full: bool) {
         self.disk_full.set(full);
+    }
+
+    pub fn durable_at(&self) -> Option<Instant> {
+        self.durable_at.get()
+    }
+
+    /// Wakes on every change of durability, backlog, L0 or poisoning.
+    pub fn changed(&self) -> &WaitList {
+        &self.changed
     }
 
     pub fn notify(&self) {
@@ -145,6 +177,8 @@ impl CommitState {
 
 pub struct WalOptions {
     pub segment_bytes: u64,
+    /// Segments kept prepared (named, zero-filled, synced) ahead of need.
+    pub segments_prepared_max: usize,
     /// `Some(ms)`: relaxed mode, acknowledge before sync and sync every `ms`.
     pub relaxed_interval_ms: Option<u64>,
 }
@@ -158,24 +192,45 @@ struct ActiveSegment<File> {
     tail: Vec<u8>,
 }
 
+/// A segment made ready by the preparer: named durably, every byte of its
+/// `segment_bytes` written (zeros or stale records) and synced, so the
+/// commit path's fdatasync of it carries data only, never metadata.
+struct PreparedSegment<File> {
+    id: u64,
+    file: File,
+}
+
 pub struct Wal<F: Fs> {
     fs: Rc<F>,
     options: WalOptions,
     pub commit: Rc<CommitState>,
-    pending: RefCell<Vec<(u64, Vec<u8>)>>,
+    pending: RefCell<Vec<(u64, Vec<u8>, Instant)>>,
     last_seq: Cell<u64>,
     current_segment: Cell<u64>,
     live_segments: RefCell<VecDeque<u64>>,
     free_segments: RefCell<Vec<u64>>,
+    /// Segments ready for the next rolls, ascending ids (at most
+    /// `segments_prepared_max`).
+    prepared: RefCell<VecDeque<PreparedSegment<F::File>>>,
+    /// Id the preparer gives its next segment.
+    next_prepare_id: Cell<u64>,
+    /// The preparer's last failure, for a roll that found nothing prepared.
+    prepare_error: RefCell<Option<EngineError>>,
+    /// Wakes the preparer (a segment was taken) and the committer (one is ready).
+    segments: WaitList,
     work: WaitList,
     closing: Cell<bool>,
     stopped: Cell<bool>,
+    preparer_stopped: Cell<bool>,
     bytes_written: Cell<u64>,
 }
 
 impl<F: Fs> Wal<F> {
     /// Starts a log whose next record gets `last_seq + 1`, in a fresh segment
-    /// `first_segment`. `old_segments` are obsolete files to recycle/delete.
+    /// `first_segment`. `old_segments` are obsolete files to recycle/delete:
+    /// the caller's durable manifest already says their records are in
+    /// SSTables, so they are released here, before the first segment is
+    /// prepared (it may reuse one).
     pub async fn start(
         fs: Rc<F>,
         options: WalOptions,
@@ -194,15 +249,24 @@ impl<F: Fs> Wal<F> {
             current_segment: Cell::new(first_segment.saturating_sub(1)),
             live_segments: RefCell::new(VecDeque::new()),
             free_segments: RefCell::new(Vec::new()),
+            prepared: RefCell::new(VecDeque::new()),
+            next_prepare_id: Cell::new(first_segment),
+            prepare_error: RefCell::new(None),
+            segments: WaitList::default(),
             work: WaitList::default(),
             closing: Cell::new(false),
             stopped: Cell::new(false),
+            preparer_stopped: Cell::new(false),
             bytes_written: Cell::new(0),
         });
         wal.live_segments.borrow_mut().extend(old_segments);
+        wal.release_below(first_segment).await?;
+        // The first segment is prepared inline (a fresh store pays one
+        // zero-fill at open); later ones by the preparer, off the commit path.
+        let first = wal.prepare_one().await?;
+        wal.prepared.borrow_mut().push_back(first);
         let active = wal.roll().await?;
-        // The old segments precede the manifest that made them obsolete only
-        // if the caller says so; the caller releases them after its manifest.
+        dma::spawn(wal.clone().prepare_ahead());
         dma::spawn(wal.clone().run(active));
         Ok(wal)
     }
@@ -214,7 +278,7 @@ impl<F: Fs> Wal<F> {
         self.last_seq.set(seq);
         self.pending
             .borrow_mut()
-            .push((seq, record::encode_batch(batch)));
+            .push((seq, record::encode_batch(batch), Instant::now()));
         self.work.wake_all();
         seq
     }
@@ -231,7 +295,7 @@ impl<F: Fs> Wal<F> {
         // Logged as an empty batch so the log's sequence stays gap-free.
         self.pending
             .borrow_mut()
-            .push((seq, record::encode_batch(&Vec::new())));
+            .push((seq, record::encode_batch(&Vec::new()), Instant::now()));
         self.work.wake_all();
         seq
     }
@@ -283,48 +347,165 @@ impl<F: Fs> Wal<F> {
         }
     }
 
-    /// Stops the committer after it has written everything queued.
+    /// Stops the committer after it has written everything queued, and the
+    /// segment preparer (a half-prepared segment is harmless: it holds no
+    /// record of its id, and open recycles or deletes it).
     pub async fn close(&self) {
         self.closing.set(true);
         self.work.wake_all();
-        self.commit.changed.wait_until(|| self.stopped.get()).await;
+        self.segments.wake_all();
+        self.commit
+            .changed
+            .wait_until(|| self.stopped.get() && self.preparer_stopped.get())
+            .await;
     }
 
+    /// Takes the next prepared segment, waiting for the preparer if it is
+    /// behind (timed as `segment_wait`). No file-system metadata is touched
+    /// here: the commit path only ever writes and fdatasyncs.
     async fn roll(&self) -> Result<ActiveSegment<F::File>, EngineError> {
-        let id = self.current_segment.get() + 1;
+        let started = Instant::now();
+        let segment = loop {
+            if let Some(segment) = self.prepared.borrow_mut().pop_front() {
+                break segment;
+            }
+            if let Some(error) = self.prepare_error.borrow_mut().take() {
+                return Err(error);
+            }
+            if self.preparer_stopped.get() {
+                return Err(self
+                    .commit
+                    .poisoned()
+                    .map_or(EngineError::Closed, EngineError::Poisoned));
+            }
+            self.segments.wake_all();
+            self.segments
+                .wait_until(|| {
+                    !self.prepared.borrow().is_empty()
+                        || self.prepare_error.borrow().is_some()
+                        || self.preparer_stopped.get()
+                })
+                .await;
+        };
+        self.segments.wake_all();
+        self.commit.phases.segment_wait(started.elapsed());
+        debug_assert_eq!(segment.id, self.current_segment.get() + 1);
+        self.current_segment.set(segment.id);
+        self.live_segments.borrow_mut().push_back(segment.id);
+        Ok(ActiveSegment {
+            id: segment.id,
+            file: segment.file,
+            offset: 0,
+            tail: Vec::new(),
+        })
+    }
+
+    /// The preparer: keeps `segments_prepared_max` segments ready ahead of
+    /// the committer. ENOSPC is remembered for the roll that needs the
+    /// segment (its group fails with `DiskFull` and is retried) and retried
+    /// after a back-off; any other error poisons the store.
+    async fn prepare_ahead(self: Rc<Self>) {
+        let ahead_max = self.options.segments_prepared_max.max(1);
+        loop {
+            self.segments
+                .wait_until(|| self.prepared.borrow().len() < ahead_max || self.closing.get())
+                .await;
+            if self.closing.get() || self.commit.poisoned().is_some() {
+                break;
+            }
+            match self.prepare_one().await {
+                Ok(segment) => {
+                    self.prepared.borrow_mut().push_back(segment);
+                    self.segments.wake_all();
+                }
+                Err(EngineError::Closed) => break,
+                Err(error @ EngineError::DiskFull(_)) => {
+                    tracing::warn!(%error, "cannot prepare the next WAL segment; retrying");
+                    *self.prepare_error.borrow_mut() = Some(error);
+                    self.segments.wake_all();
+                    dma::sleep_ms(DISK_FULL_RETRY_MS).await;
+                }
+                Err(error) => {
+                    self.commit.poison(error.to_string());
+                    break;
+                }
+            }
+        }
+        self.preparer_stopped.set(true);
+        self.segments.wake_all();
+        self.commit.notify();
+    }
+
+    /// Makes segment `next_prepare_id` ready: a recycled file renamed (its
+    /// stale records carry their old segment id and are ignored) or a new
+    /// one, space reserved, every byte up to `segment_bytes` written (zeros
+    /// past what the file already holds) and synced, then the directory
+    /// synced.
+    ///
+    /// Why zero-fill: ext4 (and XFS) keep fallocated space as *unwritten*
+    /// extents, and a file grown by writes changes its size; either way the
+    /// first fdatasync after a write there must also commit metadata
+    /// (extent conversion, i_size) through the journal, which costs a
+    /// multiple of a data-only sync. Paying it here, once per segment and
+    /// off the commit path, leaves the committer's syncs data-only.
+    ///
+    /// Crash points: before the directory sync the new name may vanish
+    /// (nothing was written to it that matters); after it, the segment
+    /// exists with no record of its own id, which open treats as an empty
+    /// segment and recycles.
+    async fn prepare_one(&self) -> Result<PreparedSegment<F::File>, EngineError> {
+        let id = self.next_prepare_id.get();
         let name = segment_name(id);
+        let segment_bytes = align_up(self.options.segment_bytes);
         let recycled = self.free_segments.borrow_mut().pop();
-        let file = match recycled {
+        let (file, zero_from) = match recycled {
             Some(old) => {
                 let old_name = segment_name(old);
                 self.fs
                     .rename(&old_name, &name)
                     .await
                     .map_err(|e| io_error(&old_name, e))?;
-                self.fs.open(&name).await.map_err(|e| io_error(&name, e))?
+                let file = self.fs.open(&name).await.map_err(|e| io_error(&name, e))?;
+                let size = file.size().await.map_err(|e| io_error(&name, e))?;
+                (file, align_down(size.min(segment_bytes)))
             }
-            None => self
-                .fs
-                .create(&name)
-                .await
-                .map_err(|e| io_error(&name, e))?,
+            None => {
+                let file = self
+                    .fs
+                    .create(&name)
+                    .await
+                    .map_err(|e| io_error(&name, e))?;
+                (file, 0)
+            }
         };
-        file.preallocate(self.options.segment_bytes)
+        file.preallocate(segment_bytes)
             .await
             .map_err(|e| io_error(&name, e))?;
-        // The new name must be durable before any record in it is acked.
+        if zero_from < segment_bytes {
+            let zeros = vec![0u8; ZERO_FILL_CHUNK_BYTES];
+            let mut at = zero_from;
+            while at < segment_bytes {
+                if self.closing.get() {
+                    return Err(EngineError::Closed);
+                }
+                let len = (segment_bytes - at).min(ZERO_FILL_CHUNK_BYTES as u64) as usize;
+                file.write_at(&zeros[..len], at)
+                    .await
+                    .map_err(|e| io_error(&name, e))?;
+                at += len as u64;
+            }
+            file.sync().await.map_err(|source| EngineError::Io {
+                path: name.clone(),
+                source,
+            })?;
+        }
+        // The name must be durable before any record in it is acked.
         self.fs
             .sync_dir()
             .await
             .map_err(|e| io_error("data directory", e))?;
-        self.current_segment.set(id);
-        self.live_segments.borrow_mut().push_back(id);
-        Ok(ActiveSegment {
-            id,
-            file,
-            offset: 0,
-            tail: Vec::new(),
-        })
+        self.next_prepare_id.set(id + 1);
+        Ok(PreparedSegment { id, file })
     }
 
     async fn run(self: Rc<Self>, mut active: ActiveSegment<F::File>) {
@@ -339,10 +520,16 @@ impl<F: Fs> Wal<F> {
                 dma::sleep_ms(ms).await;
             }
             let group = std::mem::take(&mut *self.pending.borrow_mut());
-            let last = group.last().map_or(0, |(seq, _)| *seq);
+            let last = group.last().map_or(0, |(seq, _, _)| *seq);
+            let started = Instant::now();
+            for (_, _, queued) in &group {
+                self.commit.phases.queue_wait(*queued, started);
+            }
+            self.commit.phases.group_records(group.len());
             match self.commit_group(&mut active, &group).await {
                 Ok(()) => {
                     self.commit.durable_seq.set(last);
+                    self.commit.durable_at.set(Some(Instant::now()));
                     self.commit.disk_full.set(false);
                     self.commit.notify();
                 }
@@ -370,12 +557,12 @@ impl<F: Fs> Wal<F> {
     async fn commit_group(
         &self,
         active: &mut ActiveSegment<F::File>,
-        group: &[(u64, Vec<u8>)],
+        group: &[(u64, Vec<u8>, Instant)],
     ) -> Result<(), EngineError> {
-        let first = group.first().map_or(0, |(seq, _)| *seq);
+        let first = group.first().map_or(0, |(seq, _, _)| *seq);
         let encode = |segment: u64| {
             let mut bytes = Vec::new();
-            for (seq, body) in group {
+            for (seq, body, _) in group {
                 record::encode_record(&mut bytes, segment, *seq, first, body);
             }
             bytes
@@ -393,11 +580,14 @@ impl<F: Fs> Wal<F> {
         buf.extend_from_slice(&bytes);
         buf.resize((align_up(end) - block_start) as usize, 0);
         let name = segment_name(active.id);
+        let write_started = Instant::now();
         active
             .file
             .write_at(&buf, block_start)
             .await
             .map_err(|e| io_error(&name, e))?;
+        let sync_started = Instant::now();
+        self.commit.phases.wal_write(sync_started - write_started);
         self.bytes_written
             .set(self.bytes_written.get() + buf.len() as u64);
         // Only after the write completed: io_uring would not order them.
@@ -405,6 +595,7 @@ impl<F: Fs> Wal<F> {
             path: name.clone(),
             source,
         })?;
+        self.commit.phases.fdatasync(sync_started.elapsed());
         let tail_start = (align_down(end) - block_start) as usize;
         let tail_end = (end - block_start) as usize;
         active.tail = buf[tail_start..tail_end].to_vec();
@@ -440,7 +631,7 @@ pub async fn recover<F: Fs>(
         let corruption = |offset: u64, detail: String| EngineError::Corruption {
             path: name.clone(),
             offset,
-            detail,
+            detail: detail.into(),
         };
         if let (Some((torn_name, torn_offset)), Some(first)) = (&torn_at, scan.records.first()) {
             return Err(EngineError::Corruption {
@@ -449,7 +640,8 @@ pub async fn recover<F: Fs>(
                 detail: format!(
                     "invalid record, yet {name} holds later records (seq {})",
                     first.seq
-                ),
+                )
+                .into(),
             });
         }
         for rec in &scan.records {

@@ -181,6 +181,18 @@ pub fn scan_segment(bytes: &[u8], segment: u64) -> SegmentScan {
     if let Some(invalid) = scan.invalid_at {
         let mut probe = invalid as usize + 1;
         while probe + HEADER_BYTES <= bytes.len() {
+            // Segments are zero-filled ahead of use: skip zero runs fast. A
+            // header of all zeros is never valid (the CRC32C of 32 zero
+            // bytes is not 0), so a record starting at p has a nonzero byte
+            // in p..p + HEADER_BYTES.
+            match bytes[probe..].iter().position(|&b| b != 0) {
+                None => break,
+                Some(nonzero) if nonzero >= HEADER_BYTES => {
+                    probe += nonzero + 1 - HEADER_BYTES;
+                    continue;
+                }
+                Some(_) => {}
+            }
             match record_at(bytes, probe, segment) {
                 Some(record) => {
                     probe += HEADER_BYTES + record.body.len();
@@ -199,6 +211,28 @@ mod tests {
 
     fn batch(i: u8) -> WriteBatch {
         vec![(vec![i; 3], Some(vec![i; 5])), (vec![i, 1], None)]
+    }
+
+    #[test]
+    fn zero_headers_are_never_valid_and_zero_runs_are_skipped() {
+        assert_ne!(crc32c::crc32c(&[0u8; HEADER_BYTES - 4]), 0);
+        // A zero-filled segment with one record far past the end of the log:
+        // the scan must still find it after the invalid (zero) start.
+        let mut bytes = vec![0u8; 1 << 20];
+        let mut rec = Vec::new();
+        encode_record(&mut rec, 7, 5, 5, &encode_batch(&batch(1)));
+        let at = (1 << 19) + 3;
+        bytes[at..at + rec.len()].copy_from_slice(&rec);
+        let scan = scan_segment(&bytes, 7);
+        assert!(scan.records.is_empty());
+        assert_eq!(scan.invalid_at, Some(0));
+        assert_eq!(scan.after_invalid.len(), 1);
+        assert_eq!(scan.after_invalid[0].offset, at as u64);
+        assert!(
+            scan_segment(&vec![0u8; 1 << 20], 7)
+                .after_invalid
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Seeded randomized comparison of parsing + evaluation against a tiny
-//! reference evaluator. Set SEED=… to replay; the seed is in every failure.
+//! reference evaluator. Set DYNACORE_SEED=… to replay; the seed is in every failure.
 
+use crate::testkit::{Rng, for_seeds, fresh_seeds};
 use std::collections::BTreeMap;
 
 use super::super::*;
@@ -8,21 +9,6 @@ use super::{json_value, names};
 use crate::model::{Item, Value};
 
 // ---- seeded randomized comparison against a reference evaluator ---------
-
-/// A tiny PRNG so the test needs no crate and replays from a printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 enum RVal {
@@ -209,15 +195,11 @@ fn reference(c: &RCond, item: &[Option<RVal>; 3]) -> bool {
 
 #[test]
 fn random_conditions_match_reference() {
-    let seed: u64 = std::env::var("SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    let mut r = Rng(seed | 1);
+    for_seeds(fresh_seeds(1), random_conditions_match_reference_for);
+}
+
+fn random_conditions_match_reference_for(seed: u64) {
+    let mut r = Rng::new(seed);
     let n = names(&[("#a", "a")]);
     for round in 0..500 {
         let c = rand_cond(&mut r, 4);

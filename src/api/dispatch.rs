@@ -1,0 +1,171 @@
+//! The two ways work enters a shard's API: a client request over HTTP
+//! ([`handle_http`] → [`execute`] → one operation's handler, forwarded to
+//! the key's owner when that is another shard) and a mesh request from a
+//! peer or from this shard itself ([`serve`]).
+//!
+//! The one invariant: a forwarded request is never forwarded again, and
+//! every other mesh request is a leaf storage or catalog action whose
+//! handler sends no further mesh message (except `Catalog`, which only the
+//! coordinator receives and which fans out leaf `InstallCatalog`s), so
+//! cross-shard calls cannot form cycles or nested waits.
+
+use std::rc::Rc;
+
+use crate::api::messages::{self, MeshReply, MeshRequest, as_ref_bound};
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::operation::{Operation, RequestHead, route};
+use crate::api::protocol::request;
+use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
+use crate::api::{index, ops, table, write};
+
+/// Handles one `POST /` request; returns the HTTP status and JSON body.
+pub async fn handle_http(
+    shard: &Rc<Shard>,
+    head: &RequestHead<'_>,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    shard
+        .counters
+        .requests
+        .set(shard.counters.requests.get() + 1);
+    let result = match route(head) {
+        Ok(op) => execute(shard, op, body, false).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(body) => (200, body),
+        Err(e) => {
+            shard.counters.errors.set(shard.counters.errors.get() + 1);
+            if e.is_server_fault() {
+                // The client got the generic message; the detail is here.
+                tracing::error!(shard = shard.id, error = %e, "request failed");
+            }
+            (e.status, e.to_json())
+        }
+    }
+}
+
+/// Runs `op`; `forwarded` marks a request that another shard sent here.
+pub async fn execute(
+    shard: &Rc<Shard>,
+    op: Operation,
+    body: Vec<u8>,
+    forwarded: bool,
+) -> Result<Vec<u8>, ApiError> {
+    // simd-json parses in place; keep the original bytes for forwarding.
+    let mut scratch = body.clone();
+    let json = request::parse_body(&mut scratch)?;
+    let fields = request::Fields::of(&json)?;
+    let outcome = match op {
+        Operation::CreateTable => ops::create_table::handle(shard, fields).await?,
+        Operation::DescribeTable => ops::describe_table::handle(shard, fields).await?,
+        Operation::ListTables => ops::list_tables::handle(shard, fields)?,
+        Operation::UpdateTable => ops::update_table::handle(shard, fields).await?,
+        Operation::DeleteTable => ops::delete_table::handle(shard, fields).await?,
+        Operation::PutItem => ops::put_item::handle(shard, fields).await?,
+        Operation::GetItem => ops::get_item::handle(shard, fields).await?,
+        Operation::DeleteItem => ops::delete_item::handle(shard, fields).await?,
+        Operation::UpdateItem => ops::update_item::handle(shard, fields).await?,
+        Operation::Query => ops::query::handle(shard, fields).await?,
+        Operation::Scan => ops::scan::handle(shard, fields).await?,
+        Operation::BatchGetItem => ops::batch_get_item::handle(shard, fields).await?,
+        Operation::BatchWriteItem => ops::batch_write_item::handle(shard, fields).await?,
+    };
+    match outcome {
+        Outcome::Reply(reply) => Ok(reply),
+        Outcome::Forward(owner) if forwarded || owner == shard.id => {
+            Err(ApiError::internal(format!(
+                "shard {} was sent a request owned by shard {owner}",
+                shard.id
+            )))
+        }
+        Outcome::Forward(owner) => {
+            match shard
+                .services
+                .call(owner, MeshRequest::Forward { op, body })
+                .await?
+            {
+                MeshReply::Http(result) => result,
+                other => Err(messages::unexpected(&other)),
+            }
+        }
+    }
+}
+
+/// [`serve`] as a [`crate::api::shard::Inbound`]: what a shard runs for a
+/// request it sends itself.
+pub fn inbound(shard: Rc<Shard>, request: MeshRequest) -> LocalFuture<MeshReply> {
+    Box::pin(async move { serve(&shard, request).await })
+}
+
+/// Serves one mesh request on the receiving shard.
+pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
+    match request {
+        MeshRequest::Forward { op, body } => MeshReply::Http(execute(shard, op, body, true).await),
+        MeshRequest::Catalog(command) => MeshReply::Table(table::ddl::apply(shard, command).await),
+        MeshRequest::InstallCatalog(catalog) => {
+            {
+                let mut current = shard.catalog.borrow_mut();
+                // Snapshots may arrive out of order only if DDL overlapped; keep the newest.
+                if catalog.version > current.version {
+                    *current = catalog;
+                }
+            }
+            // A new CREATING index starts its backfill here (in the
+            // background: this handler stays a leaf).
+            index::backfill::start_pending(shard);
+            MeshReply::Done(Ok(()))
+        }
+        MeshRequest::Get { keys } => {
+            let mut values = Vec::with_capacity(keys.len());
+            for key in &keys {
+                match shard.store.get(key).await {
+                    Ok(v) => values.push(v),
+                    Err(e) => return MeshReply::Values(Err(e.into())),
+                }
+            }
+            MeshReply::Values(Ok(values))
+        }
+        MeshRequest::Write { batch } => {
+            MeshReply::Written(write::blind_on_owner(shard, batch).await)
+        }
+        MeshRequest::Scan {
+            lower,
+            upper,
+            reverse,
+            max_entries,
+            max_bytes,
+        } => {
+            let result = shard
+                .store
+                .scan(
+                    as_ref_bound(&lower),
+                    as_ref_bound(&upper),
+                    reverse,
+                    max_entries,
+                    max_bytes,
+                )
+                .await;
+            MeshReply::Entries(result.map_err(ApiError::from))
+        }
+        MeshRequest::DropPrefix { prefix } => MeshReply::Done(
+            shard
+                .store
+                .delete_prefix(&prefix)
+                .await
+                .map_err(ApiError::from),
+        ),
+        MeshRequest::Stats { prefix } => MeshReply::Stats(peers::local_stats(shard, &prefix)),
+        MeshRequest::IndexApply { batch } => {
+            MeshReply::Applied(index::replicate::apply(shard, batch).await)
+        }
+        MeshRequest::BackfillDone {
+            table,
+            index_id,
+            shard: from,
+        } => {
+            index::backfill::finished(shard, table, index_id, from);
+            MeshReply::Done(Ok(()))
+        }
+    }
+}

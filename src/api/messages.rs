@@ -1,0 +1,179 @@
+//! Messages between shards: plain data, `Send` (owned bytes, `Arc`
+//! snapshots), with no behaviour of their own. Handlers reach other shards
+//! only by sending these through [`Services`](crate::api::Services)
+//! (`shard::peers`); `dispatch::serve` serves them. `Forward`
+//! carries a whole request to its owner; every other request is a leaf
+//! storage or catalog action whose handler sends no further mesh message,
+//! except `Catalog`, which only shard 0 receives and which fans out leaf
+//! `InstallCatalog` messages. Hence no cycles and no nested waits. Index
+//! replication (`IndexApply`) and backfill reports (`BackfillDone`) are sent
+//! by background tasks, never from inside a handler.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::operation::Operation;
+use crate::api::protocol::reply::{CollectionMetrics, IndexUnits};
+use crate::catalog::{Catalog, CatalogCommand, TableDef};
+use crate::engine::{PrefixStats, WriteBatch};
+
+pub enum MeshRequest {
+    /// A whole client request for the owner of its key.
+    Forward { op: Operation, body: Vec<u8> },
+    /// A DDL change for the coordinator (shard 0).
+    Catalog(CatalogCommand),
+    /// A new catalog snapshot to install (from shard 0).
+    InstallCatalog(Arc<Catalog>),
+    /// Point reads of encoded keys on their owner.
+    Get { keys: Vec<Vec<u8>> },
+    /// A batch of writes owned by the receiving shard; replies when durable.
+    Write { batch: WriteBatch },
+    /// A bounded range read.
+    Scan {
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        max_entries: usize,
+        max_bytes: usize,
+    },
+    /// Drop everything under a key prefix (a deleted table).
+    DropPrefix { prefix: Vec<u8> },
+    /// Counts under a key prefix plus this shard's counters.
+    Stats { prefix: Vec<u8> },
+    /// GSI entry puts/deletes from a base shard's outbox replicator, for
+    /// the receiving (index-owning) shard; replies when durable.
+    IndexApply { batch: WriteBatch },
+    /// A shard finished backfilling an index (for the coordinator).
+    BackfillDone {
+        table: String,
+        index_id: u32,
+        shard: u32,
+    },
+}
+
+/// Key-value pairs read from a shard, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+pub enum MeshReply {
+    Http(Result<Vec<u8>, ApiError>),
+    Table(Result<Arc<TableDef>, ApiError>),
+    Values(Result<Vec<Option<Vec<u8>>>, ApiError>),
+    Entries(Result<Entries, ApiError>),
+    Stats(ShardStats),
+    Done(Result<(), ApiError>),
+    /// An `IndexApply` durable, or why not (rejected or transient).
+    Applied(Result<(), DeliveryError>),
+    /// A `Write` applied durably, with the item collection sizes it changed.
+    Written(Result<WriteReport, ApiError>),
+}
+
+/// What a durable write reports: item collection sizes (tables with
+/// LSIs) and the capacity its index writes consumed.
+#[derive(Clone, Debug, Default)]
+pub struct WriteReport {
+    pub collections: Vec<CollectionMetrics>,
+    pub index_units: Vec<IndexUnits>,
+}
+
+/// GSI outbox lag and backlog, for `/dynacore/metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OutboxStats {
+    pub pending_records: u64,
+    pub delivered_ops: u64,
+    pub delivery_failures: u64,
+    pub quarantined_records: u64,
+    pub lag_ms_p50: u64,
+    pub lag_ms_p99: u64,
+    pub lag_ms_max: u64,
+    pub lag_samples: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ShardStats {
+    pub prefix: PrefixStats,
+    pub requests: u64,
+    pub forwarded_out: u64,
+    pub forwarded_in: u64,
+    pub errors: u64,
+    pub outbox: OutboxStats,
+    pub backfill_items: u64,
+    pub backfill_items_per_s: u64,
+    /// Where durable writes spend their time (engine histograms).
+    pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
+}
+
+impl MeshRequest {
+    /// Whether this carries client data work (a forwarded request, or a read
+    /// or write on the owner) rather than control traffic; the transport
+    /// counts these as forwarded.
+    pub fn is_data(&self) -> bool {
+        matches!(
+            self,
+            MeshRequest::Forward { .. }
+                | MeshRequest::Get { .. }
+                | MeshRequest::Write { .. }
+                | MeshRequest::Scan { .. }
+        )
+    }
+}
+
+pub fn unexpected(reply: &MeshReply) -> ApiError {
+    let kind = match reply {
+        MeshReply::Http(_) => "Http",
+        MeshReply::Table(_) => "Table",
+        MeshReply::Values(_) => "Values",
+        MeshReply::Entries(_) => "Entries",
+        MeshReply::Stats(_) => "Stats",
+        MeshReply::Done(_) => "Done",
+        MeshReply::Applied(_) => "Applied",
+        MeshReply::Written(_) => "Written",
+    };
+    ApiError::internal(format!("unexpected mesh reply {kind}"))
+}
+
+/// A message's owned bound as the store's borrowed one.
+pub fn as_ref_bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Why a GSI delivery failed, by what a retry can change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryError {
+    /// The records can never be applied as they are: retrying blocks every
+    /// later record forever. The reason is for the log.
+    Rejected(String),
+    /// The index shard (or this one) cannot apply them now: retry.
+    Transient(ApiError),
+}
+
+impl From<crate::engine::EngineError> for DeliveryError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        if e.rejects_input() {
+            DeliveryError::Rejected(e.to_string())
+        } else {
+            DeliveryError::Transient(e.into())
+        }
+    }
+}
+
+impl From<ApiError> for DeliveryError {
+    /// Errors of the request path (the mesh, an unexpected reply) are
+    /// conditions of the moment, never of the record.
+    fn from(e: ApiError) -> Self {
+        DeliveryError::Transient(e)
+    }
+}
+
+impl DeliveryError {
+    pub fn message(&self) -> &str {
+        match self {
+            DeliveryError::Rejected(why) => why,
+            DeliveryError::Transient(e) => &e.message,
+        }
+    }
+}

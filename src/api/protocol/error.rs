@@ -1,0 +1,293 @@
+//! DynamoDB errors as the wire shows them: `__type`, message, HTTP status.
+//!
+//! Every client mistake maps to a 400 with DynamoDB's own type string; only
+//! server faults are 500. Handlers build errors through the constructors
+//! here, never by spelling type strings themselves.
+//!
+//! A server fault (500) sends clients DynamoDB's generic message; its detail
+//! (engine file paths, offsets, mesh failures) stays in [`ApiError::detail`]
+//! for the log, which `dispatch::handle_http` writes.
+
+use crate::catalog::CatalogError;
+use crate::engine::EngineError;
+use crate::model::value::{Item, ValueError, write_json_map, write_json_str};
+
+const DYNAMODB: &str = "com.amazonaws.dynamodb.v20120810#";
+const CORAL_VALIDATE: &str = "com.amazon.coral.validate#";
+const CORAL_SERVICE: &str = "com.amazon.coral.service#";
+/// What a client sees of any server fault.
+pub const INTERNAL_MESSAGE: &str = "Internal server error";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    /// Full `__type`, e.g. `com.amazon.coral.validate#ValidationException`.
+    pub type_name: String,
+    pub message: String,
+    /// ConditionalCheckFailed with `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
+    pub item: Option<Item>,
+    /// A server fault's detail, for the log only: never sent to clients.
+    pub detail: Option<String>,
+}
+
+/// The detail of a server fault, else the message (what logs show).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.detail.as_deref().unwrap_or(&self.message))
+    }
+}
+
+impl ApiError {
+    fn new(status: u16, namespace: &str, name: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            type_name: format!("{namespace}{name}"),
+            message: message.into(),
+            item: None,
+            detail: None,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(400, CORAL_VALIDATE, "ValidationException", message)
+    }
+
+    /// "One or more parameter values were invalid: …"
+    pub fn invalid_parameter(detail: impl std::fmt::Display) -> Self {
+        Self::validation(format!(
+            "One or more parameter values were invalid: {detail}"
+        ))
+    }
+
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new(400, CORAL_SERVICE, "SerializationException", message)
+    }
+
+    pub fn unknown_operation() -> Self {
+        Self::new(
+            400,
+            CORAL_SERVICE,
+            "UnknownOperationException",
+            "An unknown operation was requested.",
+        )
+    }
+
+    pub fn missing_authentication_token() -> Self {
+        Self::new(
+            400,
+            CORAL_SERVICE,
+            "MissingAuthenticationTokenException",
+            "Request is missing Authentication Token",
+        )
+    }
+
+    /// Item-level operations on a missing table.
+    pub fn resource_not_found() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ResourceNotFoundException",
+            "Requested resource not found",
+        )
+    }
+
+    /// A missing resource named in the message (an index, say).
+    pub fn resource_not_found_message(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ResourceNotFoundException", message)
+    }
+
+    /// A write to a table with local secondary indexes would grow an item
+    /// collection past its size limit.
+    pub fn item_collection_size_limit_exceeded() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ItemCollectionSizeLimitExceededException",
+            "Item collection size limit exceeded",
+        )
+    }
+
+    /// Table-level operations (DescribeTable, DeleteTable, UpdateTable).
+    pub fn table_not_found(table: &str) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ResourceNotFoundException",
+            format!("Requested resource not found: Table: {table} not found"),
+        )
+    }
+
+    pub fn resource_in_use(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ResourceInUseException", message)
+    }
+
+    pub fn conditional_check_failed(item: Option<Item>) -> Self {
+        let mut error = Self::new(
+            400,
+            DYNAMODB,
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+        );
+        error.item = item;
+        error
+    }
+
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "LimitExceededException", message)
+    }
+
+    /// A provisioned table's write was refused: its GSIs cannot keep up.
+    pub fn provisioned_throughput_exceeded(message: impl Into<String>) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "ProvisionedThroughputExceededException",
+            message,
+        )
+    }
+
+    /// Too many requests in flight on a shard.
+    pub fn throttling(message: impl Into<String>) -> Self {
+        Self::new(
+            400,
+            "com.amazon.coral.availability#",
+            "ThrottlingException",
+            message,
+        )
+    }
+
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            CORAL_SERVICE,
+            "RequestEntityTooLarge",
+            format!("Request must be smaller than {limit} bytes for the operation"),
+        )
+    }
+
+    /// A server fault: clients get [`INTERNAL_MESSAGE`], the log `detail`.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(500, DYNAMODB, "InternalServerError", INTERNAL_MESSAGE);
+        error.detail = Some(detail.into());
+        error
+    }
+
+    /// Whether this is a server fault (its detail belongs in the log).
+    pub fn is_server_fault(&self) -> bool {
+        self.status >= 500
+    }
+
+    /// The response body: `{"__type":"…","message":"…"}` (plus `Item`).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96 + self.message.len());
+        out.extend_from_slice(b"{\"__type\":");
+        write_json_str(&mut out, &self.type_name);
+        // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
+        // use "message" like DynamoDB's own service errors.
+        out.extend_from_slice(b",\"message\":");
+        write_json_str(&mut out, &self.message);
+        if let Some(item) = &self.item {
+            out.extend_from_slice(b",\"Item\":");
+            write_json_map(&mut out, item);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// A stored item that does not decode is an engine-side fault: 500.
+impl From<crate::model::codec::DecodeError> for ApiError {
+    fn from(e: crate::model::codec::DecodeError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+impl From<ValueError> for ApiError {
+    fn from(e: ValueError) -> Self {
+        match e {
+            ValueError::Validation(m) => ApiError::validation(m),
+            ValueError::Serialization(m) => ApiError::serialization(m),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        ApiError::internal(format!("engine: {e}"))
+    }
+}
+
+/// DDL refusals carry DynamoDB's messages; catalog file faults are 500s.
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        let message = e.to_string();
+        match e {
+            CatalogError::TableExists(_) => ApiError::resource_in_use(message),
+            CatalogError::TableLimit { .. }
+            | CatalogError::IndexChangeInProgress { .. }
+            | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),
+            CatalogError::TableNotFound(name) => ApiError::table_not_found(&name),
+            CatalogError::IndexExists => ApiError::validation(message),
+            CatalogError::IndexNotFound { .. } => ApiError::resource_not_found_message(message),
+            CatalogError::ConflictingDefinition { .. } => ApiError::invalid_parameter(message),
+            _ => ApiError::internal(message),
+        }
+    }
+}
+
+/// Builds the "N validation error(s) detected: …" message DynamoDB sends for
+/// constraint violations, which it reports all together.
+#[derive(Default)]
+pub struct Violations {
+    found: Vec<String>,
+}
+
+impl Violations {
+    pub fn push(&mut self, value: &str, path: &str, constraint: &str) {
+        self.found.push(format!(
+            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    pub fn null(&mut self, path: &str) {
+        self.push("null", path, "Member must not be null");
+    }
+
+    pub fn into_result(self) -> Result<(), ApiError> {
+        match self.found.len() {
+            0 => Ok(()),
+            1 => Err(ApiError::validation(format!(
+                "1 validation error detected: {}",
+                self.found[0]
+            ))),
+            n => Err(ApiError::validation(format!(
+                "{n} validation errors detected: {}",
+                self.found.join("; ")
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_faults_send_a_generic_message_and_keep_the_detail() {
+        let e = ApiError::internal("checksum mismatch in /data/000001.sst at 4096");
+        assert_eq!(e.status, 500);
+        assert_eq!(e.message, INTERNAL_MESSAGE);
+        let body = String::from_utf8(e.to_json()).expect("utf-8");
+        assert!(!body.contains("/data/"), "{body}");
+        assert!(e.to_string().contains("/data/000001.sst"));
+    }
+
+    #[test]
+    fn catalog_refusals_keep_dynamodbs_messages() {
+        let e = ApiError::from(CatalogError::TableExists("t".into()));
+        assert_eq!(e.type_name, format!("{DYNAMODB}ResourceInUseException"));
+        assert_eq!(e.message, "Table already exists: t");
+        let e = ApiError::from(CatalogError::TableNotFound("t".into()));
+        assert_eq!(e, ApiError::table_not_found("t"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Protocol plumbing shared by every operation: DynamoDB's errors
+//! (`error`), the typed view of a request's JSON (`request`), the members
+//! many requests share (`params`), operation names (`operation`), and
+//! reply building with consumed capacity (`reply`).
+//!
+//! Nothing here touches shard state or storage: these are pure functions of
+//! a request's bytes, so every layer above may use them.
+
+pub mod error;
+pub mod names;
+pub mod operation;
+pub mod params;
+pub mod reply;
+pub mod request;

@@ -1,0 +1,182 @@
+//! Reading request JSON: parsing with simd-json behind a nesting guard, and
+//! typed field access that answers wrongly typed members with
+//! `SerializationException`, as DynamoDB's JSON reader does.
+
+use simd_json::BorrowedValue as Json;
+use simd_json::StaticNode;
+use simd_json::borrowed::Object;
+
+use super::error::ApiError;
+use crate::model::value::json_kind;
+
+/// Bracket depth past which a body is rejected before it is parsed, so a
+/// pathological body can neither overflow a stack nor waste time. Deeper than
+/// any valid request (32 document levels inside a few levels of request).
+const JSON_DEPTH_MAX: usize = 96;
+
+/// Parses a request body. An empty body reads as `{}`.
+pub fn parse_body(body: &mut [u8]) -> Result<Json<'_>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Json::Object(Box::default()));
+    }
+    check_depth(body)?;
+    let json = simd_json::to_borrowed_value(body)
+        .map_err(|e| ApiError::serialization(format!("Malformed JSON in request body: {e}")))?;
+    if !matches!(json, Json::Object(_)) {
+        return Err(ApiError::serialization(
+            "Start of structure or map expected at the top level of the request",
+        ));
+    }
+    Ok(json)
+}
+
+fn check_depth(body: &[u8]) -> Result<(), ApiError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > JSON_DEPTH_MAX {
+                    return Err(ApiError::validation(
+                        "Nesting Levels have exceeded supported limits",
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Typed access to the members of a JSON object; `null` reads as absent.
+#[derive(Clone, Copy)]
+pub struct Fields<'a, 'v> {
+    object: &'a Object<'v>,
+}
+
+fn wrong_type(json: &Json<'_>, expected: &str) -> ApiError {
+    ApiError::serialization(format!(
+        "{} cannot be converted to {expected}",
+        json_kind(json)
+    ))
+}
+
+impl<'a, 'v> Fields<'a, 'v> {
+    pub fn of(json: &'a Json<'v>) -> Result<Self, ApiError> {
+        match json {
+            Json::Object(object) => Ok(Fields { object }),
+            other => Err(ApiError::serialization(format!(
+                "Unexpected {} where a structure was expected",
+                json_kind(other)
+            ))),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a Json<'v>> {
+        match self.object.get(name) {
+            Some(Json::Static(StaticNode::Null)) | None => None,
+            Some(value) => Some(value),
+        }
+    }
+
+    pub fn str(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.as_ref())),
+            Some(other) => Err(wrong_type(other, "String")),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Static(StaticNode::Bool(b))) => Ok(Some(*b)),
+            Some(other) => Err(wrong_type(other, "Boolean")),
+        }
+    }
+
+    /// An integer member; fractional or out-of-range numbers are serialization errors.
+    pub fn i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Static(StaticNode::I64(n))) => Ok(Some(*n)),
+            Some(Json::Static(StaticNode::U64(n))) => i64::try_from(*n)
+                .map(Some)
+                .map_err(|_| ApiError::serialization(format!("Number {n} is out of range"))),
+            Some(other) => Err(wrong_type(other, "Long")),
+        }
+    }
+
+    pub fn object(&self, name: &str) -> Result<Option<Fields<'a, 'v>>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Object(object)) => Ok(Some(Fields { object })),
+            Some(other) => Err(wrong_type(other, "Map")),
+        }
+    }
+
+    pub fn list(&self, name: &str) -> Result<Option<&'a [Json<'v>]>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Array(items)) => Ok(Some(items.as_slice())),
+            Some(other) => Err(wrong_type(other, "List")),
+        }
+    }
+
+    pub fn raw(&self) -> &'a Object<'v> {
+        self.object
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a Json<'v>)> {
+        self.object.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.object.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.object.is_empty()
+    }
+}
+
+/// Reads a string from a list element.
+pub fn element_str<'a>(json: &'a Json<'_>) -> Result<&'a str, ApiError> {
+    match json {
+        Json::String(s) => Ok(s.as_ref()),
+        other => Err(wrong_type(other, "String")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_deep_and_malformed_bodies() {
+        let mut deep = "[".repeat(100_000).into_bytes();
+        assert_eq!(
+            parse_body(&mut deep).map(|_| ()).map_err(|e| e.type_name),
+            Err("com.amazon.coral.validate#ValidationException".to_string())
+        );
+        let mut bad = b"{\"TableName\": ".to_vec();
+        assert!(parse_body(&mut bad).is_err());
+        let mut list = b"[1]".to_vec();
+        assert!(parse_body(&mut list).is_err());
+        let mut quoted = br#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"["}"#.to_vec();
+        assert!(parse_body(&mut quoted).is_ok());
+    }
+}

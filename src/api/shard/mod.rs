@@ -1,0 +1,111 @@
+//! One shard's API state and the seam to the runtime.
+//!
+//! [`Shard`] is everything one shard's handlers touch, owned by the shard's
+//! thread (`Rc`/`RefCell`, never shared). [`Services`] is what the runtime
+//! does for the API (mesh calls, catalog persistence, spawning, timers): the
+//! API reaches other shards only through it, with the plain-data
+//! [`MeshRequest`]s of `messages`. The state kept here (key locks, the GSI
+//! outbox, backfill progress) is data with no knowledge of the handlers
+//! above, so every layer may hold a `&Shard` without import cycles; a call a
+//! shard makes to itself goes through [`Shard::inbound`], set by whoever
+//! builds the shard to the dispatcher's entry point.
+
+pub mod backfills;
+pub mod locks;
+pub mod outbox;
+pub mod peers;
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::api::messages::{MeshReply, MeshRequest};
+use crate::api::protocol::error::ApiError;
+use crate::catalog::Catalog;
+use crate::engine::Store;
+use crate::routing::PartitionMap;
+
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// The shard that coordinates DDL.
+pub const COORDINATOR: u32 = 0;
+
+/// What the runtime does for the API layer.
+pub trait Services {
+    /// Sends `request` to shard `to` over the mesh and awaits its reply.
+    fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>>;
+    /// Durably replaces the catalog file (shard 0 only).
+    fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>>;
+    /// Runs `task` on this shard beside the request path (GSI replication:
+    /// its lag is client-visible).
+    fn spawn(&self, task: LocalFuture<()>);
+    /// Runs `task` on this shard in a task queue with fewer shares than
+    /// client requests (index backfill).
+    fn spawn_background(&self, task: LocalFuture<()>);
+    /// Completes after `duration` (retry back-off in background tasks).
+    fn sleep(&self, duration: std::time::Duration) -> LocalFuture<()>;
+}
+
+/// Serves one mesh request on this shard (the inbound side of the mesh).
+pub type Inbound = fn(Rc<Shard>, MeshRequest) -> LocalFuture<MeshReply>;
+
+/// Per-shard counters, exported at `/dynacore/metrics`.
+#[derive(Default)]
+pub struct Counters {
+    pub requests: Cell<u64>,
+    pub forwarded_out: Cell<u64>,
+    pub forwarded_in: Cell<u64>,
+    pub errors: Cell<u64>,
+}
+
+/// Settings the API needs (the rest of the config stays in the runtime).
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    pub region: String,
+    pub account_id: String,
+    /// Largest item collection (items of one partition key plus their
+    /// local index entries) of a table with local secondary indexes.
+    pub item_collection_bytes_max: u64,
+    /// GSI outbox records a shard may hold undelivered before write
+    /// acknowledgements wait for delivery (bounds index lag).
+    pub index_outbox_records_max: u64,
+    /// How long a write waits for room in a full GSI outbox before it is
+    /// refused (DynamoDB's GSI back-pressure).
+    pub gsi_backpressure_wait: std::time::Duration,
+    /// Tables the catalog may hold.
+    pub tables_max: usize,
+}
+
+/// Everything one shard's API handlers touch; owned by the shard's thread.
+pub struct Shard {
+    pub id: u32,
+    pub map: PartitionMap,
+    pub settings: ApiSettings,
+    pub catalog: RefCell<Arc<Catalog>>,
+    pub store: Rc<Store>,
+    pub services: Rc<dyn Services>,
+    /// Serves a request this shard sends itself (`api::inbound`).
+    pub inbound: Inbound,
+    pub locks: locks::KeyLocks,
+    /// Shared with the mesh transport, which counts what crosses the mesh.
+    pub counters: Rc<Counters>,
+    /// GSI changes waiting to be delivered to their index shards.
+    pub outbox: outbox::Outbox,
+    /// Index backfills running on this shard (and, on the coordinator,
+    /// which shards have finished each).
+    pub backfills: backfills::Backfills,
+}
+
+impl Shard {
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.borrow().clone()
+    }
+}
+
+/// A handler either answers or names the shard that must answer.
+pub enum Outcome {
+    Reply(Vec<u8>),
+    Forward(u32),
+}

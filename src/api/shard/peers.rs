@@ -1,0 +1,101 @@
+//! Calls to other shards (and to this one) through the [`Services`] seam:
+//! the only way a handler reaches another shard's store or catalog.
+//!
+//! A call to this shard itself is served in place through
+//! [`Shard::inbound`] rather than sent over the mesh.
+//!
+//! [`Services`]: super::Services
+
+use std::rc::Rc;
+
+use super::Shard;
+use crate::api::messages::{MeshReply, MeshRequest, ShardStats, unexpected};
+use crate::api::protocol::error::ApiError;
+use crate::engine::WriteBatch;
+
+/// Sends `request` to `to`, or serves it here when `to` is this shard.
+pub async fn call_or_local(
+    shard: &Rc<Shard>,
+    to: u32,
+    request: MeshRequest,
+) -> Result<MeshReply, ApiError> {
+    if to == shard.id {
+        Ok((shard.inbound)(shard.clone(), request).await)
+    } else {
+        shard.services.call(to, request).await
+    }
+}
+
+/// Reads one key on its owning shard: a local call, or a storage-level
+/// mesh request. Forwarding the read (not the whole request) keeps JSON
+/// parsing and response encoding on the shard that holds the connection.
+pub async fn get_on_owner(
+    shard: &Rc<Shard>,
+    owner: u32,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, ApiError> {
+    if owner == shard.id {
+        return Ok(shard.store.get(key).await?);
+    }
+    match shard
+        .services
+        .call(
+            owner,
+            MeshRequest::Get {
+                keys: vec![key.to_vec()],
+            },
+        )
+        .await?
+    {
+        MeshReply::Values(values) => Ok(values?.into_iter().next().flatten()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Applies a blind write batch on its owning shard (under the key locks)
+/// and returns once it is durable.
+pub async fn write_on_owner(
+    shard: &Rc<Shard>,
+    owner: u32,
+    batch: WriteBatch,
+) -> Result<(), ApiError> {
+    match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
+        MeshReply::Written(result) => result.map(drop),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Stats from every shard, in shard order.
+pub async fn all_stats(shard: &Rc<Shard>, prefix: &[u8]) -> Result<Vec<ShardStats>, ApiError> {
+    let mut out = Vec::with_capacity(shard.map.shard_count() as usize);
+    for to in 0..shard.map.shard_count() {
+        match call_or_local(
+            shard,
+            to,
+            MeshRequest::Stats {
+                prefix: prefix.to_vec(),
+            },
+        )
+        .await?
+        {
+            MeshReply::Stats(stats) => out.push(stats),
+            other => return Err(unexpected(&other)),
+        }
+    }
+    Ok(out)
+}
+
+/// This shard's counts under `prefix` and its counters.
+pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
+    ShardStats {
+        prefix: shard.store.prefix_stats(prefix),
+        requests: shard.counters.requests.get(),
+        forwarded_out: shard.counters.forwarded_out.get(),
+        forwarded_in: shard.counters.forwarded_in.get(),
+        errors: shard.counters.errors.get(),
+        outbox: shard.outbox.stats(),
+        backfill_items: shard.backfills.items.get(),
+        backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
+        write_phases: Box::new(shard.store.write_phases()),
+    }
+}

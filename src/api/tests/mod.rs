@@ -1,0 +1,4 @@
+//! Tests that run whole shards in one process (over the fault-injecting file
+//! system) and so sit above every layer of the API.
+
+mod index_crash;

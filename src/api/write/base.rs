@@ -1,0 +1,68 @@
+//! The unit of the write path: one base-item write with its images, and a
+//! write applied but not yet durable.
+
+use crate::api::messages::WriteReport;
+use crate::api::protocol::error::ApiError;
+use crate::engine::Durable;
+use crate::model::Item;
+use crate::model::codec::encode_item;
+
+/// One base-item write: its storage key, images and stored value.
+pub struct BaseWrite {
+    pub storage: Vec<u8>,
+    /// The item before the write (None: absent), when `old_known`.
+    pub old: Option<Item>,
+    /// Whether `old` was read (under the key lock). Blind writes to tables
+    /// without indexes skip the read; [`commit`](super::commit) reads it if the table has
+    /// gained an index meanwhile.
+    pub old_known: bool,
+    /// The item after the write (None: deleted, or not decoded yet).
+    pub new: Option<Item>,
+    /// What the base key stores: the encoded new item, or None to delete.
+    pub value: Option<Vec<u8>>,
+}
+
+impl BaseWrite {
+    /// A put (`new`) or delete (None) of an item whose old image was read
+    /// under its key lock.
+    pub fn item(storage: Vec<u8>, old: Option<Item>, new: Option<Item>) -> Self {
+        let value = new.as_ref().map(encode_item);
+        BaseWrite {
+            storage,
+            old,
+            old_known: true,
+            new,
+            value,
+        }
+    }
+
+    /// A put of `value` (an encoded item) or a delete, old image unread.
+    pub fn blind(storage: Vec<u8>, value: Option<Vec<u8>>) -> Self {
+        BaseWrite {
+            storage,
+            old: None,
+            old_known: false,
+            new: None,
+            value,
+        }
+    }
+}
+
+/// A write applied to the store (visible to reads, not yet durable).
+#[must_use = "a write may be acknowledged only after it is durable"]
+pub struct Committed {
+    durable: Durable,
+    report: WriteReport,
+}
+
+impl Committed {
+    pub fn new(durable: Durable, report: WriteReport) -> Self {
+        Committed { durable, report }
+    }
+
+    /// Ok once durable.
+    pub async fn wait(self) -> Result<WriteReport, ApiError> {
+        self.durable.wait().await?;
+        Ok(self.report)
+    }
+}

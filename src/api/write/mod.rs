@@ -1,0 +1,224 @@
+//! The one write path: every change of a base item goes through [`commit`]
+//! (PutItem, UpdateItem, DeleteItem, BatchWriteItem, and a blind write
+//! shipped to its owner), with the item's old and new images read under
+//! the item's key lock (`condition`). One engine batch then carries,
+//! atomically:
+//! - the base item (put or delete);
+//! - each LSI entry change (delete the old entry if its key changed or the
+//!   item left the index, put the new one), on this same shard
+//!   (`index::maintain` plans them);
+//! - for tables with LSIs, the item collection's byte counter (enforcing
+//!   the collection size limit, reporting ItemCollectionMetrics;
+//!   `collection`);
+//! - one GSI outbox record with every GSI entry change, delivered later by
+//!   the replicator (`index::replicate`).
+//!
+//! Because all of it is one WAL record, a crash keeps all or none of it.
+//! What lands next (streams records, TTL deletions, transactional writes)
+//! joins this batch here.
+
+mod base;
+pub mod collection;
+pub mod condition;
+
+pub use base::{BaseWrite, Committed};
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::api::index::maintain::index_changes;
+use crate::api::messages::WriteReport;
+use crate::api::protocol::error::ApiError;
+use crate::api::protocol::reply::CollectionMetrics;
+use crate::api::shard::Shard;
+use crate::api::shard::locks::KeyGuard;
+use crate::api::shard::outbox::{IndexOp, encode_record, now_ms, record_key};
+use crate::catalog::{BillingMode, Catalog, TableDef};
+use crate::engine::WriteBatch;
+use crate::model::codec::decode_item;
+
+/// The indexed table of each write (None: no indexes to maintain).
+pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
+
+/// Applies `writes` and their index changes as one atomic batch.
+///
+/// Callers hold the key lock of every base key (and decided any condition
+/// on the `old` images given). The indexes maintained are those of the
+/// shard's catalog *at the moment of the write*, never an older snapshot:
+/// a GSI whose backfill has already passed this key must see this write.
+/// If the catalog changes while this waits (reading an old image, locking
+/// an item collection counter), it starts over. Counters are locked after
+/// the item locks on every path, so the two kinds never wait in a cycle.
+pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
+    loop {
+        // Memtable/L0 back-pressure before anything is applied (engine docs).
+        shard.store.write_room().await;
+        let catalog = shard.catalog();
+        let tables = indexed_tables(&catalog, &writes);
+        load_images(shard, &mut writes, &tables).await?;
+        // GSI backpressure: a backlog over its bound delays the write a
+        // little, then refuses it (before anything is written).
+        if has_global_index(&tables) && shard.outbox.full() {
+            wait_for_outbox_room(shard, &tables).await?;
+            continue;
+        }
+        let deltas = collection::deltas(&writes, &tables);
+        let mut batch: WriteBatch = Vec::with_capacity(writes.len() + deltas.len() + 1);
+        let (collections, guards) = collection::update(shard, deltas, &mut batch).await?;
+        if shard.catalog().version != catalog.version {
+            continue;
+        }
+        return apply(shard, writes, &tables, batch, collections, guards);
+    }
+}
+
+fn indexed_tables(catalog: &Catalog, writes: &[BaseWrite]) -> IndexedTables {
+    writes
+        .iter()
+        .map(|w| {
+            table_of(catalog, &w.storage)
+                .filter(|t| !t.indexes.is_empty())
+                .cloned()
+        })
+        .collect()
+}
+
+/// The table a base storage key belongs to, in `catalog`.
+fn table_of<'c>(catalog: &'c Catalog, storage: &[u8]) -> Option<&'c Arc<TableDef>> {
+    let id = u32::from_be_bytes(storage.get(..4)?.try_into().ok()?);
+    catalog.table_by_id(id)
+}
+
+/// Old and new images of every item of an indexed table.
+async fn load_images(
+    shard: &Shard,
+    writes: &mut [BaseWrite],
+    tables: &IndexedTables,
+) -> Result<(), ApiError> {
+    for (write, table) in writes.iter_mut().zip(tables) {
+        if table.is_none() {
+            continue;
+        }
+        if !write.old_known {
+            write.old = match shard.store.get(&write.storage).await? {
+                Some(bytes) => Some(decode_item(&bytes)?),
+                None => None,
+            };
+            write.old_known = true;
+        }
+        if write.new.is_none()
+            && let Some(value) = &write.value
+        {
+            write.new = Some(decode_item(value)?);
+        }
+    }
+    Ok(())
+}
+
+fn has_global_index(tables: &IndexedTables) -> bool {
+    tables
+        .iter()
+        .flatten()
+        .any(|t| t.global_indexes().next().is_some())
+}
+
+/// Waits up to `gsi_backpressure_wait` for room in the outbox; DynamoDB's
+/// GSI back-pressure error if none came.
+async fn wait_for_outbox_room(shard: &Shard, tables: &IndexedTables) -> Result<(), ApiError> {
+    let timeout = shard.services.sleep(shard.settings.gsi_backpressure_wait);
+    if shard.outbox.wait_for_room_within(timeout).await {
+        return Ok(());
+    }
+    let provisioned = tables
+        .iter()
+        .flatten()
+        .any(|t| t.billing_mode == BillingMode::Provisioned);
+    Err(if provisioned {
+        ApiError::provisioned_throughput_exceeded(
+            "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API",
+        )
+    } else {
+        ApiError::throttling(
+            "Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly.",
+        )
+    })
+}
+
+/// Adds the index changes, base items and outbox record to `batch` and
+/// writes it. Nothing here awaits: the indexes are the current catalog's,
+/// and the outbox record's number is taken in log order.
+fn apply(
+    shard: &Shard,
+    mut writes: Vec<BaseWrite>,
+    tables: &IndexedTables,
+    mut batch: WriteBatch,
+    collections: Vec<CollectionMetrics>,
+    guards: Vec<KeyGuard>,
+) -> Result<Committed, ApiError> {
+    let mut remote: Vec<IndexOp> = Vec::new();
+    let mut index_units = Vec::new();
+    for (write, table) in writes.iter_mut().zip(tables) {
+        if let Some(table) = table {
+            index_changes(
+                &shard.map,
+                table,
+                write.old.as_ref(),
+                write.new.as_ref(),
+                &mut batch,
+                &mut remote,
+                &mut index_units,
+            );
+        }
+        batch.push((write.storage.clone(), write.value.take()));
+    }
+    let outbox_record = !remote.is_empty();
+    if outbox_record {
+        let seq = shard.outbox.take_seq();
+        batch.push((record_key(seq), Some(encode_record(now_ms(), &remote))));
+    }
+    let durable = shard.store.write(batch)?;
+    drop(guards);
+    if outbox_record {
+        shard.outbox.notify();
+    }
+    Ok(Committed::new(
+        durable,
+        WriteReport {
+            collections,
+            index_units,
+        },
+    ))
+}
+
+/// A blind batch of base writes on this shard (BatchWriteItem, plain
+/// PutItem shipped to the owner). The caller holds the key locks.
+pub async fn commit_blind(shard: &Rc<Shard>, batch: WriteBatch) -> Result<Committed, ApiError> {
+    let writes = batch
+        .into_iter()
+        .map(|(storage, value)| BaseWrite::blind(storage, value))
+        .collect();
+    commit(shard, writes).await
+}
+
+/// A blind batch sent to its owner (`MeshRequest::Write`): takes the key
+/// locks, commits, and reports once durable.
+pub async fn blind_on_owner(shard: &Rc<Shard>, batch: WriteBatch) -> Result<WriteReport, ApiError> {
+    // Blind writes (BatchWriteItem) take the key locks too, so they
+    // never land between a conditional write's read and its write.
+    // Keys are locked in sorted order: no two batches deadlock.
+    let mut keys: Vec<Vec<u8>> = batch.iter().map(|(k, _)| k.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut guards = Vec::with_capacity(keys.len());
+    for key in keys {
+        guards.push(shard.locks.lock(key).await);
+    }
+    // Items of indexed tables need their old images to maintain
+    // the indexes; `commit_blind` reads them under these locks.
+    let written = commit_blind(shard, batch).await;
+    drop(guards);
+    match written {
+        Ok(committed) => committed.wait().await,
+        Err(e) => Err(e),
+    }
+}

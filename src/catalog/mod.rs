@@ -1,0 +1,387 @@
+//! The catalog: table schemas, versioned, persisted, replicated to every shard.
+//!
+//! Shard 0 coordinates DDL: it applies a change to a copy of the current
+//! catalog, persists it (`catalog.json`: temp → fsync → rename → fsync dir),
+//! and only then installs the new immutable snapshot on every shard over the
+//! mesh. Shards read their own `Arc<Catalog>` copy without locks. A crash
+//! before the rename leaves the previous catalog, which is consistent because
+//! no shard saw the new one and no client was answered.
+//!
+//! A DDL change is a pure [`Transition`] of the catalog (`transition`); the
+//! executor in `api::table::ddl` performs its effects.
+
+mod transition;
+
+pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, Transition};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<KeyType> {
+        match s {
+            "S" => Some(KeyType::S),
+            "N" => Some(KeyType::N),
+            "B" => Some(KeyType::B),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttr {
+    pub name: String,
+    pub key_type: KeyType,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    /// Internal id, the first 4 bytes of every storage key; never reused.
+    pub id: u32,
+    pub name: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub attribute_definitions: Vec<KeyAttr>,
+    pub billing_mode: BillingMode,
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+    /// Seconds since the Unix epoch, with millisecond precision.
+    pub created_at: f64,
+    /// Last switch to PAY_PER_REQUEST, if any.
+    pub pay_per_request_since: Option<f64>,
+    pub last_increase_at: Option<f64>,
+    pub last_decrease_at: Option<f64>,
+    /// The TableId UUID that DescribeTable shows.
+    pub uuid: String,
+    /// Local and global secondary indexes, in creation order.
+    #[serde(default)]
+    pub indexes: Vec<IndexDef>,
+}
+
+impl TableDef {
+    /// A PAY_PER_REQUEST table with just keys and indexes (unit tests).
+    #[cfg(test)]
+    pub fn for_tests(
+        name: &str,
+        partition_key: KeyAttr,
+        sort_key: Option<KeyAttr>,
+        indexes: Vec<IndexDef>,
+    ) -> TableDef {
+        TableDef {
+            id: 1,
+            name: name.into(),
+            partition_key,
+            sort_key,
+            attribute_definitions: vec![],
+            billing_mode: BillingMode::PayPerRequest,
+            read_capacity_units: 0,
+            write_capacity_units: 0,
+            created_at: 0.0,
+            pay_per_request_since: None,
+            last_increase_at: None,
+            last_decrease_at: None,
+            uuid: String::new(),
+            indexes,
+        }
+    }
+
+    pub fn index(&self, name: &str) -> Option<&IndexDef> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    pub fn local_indexes(&self) -> impl Iterator<Item = &IndexDef> {
+        self.indexes.iter().filter(|i| i.kind == IndexKind::Local)
+    }
+
+    pub fn global_indexes(&self) -> impl Iterator<Item = &IndexDef> {
+        self.indexes.iter().filter(|i| i.kind == IndexKind::Global)
+    }
+
+    pub fn has_local_indexes(&self) -> bool {
+        self.local_indexes().next().is_some()
+    }
+
+    /// The table's own key attributes, partition key first.
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.partition_key).chain(self.sort_key.as_ref())
+    }
+
+    /// Every key attribute (table and indexes) of the table, deduplicated.
+    pub fn used_attributes(&self) -> Vec<&str> {
+        let mut used: Vec<&str> = Vec::new();
+        for attr in self
+            .key_attrs()
+            .chain(self.indexes.iter().flat_map(|i| i.key_attrs()))
+        {
+            if !used.contains(&attr.name.as_str()) {
+                used.push(&attr.name);
+            }
+        }
+        used
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexKind {
+    /// Same partition key as the table, another sort key; stored on the
+    /// base item's shard and written in the base item's WAL record.
+    Local,
+    /// Its own partition key; stored on the shard owning the index key's
+    /// hash and maintained asynchronously through the base shard's outbox.
+    Global,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectionType {
+    KeysOnly,
+    Include,
+    All,
+}
+
+impl ProjectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+            ProjectionType::All => "ALL",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexStatus {
+    /// Being backfilled (a GSI added by UpdateTable); writes maintain it
+    /// already, reads are refused.
+    Creating,
+    Active,
+}
+
+impl IndexStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexStatus::Creating => "CREATING",
+            IndexStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDef {
+    /// Storage prefix of the index's entries, allocated from the table id
+    /// space (so `table_prefix(id)` scopes it); never reused.
+    pub id: u32,
+    pub name: String,
+    pub kind: IndexKind,
+    /// Partition key attributes: one, or up to four for a multi-attribute
+    /// GSI key. For an LSI, the table's partition key.
+    pub hash_keys: Vec<KeyAttr>,
+    /// Sort key attributes: none, one, or up to four for a GSI.
+    pub range_keys: Vec<KeyAttr>,
+    pub projection_type: ProjectionType,
+    /// INCLUDE's NonKeyAttributes.
+    pub non_key_attributes: Vec<String>,
+    pub status: IndexStatus,
+    /// GSIs only; 0 under PAY_PER_REQUEST.
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+}
+
+impl IndexDef {
+    /// Every key attribute of the index (its own, not the table's).
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.hash_keys.iter().chain(self.range_keys.iter())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub version: u64,
+    pub next_table_id: u32,
+    pub tables: BTreeMap<String, Arc<TableDef>>,
+}
+
+impl Catalog {
+    pub fn table(&self, name: &str) -> Option<&Arc<TableDef>> {
+        self.tables.get(name)
+    }
+
+    pub fn table_by_id(&self, id: u32) -> Option<&Arc<TableDef>> {
+        self.tables.values().find(|t| t.id == id)
+    }
+
+    /// The table and index an index id belongs to.
+    pub fn index_by_id(&self, id: u32) -> Option<(&Arc<TableDef>, &IndexDef)> {
+        self.tables
+            .values()
+            .find_map(|t| t.indexes.iter().find(|i| i.id == id).map(|i| (t, i)))
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CatalogError> {
+        simd_json::to_vec_pretty(self).map_err(|e| CatalogError::Encode(e.to_string()))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Catalog, CatalogError> {
+        let mut copy = bytes.to_vec();
+        simd_json::serde::from_slice(&mut copy).map_err(|e| CatalogError::Decode(e.to_string()))
+    }
+}
+
+/// Why a DDL transition is refused, or the catalog file cannot be read or
+/// written. The messages of the refusals are DynamoDB's (the API maps each
+/// variant to its error type).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    #[error("Table already exists: {0}")]
+    TableExists(String),
+    #[error("Subscriber limit exceeded: Only {max} tables can be created per account")]
+    TableLimit { max: usize },
+    #[error("Requested resource not found: Table: {0} not found")]
+    TableNotFound(String),
+    #[error("Attempting to create an index which already exists")]
+    IndexExists,
+    #[error("Requested resource not found: Table: {table} Index: {index}")]
+    IndexNotFound { table: String, index: String },
+    #[error(
+        "Attribute {name} is already defined with AttributeType {}; it cannot be redefined as {}",
+        existing.as_str(),
+        requested.as_str()
+    )]
+    ConflictingDefinition {
+        name: String,
+        existing: KeyType,
+        requested: KeyType,
+    },
+    #[error(
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table -- Table: {table}"
+    )]
+    IndexChangeInProgress { table: String },
+    #[error(
+        "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {max}"
+    )]
+    GlobalIndexLimit { max: usize },
+    #[error("{0}")]
+    Encode(String),
+    #[error("{0}")]
+    Decode(String),
+}
+
+impl CatalogError {
+    /// An attribute redefined with another type than the table's.
+    pub fn conflicting_definition(existing: &KeyAttr, requested: &KeyAttr) -> CatalogError {
+        CatalogError::ConflictingDefinition {
+            name: existing.name.clone(),
+            existing: existing.key_type,
+            requested: requested.key_type,
+        }
+    }
+}
+
+/// A DDL change, validated by the receiving shard and applied by shard 0.
+#[derive(Clone, Debug)]
+pub enum CatalogCommand {
+    Create(TableDef),
+    Delete {
+        name: String,
+    },
+    Update {
+        name: String,
+        billing_mode: Option<BillingMode>,
+        throughput: Option<(i64, i64)>,
+        now: f64,
+    },
+    /// Adds a GSI (status CREATING; backfilled, then made ACTIVE).
+    CreateIndex {
+        table: String,
+        index: IndexDef,
+        /// Definitions of the index's key attributes that the table does not
+        /// define yet; merged into `TableDef::attribute_definitions`.
+        attribute_definitions: Vec<KeyAttr>,
+    },
+    /// Removes an index; its entries are dropped, and attribute definitions
+    /// no other key uses are pruned.
+    DeleteIndex {
+        table: String,
+        index: String,
+    },
+    /// New provisioned throughput for a GSI.
+    UpdateIndex {
+        table: String,
+        index: String,
+        throughput: (i64, i64),
+    },
+    /// Every shard has backfilled the index: CREATING → ACTIVE.
+    IndexActive {
+        table: String,
+        index_id: u32,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_round_trips() {
+        let mut catalog = Catalog {
+            version: 3,
+            next_table_id: 2,
+            ..Catalog::default()
+        };
+        let def = TableDef {
+            id: 1,
+            name: "t".into(),
+            partition_key: KeyAttr {
+                name: "pk".into(),
+                key_type: KeyType::S,
+            },
+            sort_key: None,
+            attribute_definitions: vec![],
+            billing_mode: BillingMode::PayPerRequest,
+            read_capacity_units: 0,
+            write_capacity_units: 0,
+            created_at: 1.5,
+            pay_per_request_since: Some(1.5),
+            last_increase_at: None,
+            last_decrease_at: None,
+            uuid: "u".into(),
+            indexes: vec![],
+        };
+        catalog.tables.insert("t".into(), Arc::new(def));
+        let bytes = catalog.to_bytes().expect("serialize");
+        assert_eq!(Catalog::from_bytes(&bytes).expect("parse"), catalog);
+        assert!(Catalog::from_bytes(b"{not json").is_err());
+    }
+}

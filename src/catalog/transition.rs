@@ -1,0 +1,302 @@
+//! DDL as a pure transition: [`Catalog::apply`] takes the current catalog
+//! and one [`CatalogCommand`] and returns the next catalog, the table to
+//! report and the ids whose data must go — or the reason it is refused. It
+//! does no I/O: the coordinator's executor (`api::table::ddl`) persists the
+//! result, installs it on every shard and drops the data, in that order.
+//!
+//! Time enters through the command (`CatalogCommand::Update::now`,
+//! `TableDef::created_at`), so a transition is a function of its inputs.
+
+use std::sync::Arc;
+
+use super::{
+    BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
+    TableDef,
+};
+
+/// DynamoDB's per-table limits on secondary indexes.
+pub const GLOBAL_INDEXES_MAX: usize = 20;
+pub const LOCAL_INDEXES_MAX: usize = 5;
+
+/// What a DDL command does to the catalog.
+#[derive(Debug)]
+pub struct Transition {
+    /// The table as the reply describes it.
+    pub table: Arc<TableDef>,
+    /// The catalog to persist and install; None when nothing changes.
+    pub next: Option<Catalog>,
+    /// Table and index ids whose data is to be dropped (after install).
+    pub dropped: Vec<u32>,
+}
+
+impl Transition {
+    fn change(next: Catalog, table: Arc<TableDef>, dropped: Vec<u32>) -> Transition {
+        Transition {
+            table,
+            next: Some(next),
+            dropped,
+        }
+    }
+}
+
+impl Catalog {
+    /// The transition `command` makes from this catalog (version + 1);
+    /// `tables_max` is the table quota (the `tables_max` knob).
+    pub fn apply(
+        &self,
+        command: CatalogCommand,
+        tables_max: usize,
+    ) -> Result<Transition, CatalogError> {
+        let mut next = self.clone();
+        next.version += 1;
+        match command {
+            CatalogCommand::Create(def) => next.create(def, tables_max),
+            CatalogCommand::CreateIndex {
+                table,
+                index,
+                attribute_definitions,
+            } => next.create_index(table, index, attribute_definitions),
+            CatalogCommand::DeleteIndex { table, index } => next.delete_index(table, &index),
+            CatalogCommand::UpdateIndex {
+                table,
+                index,
+                throughput,
+            } => next.update_index(table, &index, throughput),
+            CatalogCommand::IndexActive { table, index_id } => next.index_active(table, index_id),
+            CatalogCommand::Delete { name } => next.delete(&name),
+            CatalogCommand::Update {
+                name,
+                billing_mode,
+                throughput,
+                now,
+            } => next.update(name, billing_mode, throughput, now),
+        }
+    }
+
+    /// Takes the next id of the table id space (tables and indexes share
+    /// it: an index's entries live under their own 4-byte prefix, never
+    /// reused).
+    fn take_id(&mut self) -> u32 {
+        self.next_table_id = self.next_table_id.max(1);
+        let id = self.next_table_id;
+        self.next_table_id += 1;
+        id
+    }
+
+    fn table_copy(&self, name: &str) -> Result<TableDef, CatalogError> {
+        self.tables
+            .get(name)
+            .map(|t| (**t).clone())
+            .ok_or_else(|| CatalogError::TableNotFound(name.to_string()))
+    }
+
+    fn install(mut self, def: TableDef, dropped: Vec<u32>) -> Transition {
+        let def = Arc::new(def);
+        self.tables.insert(def.name.clone(), def.clone());
+        Transition::change(self, def, dropped)
+    }
+
+    fn create(mut self, mut def: TableDef, tables_max: usize) -> Result<Transition, CatalogError> {
+        if self.tables.contains_key(&def.name) {
+            return Err(CatalogError::TableExists(def.name));
+        }
+        if self.tables.len() >= tables_max {
+            return Err(CatalogError::TableLimit { max: tables_max });
+        }
+        def.id = self.take_id();
+        for index in &mut def.indexes {
+            index.id = self.take_id();
+        }
+        Ok(self.install(def, vec![]))
+    }
+
+    fn create_index(
+        mut self,
+        table: String,
+        mut index: IndexDef,
+        attribute_definitions: Vec<KeyAttr>,
+    ) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(&table)?;
+        if def.index(&index.name).is_some() {
+            return Err(CatalogError::IndexExists);
+        }
+        // Validated by the receiving shard against the catalog it saw;
+        // checked again here against the one being changed.
+        for attr in attribute_definitions {
+            match def
+                .attribute_definitions
+                .iter()
+                .find(|d| d.name == attr.name)
+            {
+                Some(existing) if existing.key_type != attr.key_type => {
+                    return Err(CatalogError::conflicting_definition(existing, &attr));
+                }
+                Some(_) => {}
+                None => def.attribute_definitions.push(attr),
+            }
+        }
+        if def
+            .global_indexes()
+            .any(|i| i.status == IndexStatus::Creating)
+        {
+            return Err(CatalogError::IndexChangeInProgress { table });
+        }
+        if def.global_indexes().count() >= GLOBAL_INDEXES_MAX {
+            return Err(CatalogError::GlobalIndexLimit {
+                max: GLOBAL_INDEXES_MAX,
+            });
+        }
+        index.id = self.take_id();
+        index.status = IndexStatus::Creating;
+        def.indexes.push(index);
+        Ok(self.install(def, vec![]))
+    }
+
+    fn delete_index(self, table: String, index: &str) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(&table)?;
+        let position = def
+            .indexes
+            .iter()
+            .position(|i| i.name == index && i.kind == IndexKind::Global)
+            .ok_or_else(|| CatalogError::IndexNotFound {
+                table: table.clone(),
+                index: index.to_string(),
+            })?;
+        let removed = def.indexes.remove(position);
+        // DynamoDB forgets a definition once no key schema uses it.
+        let used: Vec<String> = def
+            .used_attributes()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        def.attribute_definitions.retain(|d| used.contains(&d.name));
+        Ok(self.install(def, vec![removed.id]))
+    }
+
+    fn update_index(
+        self,
+        table: String,
+        index: &str,
+        (rcu, wcu): (i64, i64),
+    ) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(&table)?;
+        let target = def
+            .indexes
+            .iter_mut()
+            .find(|i| i.name == index && i.kind == IndexKind::Global)
+            .ok_or_else(|| CatalogError::IndexNotFound {
+                table: table.clone(),
+                index: index.to_string(),
+            })?;
+        target.read_capacity_units = rcu;
+        target.write_capacity_units = wcu;
+        Ok(self.install(def, vec![]))
+    }
+
+    fn index_active(self, table: String, index_id: u32) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(&table)?;
+        match def.indexes.iter_mut().find(|i| i.id == index_id) {
+            Some(index) if index.status == IndexStatus::Creating => {
+                index.status = IndexStatus::Active;
+            }
+            // Deleted meanwhile, or already active: nothing to record.
+            _ => {
+                return Ok(Transition {
+                    table: Arc::new(def),
+                    next: None,
+                    dropped: vec![],
+                });
+            }
+        }
+        Ok(self.install(def, vec![]))
+    }
+
+    fn delete(mut self, name: &str) -> Result<Transition, CatalogError> {
+        let def = self
+            .tables
+            .remove(name)
+            .ok_or_else(|| CatalogError::TableNotFound(name.to_string()))?;
+        let mut ids = vec![def.id];
+        ids.extend(def.indexes.iter().map(|i| i.id));
+        Ok(Transition::change(self, def, ids))
+    }
+
+    fn update(
+        self,
+        name: String,
+        billing_mode: Option<BillingMode>,
+        throughput: Option<(i64, i64)>,
+        now: f64,
+    ) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(&name)?;
+        if let Some(mode) = billing_mode {
+            if mode == BillingMode::PayPerRequest && def.billing_mode != mode {
+                def.pay_per_request_since = Some(now);
+            }
+            def.billing_mode = mode;
+            if mode == BillingMode::PayPerRequest {
+                def.read_capacity_units = 0;
+                def.write_capacity_units = 0;
+                for index in &mut def.indexes {
+                    index.read_capacity_units = 0;
+                    index.write_capacity_units = 0;
+                }
+            }
+        }
+        if let Some((rcu, wcu)) = throughput {
+            if rcu > def.read_capacity_units || wcu > def.write_capacity_units {
+                def.last_increase_at = Some(now);
+            }
+            if rcu < def.read_capacity_units || wcu < def.write_capacity_units {
+                def.last_decrease_at = Some(now);
+            }
+            def.read_capacity_units = rcu;
+            def.write_capacity_units = wcu;
+        }
+        Ok(self.install(def, vec![]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::KeyType;
+
+    fn table(name: &str) -> TableDef {
+        let pk = KeyAttr {
+            name: "pk".into(),
+            key_type: KeyType::S,
+        };
+        TableDef::for_tests(name, pk, None, vec![])
+    }
+
+    #[test]
+    fn create_allocates_ids_and_bumps_the_version() {
+        let t = Catalog::default()
+            .apply(CatalogCommand::Create(table("a")), 2500)
+            .expect("create");
+        let next = t.next.expect("a change");
+        assert_eq!(next.version, 1);
+        assert_eq!(t.table.id, 1);
+        assert_eq!(next.next_table_id, 2);
+        assert!(t.dropped.is_empty());
+        let again = next.apply(CatalogCommand::Create(table("a")), 2500);
+        assert!(matches!(again, Err(CatalogError::TableExists(name)) if name == "a"));
+    }
+
+    #[test]
+    fn delete_drops_the_table_and_unknown_tables_are_refused() {
+        let next = Catalog::default()
+            .apply(CatalogCommand::Create(table("a")), 2500)
+            .expect("create")
+            .next
+            .expect("a change");
+        let t = next
+            .apply(CatalogCommand::Delete { name: "a".into() }, 2500)
+            .expect("delete");
+        assert_eq!(t.dropped, vec![1]);
+        assert!(t.next.expect("a change").tables.is_empty());
+        let missing = next.apply(CatalogCommand::Delete { name: "b".into() }, 2500);
+        assert!(matches!(missing, Err(CatalogError::TableNotFound(name)) if name == "b"));
+    }
+}
