@@ -14,7 +14,7 @@ fn health_and_partition_map() {
     let server = Server::start_with(
         "health",
         2,
-        &["--shard-port-base", &common::free_port().to_string()],
+        &["--shard-port-base", &common::free_port_run(2).to_string()],
     );
     let (status, body) = raw_get(server.port, "/").expect("health");
     assert_eq!(status, 200);

@@ -27,6 +27,25 @@ pub struct Server {
     pub extra_args: Vec<String>,
 }
 
+/// The first of `count` consecutive loopback ports that are free now, for
+/// `--shard-port-base` (shard *i* listens on base + *i*). Chosen below the
+/// kernel's ephemeral range (32768 and up by default), so client sockets of
+/// concurrently running tests cannot take base + 1 the way they can take a
+/// neighbour of a port the kernel handed out.
+pub fn free_port_run(count: u16) -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let spread = std::process::id() % 500;
+    for attempt in 0..2000u32 {
+        let slot = (spread + NEXT.fetch_add(1, Ordering::Relaxed) + attempt) % 1000;
+        let base = 20_000 + (slot * 12) as u16;
+        let free = (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no run of {count} free loopback ports in 20000..32000");
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
