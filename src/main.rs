@@ -77,7 +77,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => build_config(args).and_then(dynacore::runtime::run),
+        Command::Serve(args) => build_config(args)
+            .and_then(|config| dynacore::runtime::run(config).map_err(|e| e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

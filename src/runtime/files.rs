@@ -6,6 +6,8 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
+use super::error::RuntimeError;
+
 /// temp → fsync → rename → fsync directory: readers see old or new, whole.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
@@ -27,39 +29,48 @@ const LAYOUT_MAGIC: &str = "dynacore-layout-v1";
 /// Creates the data directory's layout record, or checks it against
 /// `shards`. A different shard count is refused: data placed by one
 /// partition map must never be read through another.
-pub fn check_layout(data_dir: &Path, shards: u32) -> Result<(), String> {
-    fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+pub fn check_layout(data_dir: &Path, shards: u32) -> Result<(), RuntimeError> {
+    fs::create_dir_all(data_dir).map_err(|source| RuntimeError::Io {
+        action: "create data directory",
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
     let path = data_dir.join(LAYOUT_FILE);
     let expected = format!("{LAYOUT_MAGIC}\nshards={shards}\npartitioning=xxh3_64-equal-ranges\n");
     match fs::read_to_string(&path) {
         Ok(text) => {
             if !text.starts_with(LAYOUT_MAGIC) {
-                return Err(format!(
-                    "{} is not a Dynacore layout file; refusing to use {}",
-                    path.display(),
-                    data_dir.display()
-                ));
+                return Err(RuntimeError::NotALayoutFile {
+                    path,
+                    data_dir: data_dir.to_path_buf(),
+                });
             }
             let recorded = text
                 .lines()
                 .find_map(|l| l.strip_prefix("shards="))
                 .and_then(|n| n.trim().parse::<u32>().ok())
-                .ok_or_else(|| format!("{} has no valid shard count", path.display()))?;
+                .ok_or_else(|| RuntimeError::LayoutWithoutShardCount { path: path.clone() })?;
             if recorded != shards {
-                return Err(format!(
-                    "data directory {} was created with {recorded} shards but the server was started with {shards}; \
-                     resharding is not supported yet: start with --shards {recorded}",
-                    data_dir.display()
-                ));
+                return Err(RuntimeError::ShardCountMismatch {
+                    data_dir: data_dir.to_path_buf(),
+                    recorded,
+                    requested: shards,
+                });
             }
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            write_atomically(&path, expected.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            write_atomically(&path, expected.as_bytes()).map_err(|source| RuntimeError::Io {
+                action: "write",
+                path,
+                source,
+            })
         }
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => Err(RuntimeError::Io {
+            action: "read",
+            path,
+            source,
+        }),
     }
 }
 
@@ -74,6 +85,7 @@ mod tests {
         assert!(check_layout(&dir, 2).is_ok());
         assert!(check_layout(&dir, 2).is_ok());
         let err = check_layout(&dir, 3).expect_err("must refuse");
+        let err = err.to_string();
         assert!(err.contains("created with 2 shards"), "{err}");
         fs::write(dir.join(LAYOUT_FILE), "something else").expect("write");
         assert!(check_layout(&dir, 2).is_err());

@@ -250,7 +250,11 @@ pub fn install_panic_hook(health: std::sync::Arc<Health>) {
 /// with the panic message once a panic was recorded: then it has asked the
 /// others to stop (`shutdown`) and waited for them at most `grace`, and the
 /// caller must exit the process non-zero without joining.
-pub fn supervise(health: &Health, shutdown: &AtomicBool, grace: Duration) -> Result<(), String> {
+pub fn supervise(
+    health: &Health,
+    shutdown: &AtomicBool,
+    grace: Duration,
+) -> Result<(), super::error::RuntimeError> {
     loop {
         if let Some(message) = health.panic_message() {
             tracing::error!("a shard panicked; stopping every shard and exiting: {message}");
@@ -259,9 +263,9 @@ pub fn supervise(health: &Health, shutdown: &AtomicBool, grace: Duration) -> Res
             while !health.all_down() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            return Err(format!(
-                "{message} (process exiting so a supervisor restarts it; WAL recovery keeps every acknowledged write)"
-            ));
+            return Err(super::error::RuntimeError::ShardPanicked {
+                message: message.to_string(),
+            });
         }
         if health.all_down() {
             return Ok(());
@@ -334,6 +338,7 @@ mod tests {
         }
         let result = supervise(&health, &shutdown, Duration::from_secs(60));
         let err = result.expect_err("a panic must fail the process");
+        let err = err.to_string();
         assert!(err.contains("shard-1"), "{err}");
         assert!(
             shutdown.load(Ordering::SeqCst),
@@ -350,9 +355,7 @@ mod tests {
     fn clean_stop_returns_ok() {
         let health = Health::new(1, 60_000);
         health.set_state(0, ShardState::Stopped);
-        assert_eq!(
-            supervise(&health, &AtomicBool::new(false), Duration::ZERO),
-            Ok(())
-        );
+        let result = supervise(&health, &AtomicBool::new(false), Duration::ZERO);
+        assert!(result.is_ok(), "{result:?}");
     }
 }

@@ -12,6 +12,7 @@
 //! never half a keyspace served.
 
 pub mod admin;
+pub mod error;
 pub mod files;
 pub mod health;
 pub mod http;
@@ -33,6 +34,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::engine::Store;
 use crate::routing::PartitionMap;
+use error::{RuntimeError, ShardFailure};
 
 const CATALOG_FILE: &str = "catalog.json";
 
@@ -60,33 +62,40 @@ pub fn allowed_cpus() -> Vec<usize> {
     if parsed.is_empty() { vec![0] } else { parsed }
 }
 
-fn load_catalog(data_dir: &Path) -> Result<Catalog, String> {
+fn load_catalog(data_dir: &Path) -> Result<Catalog, RuntimeError> {
     let path = data_dir.join(CATALOG_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => Catalog::from_bytes(&bytes)
-            .map_err(|e| format!("corrupt catalog {}: {e}", path.display())),
+            .map_err(|source| RuntimeError::CorruptCatalog { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::default()),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => Err(RuntimeError::Io {
+            action: "read",
+            path,
+            source,
+        }),
     }
 }
 
 /// SO_REUSEPORT would let us silently share a port with another running
 /// server; a plain bind would refuse ports whose old connections linger in
 /// FIN_WAIT after a restart. So: refuse only if something accepts there.
-fn refuse_if_listening(listen: &str) -> Result<(), String> {
+fn refuse_if_listening(listen: &str) -> Result<(), RuntimeError> {
     use std::net::ToSocketAddrs;
     let addrs = listen
         .to_socket_addrs()
-        .map_err(|e| format!("invalid listen address {listen}: {e}"))?;
+        .map_err(|source| RuntimeError::InvalidListenAddress {
+            listen: listen.to_string(),
+            source,
+        })?;
     // A previous process's listeners can outlive it briefly: io_uring tears
     // down its pending accepts asynchronously after exit. Give them 5 s.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     for addr in addrs {
         while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             if std::time::Instant::now() > deadline {
-                return Err(format!(
-                    "cannot listen on {listen}: another server is accepting connections there"
-                ));
+                return Err(RuntimeError::AlreadyServed {
+                    listen: listen.to_string(),
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -95,25 +104,24 @@ fn refuse_if_listening(listen: &str) -> Result<(), String> {
 }
 
 /// Runs the server until SIGINT/SIGTERM. Blocks the calling thread.
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(config: Config) -> Result<(), RuntimeError> {
     let cpus = allowed_cpus();
     let shard_count = config.shards.unwrap_or(cpus.len() as u32).max(1);
     files::check_layout(&config.data_dir, shard_count)?;
     // glommio opens directories relative to nothing useful (a relative path
     // fails with EBADF), so every shard gets the absolute path.
     let mut config = config;
-    config.data_dir = std::fs::canonicalize(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot resolve data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    config.data_dir =
+        std::fs::canonicalize(&config.data_dir).map_err(|source| RuntimeError::Io {
+            action: "resolve data directory",
+            path: config.data_dir.clone(),
+            source,
+        })?;
     refuse_if_listening(&config.listen)?;
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, shutdown.clone())
-            .map_err(|e| format!("cannot install signal handler: {e}"))?;
+        signal_hook::flag::register(signal, shutdown.clone()).map_err(RuntimeError::Signal)?;
     }
     let config = Arc::new(config);
     let health = Arc::new(health::Health::new(
@@ -160,7 +168,11 @@ pub fn run(config: Config) -> Result<(), String> {
                 }
                 result
             })
-            .map_err(|e| format!("cannot start shard {id} on CPU {cpu}: {e}"))?;
+            .map_err(|e| RuntimeError::ShardStart {
+                shard: id,
+                cpu,
+                reason: e.to_string(),
+            })?;
         handles.push(handle);
     }
     tracing::info!(shards = shard_count, listen = %config.listen, data_dir = %config.data_dir.display(), "dynacore serving");
@@ -170,19 +182,19 @@ pub fn run(config: Config) -> Result<(), String> {
         &shutdown,
         Duration::from_millis(health::PANIC_EXIT_GRACE_MS),
     )?;
-    let mut errors = Vec::new();
-    for (id, handle) in handles.into_iter().enumerate() {
+    let mut failures = Vec::new();
+    for (id, handle) in (0u32..).zip(handles) {
         match handle.join() {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => errors.push(format!("shard {id}: {e}")),
-            Err(e) => errors.push(format!("shard {id} panicked or failed: {e}")),
+            Ok(Err(e)) => failures.push((id, ShardFailure::Error(Box::new(e)))),
+            Err(e) => failures.push((id, ShardFailure::Panicked(e.to_string()))),
         }
     }
-    if errors.is_empty() {
+    if failures.is_empty() {
         tracing::info!("dynacore stopped cleanly");
         Ok(())
     } else {
-        Err(errors.join("\n"))
+        Err(RuntimeError::ShardsFailed { failures })
     }
 }
 
@@ -194,24 +206,22 @@ async fn shard_main(
     mesh: MeshBuilder<mesh::Envelope, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
     health: Arc<health::Health>,
-) -> Result<(), String> {
-    let (senders, receivers) = mesh
-        .join()
-        .await
-        .map_err(|_| "cannot join the inter-shard mesh".to_string())?;
+) -> Result<(), RuntimeError> {
+    let (senders, receivers) = mesh.join().await.map_err(|_| RuntimeError::MeshJoin)?;
     if senders.peer_id() != id as usize {
-        return Err(format!(
-            "mesh peer id {} does not match shard id {id}",
-            senders.peer_id()
-        ));
+        return Err(RuntimeError::MeshPeerMismatch {
+            peer: senders.peer_id(),
+            shard: id,
+        });
     }
     crate::engine::io::dma::set_background_shares(config.background_shares);
     let dir = config.data_dir.join(format!("shard-{id:03}"));
-    let store = Rc::new(
-        Store::open(&dir, &config.engine)
-            .await
-            .map_err(|e| format!("cannot open store {}: {e}", dir.display()))?,
-    );
+    let store = Rc::new(Store::open(&dir, &config.engine).await.map_err(|source| {
+        RuntimeError::StoreOpen {
+            dir: dir.clone(),
+            source,
+        }
+    })?);
     let counters = Rc::new(Counters::default());
     let services = mesh::MeshServices::new(
         senders,
@@ -243,7 +253,10 @@ async fn shard_main(
     mesh::spawn_receivers(shard.clone(), receivers);
     crate::api::index::open(&shard)
         .await
-        .map_err(|e| format!("cannot open the index outbox of shard {id}: {e}"))?;
+        .map_err(|e| RuntimeError::OutboxOpen {
+            shard: id,
+            reason: e.message,
+        })?;
     let local_config = Rc::new((*config).clone());
     let front = server::Front::new(shard.clone(), local_config, health.clone());
     let mut addrs = vec![config.listen.clone()];
@@ -255,7 +268,10 @@ async fn shard_main(
         addrs.push(format!("{host}:{}", u32::from(base) + id));
     }
     for addr in addrs {
-        let listener = server::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = server::bind(&addr).map_err(|source| RuntimeError::Listen {
+            listen: addr.clone(),
+            source,
+        })?;
         glommio::spawn_local(server::accept_loop(front.clone(), listener)).detach();
     }
     health.set_state(id, health::ShardState::Serving);
@@ -274,5 +290,5 @@ async fn shard_main(
     store
         .close()
         .await
-        .map_err(|e| format!("closing store {}: {e}", dir.display()))
+        .map_err(|source| RuntimeError::StoreClose { dir, source })
 }

@@ -1,0 +1,100 @@
+//! The runtime's errors: why the server could not start, or why a shard
+//! stopped. Each names the file, address or shard involved; `main` prints
+//! it and exits non-zero. Nothing here reaches a client.
+
+use std::path::PathBuf;
+
+use crate::catalog::CatalogError;
+use crate::engine::EngineError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// A file-system step of start-up failed (`action` says which).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a Dynacore layout file; refusing to use {}", path.display(), data_dir.display())]
+    NotALayoutFile { path: PathBuf, data_dir: PathBuf },
+    #[error("{} has no valid shard count", path.display())]
+    LayoutWithoutShardCount { path: PathBuf },
+    #[error(
+        "data directory {} was created with {recorded} shards but the server was started with {requested}; \
+         resharding is not supported yet: start with --shards {recorded}",
+        data_dir.display()
+    )]
+    ShardCountMismatch {
+        data_dir: PathBuf,
+        recorded: u32,
+        requested: u32,
+    },
+    #[error("corrupt catalog {}: {source}", path.display())]
+    CorruptCatalog {
+        path: PathBuf,
+        #[source]
+        source: CatalogError,
+    },
+    #[error("invalid listen address {listen}: {source}")]
+    InvalidListenAddress {
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {listen}: another server is accepting connections there")]
+    AlreadyServed { listen: String },
+    #[error("cannot listen on {listen}: {source}")]
+    Listen {
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot install signal handler: {0}")]
+    Signal(#[source] std::io::Error),
+    /// glommio's executor error carries no `'static` source; its text is kept.
+    #[error("cannot start shard {shard} on CPU {cpu}: {reason}")]
+    ShardStart {
+        shard: u32,
+        cpu: usize,
+        reason: String,
+    },
+    #[error("cannot join the inter-shard mesh")]
+    MeshJoin,
+    #[error("mesh peer id {peer} does not match shard id {shard}")]
+    MeshPeerMismatch { peer: usize, shard: u32 },
+    #[error("cannot open store {}: {source}", dir.display())]
+    StoreOpen {
+        dir: PathBuf,
+        #[source]
+        source: EngineError,
+    },
+    #[error("closing store {}: {source}", dir.display())]
+    StoreClose {
+        dir: PathBuf,
+        #[source]
+        source: EngineError,
+    },
+    /// The index outbox could not be recovered (its reason as the API layer
+    /// words it).
+    #[error("cannot open the index outbox of shard {shard}: {reason}")]
+    OutboxOpen { shard: u32, reason: String },
+    #[error(
+        "{message} (process exiting so a supervisor restarts it; WAL recovery keeps every acknowledged write)"
+    )]
+    ShardPanicked { message: String },
+    /// Shards that stopped with an error, in shard order.
+    #[error("{}", failures.iter().map(|(id, e)| format!("shard {id}: {e}")).collect::<Vec<_>>().join("\n"))]
+    ShardsFailed { failures: Vec<(u32, ShardFailure)> },
+}
+
+/// How one shard ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardFailure {
+    #[error("{0}")]
+    Error(Box<RuntimeError>),
+    #[error("panicked or failed: {0}")]
+    Panicked(String),
+}
