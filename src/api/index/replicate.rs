@@ -45,7 +45,7 @@ use std::time::Duration;
 use crate::api::messages::{DeliveryError, MeshReply, MeshRequest, unexpected};
 use crate::api::shard::Shard;
 use crate::api::shard::outbox::{
-    decode_record, entry_hash, now_ms, quarantine_key, record_key, record_seq,
+    IndexOp, decode_record, entry_hash, now_ms, quarantine_key, record_key, record_seq,
 };
 use crate::api::shard::peers::call_or_local;
 use crate::engine::{WriteBatch, check_batch_input};
@@ -114,21 +114,25 @@ async fn replicate(shard: Rc<Shard>) {
     }
 }
 
-/// Why a record cannot be applied, judged here before it is sent: it does
-/// not decode, or the engine would refuse one of its entry keys. Returns
-/// the reason and the entry key to log.
-fn reject_reason(value: &[u8]) -> Option<(String, Vec<u8>)> {
-    let Some((_, ops)) = decode_record(value) else {
-        return Some(("the record does not decode".into(), Vec::new()));
+/// Decodes a record to send, or says why it can never be applied, judged
+/// here before it is sent: it does not decode, or the engine would refuse
+/// one of its entry keys (the reason and the entry key to log).
+fn decode_deliverable(value: &[u8]) -> Result<(u64, Vec<IndexOp>), (String, Vec<u8>)> {
+    let Some((created_ms, ops)) = decode_record(value) else {
+        return Err(("the record does not decode".into(), Vec::new()));
     };
-    let error = check_batch_input(ops.iter().map(|(k, _)| k.as_slice())).err()?;
-    let key = ops
-        .iter()
-        .map(|(k, _)| k)
-        .max_by_key(|k| k.len())
-        .cloned()
-        .unwrap_or_default();
-    Some((error.to_string(), key))
+    match check_batch_input(ops.iter().map(|(k, _)| k.as_slice())) {
+        Ok(()) => Ok((created_ms, ops)),
+        Err(error) => {
+            let key = ops
+                .iter()
+                .map(|(k, _)| k)
+                .max_by_key(|k| k.len())
+                .cloned()
+                .unwrap_or_default();
+            Err((error.to_string(), key))
+        }
+    }
 }
 
 /// A key for the log: its length and its first bytes in hex (an entry key
@@ -223,18 +227,31 @@ async fn deliver_round(shard: &Rc<Shard>, limit: usize) -> Result<(), DeliveryEr
         outbox.mark_delivered(upto, 0, &[], now_ms());
         return Ok(());
     };
+    // A round that stopped at neither bound read every record up to `upto`
+    // (numbers without a record belong to writes that failed).
+    let bytes: usize = records.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let read_all = records.len() < limit && bytes < BYTES_PER_ROUND;
     // Records that can never be applied leave the outbox first; the rest
-    // keep their order.
+    // keep their order. Each record is decoded once.
     let mut poison = Vec::new();
     let mut good = Vec::with_capacity(records.len());
-    for (key, value) in &records {
-        match reject_reason(value) {
-            Some((why, entry)) => poison.push((key.clone(), value.clone(), why, entry)),
-            None => good.push((key.clone(), value.clone())),
+    for (key, value) in records {
+        match decode_deliverable(&value) {
+            Ok((created_ms, ops)) => good.push((key, created_ms, ops)),
+            Err((why, entry)) => poison.push((key, value, why, entry)),
         }
     }
     quarantine(shard, &poison)?;
-    let (by_owner, created) = group_by_owner(shard, &good);
+    let created: Vec<u64> = good.iter().map(|(_, created_ms, _)| *created_ms).collect();
+    let mut deletes: WriteBatch = Vec::with_capacity(good.len());
+    let mut by_owner = ByOwner::new();
+    for (key, _, ops) in good {
+        deletes.push((key, None));
+        for (entry, value) in ops {
+            let owner = shard.map.owner(entry_hash(&entry));
+            by_owner.entry(owner).or_default().insert(entry, value);
+        }
+    }
     let mut ops = 0u64;
     for (owner, entries) in by_owner {
         let batch: WriteBatch = entries.into_iter().collect();
@@ -246,38 +263,17 @@ async fn deliver_round(shard: &Rc<Shard>, limit: usize) -> Result<(), DeliveryEr
     }
     // If we crash before this delete is durable, the records are delivered
     // again after restart, in order: harmless.
-    let deletes: WriteBatch = good.iter().map(|(k, _)| (k.clone(), None)).collect();
     if !deletes.is_empty() {
         drop(shard.store.write(deletes)?);
     }
-    // A round that stopped at neither bound read every record up to `upto`
-    // (numbers without a record belong to writes that failed).
-    let bytes: usize = records.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let read_all = records.len() < limit && bytes < BYTES_PER_ROUND;
     let delivered = if read_all { upto } else { last };
     outbox.mark_delivered(delivered, ops, &created, now_ms());
     Ok(())
 }
 
 /// Index operations keyed by destination shard (the last operation on a
-/// key wins), and each record's creation time.
+/// key wins).
 type ByOwner = BTreeMap<u32, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
-
-fn group_by_owner(shard: &Shard, records: &[(Vec<u8>, Vec<u8>)]) -> (ByOwner, Vec<u64>) {
-    let mut by_owner = ByOwner::new();
-    let mut created = Vec::with_capacity(records.len());
-    for (_, value) in records {
-        let Some((created_ms, ops)) = decode_record(value) else {
-            continue; // quarantined by the caller (`reject_reason`)
-        };
-        created.push(created_ms);
-        for (entry, value) in ops {
-            let owner = shard.map.owner(entry_hash(&entry));
-            by_owner.entry(owner).or_default().insert(entry, value);
-        }
-    }
-    (by_owner, created)
-}
 
 /// Applies delivered index operations on an index shard; Ok once durable.
 /// Operations for an index that no longer exists (deleted meanwhile) are
