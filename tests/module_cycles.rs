@@ -122,44 +122,40 @@ fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// `mod name;` declarations (with attributes and visibility).
-fn mod_declarations(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (pos, _) in text.match_indices("mod ") {
+/// Every `mod NAME` keyword in `text`: its name and the byte offset just
+/// past the name (what follows decides declaration or inline block).
+fn mod_keywords(text: &str) -> impl Iterator<Item = (String, usize)> + '_ {
+    text.match_indices("mod ").filter_map(move |(pos, _)| {
         if pos > 0 && is_ident(text[..pos].chars().next_back().unwrap_or(' ')) {
-            continue;
+            return None;
         }
         let rest = &text[pos + 4..];
-        let name: String = rest
-            .trim_start()
+        let skipped = rest.len() - rest.trim_start().len();
+        let name: String = rest[skipped..]
             .chars()
             .take_while(|&c| is_ident(c))
             .collect();
-        let after = rest.trim_start()[name.len()..].trim_start();
-        if !name.is_empty() && after.starts_with(';') {
-            out.push(name);
-        }
-    }
-    out
+        (!name.is_empty()).then(|| {
+            let after_name = pos + 4 + skipped + name.len();
+            (name, after_name)
+        })
+    })
+}
+
+/// `mod name;` declarations (with attributes and visibility).
+fn mod_declarations(text: &str) -> Vec<String> {
+    mod_keywords(text)
+        .filter(|(_, after_name)| text[*after_name..].trim_start().starts_with(';'))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 fn inline_mod_blocks(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
-    for (pos, _) in text.match_indices("mod ") {
-        if pos > 0 && is_ident(text[..pos].chars().next_back().unwrap_or(' ')) {
-            continue;
-        }
-        let rest = &text[pos + 4..];
-        let name: String = rest
-            .trim_start()
-            .chars()
-            .take_while(|&c| is_ident(c))
-            .collect();
-        let skipped = rest.len() - rest.trim_start().len();
-        let after_name = pos + 4 + skipped + name.len();
+    for (_, after_name) in mod_keywords(text) {
         let brace = text[after_name..].trim_start();
-        if name.is_empty() || !brace.starts_with('{') {
+        if !brace.starts_with('{') {
             continue;
         }
         let start = after_name + (text[after_name..].len() - brace.len()) + 1;
