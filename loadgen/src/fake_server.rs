@@ -211,33 +211,46 @@ mod tests {
     /// loopback sockets. Asserts correctness (ops, no errors, routing), not speed.
     #[test]
     fn shard_aware_run_against_the_fake_server() {
-        let port = free_port();
-        let base = free_port();
-        let base = if base > 65_000 { 40_000 } else { base };
-        let listen = format!("127.0.0.1:{port}");
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let spec = FakeServerSpec {
-            listen: listen.clone(),
-            shard_ports: vec![base, base + 1],
-            threads: 1,
-            pinning: Pinning {
-                enabled: false,
-                cpu_offset: 0,
-                spin_before_park: std::time::Duration::ZERO,
-            },
-            ready: Some(ready_tx),
-        };
-        // The server runs until the test process exits. Wait for it to say
-        // it listens (a generous bound only against a hang: a loaded CI
-        // machine may take long to start an executor).
-        let server = std::thread::spawn(move || serve(spec));
-        match ready_rx.recv_timeout(std::time::Duration::from_secs(300)) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("fake server failed to start: {:?}", server.join())
+        // Ports are picked free and then bound by the server, so another
+        // process may take one in between: retry with fresh ports on
+        // AddrInUse only (any other start-up failure fails the test).
+        let mut attempt = 0;
+        let listen = loop {
+            attempt += 1;
+            let listen = format!("127.0.0.1:{}", free_port());
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let spec = FakeServerSpec {
+                listen: listen.clone(),
+                shard_ports: vec![free_port(), free_port()],
+                threads: 1,
+                pinning: Pinning {
+                    enabled: false,
+                    cpu_offset: 0,
+                    spin_before_park: std::time::Duration::ZERO,
+                },
+                ready: Some(ready_tx),
+            };
+            // The server runs until the test process exits. Wait for it to
+            // say it listens (a generous bound only against a hang: a loaded
+            // CI machine may take long to start an executor).
+            let server = std::thread::spawn(move || serve(spec));
+            match ready_rx.recv_timeout(std::time::Duration::from_secs(300)) {
+                Ok(()) => break listen,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let outcome = server.join();
+                    let in_use = matches!(
+                        &outcome,
+                        Ok(Err(LoadgenError::Io { source, .. }))
+                            if source.kind() == std::io::ErrorKind::AddrInUse
+                    );
+                    assert!(
+                        in_use && attempt < 20,
+                        "fake server failed to start: {outcome:?}"
+                    );
+                }
+                Err(e) => panic!("fake server did not start: {e}"),
             }
-            Err(e) => panic!("fake server did not start: {e}"),
-        }
+        };
 
         let endpoint = format!("http://{listen}");
         let cli = Cli::try_parse_from([

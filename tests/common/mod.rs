@@ -77,7 +77,18 @@ impl Server {
             shards,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
         };
-        server.launch().expect("server starts");
+        // The port is picked free and bound later by the child, so another
+        // process may take it in between: only that failure is retried, on
+        // a fresh port.
+        for attempt in 1.. {
+            match server.launch() {
+                Ok(()) => break,
+                Err(e) if attempt < 10 && e.contains("cannot listen") => {
+                    server.port = free_port();
+                }
+                Err(e) => panic!("server starts: {e}"),
+            }
+        }
         server
     }
 
@@ -96,7 +107,8 @@ impl Server {
             .spawn()
             .map_err(|e| format!("spawn dynacore: {e}"))?;
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Generous: only a hang should reach it, not a busy CI machine.
+        let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             // Every shard serving, not just the one that took this connection.
             if let Ok((200, _)) = raw_get(self.port, "/dynacore/health") {
@@ -114,7 +126,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err("dynacore did not become healthy within 20 s".to_string())
+        Err("dynacore did not become healthy within 120 s".to_string())
     }
 
     /// SIGKILL: no shutdown path runs.
