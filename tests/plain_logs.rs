@@ -28,7 +28,7 @@ fn server_logs_to_a_pipe_without_colour_codes() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn dynacore");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while common::raw_get(port, "/").map(|r| r.0) != Ok(200) {
         assert!(Instant::now() < deadline, "server did not become healthy");
         std::thread::sleep(Duration::from_millis(20));

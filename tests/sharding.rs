@@ -57,7 +57,7 @@ fn relative_data_dir_serves() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn dynacore");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut healthy = false;
     while std::time::Instant::now() < deadline && !healthy {
         healthy = matches!(raw_get(port, "/"), Ok((200, _)));
