@@ -120,6 +120,16 @@ pub struct Config {
     /// its table by a pass over the catalog, so keep this in the thousands.
     /// Default 2500.
     pub tables_max: usize,
+    /// How long a new table stays CREATING and a deleted one DELETING
+    /// before it is ACTIVE or gone. DynamoDB takes seconds; SDK waiters
+    /// (`wait_until_table_exists`) and tools poll DescribeTable until the
+    /// state ends, so a short but non-zero state runs their code paths as
+    /// on AWS. Item operations on a CREATING or DELETING table get
+    /// ResourceNotFoundException. 0 makes tables ACTIVE (and deleted ones
+    /// gone) at once, as the `test_min` profile does for tests that create
+    /// a table and use it at once. Default 5 ms; raise it to emulate AWS
+    /// timing.
+    pub table_status_transition_ms: u64,
     pub engine: EngineConfig,
 }
 
@@ -148,6 +158,7 @@ impl Default for Config {
             index_outbox_records_max: 10_000,
             gsi_backpressure_wait_ms: 1000,
             tables_max: 2500,
+            table_status_transition_ms: 5,
             engine: EngineConfig::default(),
         }
     }

@@ -106,6 +106,7 @@ async fn new_shard() -> Rc<Shard> {
             index_outbox_records_max: 1_000,
             gsi_backpressure_wait: std::time::Duration::from_millis(1000),
             tables_max: 2500,
+            table_status_transition: std::time::Duration::ZERO,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),

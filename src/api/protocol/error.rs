@@ -117,6 +117,22 @@ impl ApiError {
         )
     }
 
+    /// A request for another account's resource (coral's own error type,
+    /// whose body spells the member `Message`).
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(400, CORAL_SERVICE, "AccessDeniedException", message)
+    }
+
+    /// The backup operations' own "no such table" (DescribeContinuousBackups).
+    pub fn table_not_found_for_backups(table: &str) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "TableNotFoundException",
+            format!("Table not found: {table}"),
+        )
+    }
+
     pub fn resource_in_use(message: impl Into<String>) -> Self {
         Self::new(400, DYNAMODB, "ResourceInUseException", message)
     }
@@ -184,7 +200,11 @@ impl ApiError {
         write_json_str(&mut out, &self.type_name);
         // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
         // use "message" like DynamoDB's own service errors.
-        out.extend_from_slice(b",\"message\":");
+        out.extend_from_slice(if self.type_name.ends_with("#AccessDeniedException") {
+            b",\"Message\":"
+        } else {
+            b",\"message\":"
+        });
         write_json_str(&mut out, &self.message);
         if let Some(item) = &self.item {
             out.extend_from_slice(b",\"Item\":");
@@ -222,7 +242,12 @@ impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
         let message = e.to_string();
         match e {
-            CatalogError::TableExists(_) => ApiError::resource_in_use(message),
+            CatalogError::TableExists(_)
+            | CatalogError::TableBeingCreated(_)
+            | CatalogError::TableBeingDeleted(_) => ApiError::resource_in_use(message),
+            CatalogError::DeletionProtected | CatalogError::TagLimit => {
+                ApiError::validation(message)
+            }
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
             | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),

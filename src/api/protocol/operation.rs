@@ -39,6 +39,13 @@ operations!(
     Scan,
     BatchGetItem,
     BatchWriteItem,
+    TagResource,
+    UntagResource,
+    ListTagsOfResource,
+    DescribeEndpoints,
+    DescribeLimits,
+    DescribeContinuousBackups,
+    DescribeTimeToLive,
 );
 
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.
