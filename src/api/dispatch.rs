@@ -111,7 +111,7 @@ pub fn inbound(shard: Rc<Shard>, request: MeshRequest) -> LocalFuture<MeshReply>
 pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     match request {
         MeshRequest::Forward { op, body } => MeshReply::Http(execute(shard, op, body, true).await),
-        MeshRequest::Catalog(command) => MeshReply::Table(table::ddl::apply(shard, command).await),
+        MeshRequest::Catalog(command) => MeshReply::Table(table::ddl::apply(shard, *command).await),
         MeshRequest::InstallCatalog(catalog) => {
             {
                 let mut current = shard.catalog.borrow_mut();

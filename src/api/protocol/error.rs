@@ -63,13 +63,9 @@ impl ApiError {
         Self::new(400, CORAL_SERVICE, "SerializationException", message)
     }
 
+    /// DynamoDB sends this one without a message.
     pub fn unknown_operation() -> Self {
-        Self::new(
-            400,
-            CORAL_SERVICE,
-            "UnknownOperationException",
-            "An unknown operation was requested.",
-        )
+        Self::new(400, CORAL_SERVICE, "UnknownOperationException", "")
     }
 
     pub fn missing_authentication_token() -> Self {
@@ -193,19 +189,22 @@ impl ApiError {
         self.status >= 500
     }
 
-    /// The response body: `{"__type":"…","message":"…"}` (plus `Item`).
+    /// The response body: `{"__type":"…","message":"…"}` (plus `Item`;
+    /// no message member when the message is empty).
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96 + self.message.len());
         out.extend_from_slice(b"{\"__type\":");
         write_json_str(&mut out, &self.type_name);
         // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
         // use "message" like DynamoDB's own service errors.
-        out.extend_from_slice(if self.type_name.ends_with("#AccessDeniedException") {
-            b",\"Message\":"
-        } else {
-            b",\"message\":"
-        });
-        write_json_str(&mut out, &self.message);
+        if !self.message.is_empty() {
+            out.extend_from_slice(if self.type_name.ends_with("#AccessDeniedException") {
+                b",\"Message\":"
+            } else {
+                b",\"message\":"
+            });
+            write_json_str(&mut out, &self.message);
+        }
         if let Some(item) = &self.item {
             out.extend_from_slice(b",\"Item\":");
             write_json_map(&mut out, item);

@@ -29,7 +29,7 @@ use crate::model::key::table_prefix;
 
 /// Sends a DDL command to the coordinator and returns the affected table.
 pub async fn submit(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<TableDef>, ApiError> {
-    match call_or_local(shard, COORDINATOR, MeshRequest::Catalog(command)).await? {
+    match call_or_local(shard, COORDINATOR, MeshRequest::Catalog(Box::new(command))).await? {
         MeshReply::Table(result) => result,
         other => Err(unexpected(&other)),
     }
