@@ -396,7 +396,7 @@ fn check_key(key: &str) -> Result<(), ApiError> {
             "The Tag Key provided is invalid, Key: {key}"
         )));
     }
-    if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
         return Err(ApiError::validation(format!(
             "Tag Key cannot be prefixed with aws:, Key: {key}"
         )));
@@ -418,6 +418,8 @@ mod tests {
     fn tag_keys_follow_dynamodbs_rules() {
         assert!(check_key("Environment: prod/eu-1 = a+b_c.d").is_ok());
         assert!(check_key("законные буквы").is_ok());
+        // Multi-byte characters where the prefix would end: no panic.
+        assert!(check_key("éé").is_ok() && check_key("aéé").is_ok());
         for bad in ["", "hi!", "d%g", "\"q\"", "a#b"] {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
