@@ -60,6 +60,13 @@ pub struct Config {
     /// thousands of small pipelined replies per write. Larger batches more
     /// replies per syscall; smaller bounds memory per connection tighter.
     pub response_queue_bytes_max: usize,
+    /// Smallest reply body sent gzip-compressed to a client whose
+    /// `Accept-Encoding` admits gzip (DynamoDB compresses large replies;
+    /// its x-amz-crc32 is then of the compressed bytes). Compression costs
+    /// shard CPU (fast level, ~100+ MB/s) and saves network: smaller
+    /// compresses more replies, larger spares CPU on small ones. Default
+    /// 4096 bytes; a value above any reply's size turns it off.
+    pub response_gzip_bytes_min: usize,
     /// Per-shard budget for connection buffers: read buffers, request bodies
     /// and queued responses of all its connections. A body that does not fit
     /// (Content-Length reserved at once, chunks as they are announced), a
@@ -120,6 +127,16 @@ pub struct Config {
     /// its table by a pass over the catalog, so keep this in the thousands.
     /// Default 2500.
     pub tables_max: usize,
+    /// How long a new table stays CREATING and a deleted one DELETING
+    /// before it is ACTIVE or gone. DynamoDB takes seconds; SDK waiters
+    /// (`wait_until_table_exists`) and tools poll DescribeTable until the
+    /// state ends, so a short but non-zero state runs their code paths as
+    /// on AWS. Item operations on a CREATING or DELETING table get
+    /// ResourceNotFoundException. 0 makes tables ACTIVE (and deleted ones
+    /// gone) at once, as the `test_min` profile does for tests that create
+    /// a table and use it at once. Default 5 ms; raise it to emulate AWS
+    /// timing.
+    pub table_status_transition_ms: u64,
     pub engine: EngineConfig,
 }
 
@@ -136,6 +153,7 @@ impl Default for Config {
             idle_timeout_ms: 60_000,
             write_timeout_ms: 30_000,
             response_queue_bytes_max: 1 << 20,
+            response_gzip_bytes_min: 4096,
             connection_buffers_bytes_max: 256 << 20,
             shard_heartbeat_stale_ms: 10_000,
             inflight_forwarded_per_shard_max: 256,
@@ -148,6 +166,7 @@ impl Default for Config {
             index_outbox_records_max: 10_000,
             gsi_backpressure_wait_ms: 1000,
             tables_max: 2500,
+            table_status_transition_ms: 5,
             engine: EngineConfig::default(),
         }
     }

@@ -30,7 +30,7 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them.
-pub const OPERATIONS: [Operation; 13] = [
+pub const OPERATIONS: [Operation; 20] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -44,6 +44,13 @@ pub const OPERATIONS: [Operation; 13] = [
     Operation::Scan,
     Operation::BatchGetItem,
     Operation::BatchWriteItem,
+    Operation::TagResource,
+    Operation::UntagResource,
+    Operation::ListTagsOfResource,
+    Operation::DescribeEndpoints,
+    Operation::DescribeLimits,
+    Operation::DescribeContinuousBackups,
+    Operation::DescribeTimeToLive,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).
@@ -106,6 +113,7 @@ async fn new_shard() -> Rc<Shard> {
             index_outbox_records_max: 1_000,
             gsi_backpressure_wait: std::time::Duration::from_millis(1000),
             tables_max: 2500,
+            table_status_transition: std::time::Duration::ZERO,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),
@@ -167,7 +175,7 @@ thread_local! {
     static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
 }
 
-/// Runs one request: `data[0]` selects the operation (modulo 13), the rest
+/// Runs one request: `data[0]` selects the operation (modulo 20), the rest
 /// is the body. Invariant: no panic, and no InternalServerError — a 500 is
 /// an engine fault, which a memory store without injected faults never has,
 /// so a 500 here means input reached a path that mishandles it.
@@ -216,6 +224,28 @@ pub fn request_with(op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         }
         result
     })
+}
+
+/// Decodes a request body: `data[0]` picks the content coding (gzip,
+/// deflate, identity or an unknown one) and the body limit, the rest is
+/// the body. Invariants: no panic; a decoded body never exceeds the limit;
+/// what decodes re-encodes (gzip) and decodes to the same bytes.
+pub fn body_decoding(data: &[u8]) {
+    use crate::runtime::http::{decode_body, gzip};
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let coding = ["gzip", "deflate", "identity", "br"][usize::from(selector & 3)];
+    let limit = [0usize, 64, 4096, 1 << 20][usize::from(selector >> 2 & 3)];
+    if let Ok(decoded) = decode_body(coding, body, limit) {
+        assert!(
+            decoded.len() <= limit,
+            "{} bytes past the limit {limit}",
+            decoded.len()
+        );
+        let again = decode_body("gzip", &gzip(&decoded), limit);
+        assert_eq!(again.as_deref(), Ok(decoded.as_slice()), "gzip round trip");
+    }
 }
 
 /// Parses `src` as the expression kind `data[0]` selects (condition,

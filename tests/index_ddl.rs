@@ -579,7 +579,7 @@ async fn update_table_index_errors_match_dynamodb() {
         (
             r#"{"TableName":"orders","GlobalSecondaryIndexUpdates":[]}"#.into(),
             "ValidationException",
-            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required".into(),
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required".into(),
         ),
         (
             updates(&["{}".into()]),

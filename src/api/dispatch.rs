@@ -70,6 +70,15 @@ pub async fn execute(
         Operation::Scan => ops::scan::handle(shard, fields).await?,
         Operation::BatchGetItem => ops::batch_get_item::handle(shard, fields).await?,
         Operation::BatchWriteItem => ops::batch_write_item::handle(shard, fields).await?,
+        Operation::TagResource => ops::tag_resource::handle(shard, fields).await?,
+        Operation::UntagResource => ops::untag_resource::handle(shard, fields).await?,
+        Operation::ListTagsOfResource => ops::list_tags_of_resource::handle(shard, fields)?,
+        Operation::DescribeEndpoints => ops::describe_endpoints::handle(shard)?,
+        Operation::DescribeLimits => ops::describe_limits::handle()?,
+        Operation::DescribeContinuousBackups => {
+            ops::describe_continuous_backups::handle(shard, fields)?
+        }
+        Operation::DescribeTimeToLive => ops::describe_time_to_live::handle(shard, fields)?,
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),
@@ -102,7 +111,7 @@ pub fn inbound(shard: Rc<Shard>, request: MeshRequest) -> LocalFuture<MeshReply>
 pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     match request {
         MeshRequest::Forward { op, body } => MeshReply::Http(execute(shard, op, body, true).await),
-        MeshRequest::Catalog(command) => MeshReply::Table(table::ddl::apply(shard, command).await),
+        MeshRequest::Catalog(command) => MeshReply::Table(table::ddl::apply(shard, *command).await),
         MeshRequest::InstallCatalog(catalog) => {
             {
                 let mut current = shard.catalog.borrow_mut();

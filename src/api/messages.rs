@@ -22,7 +22,7 @@ pub enum MeshRequest {
     /// A whole client request for the owner of its key.
     Forward { op: Operation, body: Vec<u8> },
     /// A DDL change for the coordinator (shard 0).
-    Catalog(CatalogCommand),
+    Catalog(Box<CatalogCommand>),
     /// A new catalog snapshot to install (from shard 0).
     InstallCatalog(Arc<Catalog>),
     /// Point reads of encoded keys on their owner.

@@ -18,7 +18,8 @@
 //! write/        the one write path: images, conditions, index changes, one batch
 //! read/         one page of a Query or Scan
 //! index/        secondary indexes: keys, read plans, DDL input, backfill, replication
-//! table/        item keys and placement, table names, descriptions, the DDL executor
+//! table/        item keys and placement, descriptions, the DDL executor, table
+//!               settings and tags, table ARNs
 //! expr/         the expression language, its request parameters and legacy forms
 //! shard/        one shard's state (locks, GSI outbox, backfill progress), the
 //!               `Services` seam to the runtime, calls to peers

@@ -12,7 +12,7 @@
 
 mod transition;
 
-pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, Transition};
+pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, Transition, follow_up};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +66,100 @@ impl BillingMode {
     }
 }
 
+/// A table's lifecycle state. CREATING and DELETING last the
+/// `table_status_transition_ms` knob: short, but long enough for clients'
+/// waiters to see them, as on DynamoDB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TableStatus {
+    /// Recorded, not yet serving items (item operations: not found).
+    Creating,
+    #[default]
+    Active,
+    /// Being dropped: described as DELETING, items no longer served.
+    Deleting,
+}
+
+impl TableStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableStatus::Creating => "CREATING",
+            TableStatus::Active => "ACTIVE",
+            TableStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// A user-defined tag (TagResource, CreateTable `Tags`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// DynamoDB's most tags on one resource.
+pub const TAGS_MAX: usize = 50;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TableClass {
+    Standard,
+    StandardInfrequentAccess,
+}
+
+impl TableClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableClass::Standard => "STANDARD",
+            TableClass::StandardInfrequentAccess => "STANDARD_INFREQUENT_ACCESS",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TableClass> {
+        match s {
+            "STANDARD" => Some(TableClass::Standard),
+            "STANDARD_INFREQUENT_ACCESS" => Some(TableClass::StandardInfrequentAccess),
+            _ => None,
+        }
+    }
+}
+
+/// Table settings Dynacore records and describes but does not act on
+/// (there is no KMS, no tiered storage, no request-rate cap): what a
+/// client set is what DescribeTable shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TableSettings {
+    /// DeleteTable is refused while set.
+    pub deletion_protection: bool,
+    /// None until a client sets one (DescribeTable then shows no
+    /// TableClassSummary, as DynamoDB for a STANDARD table never changed).
+    pub table_class: Option<TableClass>,
+    /// Server-side encryption with a KMS key (its ARN); None is DynamoDB's
+    /// default AWS-owned key, which DescribeTable does not describe.
+    pub sse_kms_key_arn: Option<String>,
+    /// OnDemandThroughput (MaxReadRequestUnits, MaxWriteRequestUnits);
+    /// -1 is "no maximum".
+    pub on_demand: Option<(i64, i64)>,
+    /// WarmThroughput (ReadUnitsPerSecond, WriteUnitsPerSecond).
+    pub warm: Option<(i64, i64)>,
+}
+
+/// Changes UpdateTable makes to [`TableSettings`]; None leaves a field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsUpdate {
+    pub deletion_protection: Option<bool>,
+    pub table_class: Option<TableClass>,
+    /// Some(None): back to the AWS-owned key.
+    pub sse_kms_key_arn: Option<Option<String>>,
+    pub on_demand: Option<(i64, i64)>,
+    pub warm: Option<(i64, i64)>,
+}
+
+impl SettingsUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsUpdate::default()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TableDef {
     /// Internal id, the first 4 bytes of every storage key; never reused.
@@ -88,6 +182,14 @@ pub struct TableDef {
     /// Local and global secondary indexes, in creation order.
     #[serde(default)]
     pub indexes: Vec<IndexDef>,
+    /// Catalogs written before table states existed hold ACTIVE tables.
+    #[serde(default)]
+    pub status: TableStatus,
+    #[serde(default)]
+    pub settings: TableSettings,
+    /// In the order first set (a re-set key keeps its place).
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 impl TableDef {
@@ -114,6 +216,9 @@ impl TableDef {
             last_decrease_at: None,
             uuid: String::new(),
             indexes,
+            status: TableStatus::Active,
+            settings: TableSettings::default(),
+            tags: vec![],
         }
     }
 
@@ -292,6 +397,16 @@ pub enum CatalogError {
         "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {max}"
     )]
     GlobalIndexLimit { max: usize },
+    #[error("Attempt to change a resource which is still in use: Table is being created: {0}")]
+    TableBeingCreated(String),
+    #[error("Attempt to change a resource which is still in use: Table is being deleted: {0}")]
+    TableBeingDeleted(String),
+    #[error(
+        "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
+    )]
+    DeletionProtected,
+    #[error("Number of Tags exceed the current limit for the provided ResourceArn")]
+    TagLimit,
     #[error("{0}")]
     Encode(String),
     #[error("{0}")]
@@ -313,14 +428,38 @@ impl CatalogError {
 #[derive(Clone, Debug)]
 pub enum CatalogCommand {
     Create(TableDef),
+    /// `staged`: the table turns DELETING and is removed by a follow-up
+    /// [`CatalogCommand::DeleteFinish`]; else it goes at once.
     Delete {
         name: String,
+        staged: bool,
+    },
+    /// A CREATING table (of this id) becomes ACTIVE.
+    TableActive {
+        name: String,
+        id: u32,
+    },
+    /// A DELETING table (of this id) is removed and its data dropped.
+    DeleteFinish {
+        name: String,
+        id: u32,
     },
     Update {
         name: String,
         billing_mode: Option<BillingMode>,
         throughput: Option<(i64, i64)>,
+        settings: SettingsUpdate,
         now: f64,
+    },
+    /// Adds tags, replacing the values of keys already set.
+    Tag {
+        name: String,
+        tags: Vec<Tag>,
+    },
+    /// Removes tags by key (absent keys are ignored).
+    Untag {
+        name: String,
+        keys: Vec<String>,
     },
     /// Adds a GSI (status CREATING; backfilled, then made ACTIVE).
     CreateIndex {
@@ -378,6 +517,18 @@ mod tests {
             last_decrease_at: None,
             uuid: "u".into(),
             indexes: vec![],
+            status: TableStatus::Creating,
+            settings: TableSettings {
+                deletion_protection: true,
+                table_class: Some(TableClass::StandardInfrequentAccess),
+                sse_kms_key_arn: Some("arn:aws:kms:us-east-1:000000000000:key/k".into()),
+                on_demand: Some((10, -1)),
+                warm: Some((12000, 4000)),
+            },
+            tags: vec![Tag {
+                key: "env".into(),
+                value: "test".into(),
+            }],
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

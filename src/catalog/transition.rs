@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
-    TableDef,
+    SettingsUpdate, TAGS_MAX, TableDef, TableStatus, Tag,
 };
 
 /// DynamoDB's per-table limits on secondary indexes.
@@ -27,6 +27,9 @@ pub struct Transition {
     pub next: Option<Catalog>,
     /// Table and index ids whose data is to be dropped (after install).
     pub dropped: Vec<u32>,
+    /// The command that ends a CREATING or DELETING state, to apply once
+    /// the state has lasted `table_status_transition_ms`.
+    pub then: Option<CatalogCommand>,
 }
 
 impl Transition {
@@ -35,7 +38,34 @@ impl Transition {
             table,
             next: Some(next),
             dropped,
+            then: None,
         }
+    }
+
+    /// Nothing changes; the reply describes `table`.
+    fn unchanged(table: Arc<TableDef>) -> Transition {
+        Transition {
+            table,
+            next: None,
+            dropped: vec![],
+            then: None,
+        }
+    }
+
+    fn then(mut self, command: CatalogCommand) -> Transition {
+        self.then = Some(command);
+        self
+    }
+}
+
+/// The command that ends `table`'s transitional state, if it is in one
+/// (scheduled after each such transition, and again after a restart).
+pub fn follow_up(table: &TableDef) -> Option<CatalogCommand> {
+    let (name, id) = (table.name.clone(), table.id);
+    match table.status {
+        TableStatus::Creating => Some(CatalogCommand::TableActive { name, id }),
+        TableStatus::Deleting => Some(CatalogCommand::DeleteFinish { name, id }),
+        TableStatus::Active => None,
     }
 }
 
@@ -63,13 +93,18 @@ impl Catalog {
                 throughput,
             } => next.update_index(table, &index, throughput),
             CatalogCommand::IndexActive { table, index_id } => next.index_active(table, index_id),
-            CatalogCommand::Delete { name } => next.delete(&name),
+            CatalogCommand::Delete { name, staged } => next.delete(&name, staged),
+            CatalogCommand::TableActive { name, id } => next.table_active(&name, id),
+            CatalogCommand::DeleteFinish { name, id } => next.delete_finish(&name, id),
             CatalogCommand::Update {
                 name,
                 billing_mode,
                 throughput,
+                settings,
                 now,
-            } => next.update(name, billing_mode, throughput, now),
+            } => next.update(name, billing_mode, throughput, settings, now),
+            CatalogCommand::Tag { name, tags } => next.tag(&name, tags),
+            CatalogCommand::Untag { name, keys } => next.untag(&name, &keys),
         }
     }
 
@@ -90,6 +125,17 @@ impl Catalog {
             .ok_or_else(|| CatalogError::TableNotFound(name.to_string()))
     }
 
+    /// A copy of a table a client changes: refused while it is being
+    /// created or deleted, as DynamoDB refuses it.
+    fn active_copy(&self, name: &str) -> Result<TableDef, CatalogError> {
+        let def = self.table_copy(name)?;
+        match def.status {
+            TableStatus::Active => Ok(def),
+            TableStatus::Creating => Err(CatalogError::TableBeingCreated(def.name)),
+            TableStatus::Deleting => Err(CatalogError::TableBeingDeleted(def.name)),
+        }
+    }
+
     fn install(mut self, def: TableDef, dropped: Vec<u32>) -> Transition {
         let def = Arc::new(def);
         self.tables.insert(def.name.clone(), def.clone());
@@ -103,10 +149,56 @@ impl Catalog {
         if self.tables.len() >= tables_max {
             return Err(CatalogError::TableLimit { max: tables_max });
         }
+        if def.tags.len() > TAGS_MAX {
+            return Err(CatalogError::TagLimit);
+        }
         def.id = self.take_id();
         for index in &mut def.indexes {
             index.id = self.take_id();
         }
+        let transition = self.install(def, vec![]);
+        Ok(match follow_up(&transition.table) {
+            Some(command) => transition.then(command),
+            None => transition,
+        })
+    }
+
+    fn table_active(self, name: &str, id: u32) -> Result<Transition, CatalogError> {
+        match self.tables.get(name) {
+            Some(t) if t.id == id && t.status == TableStatus::Creating => {
+                let mut def = (**t).clone();
+                def.status = TableStatus::Active;
+                Ok(self.install(def, vec![]))
+            }
+            // Deleted (or replaced) meanwhile: nothing to record.
+            Some(t) => Ok(Transition::unchanged(t.clone())),
+            None => Err(CatalogError::TableNotFound(name.to_string())),
+        }
+    }
+
+    fn tag(self, name: &str, tags: Vec<Tag>) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(name)?;
+        if def.status == TableStatus::Deleting {
+            return Err(CatalogError::TableNotFound(def.name));
+        }
+        for tag in tags {
+            match def.tags.iter_mut().find(|t| t.key == tag.key) {
+                Some(existing) => existing.value = tag.value,
+                None => def.tags.push(tag),
+            }
+        }
+        if def.tags.len() > TAGS_MAX {
+            return Err(CatalogError::TagLimit);
+        }
+        Ok(self.install(def, vec![]))
+    }
+
+    fn untag(self, name: &str, keys: &[String]) -> Result<Transition, CatalogError> {
+        let mut def = self.table_copy(name)?;
+        if def.status == TableStatus::Deleting {
+            return Err(CatalogError::TableNotFound(def.name));
+        }
+        def.tags.retain(|t| !keys.contains(&t.key));
         Ok(self.install(def, vec![]))
     }
 
@@ -116,7 +208,7 @@ impl Catalog {
         mut index: IndexDef,
         attribute_definitions: Vec<KeyAttr>,
     ) -> Result<Transition, CatalogError> {
-        let mut def = self.table_copy(&table)?;
+        let mut def = self.active_copy(&table)?;
         if def.index(&index.name).is_some() {
             return Err(CatalogError::IndexExists);
         }
@@ -153,7 +245,7 @@ impl Catalog {
     }
 
     fn delete_index(self, table: String, index: &str) -> Result<Transition, CatalogError> {
-        let mut def = self.table_copy(&table)?;
+        let mut def = self.active_copy(&table)?;
         let position = def
             .indexes
             .iter()
@@ -179,7 +271,7 @@ impl Catalog {
         index: &str,
         (rcu, wcu): (i64, i64),
     ) -> Result<Transition, CatalogError> {
-        let mut def = self.table_copy(&table)?;
+        let mut def = self.active_copy(&table)?;
         let target = def
             .indexes
             .iter_mut()
@@ -200,18 +292,49 @@ impl Catalog {
                 index.status = IndexStatus::Active;
             }
             // Deleted meanwhile, or already active: nothing to record.
-            _ => {
-                return Ok(Transition {
-                    table: Arc::new(def),
-                    next: None,
-                    dropped: vec![],
-                });
-            }
+            _ => return Ok(Transition::unchanged(Arc::new(def))),
         }
         Ok(self.install(def, vec![]))
     }
 
-    fn delete(mut self, name: &str) -> Result<Transition, CatalogError> {
+    /// DynamoDB's order: deletion protection, then the table's state (a
+    /// table already DELETING is no error: the reply describes it again).
+    fn delete(self, name: &str, staged: bool) -> Result<Transition, CatalogError> {
+        let current = self
+            .tables
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CatalogError::TableNotFound(name.to_string()))?;
+        if current.settings.deletion_protection {
+            return Err(CatalogError::DeletionProtected);
+        }
+        match current.status {
+            TableStatus::Creating => Err(CatalogError::TableBeingCreated(current.name.clone())),
+            TableStatus::Deleting => Ok(Transition::unchanged(current)),
+            TableStatus::Active if staged => {
+                let mut def = (*current).clone();
+                def.status = TableStatus::Deleting;
+                let transition = self.install(def, vec![]);
+                let then = follow_up(&transition.table);
+                Ok(match then {
+                    Some(command) => transition.then(command),
+                    None => transition,
+                })
+            }
+            TableStatus::Active => self.remove(name),
+        }
+    }
+
+    fn delete_finish(self, name: &str, id: u32) -> Result<Transition, CatalogError> {
+        match self.tables.get(name) {
+            Some(t) if t.id == id && t.status == TableStatus::Deleting => self.remove(name),
+            Some(t) => Ok(Transition::unchanged(t.clone())),
+            None => Err(CatalogError::TableNotFound(name.to_string())),
+        }
+    }
+
+    /// Removes a table; its data and its indexes' go after install.
+    fn remove(mut self, name: &str) -> Result<Transition, CatalogError> {
         let def = self
             .tables
             .remove(name)
@@ -226,9 +349,26 @@ impl Catalog {
         name: String,
         billing_mode: Option<BillingMode>,
         throughput: Option<(i64, i64)>,
+        settings: SettingsUpdate,
         now: f64,
     ) -> Result<Transition, CatalogError> {
-        let mut def = self.table_copy(&name)?;
+        let mut def = self.active_copy(&name)?;
+        let s = &mut def.settings;
+        if let Some(on) = settings.deletion_protection {
+            s.deletion_protection = on;
+        }
+        if let Some(class) = settings.table_class {
+            s.table_class = Some(class);
+        }
+        if let Some(key) = settings.sse_kms_key_arn {
+            s.sse_kms_key_arn = key;
+        }
+        if let Some(units) = settings.on_demand {
+            s.on_demand = Some(units);
+        }
+        if let Some(units) = settings.warm {
+            s.warm = Some(units);
+        }
         if let Some(mode) = billing_mode {
             if mode == BillingMode::PayPerRequest && def.billing_mode != mode {
                 def.pay_per_request_since = Some(now);
@@ -292,11 +432,129 @@ mod tests {
             .next
             .expect("a change");
         let t = next
-            .apply(CatalogCommand::Delete { name: "a".into() }, 2500)
+            .apply(
+                CatalogCommand::Delete {
+                    name: "a".into(),
+                    staged: false,
+                },
+                2500,
+            )
             .expect("delete");
         assert_eq!(t.dropped, vec![1]);
         assert!(t.next.expect("a change").tables.is_empty());
-        let missing = next.apply(CatalogCommand::Delete { name: "b".into() }, 2500);
+        let missing = next.apply(
+            CatalogCommand::Delete {
+                name: "b".into(),
+                staged: false,
+            },
+            2500,
+        );
         assert!(matches!(missing, Err(CatalogError::TableNotFound(name)) if name == "b"));
+    }
+
+    fn apply(catalog: &Catalog, command: CatalogCommand) -> Result<Transition, CatalogError> {
+        catalog.apply(command, 2500)
+    }
+
+    #[test]
+    fn staged_create_and_delete_pass_through_their_states() {
+        let mut def = table("a");
+        def.status = TableStatus::Creating;
+        let t = apply(&Catalog::default(), CatalogCommand::Create(def)).expect("create");
+        let then = t.then.expect("a follow-up");
+        assert!(matches!(&then, CatalogCommand::TableActive { name, id: 1 } if name == "a"));
+        let creating = t.next.expect("a change");
+        // Changes are refused while CREATING; DeleteTable too.
+        let busy = apply(
+            &creating,
+            CatalogCommand::Delete {
+                name: "a".into(),
+                staged: true,
+            },
+        );
+        assert!(matches!(busy, Err(CatalogError::TableBeingCreated(_))));
+        let active = apply(&creating, then)
+            .expect("active")
+            .next
+            .expect("change");
+        assert_eq!(active.tables["a"].status, TableStatus::Active);
+        let t = apply(
+            &active,
+            CatalogCommand::Delete {
+                name: "a".into(),
+                staged: true,
+            },
+        )
+        .expect("delete");
+        assert!(t.dropped.is_empty(), "data stays until the deletion ends");
+        let finish = t.then.expect("a follow-up");
+        let deleting = t.next.expect("a change");
+        assert_eq!(deleting.tables["a"].status, TableStatus::Deleting);
+        // Deleting again is no error and changes nothing.
+        let again = apply(
+            &deleting,
+            CatalogCommand::Delete {
+                name: "a".into(),
+                staged: true,
+            },
+        )
+        .expect("again");
+        assert!(again.next.is_none() && again.then.is_none());
+        let gone = apply(&deleting, finish).expect("finish");
+        assert_eq!(gone.dropped, vec![1]);
+        assert!(gone.next.expect("a change").tables.is_empty());
+    }
+
+    #[test]
+    fn deletion_protection_and_tags() {
+        let mut def = table("a");
+        def.settings.deletion_protection = true;
+        let catalog = apply(&Catalog::default(), CatalogCommand::Create(def))
+            .expect("create")
+            .next
+            .expect("change");
+        let refused = apply(
+            &catalog,
+            CatalogCommand::Delete {
+                name: "a".into(),
+                staged: false,
+            },
+        );
+        assert!(matches!(refused, Err(CatalogError::DeletionProtected)));
+        let tag = |k: &str, v: &str| Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        let tagged = apply(
+            &catalog,
+            CatalogCommand::Tag {
+                name: "a".into(),
+                tags: vec![tag("x", "1"), tag("y", "2"), tag("x", "3")],
+            },
+        )
+        .expect("tag")
+        .next
+        .expect("change");
+        assert_eq!(tagged.tables["a"].tags, vec![tag("x", "3"), tag("y", "2")]);
+        let many: Vec<Tag> = (0..49).map(|i| tag(&format!("k{i}"), "v")).collect();
+        let over = apply(
+            &tagged,
+            CatalogCommand::Tag {
+                name: "a".into(),
+                tags: many,
+            },
+        );
+        assert!(matches!(over, Err(CatalogError::TagLimit)));
+        let untagged = apply(
+            &tagged,
+            CatalogCommand::Untag {
+                name: "a".into(),
+                keys: vec!["x".into(), "absent".into()],
+            },
+        )
+        .expect("untag")
+        .next
+        .expect("change");
+        assert_eq!(untagged.tables["a"].tags, vec![tag("y", "2")]);
     }
 }

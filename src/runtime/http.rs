@@ -1,7 +1,10 @@
 //! HTTP/1.1 request framing and response encoding: an incremental parser
 //! (heads via httparse, Content-Length and chunked bodies) and the response
-//! writer. Pure code over byte slices, so the connection loop stays small and
-//! the framing is unit-tested and fuzzed (`fuzz/fuzz_targets/http_framing.rs`).
+//! writer, plus the body codings (`Content-Encoding: gzip`/`deflate`
+//! requests decoded within the body limit, gzip responses). Pure code over
+//! byte slices, so the connection loop stays small and the framing is
+//! unit-tested and fuzzed (`fuzz/fuzz_targets/http_framing.rs`,
+//! `fuzz/fuzz_targets/body_decoding.rs`).
 //!
 //! Invariants the parser keeps for any input, split at any points:
 //! - it never panics and all framing arithmetic is checked (a size that
@@ -41,6 +44,15 @@ pub struct Request {
     pub has_authorization: bool,
     pub close: bool,
     pub body: Vec<u8>,
+    /// `Content-Encoding` of the body, if any (decoded by [`decode_body`]).
+    pub content_encoding: Option<String>,
+    /// `Accept-Encoding` names gzip (with a non-zero q).
+    pub accepts_gzip: bool,
+    /// CORS: an `Origin` header was sent, and a preflight's
+    /// `Access-Control-Request-Headers` / `-Method`.
+    pub origin: bool,
+    pub cors_request_headers: Option<String>,
+    pub cors_request_method: Option<String>,
 }
 
 /// Why a request could not be framed; each maps to one HTTP status. After
@@ -278,6 +290,16 @@ impl Parser {
                 out.content_type = Some(value.to_string());
             } else if name.eq_ignore_ascii_case("authorization") {
                 out.has_authorization = !value.is_empty();
+            } else if name.eq_ignore_ascii_case("content-encoding") {
+                out.content_encoding = Some(value.to_string());
+            } else if name.eq_ignore_ascii_case("accept-encoding") {
+                out.accepts_gzip |= accepts_gzip(value);
+            } else if name.eq_ignore_ascii_case("origin") {
+                out.origin = true;
+            } else if name.eq_ignore_ascii_case("access-control-request-headers") {
+                out.cors_request_headers = Some(value.to_string());
+            } else if name.eq_ignore_ascii_case("access-control-request-method") {
+                out.cors_request_method = Some(value.to_string());
             } else if name.eq_ignore_ascii_case("connection") {
                 if value.eq_ignore_ascii_case("close") {
                     out.close = true;
@@ -519,6 +541,148 @@ fn parse_content_length(value: &str, max: usize) -> Result<usize, HttpError> {
     }
 }
 
+/// Whether an `Accept-Encoding` value admits gzip (`gzip`, `x-gzip` or
+/// `*`, unless given `q=0`).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let zero = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        !zero
+            && (coding.eq_ignore_ascii_case("gzip")
+                || coding.eq_ignore_ascii_case("x-gzip")
+                || coding == "*")
+    })
+}
+
+/// Why a request body's content coding could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Decoded, it would exceed the body limit (a zip bomb): 413.
+    TooLarge,
+    /// Not valid data of its coding: 400.
+    Corrupt,
+    /// A coding other than gzip, deflate or identity: 415.
+    Unsupported,
+    /// The caller's `reserve` refused the memory (shard budget spent).
+    OverBudget,
+}
+
+/// Decodes a body sent with `Content-Encoding: coding` (gzip, x-gzip,
+/// deflate — zlib-wrapped as HTTP specifies, or raw as some clients send —
+/// or identity). The output never grows past `limit` bytes: decoding
+/// stops and answers [`DecodeError::TooLarge`] at the first byte beyond it,
+/// and capacity is reserved only up to the limit.
+pub fn decode_body(coding: &str, body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    decode_body_with(coding, body, limit, &mut |_| true)
+}
+
+/// [`decode_body`], asking `reserve(n)` before the output's capacity grows
+/// by `n` bytes (the shard's connection-buffer budget); `false` refuses.
+pub fn decode_body_with(
+    coding: &str,
+    body: &[u8],
+    limit: usize,
+    reserve: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<u8>, DecodeError> {
+    let coding = coding.trim();
+    if coding.is_empty() || coding.eq_ignore_ascii_case("identity") {
+        if body.len() > limit {
+            return Err(DecodeError::TooLarge);
+        }
+        if !reserve(body.len()) {
+            return Err(DecodeError::OverBudget);
+        }
+        return Ok(body.to_vec());
+    }
+    if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+        let reader = flate2::read::MultiGzDecoder::new(body);
+        return read_bounded(reader, body.len(), limit, reserve);
+    }
+    if coding.eq_ignore_ascii_case("deflate") {
+        // RFC 9110's deflate is the zlib format; a raw stream (no zlib
+        // header) is what some clients send instead.
+        let zlib_header = body.len() >= 2
+            && body[0] & 0x0f == 8
+            && (u16::from(body[0]) << 8 | u16::from(body[1])) % 31 == 0;
+        return if zlib_header {
+            read_bounded(
+                flate2::read::ZlibDecoder::new(body),
+                body.len(),
+                limit,
+                reserve,
+            )
+        } else {
+            read_bounded(
+                flate2::read::DeflateDecoder::new(body),
+                body.len(),
+                limit,
+                reserve,
+            )
+        };
+    }
+    Err(DecodeError::Unsupported)
+}
+
+fn read_bounded(
+    mut reader: impl std::io::Read,
+    encoded_len: usize,
+    limit: usize,
+    reserve: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<u8>, DecodeError> {
+    let mut out: Vec<u8> = Vec::new();
+    let first = encoded_len
+        .saturating_mul(4)
+        .clamp(64, limit.max(64))
+        .min(limit);
+    if !reserve(first) {
+        return Err(DecodeError::OverBudget);
+    }
+    out.try_reserve_exact(first)
+        .map_err(|_| DecodeError::TooLarge)?;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(DecodeError::Corrupt),
+        };
+        let needed = out.len().checked_add(n).ok_or(DecodeError::TooLarge)?;
+        if needed > limit {
+            return Err(DecodeError::TooLarge);
+        }
+        if needed > out.capacity() {
+            // Doubling, but never past the limit.
+            let target = needed.max(out.capacity().saturating_mul(2)).min(limit);
+            if !reserve(target - out.capacity()) {
+                return Err(DecodeError::OverBudget);
+            }
+            out.try_reserve_exact(target - out.len())
+                .map_err(|_| DecodeError::TooLarge)?;
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// `body` gzip-compressed (fast level: responses are compressed on the
+/// shard's thread, in the request path).
+pub fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
@@ -526,6 +690,7 @@ pub fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         408 => "Request Timeout",
         413 => "Request Entity Too Large",
+        415 => "Unsupported Media Type",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -543,17 +708,117 @@ pub fn write_response(
     body: &[u8],
     close: bool,
 ) {
+    let head = ResponseHead {
+        status,
+        content_type,
+        request_id,
+        close,
+        ..ResponseHead::default()
+    };
+    write_response_with(out, &head, body);
+}
+
+/// What a response says besides its body.
+#[derive(Default)]
+pub struct ResponseHead<'a> {
+    pub status: u16,
+    /// Empty: no Content-Type header.
+    pub content_type: &'a str,
+    pub request_id: &'a str,
+    pub close: bool,
+    /// `Content-Encoding` of `body` as given (gzip).
+    pub content_encoding: Option<&'a str>,
+    /// Further header lines, each ending in CRLF (CORS).
+    pub extra: &'a str,
+}
+
+/// Appends a full response: status line, DynamoDB's headers
+/// (`x-amzn-RequestId`, `x-amz-crc32` of the body bytes as sent — after
+/// any content coding, which is what DynamoDB checksums —, `Date`,
+/// `Server`), the head's own, then the body.
+pub fn write_response_with(out: &mut Vec<u8>, head: &ResponseHead<'_>, body: &[u8]) {
     let crc = crc32fast::hash(body);
+    let status = head.status;
     out.extend_from_slice(
         format!(
-            "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {request_id}\r\nx-amz-crc32: {crc}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}\r\n",
+            "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {}\r\nx-amz-crc32: {crc}\r\n",
             reason(status),
-            body.len(),
-            if close { "Connection: close\r\n" } else { "" }
+            head.request_id,
         )
         .as_bytes(),
     );
+    if !head.content_type.is_empty() {
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(head.content_type.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(coding) = head.content_encoding {
+        out.extend_from_slice(b"Content-Encoding: ");
+        out.extend_from_slice(coding.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(head.extra.as_bytes());
+    out.extend_from_slice(format!("Content-Length: {}\r\nDate: ", body.len()).as_bytes());
+    write_date(out);
+    out.extend_from_slice(b"\r\nServer: Server\r\n");
+    if head.close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
+}
+
+thread_local! {
+    /// The `Date` value of the current second, formatted once per second
+    /// per thread.
+    static DATE: std::cell::RefCell<(u64, [u8; 29])> = const { std::cell::RefCell::new((u64::MAX, [0; 29])) };
+}
+
+/// Appends the current time as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn write_date(out: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != now {
+            *cached = (now, imf_fixdate(now));
+        }
+        out.extend_from_slice(&cached.1);
+    });
+}
+
+/// Seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
+pub fn imf_fixdate(secs: u64) -> [u8; 29] {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let text = format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    let mut bytes = [b' '; 29];
+    let n = text.len().min(29);
+    bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+    bytes
 }
 
 #[cfg(test)]
@@ -716,6 +981,92 @@ mod tests {
             one(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", 10),
             Outcome::Request(_)
         ));
+    }
+
+    #[test]
+    fn dates_are_imf_fixdates() {
+        assert_eq!(&imf_fixdate(784_111_777), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(&imf_fixdate(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            &imf_fixdate(1_709_164_800),
+            b"Thu, 29 Feb 2024 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn accept_encoding_and_cors_headers_are_read() {
+        let req = b"OPTIONS / HTTP/1.1\r\nOrigin: https://app\r\nAccess-Control-Request-Headers: a, b\r\nAccess-Control-Request-Method: POST\r\nAccept-Encoding: br, gzip;q=0.5\r\nContent-Encoding: gzip\r\n\r\n";
+        let Outcome::Request(r) = one(req, 10) else {
+            panic!("a request")
+        };
+        assert!(r.origin && r.accepts_gzip);
+        assert_eq!(r.cors_request_headers.as_deref(), Some("a, b"));
+        assert_eq!(r.cors_request_method.as_deref(), Some("POST"));
+        assert_eq!(r.content_encoding.as_deref(), Some("gzip"));
+        assert!(!accepts_gzip("gzip;q=0, br"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("identity"));
+    }
+
+    #[test]
+    fn bodies_decode_within_the_limit() {
+        use std::io::Write;
+        let plain = br#"{"TableName":"t"}"#.repeat(100);
+        let gz = gzip(&plain);
+        assert_eq!(decode_body("gzip", &gz, plain.len()), Ok(plain.clone()));
+        assert_eq!(
+            decode_body("gzip", &gz, plain.len() - 1),
+            Err(DecodeError::TooLarge)
+        );
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&plain).unwrap();
+        assert_eq!(
+            decode_body("deflate", &z.finish().unwrap(), 1 << 20),
+            Ok(plain.clone())
+        );
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        raw.write_all(&plain).unwrap();
+        assert_eq!(
+            decode_body("Deflate", &raw.finish().unwrap(), 1 << 20),
+            Ok(plain.clone())
+        );
+        assert_eq!(
+            decode_body("gzip", b"not gzip", 100),
+            Err(DecodeError::Corrupt)
+        );
+        assert_eq!(decode_body("br", b"x", 100), Err(DecodeError::Unsupported));
+        assert_eq!(
+            decode_body("identity", b"xy", 1),
+            Err(DecodeError::TooLarge)
+        );
+        // A bomb: 64 MiB of zeros in ~64 KiB; refused at the limit, with
+        // no more than the limit ever reserved.
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&vec![0u8; 64 << 20]).unwrap();
+        let bomb = e.finish().unwrap();
+        assert!(bomb.len() < 128 << 10, "{}", bomb.len());
+        let mut reserved = 0usize;
+        let result = decode_body_with("gzip", &bomb, 1 << 20, &mut |n| {
+            reserved += n;
+            true
+        });
+        assert_eq!(result, Err(DecodeError::TooLarge));
+        assert!(reserved <= 1 << 20, "{reserved} bytes reserved");
+        let refused = decode_body_with("gzip", &gz, 1 << 20, &mut |n| n < 64);
+        assert_eq!(refused, Err(DecodeError::OverBudget));
+    }
+
+    #[test]
+    fn responses_carry_date_and_server() {
+        let mut out = Vec::new();
+        write_response(&mut out, 200, "application/json", "id", b"{}", false);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\r\nServer: Server\r\n"), "{text}");
+        assert!(
+            text.contains(" GMT\r\n") && text.contains("\r\nDate: "),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\n{}"), "{text}");
     }
 
     #[test]

@@ -240,6 +240,7 @@ async fn shard_main(
             index_outbox_records_max: config.index_outbox_records_max,
             gsi_backpressure_wait: Duration::from_millis(config.gsi_backpressure_wait_ms),
             tables_max: config.tables_max,
+            table_status_transition: Duration::from_millis(config.table_status_transition_ms),
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -257,6 +258,8 @@ async fn shard_main(
             shard: id,
             reason: e.message,
         })?;
+    // Tables left CREATING or DELETING by the previous run finish now.
+    crate::api::table::ddl::resume(&shard);
     let local_config = Rc::new((*config).clone());
     let front = server::Front::new(shard.clone(), local_config, health.clone());
     let mut addrs = vec![config.listen.clone()];

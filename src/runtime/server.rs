@@ -402,20 +402,17 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
     let shard = &front.shard;
     let id = request_id(shard.id);
     let close = request.close;
+    // CORS as DynamoDB answers browsers: any origin; a preflight gets the
+    // headers and method it asked for, for two days. x-amz-crc32 is not
+    // exposed (browser SDKs skip the check, which gzip would defeat).
+    let cors = if request.origin { CORS_ANY_ORIGIN } else { "" };
+    if request.origin && request.method == "OPTIONS" {
+        preflight(out, &request, &id);
+        return;
+    }
     match (request.method.as_str(), request.path.as_str()) {
-        ("POST", "/") => {
-            let head = RequestHead {
-                target: request.target.as_deref(),
-                content_type: request.content_type.as_deref(),
-                has_authorization: request.has_authorization,
-            };
-            let (status, body) = api::handle_http(shard, &head, request.body).await;
-            http::write_response(out, status, JSON_1_0, &id, &body, close);
-        }
-        ("GET", "/") => {
-            let body = format!("healthy: dynamodb.{}.amazonaws.com ", front.config.region);
-            http::write_response(out, 200, "text/plain", &id, body.as_bytes(), close);
-        }
+        // DynamoDB ignores the path of an API request.
+        ("POST", _) => api_request(front, request, out, &id, cors).await,
         ("GET", "/dynacore/health") => {
             let (status, body) = front.health.http_report();
             http::write_response(out, status, "application/json", &id, &body, close);
@@ -428,10 +425,178 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
             let (status, body) = super::admin::metrics_json(shard).await;
             http::write_response(out, status, "application/json", &id, &body, close);
         }
-        _ => {
-            let body = api::ApiError::unknown_operation().to_json();
-            http::write_response(out, 404, JSON_1_0, &id, &body, close);
+        ("GET", _) => {
+            let body = format!("healthy: dynamodb.{}.amazonaws.com ", front.config.region);
+            let head = http::ResponseHead {
+                status: 200,
+                content_type: "text/plain",
+                request_id: &id,
+                close,
+                extra: cors,
+                ..http::ResponseHead::default()
+            };
+            http::write_response_with(out, &head, body.as_bytes());
         }
+        _ => not_found(out, &id, close, cors),
+    }
+}
+
+const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+const CORS_ANY_ORIGIN: &str = "Access-Control-Allow-Origin: *\r\n";
+/// DynamoDB's answer to what is not an API request (another method, or a
+/// body of another content type).
+const NOT_FOUND_BODY: &[u8] = b"<UnknownOperationException/>\n";
+
+fn not_found(out: &mut Vec<u8>, id: &str, close: bool, cors: &str) {
+    let head = http::ResponseHead {
+        status: 404,
+        request_id: id,
+        close,
+        extra: cors,
+        ..http::ResponseHead::default()
+    };
+    http::write_response_with(out, &head, NOT_FOUND_BODY);
+}
+
+fn preflight(out: &mut Vec<u8>, request: &http::Request, id: &str) {
+    let mut extra = String::from(CORS_ANY_ORIGIN);
+    if let Some(headers) = &request.cors_request_headers {
+        extra.push_str(&format!("Access-Control-Allow-Headers: {headers}\r\n"));
+    }
+    if let Some(method) = &request.cors_request_method {
+        extra.push_str(&format!("Access-Control-Allow-Methods: {method}\r\n"));
+    }
+    extra.push_str("Access-Control-Max-Age: 172800\r\n");
+    let head = http::ResponseHead {
+        status: 200,
+        request_id: id,
+        close: request.close,
+        extra: &extra,
+        ..http::ResponseHead::default()
+    };
+    http::write_response_with(out, &head, &[]);
+}
+
+/// A DynamoDB API request: content type, content coding, the operation,
+/// then the reply, gzip-compressed when the client accepts it and it is
+/// at least `response_gzip_bytes_min` long.
+async fn api_request(
+    front: &Front,
+    request: http::Request,
+    out: &mut Vec<u8>,
+    id: &str,
+    cors: &str,
+) {
+    let shard = &front.shard;
+    let close = request.close;
+    let content_type = request
+        .content_type
+        .as_deref()
+        .map(|ct| ct.split(';').next().unwrap_or("").trim());
+    let is = |name: &str| content_type.is_some_and(|ct| ct.eq_ignore_ascii_case(name));
+    // Replies use the request's JSON content type (application/json for
+    // anything else, as DynamoDB).
+    let reply_type = if is(JSON_1_0) {
+        JSON_1_0
+    } else if is(JSON_1_1) {
+        JSON_1_1
+    } else {
+        "application/json"
+    };
+    let json = is(JSON_1_0) || is(JSON_1_1) || is("application/json");
+    if !json && !request.body.is_empty() {
+        not_found(out, id, close, cors);
+        return;
+    }
+    let reply = |out: &mut Vec<u8>, status: u16, body: &[u8], coding: Option<&str>| {
+        let head = http::ResponseHead {
+            status,
+            content_type: reply_type,
+            request_id: id,
+            close,
+            content_encoding: coding,
+            extra: cors,
+        };
+        http::write_response_with(out, &head, body);
+    };
+    // The decoded body counts in the shard's buffer budget while the
+    // request runs (given back when `_decoded` drops).
+    let mut _decoded = Taken {
+        budget: &front.budget,
+        bytes: 0,
+    };
+    let body = match request.content_encoding.as_deref() {
+        None => request.body,
+        Some(coding) => {
+            let limit = front.config.request_body_bytes_max;
+            let decoded =
+                http::decode_body_with(coding, &request.body, limit, &mut |n| _decoded.take(n));
+            match decoded {
+                Ok(body) => body,
+                Err(e) => {
+                    let (status, error) = match e {
+                        http::DecodeError::TooLarge => {
+                            (413, api::ApiError::request_entity_too_large(limit))
+                        }
+                        http::DecodeError::Corrupt => (
+                            400,
+                            api::ApiError::serialization(format!(
+                                "The request body could not be decoded as {coding}"
+                            )),
+                        ),
+                        http::DecodeError::Unsupported => (
+                            415,
+                            api::ApiError::serialization(format!(
+                                "Unsupported Content-Encoding: {coding}"
+                            )),
+                        ),
+                        http::DecodeError::OverBudget => {
+                            (400, api::ApiError::throttling(OVER_BUDGET))
+                        }
+                    };
+                    reply(out, status, &error.to_json(), None);
+                    return;
+                }
+            }
+        }
+    };
+    let head = RequestHead {
+        target: request.target.as_deref(),
+        content_type: request.content_type.as_deref(),
+        has_authorization: request.has_authorization,
+    };
+    let (status, body) = api::handle_http(shard, &head, body).await;
+    if request.accepts_gzip && body.len() >= front.config.response_gzip_bytes_min {
+        let compressed = http::gzip(&body);
+        if compressed.len() < body.len() {
+            reply(out, status, &compressed, Some("gzip"));
+            return;
+        }
+    }
+    reply(out, status, &body, None);
+}
+
+/// Budget bytes taken for the duration of one request; given back on drop.
+struct Taken<'a> {
+    budget: &'a Budget,
+    bytes: usize,
+}
+
+impl Taken<'_> {
+    fn take(&mut self, bytes: usize) -> bool {
+        let ok = self.budget.try_take(bytes);
+        if ok {
+            self.bytes += bytes;
+        }
+        ok
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let used = self.budget.used.get().saturating_sub(self.bytes);
+        self.budget.used.set(used);
     }
 }
 

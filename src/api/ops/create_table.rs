@@ -19,7 +19,11 @@ use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
 use crate::api::table::ddl::{now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description};
-use crate::catalog::{BillingMode, CatalogCommand, IndexKind, KeyAttr, TableDef};
+use crate::api::table::options::{SettingsInput, read_tags};
+use crate::catalog::{
+    BillingMode, CatalogCommand, IndexKind, KeyAttr, SettingsUpdate, TableDef, TableSettings,
+    TableStatus, Tag,
+};
 
 /// CreateTable's members after the shape checks.
 struct Request<'a> {
@@ -35,7 +39,17 @@ struct Request<'a> {
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let request = read(&fields)?;
-    let def = plan(request)?;
+    let extras = read_extras(&fields)?;
+    let mut def = plan(request)?;
+    let settings =
+        extras
+            .settings
+            .check_create(shard, def.billing_mode, def.read_capacity_units)?;
+    apply_settings(&mut def, settings);
+    def.tags = extras.tags;
+    if !shard.settings.table_status_transition.is_zero() {
+        def.status = TableStatus::Creating;
+    }
     let def = submit(shard, CatalogCommand::Create(def)).await?;
     let mut description = Vec::with_capacity(512);
     write_description(
@@ -79,14 +93,6 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
     };
-    if let Some(list) = fields.get("StreamSpecification") {
-        let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
-        if !empty {
-            return Err(ApiError::validation(
-                "StreamSpecification is not supported by this Dynacore build",
-            ));
-        }
-    }
     Ok(Request {
         name,
         defs,
@@ -96,6 +102,70 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         locals,
         globals,
     })
+}
+
+/// CreateTable's members beside the schema: Tags, the table settings and
+/// StreamSpecification (streams come with their own issue: only a
+/// disabled stream is accepted).
+struct Extras {
+    tags: Vec<Tag>,
+    settings: SettingsInput,
+}
+
+fn read_extras(fields: &Fields<'_, '_>) -> Result<Extras, ApiError> {
+    let mut v = Violations::default();
+    let settings = SettingsInput::read(fields, &mut v)?;
+    let tags = match fields.list("Tags")? {
+        None => Vec::new(),
+        Some(list) => read_tags(list, &mut v)?,
+    };
+    let stream = fields.object("StreamSpecification")?;
+    let mut stream_enabled = None;
+    let mut view_type = None;
+    if let Some(stream) = &stream {
+        stream_enabled = stream.bool("StreamEnabled")?;
+        view_type = stream.str("StreamViewType")?;
+        if stream_enabled.is_none() {
+            v.null("streamSpecification.streamEnabled");
+        }
+        if let Some(t) = view_type
+            && !matches!(
+                t,
+                "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES" | "KEYS_ONLY"
+            )
+        {
+            v.push(
+                &format!("'{t}'"),
+                "streamSpecification.streamViewType",
+                "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]",
+            );
+        }
+    }
+    v.into_result()?;
+    match (stream_enabled, view_type) {
+        (Some(false), Some(_)) => {
+            return Err(ApiError::invalid_parameter(
+                "Table is being created with a stream disabled, UpdateViewType should not be specified",
+            ));
+        }
+        (Some(true), _) => {
+            return Err(ApiError::validation(
+                "StreamSpecification with StreamEnabled is not supported by this Dynacore build",
+            ));
+        }
+        _ => {}
+    }
+    Ok(Extras { tags, settings })
+}
+
+/// Records the checked settings on a new table.
+fn apply_settings(def: &mut TableDef, settings: SettingsUpdate) {
+    let s = &mut def.settings;
+    s.deletion_protection = settings.deletion_protection.unwrap_or(false);
+    s.table_class = settings.table_class;
+    s.sse_kms_key_arn = settings.sse_kms_key_arn.flatten();
+    s.on_demand = settings.on_demand;
+    s.warm = settings.warm;
 }
 
 fn read_key_schema(
@@ -188,6 +258,9 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         last_decrease_at: None,
         uuid: table_uuid(name, now),
         indexes,
+        status: TableStatus::Active,
+        settings: TableSettings::default(),
+        tags: vec![],
     })
 }
 

@@ -1,4 +1,7 @@
-//! DeleteTable: drop the schema, then the data on every shard.
+//! DeleteTable: the table turns DELETING (for `table_status_transition`),
+//! then the coordinator removes it and drops its data on every shard.
+//! Deletion protection and a CREATING table refuse it; a table already
+//! DELETING is described again, as DynamoDB does.
 
 use std::rc::Rc;
 
@@ -8,7 +11,7 @@ use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
 use crate::api::table::ddl::submit;
-use crate::api::table::describe::{TableStats, write_description};
+use crate::api::table::describe::{TableStats, write_deleting_description};
 use crate::catalog::CatalogCommand;
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
@@ -24,11 +27,12 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         shard,
         CatalogCommand::Delete {
             name: name.to_string(),
+            staged: !shard.settings.table_status_transition.is_zero(),
         },
     )
     .await?;
-    let mut description = Vec::with_capacity(512);
-    write_description(&mut description, shard, &def, "DELETING", &stats);
+    let mut description = Vec::with_capacity(256);
+    write_deleting_description(&mut description, shard, &def, &stats);
     let mut reply = ReplyBuilder::new();
     reply.raw("TableDescription", &description);
     Ok(Outcome::Reply(reply.finish()))

@@ -18,7 +18,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .ok_or_else(|| ApiError::table_not_found(name))?;
     let stats = TableStats::collect(shard, &def).await?;
     let mut description = Vec::with_capacity(512);
-    write_description(&mut description, shard, &def, "ACTIVE", &stats);
+    write_description(&mut description, shard, &def, def.status.as_str(), &stats);
     let mut reply = ReplyBuilder::new();
     reply.raw("Table", &description);
     Ok(Outcome::Reply(reply.finish()))

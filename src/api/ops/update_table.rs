@@ -26,6 +26,7 @@ use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
 use crate::api::table::ddl::{conflicting_definition, now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description_with};
+use crate::api::table::options::SettingsInput;
 use crate::catalog::{BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, TableDef};
 
 /// UpdateTable's members, validated in DynamoDB's order.
@@ -35,6 +36,9 @@ struct Request<'a> {
     throughput: Option<(i64, i64)>,
     attribute_definitions: Option<Vec<KeyAttr>>,
     actions: Vec<IndexAction>,
+    /// DeletionProtectionEnabled, TableClass, SSESpecification,
+    /// OnDemandThroughput, WarmThroughput.
+    settings: SettingsInput,
 }
 
 /// The catalog commands an accepted request becomes, in order, and the GSI
@@ -51,7 +55,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .table(request.name)
         .cloned()
         .ok_or_else(|| ApiError::table_not_found(request.name))?;
-    let plan = plan(&request, &current)?;
+    let plan = plan(shard, &request, &current)?;
     let mut def = current;
     for command in plan.commands {
         def = submit(shard, command).await?;
@@ -85,6 +89,7 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         None => None,
         Some(list) => Some(read_index_updates(list, &mut v)?),
     };
+    let settings = SettingsInput::read(fields, &mut v)?;
     v.into_result()?;
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
@@ -97,11 +102,20 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         }
     }
     let updates = updates.unwrap_or_default();
-    if mode.is_none() && throughput.is_none() && updates.is_empty() {
+    if mode.is_none() && throughput.is_none() && updates.is_empty() && settings.is_empty() {
         return Err(ApiError::validation(
-            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
         ));
     }
+    let others: Vec<&str> = [
+        (mode.is_some(), "BillingMode"),
+        (throughput.is_some(), "ProvisionedThroughput"),
+        (!updates.is_empty(), "GlobalSecondaryIndexUpdates"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect();
+    settings.check_alone(&others)?;
     if fields.get("GlobalSecondaryIndexUpdates").is_some() && updates.is_empty() {
         return Err(ApiError::invalid_parameter(
             "List of GlobalSecondaryIndexUpdates is empty",
@@ -115,6 +129,7 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         throughput,
         attribute_definitions,
         actions,
+        settings,
     })
 }
 
@@ -178,16 +193,20 @@ fn check_online_actions(
 /// Checks the request against the table and turns it into catalog
 /// commands: table billing/throughput first, then index throughput, then
 /// the one index Create or Delete.
-fn plan(request: &Request<'_>, current: &TableDef) -> Result<Plan, ApiError> {
+fn plan(shard: &Shard, request: &Request<'_>, current: &TableDef) -> Result<Plan, ApiError> {
     let (mode, throughput) = (request.mode, request.throughput);
     let target_mode = mode.unwrap_or(current.billing_mode);
     check_table_billing(current, mode, throughput, request.actions.is_empty())?;
+    let settings = request
+        .settings
+        .check_update(shard, target_mode, current.settings.warm)?;
     let mut commands = Vec::new();
-    if mode.is_some() || throughput.is_some() {
+    if mode.is_some() || throughput.is_some() || !settings.is_empty() {
         commands.push(CatalogCommand::Update {
             name: request.name.to_string(),
             billing_mode: mode,
             throughput,
+            settings,
             now: now_seconds(),
         });
     }
@@ -343,11 +362,11 @@ fn check_table_billing(
                 "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
             ))
         }
+        // Also with BillingMode: PROVISIONED restated: still a no-op.
         (BillingMode::Provisioned, Some((rcu, wcu)))
             if current.billing_mode == BillingMode::Provisioned
                 && rcu == current.read_capacity_units
                 && wcu == current.write_capacity_units
-                && mode.is_none()
                 && no_index_updates =>
         {
             Err(ApiError::validation(format!(

@@ -63,13 +63,9 @@ impl ApiError {
         Self::new(400, CORAL_SERVICE, "SerializationException", message)
     }
 
+    /// DynamoDB sends this one without a message.
     pub fn unknown_operation() -> Self {
-        Self::new(
-            400,
-            CORAL_SERVICE,
-            "UnknownOperationException",
-            "An unknown operation was requested.",
-        )
+        Self::new(400, CORAL_SERVICE, "UnknownOperationException", "")
     }
 
     pub fn missing_authentication_token() -> Self {
@@ -114,6 +110,22 @@ impl ApiError {
             DYNAMODB,
             "ResourceNotFoundException",
             format!("Requested resource not found: Table: {table} not found"),
+        )
+    }
+
+    /// A request for another account's resource (coral's own error type,
+    /// whose body spells the member `Message`).
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(400, CORAL_SERVICE, "AccessDeniedException", message)
+    }
+
+    /// The backup operations' own "no such table" (DescribeContinuousBackups).
+    pub fn table_not_found_for_backups(table: &str) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "TableNotFoundException",
+            format!("Table not found: {table}"),
         )
     }
 
@@ -177,15 +189,22 @@ impl ApiError {
         self.status >= 500
     }
 
-    /// The response body: `{"__type":"…","message":"…"}` (plus `Item`).
+    /// The response body: `{"__type":"…","message":"…"}` (plus `Item`;
+    /// no message member when the message is empty).
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96 + self.message.len());
         out.extend_from_slice(b"{\"__type\":");
         write_json_str(&mut out, &self.type_name);
         // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
         // use "message" like DynamoDB's own service errors.
-        out.extend_from_slice(b",\"message\":");
-        write_json_str(&mut out, &self.message);
+        if !self.message.is_empty() {
+            out.extend_from_slice(if self.type_name.ends_with("#AccessDeniedException") {
+                b",\"Message\":"
+            } else {
+                b",\"message\":"
+            });
+            write_json_str(&mut out, &self.message);
+        }
         if let Some(item) = &self.item {
             out.extend_from_slice(b",\"Item\":");
             write_json_map(&mut out, item);
@@ -222,7 +241,12 @@ impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
         let message = e.to_string();
         match e {
-            CatalogError::TableExists(_) => ApiError::resource_in_use(message),
+            CatalogError::TableExists(_)
+            | CatalogError::TableBeingCreated(_)
+            | CatalogError::TableBeingDeleted(_) => ApiError::resource_in_use(message),
+            CatalogError::DeletionProtected | CatalogError::TagLimit => {
+                ApiError::validation(message)
+            }
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
             | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),

@@ -76,6 +76,9 @@ pub struct ApiSettings {
     pub gsi_backpressure_wait: std::time::Duration,
     /// Tables the catalog may hold.
     pub tables_max: usize,
+    /// How long a table stays CREATING or DELETING; zero skips the states
+    /// (CreateTable still answers CREATING, DeleteTable DELETING).
+    pub table_status_transition: std::time::Duration,
 }
 
 /// Everything one shard's API handlers touch; owned by the shard's thread.

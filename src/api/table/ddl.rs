@@ -8,6 +8,13 @@
 //! tables and indexes (ids are never reused, so leftover data is
 //! unreachable even if that is interrupted; compaction removes it too).
 //! One DDL change runs at a time: a lock spans all three.
+//!
+//! A table's CREATING and DELETING states end by a follow-up command the
+//! transition names ([`Transition::then`](crate::catalog::Transition)),
+//! applied here after `table_status_transition` like any other change; a
+//! restart re-schedules the follow-ups of tables it finds in those states
+//! ([`resume`]), so a CREATING table becomes ACTIVE and a DELETING one is
+//! removed.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -17,12 +24,12 @@ use crate::api::protocol::error::ApiError;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{COORDINATOR, Shard};
 use crate::api::table::key::COLLECTION_PREFIX;
-use crate::catalog::{Catalog, CatalogCommand, CatalogError, KeyAttr, TableDef};
+use crate::catalog::{Catalog, CatalogCommand, CatalogError, KeyAttr, TableDef, follow_up};
 use crate::model::key::table_prefix;
 
 /// Sends a DDL command to the coordinator and returns the affected table.
 pub async fn submit(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<TableDef>, ApiError> {
-    match call_or_local(shard, COORDINATOR, MeshRequest::Catalog(command)).await? {
+    match call_or_local(shard, COORDINATOR, MeshRequest::Catalog(Box::new(command))).await? {
         MeshReply::Table(result) => result,
         other => Err(unexpected(&other)),
     }
@@ -46,8 +53,52 @@ pub async fn apply(shard: &Rc<Shard>, command: CatalogCommand) -> Result<Arc<Tab
     for id in transition.dropped {
         drop_data(shard, id).await?;
     }
+    if let Some(then) = transition.then {
+        schedule(shard, then);
+    }
     Ok(transition.table)
 }
+
+/// On the coordinator at start-up: ends the CREATING and DELETING states
+/// the previous run left (their follow-ups were lost with it).
+pub fn resume(shard: &Rc<Shard>) {
+    if shard.id != COORDINATOR {
+        return;
+    }
+    for table in shard.catalog().tables.values() {
+        if let Some(command) = follow_up(table) {
+            schedule(shard, command);
+        }
+    }
+}
+
+/// Applies `command` on this (the coordinating) shard once the table
+/// state it ends has lasted `table_status_transition`; a failure (an I/O
+/// fault persisting the catalog) is retried, since the state must end.
+fn schedule(shard: &Rc<Shard>, command: CatalogCommand) {
+    let task = follow(shard.clone(), command);
+    shard.services.spawn(Box::pin(task));
+}
+
+async fn follow(shard: Rc<Shard>, command: CatalogCommand) {
+    let delay = shard.settings.table_status_transition;
+    loop {
+        if !delay.is_zero() {
+            shard.services.sleep(delay).await;
+        }
+        match apply(&shard, command.clone()).await {
+            Ok(_) => return,
+            Err(e) if e.is_server_fault() => {
+                tracing::warn!(shard = shard.id, error = %e, "table state change failed; retrying");
+                shard.services.sleep(RETRY_DELAY).await;
+            }
+            // Refused: the table went another way meanwhile.
+            Err(_) => return,
+        }
+    }
+}
+
+const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
 
 async fn persist(shard: &Shard, next: &Catalog) -> Result<(), ApiError> {
     let bytes = next.to_bytes()?;

@@ -79,10 +79,7 @@ pub fn write_description_with(
 ) {
     let items = stats.table.items;
     let bytes = stats.table.bytes;
-    let arn = format!(
-        "arn:aws:dynamodb:{}:{}:table/{}",
-        shard.settings.region, shard.settings.account_id, def.name
-    );
+    let arn = table_arn(shard, &def.name);
     out.extend_from_slice(b"{\"AttributeDefinitions\":[");
     for (i, attr) in def.attribute_definitions.iter().enumerate() {
         if i > 0 {
@@ -127,13 +124,97 @@ pub fn write_description_with(
     write_index_descriptions(out, &arn, def, status, stats, deleting);
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
+    write_billing_and_settings(out, def);
+    out.push(b'}');
+}
+
+/// The table's ARN in this server's region and account.
+pub fn table_arn(shard: &Shard, table: &str) -> String {
+    format!(
+        "arn:aws:dynamodb:{}:{}:table/{table}",
+        shard.settings.region, shard.settings.account_id
+    )
+}
+
+/// The TableDescription DeleteTable answers: DynamoDB leaves out the key
+/// schema, attribute definitions, creation time and indexes.
+pub fn write_deleting_description(
+    out: &mut Vec<u8>,
+    shard: &Shard,
+    def: &TableDef,
+    stats: &TableStats,
+) {
+    out.extend_from_slice(b"{\"TableName\":");
+    write_json_str(out, &def.name);
+    out.extend_from_slice(b",\"TableStatus\":\"DELETING\"");
+    out.extend_from_slice(
+        format!(
+            ",\"ProvisionedThroughput\":{{\"NumberOfDecreasesToday\":0,\"ReadCapacityUnits\":{},\"WriteCapacityUnits\":{}}}",
+            def.read_capacity_units, def.write_capacity_units
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(
+        format!(
+            ",\"TableSizeBytes\":{},\"ItemCount\":{}",
+            stats.table.bytes, stats.table.items
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(b",\"TableArn\":");
+    write_json_str(out, &table_arn(shard, &def.name));
+    out.extend_from_slice(b",\"TableId\":");
+    write_json_str(out, &def.uuid);
+    write_billing_and_settings(out, def);
+    out.push(b'}');
+}
+
+/// BillingModeSummary, DeletionProtectionEnabled and the settings a client
+/// set (TableClassSummary, SSEDescription, OnDemandThroughput,
+/// WarmThroughput), each as `,"Member":…`.
+fn write_billing_and_settings(out: &mut Vec<u8>, def: &TableDef) {
     out.extend_from_slice(b",\"BillingModeSummary\":{\"BillingMode\":\"");
     out.extend_from_slice(def.billing_mode.as_str().as_bytes());
     out.push(b'"');
     if let Some(t) = def.pay_per_request_since {
         out.extend_from_slice(format!(",\"LastUpdateToPayPerRequestDateTime\":{t:.3}").as_bytes());
     }
-    out.extend_from_slice(b"},\"DeletionProtectionEnabled\":false}");
+    let settings = &def.settings;
+    out.extend_from_slice(
+        format!(
+            "}},\"DeletionProtectionEnabled\":{}",
+            settings.deletion_protection
+        )
+        .as_bytes(),
+    );
+    if let Some(class) = settings.table_class {
+        out.extend_from_slice(b",\"TableClassSummary\":{\"TableClass\":\"");
+        out.extend_from_slice(class.as_str().as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+    if let Some(key) = &settings.sse_kms_key_arn {
+        out.extend_from_slice(
+            b",\"SSEDescription\":{\"Status\":\"ENABLED\",\"SSEType\":\"KMS\",\"KMSMasterKeyArn\":",
+        );
+        write_json_str(out, key);
+        out.push(b'}');
+    }
+    if let Some((read, write)) = settings.on_demand {
+        out.extend_from_slice(
+            format!(
+                ",\"OnDemandThroughput\":{{\"MaxReadRequestUnits\":{read},\"MaxWriteRequestUnits\":{write}}}"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((read, write)) = settings.warm {
+        out.extend_from_slice(
+            format!(
+                ",\"WarmThroughput\":{{\"ReadUnitsPerSecond\":{read},\"WriteUnitsPerSecond\":{write},\"Status\":\"ACTIVE\"}}"
+            )
+            .as_bytes(),
+        );
+    }
 }
 
 fn write_key_schema(out: &mut Vec<u8>, index: &IndexDef) {

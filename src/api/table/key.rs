@@ -10,7 +10,7 @@ use simd_json::BorrowedValue as Json;
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::Shard;
-use crate::catalog::{KeyAttr, TableDef};
+use crate::catalog::{KeyAttr, TableDef, TableStatus};
 use crate::model::key::{item_key, placement_bytes};
 use crate::model::value::{ITEM_BYTES_MAX, Item, Value, item_size};
 use crate::routing::placement_hash;
@@ -34,11 +34,13 @@ pub struct ItemKey {
     pub storage: Vec<u8>,
 }
 
-/// The table for an item-level operation (ResourceNotFoundException if absent).
+/// The table for an item-level operation: ResourceNotFoundException if
+/// absent, or CREATING or DELETING (as DynamoDB answers both).
 pub fn table_for_items(shard: &Shard, name: &str) -> Result<Arc<TableDef>, ApiError> {
     shard
         .catalog()
         .table(name)
+        .filter(|t| t.status == TableStatus::Active)
         .cloned()
         .ok_or_else(ApiError::resource_not_found)
 }

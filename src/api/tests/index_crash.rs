@@ -106,6 +106,7 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
                 index_outbox_records_max: 64,
                 gsi_backpressure_wait: std::time::Duration::from_millis(1000),
                 tables_max: 2500,
+                table_status_transition: std::time::Duration::ZERO,
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),
