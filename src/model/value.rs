@@ -81,10 +81,9 @@ impl Value {
             ));
         }
         let Json::Object(fields) = json else {
-            return Err(ValueError::Serialization(format!(
-                "Unexpected value type in payload: expected an AttributeValue object, found {}",
-                json_kind(json)
-            )));
+            return Err(ValueError::Serialization(
+                "Unexpected value type in payload".to_string(),
+            ));
         };
         let mut found: Option<Value> = None;
         let mut count = 0;
@@ -377,7 +376,9 @@ fn check_set<T: Ord, F: Fn(&T) -> String>(
 pub(crate) fn json_kind(json: &Json<'_>) -> &'static str {
     match json {
         Json::Static(StaticNode::Null) => "null",
-        Json::Static(StaticNode::Bool(_)) => "BOOLEAN_VALUE",
+        Json::Static(StaticNode::Bool(true)) => "TRUE_VALUE",
+        Json::Static(StaticNode::Bool(false)) => "FALSE_VALUE",
+        Json::Static(StaticNode::F64(_)) => "DECIMAL_VALUE",
         Json::Static(_) => "NUMBER_VALUE",
         Json::String(_) => "STRING_VALUE",
         Json::Array(_) => "START_ARRAY",

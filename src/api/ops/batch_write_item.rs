@@ -18,9 +18,12 @@ use crate::api::protocol::reply::{ConsumedMode, write_consumed_object, write_uni
 use crate::api::protocol::request::Fields;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{check_item_size, key_from_json, key_of_item, table_for_items};
+use crate::api::table::key::{
+    check_item_size, key_from_values, key_of_item, key_values, table_for_items,
+};
 use crate::catalog::TableDef;
 use crate::engine::WriteBatch;
+use crate::model::Item;
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size, write_json_str};
 
@@ -56,26 +59,37 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     )))
 }
 
+/// One request of the batch, its values read and validated.
+enum Parsed {
+    Put(Item),
+    Delete(Item),
+}
+
 /// Validates every request (nothing is written before all are valid) and
-/// returns the writes and each table's write units.
+/// returns the writes and each table's write units. DynamoDB validates
+/// every request's values (and an item's size) before it looks any table
+/// up.
 fn plan(
     shard: &Shard,
     request_items: &Fields<'_, '_>,
     total: usize,
 ) -> Result<(Vec<Write>, TableUnits), ApiError> {
-    let mut writes: Vec<Write> = Vec::with_capacity(total);
-    let mut units = TableUnits::new();
+    let mut parsed: Vec<(&str, Vec<Parsed>)> = Vec::new();
     for (name, _) in request_items.iter() {
         let list = request_items.list(name)?.unwrap_or(&[]);
-        if list.is_empty() {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value '[]' at 'requestItems.{name}.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
-            )));
+        let mut requests = Vec::with_capacity(list.len());
+        for request in list {
+            requests.push(parse_request(Fields::of(request)?)?);
         }
+        parsed.push((name, requests));
+    }
+    let mut writes: Vec<Write> = Vec::with_capacity(total);
+    let mut units = TableUnits::new();
+    for (name, requests) in parsed {
         let table = table_for_items(shard, name)?;
         let mut table_units = 0.0;
-        for request in list {
-            let (write, write_units) = plan_request(shard, &table, Fields::of(request)?)?;
+        for request in requests {
+            let (write, write_units) = plan_request(shard, &table, request)?;
             if writes.iter().any(|(_, k, _)| *k == write.1) {
                 return Err(ApiError::validation(
                     "Provided list of item keys contains duplicates",
@@ -89,16 +103,11 @@ fn plan(
     Ok((writes, units))
 }
 
-/// One PutRequest or DeleteRequest: its write and its write units.
-fn plan_request(
-    shard: &Shard,
-    table: &TableDef,
-    request: Fields<'_, '_>,
-) -> Result<(Write, f64), ApiError> {
-    match (
-        request.object("PutRequest")?,
-        request.object("DeleteRequest")?,
-    ) {
+/// Reads one PutRequest or DeleteRequest (exactly one of them).
+fn parse_request(request: Fields<'_, '_>) -> Result<Parsed, ApiError> {
+    let put = request.object("PutRequest")?;
+    let delete = request.object("DeleteRequest")?;
+    match (put, delete) {
         (Some(put), None) => {
             let item_json = put.get("Item").ok_or_else(|| {
                 ApiError::validation(
@@ -106,17 +115,8 @@ fn plan_request(
                 )
             })?;
             let item = item_from_json(item_json)?;
-            let key = key_of_item(shard, table, &item).map_err(|e| {
-                if e.message.contains("Missing the key") {
-                    ApiError::validation("One of the required keys was not given a value")
-                } else {
-                    e
-                }
-            })?;
             check_item_size(&item)?;
-            check_index_keys(table, &item, false)?;
-            let units = write_units(item_size(&item));
-            Ok(((key.owner, key.storage, Some(encode_item(&item))), units))
+            Ok(Parsed::Put(item))
         }
         (None, Some(delete)) => {
             let key_json = delete.get("Key").ok_or_else(|| {
@@ -124,13 +124,38 @@ fn plan_request(
                     "1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null",
                 )
             })?;
-            let key = key_from_json(shard, table, key_json)?;
-            Ok(((key.owner, key.storage, None), write_units(0)))
+            Ok(Parsed::Delete(key_values(key_json)?))
         }
         // DynamoDB Local words an empty request this way too.
         _ => Err(ApiError::validation(
             "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
         )),
+    }
+}
+
+/// One request on its table: its write and its write units.
+fn plan_request(
+    shard: &Shard,
+    table: &TableDef,
+    request: Parsed,
+) -> Result<(Write, f64), ApiError> {
+    match request {
+        Parsed::Put(item) => {
+            let key = key_of_item(shard, table, &item).map_err(|e| {
+                if e.message.contains("Missing the key") {
+                    ApiError::validation("One of the required keys was not given a value")
+                } else {
+                    e
+                }
+            })?;
+            check_index_keys(table, &item, false)?;
+            let units = write_units(item_size(&item));
+            Ok(((key.owner, key.storage, Some(encode_item(&item))), units))
+        }
+        Parsed::Delete(values) => {
+            let key = key_from_values(shard, table, values)?;
+            Ok(((key.owner, key.storage, None), write_units(0)))
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use crate::api::index::ddl::{
     read_indexes, show_list,
 };
 use crate::api::protocol::error::{ApiError, Violations};
-use crate::api::protocol::names::check_table_name;
-use crate::api::protocol::params::billing;
+use crate::api::protocol::names::create_table_name;
+use crate::api::protocol::params::{billing, check_capacity_bounds};
 use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
@@ -53,8 +53,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
 /// The members' shapes, reported together as DynamoDB's validator does.
 fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
+    let name = create_table_name(fields, &mut v)?;
     let attr_defs = fields.list("AttributeDefinitions")?;
     let key_schema = fields.list("KeySchema")?;
     if attr_defs.is_none() {
@@ -76,9 +75,6 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         "globalSecondaryIndexes",
     )?;
     v.into_result()?;
-    let Some(name) = name else {
-        return Err(ApiError::validation("TableName is required"));
-    };
     if let Some(list) = fields.get("StreamSpecification") {
         let empty = matches!(list, simd_json::BorrowedValue::Array(a) if a.is_empty());
         if !empty {
@@ -151,6 +147,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         locals,
         globals,
     } = request;
+    check_capacity_bounds(throughput, "")?;
     let key_names = check_key_schema(&keys, &defs, locals.is_none() && globals.is_none())?;
     let (mode, (rcu, wcu)) = capacity(mode, throughput)?;
     let find = |n: &str| defs.iter().find(|d| d.name == n).cloned();
@@ -197,6 +194,14 @@ fn check_key_schema(
     defs: &[KeyAttr],
     no_indexes: bool,
 ) -> Result<Vec<String>, ApiError> {
+    let defined = |name: &str| defs.iter().any(|d| d.name == name);
+    if keys.len() == 2
+        && (keys.iter().any(|(n, _)| !defined(n)) || (keys[0].0 == keys[1].0 && defs.len() == 1))
+    {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
+    }
     if keys.first().is_some_and(|(_, t)| t != "HASH") {
         return Err(ApiError::validation(
             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use crate::api::expr::params::check_not_mixed;
 use crate::api::protocol::params::item_request;
 use crate::api::write::condition::write_condition;
 
@@ -24,19 +25,26 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let request = item_request(&fields, "Item", "item", true)?;
     let (name, item_json) = (request.table_name, request.target);
     let (return_values, consumed) = (request.return_values, request.consumed);
-    let (cond, return_old) = write_condition(&fields)?;
+    // DynamoDB's order: mixed parameters, the item's values, ReturnValues,
+    // the item's size, the condition; then the table and its key schema.
+    check_not_mixed(
+        &fields,
+        &["Expected", "ConditionalOperator"],
+        &["ConditionExpression"],
+    )?;
     let item = item_from_json(item_json)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(
             "ReturnValues can only be ALL_OLD or NONE",
         ));
     }
+    check_item_size(&item)?;
+    let (cond, return_old) = write_condition(&fields)?;
     let mut v = Violations::default();
     let want_metrics = wants_collection_metrics(&fields, &mut v)?;
     v.into_result()?;
     let table = table_for_items(shard, name)?;
     let key = key_of_item(shard, &table, &item)?;
-    check_item_size(&item)?;
     check_index_keys(&table, &item, false)?;
     // Indexed tables need the old item to maintain their indexes.
     let plain = cond.is_none() && return_values == "NONE" && table.indexes.is_empty();

@@ -9,8 +9,6 @@
 
 use std::rc::Rc;
 
-use simd_json::BorrowedValue as Json;
-
 use crate::api::protocol::params::item_request;
 
 use crate::api::expr::legacy;
@@ -23,7 +21,7 @@ use crate::api::protocol::params::wants_collection_metrics;
 use crate::api::protocol::reply::{ConsumedMode, ReplyBuilder, write_units};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
+use crate::api::table::key::{ItemKey, key_from_values, key_values, table_for_items};
 use crate::api::write::condition::{check, lock_and_read};
 use crate::api::write::{BaseWrite, commit};
 use crate::catalog::TableDef;
@@ -31,9 +29,8 @@ use crate::model::Item;
 use crate::model::value::item_size;
 
 /// UpdateItem's members, validated in DynamoDB's order.
-struct Request<'a, 'v> {
+struct Request<'a> {
     name: &'a str,
-    key: &'a Json<'v>,
     return_values: &'a str,
     consumed: ConsumedMode,
     update: Option<Update>,
@@ -43,9 +40,9 @@ struct Request<'a, 'v> {
 }
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let request = read(&fields)?;
+    let (request, key_values) = read(&fields)?;
     let table = table_for_items(shard, request.name)?;
-    let key = key_from_json(shard, &table, request.key)?;
+    let key = key_from_values(shard, &table, key_values)?;
     if let Some(update) = &request.update {
         let mut key_names = vec![table.partition_key.name.as_str()];
         if let Some(sk) = &table.sort_key {
@@ -73,13 +70,19 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     )))
 }
 
-fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
+/// Validates the request alone, in DynamoDB's order: mixed parameters,
+/// the key's values, AttributeUpdates, Expected, the expressions. Returns
+/// it and the key's values.
+fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<(Request<'a>, Item), ApiError> {
     let request = item_request(fields, "Key", "key", true)?;
     check_not_mixed(
         fields,
         &["AttributeUpdates", "Expected", "ConditionalOperator"],
         &["UpdateExpression", "ConditionExpression"],
     )?;
+    let key_values = key_values(request.target)?;
+    let legacy_update = legacy::attribute_updates(fields)?;
+    let legacy_cond = legacy::expected(fields)?;
     let input = ExprInput::read(fields)?;
     let mut ph = input.placeholders()?;
     let update = match fields.str("UpdateExpression")? {
@@ -92,28 +95,22 @@ fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
         "UpdateExpression and ConditionExpression are null",
     )?;
     ph.finish()?;
-    let update = match update {
-        Some(update) => Some(update),
-        None => legacy::attribute_updates(fields)?,
-    };
-    let cond = match cond {
-        Some(cond) => Some(cond),
-        None => legacy::expected(fields)?,
-    };
+    let update = update.or(legacy_update);
+    let cond = cond.or(legacy_cond);
     let return_old = return_old_on_failure(fields)?;
     let mut v = Violations::default();
     let want_metrics = wants_collection_metrics(fields, &mut v)?;
     v.into_result()?;
-    Ok(Request {
+    let request = Request {
         name: request.table_name,
-        key: request.target,
         return_values: request.return_values,
         consumed: request.consumed,
         update,
         cond,
         return_old,
         want_metrics,
-    })
+    };
+    Ok((request, key_values))
 }
 
 /// The item after the update: applied to the old item, or to just the key
@@ -142,7 +139,7 @@ fn updated_item(
 }
 
 fn reply(
-    request: &Request<'_, '_>,
+    request: &Request<'_>,
     table: &TableDef,
     old: Option<Item>,
     new: Item,

@@ -182,9 +182,13 @@ impl ApiError {
         let mut out = Vec::with_capacity(96 + self.message.len());
         out.extend_from_slice(b"{\"__type\":");
         write_json_str(&mut out, &self.type_name);
-        // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
-        // use "message" like DynamoDB's own service errors.
-        out.extend_from_slice(b",\"message\":");
+        // DynamoDB's JSON reader spells it "Message"; its validator and its
+        // service errors "message" (SDKs read both).
+        if self.type_name.ends_with("#SerializationException") {
+            out.extend_from_slice(b",\"Message\":");
+        } else {
+            out.extend_from_slice(b",\"message\":");
+        }
         write_json_str(&mut out, &self.message);
         if let Some(item) = &self.item {
             out.extend_from_slice(b",\"Item\":");

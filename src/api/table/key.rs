@@ -98,11 +98,26 @@ pub fn make_key(shard: &Shard, table: &TableDef, pk: Value, sk: Option<Value>) -
 
 /// Reads a `Key` member (GetItem, DeleteItem, UpdateItem, batches).
 pub fn key_from_json(shard: &Shard, table: &TableDef, key: &Json<'_>) -> Result<ItemKey, ApiError> {
+    key_from_values(shard, table, key_values(key)?)
+}
+
+/// The attribute values of a `Key` member, each validated: DynamoDB
+/// rejects an invalid value before it looks the table up.
+pub fn key_values(key: &Json<'_>) -> Result<Item, ApiError> {
     let fields = Fields::of(key)?;
     let mut values = Item::new();
     for (name, value) in fields.iter() {
         values.insert(name.to_string(), Value::from_json(value)?);
     }
+    Ok(values)
+}
+
+/// The key of `table` that `values` (from [`key_values`]) name.
+pub fn key_from_values(
+    shard: &Shard,
+    table: &TableDef,
+    mut values: Item,
+) -> Result<ItemKey, ApiError> {
     let schema_len = 1 + usize::from(table.sort_key.is_some());
     let mismatch = || ApiError::validation("The provided key element does not match the schema");
     if values.len() != schema_len {
