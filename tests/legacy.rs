@@ -51,6 +51,15 @@ async fn legacy_parameters() {
         reply,
         r#"{"Items":[{"sk":{"N":"2"}},{"sk":{"N":"3"}},{"sk":{"N":"4"}}],"Count":3,"ScannedCount":4}"#
     );
+    // KeyConditions go with FilterExpression and ProjectionExpression.
+    let reply = ok(
+        "Query",
+        r##"{"TableName":"old","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"p"}]},"sk":{"ComparisonOperator":"LE","AttributeValueList":[{"N":"4"}]}},"FilterExpression":"c >= :v","ProjectionExpression":"sk, #c","ExpressionAttributeNames":{"#c":"c"},"ExpressionAttributeValues":{":v":{"N":"20"}}}"##,
+    );
+    assert_eq!(
+        reply,
+        r#"{"Items":[{"c":{"N":"20"},"sk":{"N":"2"}},{"c":{"N":"30"},"sk":{"N":"3"}},{"c":{"N":"40"},"sk":{"N":"4"}}],"Count":3,"ScannedCount":4}"#
+    );
     // ScanFilter with OR.
     let reply = ok(
         "Scan",
@@ -86,8 +95,23 @@ async fn legacy_parameters() {
         ),
         (
             "Query",
-            r#"{"TableName":"old","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"p"}]}},"FilterExpression":"c > :v","ExpressionAttributeValues":{":v":{"N":"1"}}}"#,
-            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {FilterExpression}",
+            r#"{"TableName":"old","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"p"}]}},"KeyConditionExpression":"pk = :v","ExpressionAttributeValues":{":v":{"S":"p"}}}"#,
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}",
+        ),
+        (
+            "Query",
+            r#"{"TableName":"old","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"p"}]}},"AttributesToGet":["c"],"FilterExpression":"c > :v","ExpressionAttributeValues":{":v":{"N":"1"}}}"#,
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {FilterExpression}",
+        ),
+        (
+            "Scan",
+            r#"{"TableName":"old","AttributesToGet":["c"],"FilterExpression":"c > :v","ExpressionAttributeValues":{":v":{"N":"1"}}}"#,
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {FilterExpression}",
+        ),
+        (
+            "Query",
+            r#"{"TableName":"old","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"p"}]}},"QueryFilter":{"c":{"ComparisonOperator":"NOT_NULL"}},"FilterExpression":"c > :v","ExpressionAttributeValues":{":v":{"N":"1"}}}"#,
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {QueryFilter} Expression parameters: {FilterExpression}",
         ),
     ];
     for (op, body, message) in cases {

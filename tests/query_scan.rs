@@ -374,3 +374,73 @@ async fn pages_stop_at_one_megabyte() {
         (3, true)
     );
 }
+
+/// ExclusiveStartKey must be a key of the table (same size, same names)
+/// and, for a parallel scan, lie within the segment.
+#[tokio::test]
+async fn start_keys_are_checked() {
+    let server = Server::start("startkeys", 2);
+    common::create_simple_table(&server.client(), "hashonly", None).await;
+    for i in 0..16 {
+        let (status, _) = server.call(
+            "PutItem",
+            &format!(r#"{{"TableName":"hashonly","Item":{{"pk":{{"S":"k{i}"}}}}}}"#),
+        );
+        assert_eq!(status, 200);
+    }
+    let error = |op: &str, body: &str| {
+        let (status, reply) = server.call(op, body);
+        assert_eq!(status, 400, "{body}: {reply}");
+        common::error_message(&reply)
+    };
+    let size = "Exclusive Start Key must have same size as table's key schema";
+    assert_eq!(
+        error(
+            "Scan",
+            r#"{"TableName":"hashonly","ExclusiveStartKey":{"pk":{"S":"k1"},"sk":{"N":"1"}}}"#
+        ),
+        size
+    );
+    assert_eq!(
+        error(
+            "Query",
+            r#"{"TableName":"hashonly","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"k1"}},"ExclusiveStartKey":{"pk":{"S":"k1"},"sk":{"N":"1"}}}"#
+        ),
+        size
+    );
+    assert_eq!(
+        error(
+            "Scan",
+            r#"{"TableName":"hashonly","ExclusiveStartKey":{"px":{"S":"k1"}}}"#
+        ),
+        "The provided starting key is invalid"
+    );
+    // Each item's key lies in exactly one of two segments: starting the
+    // other segment's scan from it is refused.
+    for i in 0..16 {
+        let start = format!(r#""ExclusiveStartKey":{{"pk":{{"S":"k{i}"}}}}"#);
+        let results: Vec<u16> = (0..2)
+            .map(|segment| {
+                server
+                    .call(
+                        "Scan",
+                        &format!(r#"{{"TableName":"hashonly","Segment":{segment},"TotalSegments":2,{start}}}"#),
+                    )
+                    .0
+            })
+            .collect();
+        assert!(
+            results == [200, 400] || results == [400, 200],
+            "k{i}: {results:?}"
+        );
+    }
+    let (_, reply) = server.call(
+        "Scan",
+        r#"{"TableName":"hashonly","Segment":0,"TotalSegments":1000000,"ExclusiveStartKey":{"pk":{"S":"k1"}}}"#,
+    );
+    assert!(
+        reply.contains("Exclusive start key must lie within the segment")
+            || reply.contains("\"Items\""),
+        "{reply}"
+    );
+}

@@ -146,6 +146,36 @@ pub fn key_from_values(
     Ok(make_key(shard, table, pk, sk))
 }
 
+/// The ExclusiveStartKey of a table read: as many attributes as the key
+/// schema has, named as it names them, with their types.
+pub fn start_key_from_json(
+    shard: &Shard,
+    table: &TableDef,
+    json: &Json<'_>,
+) -> Result<ItemKey, ApiError> {
+    let values = key_values(json).map_err(|e| {
+        ApiError::validation(format!(
+            "The provided starting key is invalid: {}",
+            e.message
+        ))
+    })?;
+    let schema_len = 1 + usize::from(table.sort_key.is_some());
+    if values.len() != schema_len {
+        return Err(ApiError::validation(
+            "Exclusive Start Key must have same size as table's key schema",
+        ));
+    }
+    if table.key_attrs().any(|a| !values.contains_key(&a.name)) {
+        return Err(ApiError::validation("The provided starting key is invalid"));
+    }
+    key_from_values(shard, table, values).map_err(|e| {
+        ApiError::validation(format!(
+            "The provided starting key is invalid: {}",
+            e.message
+        ))
+    })
+}
+
 /// The key of a whole item (PutItem, BatchWriteItem puts).
 pub fn key_of_item(shard: &Shard, table: &TableDef, item: &Item) -> Result<ItemKey, ApiError> {
     let attr_value = |attr: &KeyAttr| -> Result<Value, ApiError> {
