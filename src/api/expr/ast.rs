@@ -194,4 +194,12 @@ impl Update {
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
         self.actions.iter().map(UpdateAction::path)
     }
+
+    /// Whether every action removes (REMOVE, or DELETE from a set): such an
+    /// update of a missing item changes nothing and creates no item.
+    pub fn only_removes(&self) -> bool {
+        self.actions
+            .iter()
+            .all(|a| matches!(a, UpdateAction::Remove(_) | UpdateAction::Delete(..)))
+    }
 }

@@ -13,7 +13,7 @@ use crate::api::protocol::params::item_request;
 
 use crate::api::expr::legacy;
 use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::expr::{self, Condition, ExprKind, Update};
+use crate::api::expr::{self, Condition, ExprKind, Path, Projection, Update, UpdateAction};
 use crate::api::index::keys::check_item as check_index_keys;
 use crate::api::messages::WriteReport;
 use crate::api::protocol::error::{ApiError, Violations};
@@ -59,6 +59,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         locked.old.as_ref(),
         request.return_old,
     )?;
+    // Removing from a missing item changes nothing: no item is created.
+    if locked.old.is_none() && request.update.as_ref().is_some_and(Update::only_removes) {
+        drop(locked.guard);
+        let mut reply = ReplyBuilder::new();
+        reply.consumed(request.consumed, &table.name, write_units(0));
+        return Ok(Outcome::Reply(reply.finish()));
+    }
     let new = updated_item(&table, &key, locked.old.as_ref(), request.update.as_ref())?;
     check_index_keys(&table, &new, true)?;
     let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
@@ -146,26 +153,25 @@ fn reply(
     report: &WriteReport,
 ) -> Vec<u8> {
     let mut reply = ReplyBuilder::new();
-    // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
-    // an updated path that resolves in that image (DynamoDB Local's
-    // behaviour: `SET m.a.b` returns all of `m`; an appending `SET l[10]`
-    // returns nothing because `l[10]` does not resolve).
-    let updated = |item: &Item| -> Item {
-        let mut out = Item::new();
-        for path in request.update.iter().flat_map(|u| u.paths()) {
-            if expr::resolve_path(item, path).is_some()
-                && let Some(value) = item.get(path.head())
-            {
-                out.insert(path.head().to_string(), value.clone());
-            }
-        }
-        out
+    // UPDATED_OLD/UPDATED_NEW return only the updated paths, as they were
+    // or are (`SET m.a.b` returns `m` with just `a.b`); a path that does
+    // not resolve in that image (an appending `SET l[10]`, a REMOVE in the
+    // new image) returns nothing.
+    let updated = |item: &Item, new: bool| -> Item {
+        let paths: Vec<Path> = request
+            .update
+            .iter()
+            .flat_map(|u| u.actions.iter())
+            .filter(|a| !(new && matches!(a, UpdateAction::Remove(_))))
+            .map(|a| a.path().clone())
+            .collect();
+        Projection::from_paths(paths).apply(item)
     };
     let attributes = match request.return_values {
         "ALL_OLD" => old.clone(),
         "ALL_NEW" => Some(new.clone()),
-        "UPDATED_OLD" => old.as_ref().map(updated),
-        "UPDATED_NEW" => Some(updated(&new)),
+        "UPDATED_OLD" => old.as_ref().map(|o| updated(o, false)),
+        "UPDATED_NEW" => Some(updated(&new, true)),
         _ => None,
     };
     if let Some(attributes) = attributes.filter(|a| !a.is_empty()) {
