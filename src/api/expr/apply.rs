@@ -144,6 +144,7 @@ fn add_compatible(current: &Value, operand: &Value) -> bool {
     matches!(
         (current, operand),
         (Value::N(_), Value::N(_))
+            | (Value::L(_), Value::L(_))
             | (Value::Ss(_), Value::Ss(_))
             | (Value::Ns(_), Value::Ns(_))
             | (Value::Bs(_), Value::Bs(_))
@@ -307,6 +308,9 @@ fn add(item: &mut Item, path: &Path, value: &Value) -> Result<(), ExprError> {
         (Value::Ss(set), Value::Ss(more)) => union(set, more),
         (Value::Ns(set), Value::Ns(more)) => union(set, more),
         (Value::Bs(set), Value::Bs(more)) => union(set, more),
+        // Legacy AttributeUpdates ADD appends to a list (an expression's
+        // ADD refuses a list when it is parsed).
+        (Value::L(list), Value::L(more)) => list.extend(more.iter().cloned()),
         _ => return Err(err(WRONG_TYPE)),
     }
     Ok(())
