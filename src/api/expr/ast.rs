@@ -99,9 +99,9 @@ pub enum Node {
     In(Operand, Vec<Operand>),
     Exists(Path),
     NotExists(Path),
-    /// `attribute_type(path, :t)`; the type name is checked at parse time
-    /// when it is a literal.
-    Type(Path, Operand),
+    /// `attribute_type(operand, :t)`: the operand is a path or a literal;
+    /// the type name is checked at parse time when it is a literal.
+    Type(Operand, Operand),
     BeginsWith(Operand, Operand),
     Contains(Operand, Operand),
     And(NodeId, NodeId),

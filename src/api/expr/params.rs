@@ -235,10 +235,7 @@ pub fn filter_names(cond: &Condition) -> Vec<&str> {
                 operands.extend(list.iter());
             }
             Node::Exists(p) | Node::NotExists(p) => add(&mut names, p.head()),
-            Node::Type(p, t) => {
-                add(&mut names, p.head());
-                operands.push(t);
-            }
+            Node::Type(a, t) => operands.extend([a, t]),
             Node::And(..) | Node::Or(..) | Node::Not(_) => {}
         }
         for operand in operands {
