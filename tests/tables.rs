@@ -189,7 +189,21 @@ fn table_errors_match_dynamodb() {
         }
     }
 
-    let bad_creates = [
+    let long_key = "k".repeat(256);
+    let long_key_schema = format!(
+        r#"{{"TableName":"t1x","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"{long_key}","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
+    );
+    let long_key_message = format!(
+        "1 validation error detected: Value '{long_key}' at 'keySchema.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255"
+    );
+    let long_projected = format!(
+        r#"{{"TableName":"t1x","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}},{{"AttributeName":"g","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST","GlobalSecondaryIndexes":[{{"IndexName":"gix","KeySchema":[{{"AttributeName":"g","KeyType":"HASH"}}],"Projection":{{"ProjectionType":"INCLUDE","NonKeyAttributes":["{long_key}"]}}}}]}}"#
+    );
+    let bad_creates: Vec<(&str, &str)> = vec![
+        (
+            &long_projected,
+            "Names of key attributes and attributes projected into an index must be between 1 and 255 characters, inclusive",
+        ),
         (
             r#"{"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"X"}]}"#,
             "The parameter 'TableName' is required but was not present in the request",
@@ -210,6 +224,9 @@ fn table_errors_match_dynamodb() {
             r#"{"TableName":"t1x","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}"#,
             "Invalid KeySchema: Some index key attribute have no definition",
         ),
+        // A key attribute name is 1 to 255 bytes: a member constraint, found
+        // before the key schema is matched against the definitions.
+        (&long_key_schema, &long_key_message),
         (
             r#"{"TableName":"t1x","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000000000001,"WriteCapacityUnits":1}}"#,
             "Given value 1000000000001 for ReadCapacityUnits is out of bounds",

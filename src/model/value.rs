@@ -114,6 +114,7 @@ impl Value {
                     };
                     let mut map = Map::new();
                     for (key, value) in entries.iter() {
+                        check_attribute_name(key)?;
                         map.insert(key.to_string(), Value::from_json_at(value, depth + 1)?);
                     }
                     Value::M(map)
@@ -303,9 +304,27 @@ pub fn item_from_json(json: &Json<'_>) -> Result<Item, ValueError> {
     };
     let mut item = Item::new();
     for (name, value) in fields.iter() {
+        check_attribute_name(name)?;
         item.insert(name.to_string(), Value::from_json(value)?);
     }
     Ok(item)
+}
+
+/// The longest attribute name DynamoDB stores (names are under 64 KB).
+pub const ATTRIBUTE_NAME_BYTES_MAX: usize = 65_535;
+
+/// An attribute name (of an item or of a map inside one): at least one
+/// character and under 64 KB.
+pub fn check_attribute_name(name: &str) -> Result<(), ValueError> {
+    if name.is_empty() {
+        return Err(ValueError::Validation("Empty attribute name".to_string()));
+    }
+    if name.len() > ATTRIBUTE_NAME_BYTES_MAX {
+        return Err(ValueError::invalid(format!(
+            "Attribute name size has exceeded the maximum size limit of {ATTRIBUTE_NAME_BYTES_MAX} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `{"name":{…},…}`.

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use simd_json::BorrowedValue as Json;
 
 use crate::api::index::ddl::{
-    IndexInput, check_attribute_use, check_globals, check_locals, read_attribute_definitions,
-    read_indexes, show_list,
+    IndexInput, check_attribute_use, check_globals, check_key_attribute_name, check_locals,
+    read_attribute_definitions, read_indexes, show_list,
 };
 use crate::api::protocol::error::{ApiError, Violations};
 use crate::api::protocol::names::create_table_name;
@@ -116,8 +116,9 @@ fn read_key_schema(
         let path = format!("keySchema.{}.member", i + 1);
         let attr_name = element.str("AttributeName")?;
         let key_type = element.str("KeyType")?;
-        if attr_name.is_none() {
-            v.null(&format!("{path}.attributeName"));
+        match attr_name {
+            None => v.null(&format!("{path}.attributeName")),
+            Some(n) => check_key_attribute_name(v, n, &format!("{path}.attributeName")),
         }
         match key_type {
             None => v.null(&format!("{path}.keyType")),
