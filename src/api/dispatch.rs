@@ -133,8 +133,8 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             }
             MeshReply::Values(Ok(values))
         }
-        MeshRequest::Write { batch } => {
-            MeshReply::Written(write::blind_on_owner(shard, batch).await)
+        MeshRequest::Write { batch, measure } => {
+            MeshReply::Written(write::blind_on_owner(shard, batch, measure).await)
         }
         MeshRequest::Scan {
             lower,

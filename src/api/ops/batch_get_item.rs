@@ -11,7 +11,7 @@ use crate::api::expr::Projection;
 use crate::api::expr::params::{ExprInput, projection};
 use crate::api::messages::{MeshReply, MeshRequest, unexpected};
 use crate::api::protocol::error::ApiError;
-use crate::api::protocol::reply::{ConsumedMode, read_units};
+use crate::api::protocol::reply::{ConsumedMode, read_units, write_consumed_object};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{Outcome, Shard};
@@ -171,9 +171,8 @@ fn reply(
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"TableName\":");
-            write_json_str(&mut out, &req.name);
-            out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}}}").as_bytes());
+            // INDEXES adds the table's own share, as for GetItem.
+            write_consumed_object(&mut out, consumed, &req.name, units, &[]);
         }
         out.push(b']');
     }

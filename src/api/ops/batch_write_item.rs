@@ -30,8 +30,17 @@ use crate::model::value::{item_from_json, item_size, write_json_str};
 /// DynamoDB's limit on requests in one BatchWriteItem.
 pub const REQUESTS_MAX: usize = 25;
 
-/// One planned write: (owner, storage key, value or tombstone).
-type Write = (u32, Vec<u8>, Option<Vec<u8>>);
+/// One planned write.
+struct Write {
+    owner: u32,
+    key: Vec<u8>,
+    /// The encoded item, or None to delete.
+    value: Option<Vec<u8>>,
+    /// Its table's position in the request.
+    table: usize,
+    /// The new item's size (0 for a delete).
+    new_size: usize,
+}
 /// Write capacity units per table, in request order.
 type TableUnits = Vec<(String, f64)>;
 
@@ -49,8 +58,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "Too many items requested for the BatchWriteItem call",
         ));
     }
-    let (writes, units) = plan(shard, &request_items, total)?;
-    let report = execute(shard, writes).await?;
+    let (writes, tables) = plan(shard, &request_items, total)?;
+    let (report, units) = execute(shard, writes, tables, consumed != ConsumedMode::None).await?;
     Ok(Outcome::Reply(reply(
         report,
         want_metrics,
@@ -66,14 +75,14 @@ enum Parsed {
 }
 
 /// Validates every request (nothing is written before all are valid) and
-/// returns the writes and each table's write units. DynamoDB validates
+/// returns the writes and the tables' names. DynamoDB validates
 /// every request's values (and an item's size) before it looks any table
 /// up.
 fn plan(
     shard: &Shard,
     request_items: &Fields<'_, '_>,
     total: usize,
-) -> Result<(Vec<Write>, TableUnits), ApiError> {
+) -> Result<(Vec<Write>, Vec<String>), ApiError> {
     let mut parsed: Vec<(&str, Vec<Parsed>)> = Vec::new();
     for (name, _) in request_items.iter() {
         let list = request_items.list(name)?.unwrap_or(&[]);
@@ -84,23 +93,21 @@ fn plan(
         parsed.push((name, requests));
     }
     let mut writes: Vec<Write> = Vec::with_capacity(total);
-    let mut units = TableUnits::new();
-    for (name, requests) in parsed {
+    let mut tables = Vec::with_capacity(parsed.len());
+    for (position, (name, requests)) in parsed.into_iter().enumerate() {
         let table = table_for_items(shard, name)?;
-        let mut table_units = 0.0;
         for request in requests {
-            let (write, write_units) = plan_request(shard, &table, request)?;
-            if writes.iter().any(|(_, k, _)| *k == write.1) {
+            let write = plan_request(shard, &table, position, request)?;
+            if writes.iter().any(|w| w.key == write.key) {
                 return Err(ApiError::validation(
                     "Provided list of item keys contains duplicates",
                 ));
             }
-            table_units += write_units;
             writes.push(write);
         }
-        units.push((name.to_string(), table_units));
+        tables.push(name.to_string());
     }
-    Ok((writes, units))
+    Ok((writes, tables))
 }
 
 /// Reads one PutRequest or DeleteRequest (exactly one of them).
@@ -133,12 +140,13 @@ fn parse_request(request: Fields<'_, '_>) -> Result<Parsed, ApiError> {
     }
 }
 
-/// One request on its table: its write and its write units.
+/// One request on its table (at `position` in the request): its write.
 fn plan_request(
     shard: &Shard,
     table: &TableDef,
+    position: usize,
     request: Parsed,
-) -> Result<(Write, f64), ApiError> {
+) -> Result<Write, ApiError> {
     match request {
         Parsed::Put(item) => {
             let key = key_of_item(shard, table, &item).map_err(|e| {
@@ -149,34 +157,59 @@ fn plan_request(
                 }
             })?;
             check_index_keys(table, &item, false)?;
-            let units = write_units(item_size(&item));
-            Ok(((key.owner, key.storage, Some(encode_item(&item))), units))
+            Ok(Write {
+                owner: key.owner,
+                key: key.storage,
+                value: Some(encode_item(&item)),
+                table: position,
+                new_size: item_size(&item),
+            })
         }
         Parsed::Delete(values) => {
             let key = key_from_values(shard, table, values)?;
-            Ok(((key.owner, key.storage, None), write_units(0)))
+            Ok(Write {
+                owner: key.owner,
+                key: key.storage,
+                value: None,
+                table: position,
+                new_size: 0,
+            })
         }
     }
 }
 
-/// One mesh write per owning shard (each atomic), merged reports.
-async fn execute(shard: &Rc<Shard>, writes: Vec<Write>) -> Result<WriteReport, ApiError> {
-    let mut by_owner: BTreeMap<u32, WriteBatch> = BTreeMap::new();
-    for (owner, key, value) in writes {
-        by_owner.entry(owner).or_default().push((key, value));
+/// One mesh write per owning shard (each atomic), merged reports, and
+/// (with `measure`) each table's write units: per write, as PutItem and
+/// DeleteItem charge them, 1 per KB of the larger of old and new item.
+async fn execute(
+    shard: &Rc<Shard>,
+    writes: Vec<Write>,
+    tables: Vec<String>,
+    measure: bool,
+) -> Result<(WriteReport, TableUnits), ApiError> {
+    let mut units: TableUnits = tables.into_iter().map(|name| (name, 0.0)).collect();
+    let mut by_owner: BTreeMap<u32, Vec<Write>> = BTreeMap::new();
+    for write in writes {
+        by_owner.entry(write.owner).or_default().push(write);
     }
     let mut merged = WriteReport::default();
-    for (owner, batch) in by_owner {
-        match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
+    for (owner, writes) in by_owner {
+        let sizes: Vec<(usize, usize)> = writes.iter().map(|w| (w.table, w.new_size)).collect();
+        let batch: WriteBatch = writes.into_iter().map(|w| (w.key, w.value)).collect();
+        match call_or_local(shard, owner, MeshRequest::Write { batch, measure }).await? {
             MeshReply::Written(result) => {
                 let report = result?;
+                for (i, (table, new_size)) in sizes.into_iter().enumerate() {
+                    let old_size = report.old_sizes.get(i).copied().unwrap_or(0);
+                    units[table].1 += write_units(new_size.max(old_size));
+                }
                 merged.collections.extend(report.collections);
                 merged.index_units.extend(report.index_units);
             }
             other => return Err(unexpected(&other)),
         }
     }
-    Ok(merged)
+    Ok((merged, units))
 }
 
 fn reply(
@@ -188,6 +221,7 @@ fn reply(
     let WriteReport {
         mut collections,
         index_units,
+        ..
     } = report;
     let mut out = b"{\"UnprocessedItems\":{}".to_vec();
     if want_metrics && !collections.is_empty() {
