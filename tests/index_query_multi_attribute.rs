@@ -137,7 +137,8 @@ async fn multi_attribute_gsi_query() {
         .await
         .expect("q");
     assert_eq!(out.count(), 4);
-    // Errors: a missing HASH attribute, a gap, a range before the last.
+    // Errors, in DynamoDB's words for multi-attribute keys: a missing
+    // HASH attribute, a gap, a range before the last.
     assert_validation(
         client
             .query()
@@ -147,14 +148,14 @@ async fn multi_attribute_gsi_query() {
             .expression_attribute_values(":t", s("w24"))
             .send()
             .await,
-        "Query condition missed key schema element: region",
+        "HASH key attributes region must have equality conditions specified in the query",
     );
     assert_validation(
         query("tournament = :t AND #r = :g AND seq = :q")
             .expression_attribute_values(":q", n(9))
             .send()
             .await,
-        "Query condition missed key schema element: round",
+        "RANGE key attributes round must have equality conditions specified in the query because a condition is present on key attribute seq",
     );
     assert_validation(
         query("tournament = :t AND #r = :g AND round > :x AND seq = :q")
@@ -162,7 +163,7 @@ async fn multi_attribute_gsi_query() {
             .expression_attribute_values(":q", n(9))
             .send()
             .await,
-        "Query key condition not supported",
+        "RANGE key attributes round must have equality conditions specified in the query because a condition is present on key attribute seq",
     );
     // Legacy KeyConditions with all four key attributes.
     let eq = |v: AttributeValue| {
@@ -211,4 +212,43 @@ async fn multi_attribute_gsi_query() {
         .await
         .expect("next page");
     assert_eq!(keys_of(next.items()), want[2..].to_vec());
+}
+
+/// DescribeTable lists a multi-attribute GSI's KeySchema as created, also
+/// when a base key attribute is one of its RANGE (or HASH) attributes.
+#[test]
+fn multi_attribute_key_schema_is_described_in_order() {
+    let server = common::Server::start("multi-attr-describe", 1);
+    let (status, reply) = server.call(
+        "CreateTable",
+        r#"{"TableName":"mat","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"},{"AttributeName":"g","AttributeType":"S"},{"AttributeName":"x","AttributeType":"N"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST","GlobalSecondaryIndexes":[{"IndexName":"gix","KeySchema":[{"AttributeName":"g","KeyType":"HASH"},{"AttributeName":"x","KeyType":"RANGE"},{"AttributeName":"pk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}},{"IndexName":"gix3","KeySchema":[{"AttributeName":"sk","KeyType":"HASH"},{"AttributeName":"g","KeyType":"HASH"},{"AttributeName":"pk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]}"#,
+    );
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) = server.call("DescribeTable", r#"{"TableName":"mat"}"#);
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply.contains(r#""IndexName":"gix","KeySchema":[{"AttributeName":"g","KeyType":"HASH"},{"AttributeName":"x","KeyType":"RANGE"},{"AttributeName":"pk","KeyType":"RANGE"}]"#),
+        "{reply}"
+    );
+    assert!(
+        reply.contains(r#""IndexName":"gix3","KeySchema":[{"AttributeName":"sk","KeyType":"HASH"},{"AttributeName":"g","KeyType":"HASH"},{"AttributeName":"pk","KeyType":"RANGE"}]"#),
+        "{reply}"
+    );
+    // Key condition errors for multi-attribute keys, in DynamoDB's words.
+    let (_, reply) = server.call(
+        "Query",
+        r#"{"TableName":"mat","IndexName":"gix3","KeyConditionExpression":"g = :g","ExpressionAttributeValues":{":g":{"S":"a"}}}"#,
+    );
+    assert_eq!(
+        common::error_message(&reply),
+        "HASH key attributes sk must have equality conditions specified in the query"
+    );
+    let (_, reply) = server.call(
+        "Query",
+        r#"{"TableName":"mat","IndexName":"gix","KeyConditionExpression":"g = :g AND pk = :p","ExpressionAttributeValues":{":g":{"S":"a"},":p":{"S":"a"}}}"#,
+    );
+    assert_eq!(
+        common::error_message(&reply),
+        "RANGE key attributes x must have equality conditions specified in the query because a condition is present on key attribute pk"
+    );
 }

@@ -188,6 +188,10 @@ async fn random_write(client: &Client, rng: &mut Rng, model: &mut Model) {
                     .expression_attribute_values(":v", value.clone())
             };
             request.send().await.expect("update");
+            // A REMOVE on a missing item creates nothing.
+            if remove && !model.contains_key(&(p, k)) {
+                return;
+            }
             let row = model.entry((p, k)).or_insert_with(|| {
                 let mut row = Row::new();
                 key(&mut row);

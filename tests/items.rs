@@ -181,6 +181,19 @@ fn bad_items_get_dynamodb_errors_and_change_nothing() {
          "ValidationException", "The provided key element does not match the schema"),
         ("DeleteItem", r#"{"TableName":"tbl","Key":{"pk":{"S":"a"}}}"#.into(),
          "ValidationException", "The provided key element does not match the schema"),
+        // Attribute names: at least one character, under 64 KB, at any depth.
+        ("PutItem", r#"{"TableName":"tbl","Item":{"pk":{"S":"a"},"sk":{"N":"1"},"":{"S":"x"}}}"#.into(),
+         "ValidationException", "Empty attribute name"),
+        ("PutItem", r#"{"TableName":"tbl","Item":{"pk":{"S":"a"},"sk":{"N":"1"},"m":{"M":{"":{"S":"x"}}}}}"#.into(),
+         "ValidationException", "Empty attribute name"),
+        ("PutItem", format!(r#"{{"TableName":"tbl","Item":{{"pk":{{"S":"a"}},"sk":{{"N":"1"}},"{}":{{"S":"x"}}}}}}"#, "n".repeat(65_536)),
+         "ValidationException", "One or more parameter values were invalid: Attribute name size has exceeded the maximum size limit of 65535 bytes"),
+        ("PutItem", format!(r#"{{"TableName":"tbl","Item":{{"pk":{{"S":"a"}},"sk":{{"N":"1"}},"m":{{"M":{{"{}":{{"S":"x"}}}}}}}}}}"#, "n".repeat(65_536)),
+         "ValidationException", "One or more parameter values were invalid: Attribute name size has exceeded the maximum size limit of 65535 bytes"),
+        ("BatchWriteItem", r#"{"RequestItems":{"tbl":[{"PutRequest":{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"":{"S":"x"}}}}]}}"#.into(),
+         "ValidationException", "Empty attribute name"),
+        ("UpdateItem", r#"{"TableName":"tbl","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"UpdateExpression":"SET v = :v","ExpressionAttributeValues":{":v":{"M":{"":{"S":"x"}}}}}"#.into(),
+         "ValidationException", "ExpressionAttributeValues contains invalid value: Empty attribute name for key :v"),
         ("DeleteItem", r#"{"TableName":"tbl","Key":{"pk":{"S":"a"},"sk":{"N":"1"}},"ReturnValues":"BOGUS"}"#.into(),
          "ValidationException", "1 validation error detected: Value 'BOGUS' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"),
     ];
@@ -219,4 +232,102 @@ fn consumed_capacity_is_reported() {
         reply.ends_with(r#""ConsumedCapacity":{"TableName":"cap","CapacityUnits":0.5}}"#),
         "{reply}"
     );
+}
+
+/// Capacity as DynamoDB charges it: per page for reads, the larger of old
+/// and new item for every write (plain puts and batches included), the
+/// table's share under INDEXES, and no ConsumedCapacity member at all when
+/// none was asked for.
+#[test]
+fn consumed_capacity_matches_dynamodb() {
+    let server = Server::start("capacity-rules", 2);
+    let create = r#"{"TableName":"cap","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
+    assert_eq!(server.call("CreateTable", create).0, 200);
+    let call = |op: &str, body: &str| {
+        let (status, reply) = server.call(op, body);
+        assert_eq!(status, 200, "{op} {body}: {reply}");
+        reply
+    };
+    let big = "v".repeat(3000);
+    for pk in ["big", "del"] {
+        call(
+            "PutItem",
+            &format!(r#"{{"TableName":"cap","Item":{{"pk":{{"S":"{pk}"}},"v":{{"S":"{big}"}}}}}}"#),
+        );
+    }
+    // A plain put over a 3 KB item: 3 units, not 1.
+    let reply = call(
+        "PutItem",
+        r#"{"TableName":"cap","Item":{"pk":{"S":"big"}},"ReturnConsumedCapacity":"TOTAL"}"#,
+    );
+    assert_eq!(
+        reply,
+        r#"{"ConsumedCapacity":{"TableName":"cap","CapacityUnits":3.0}}"#
+    );
+    call(
+        "PutItem",
+        &format!(r#"{{"TableName":"cap","Item":{{"pk":{{"S":"big"}},"v":{{"S":"{big}"}}}}}}"#),
+    );
+    // BatchWriteItem: the same per-write charge (3 + 3 here).
+    let reply = call(
+        "BatchWriteItem",
+        r#"{"RequestItems":{"cap":[{"PutRequest":{"Item":{"pk":{"S":"big"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"del"}}}}]},"ReturnConsumedCapacity":"INDEXES"}"#,
+    );
+    assert_eq!(
+        reply,
+        r#"{"UnprocessedItems":{},"ConsumedCapacity":[{"TableName":"cap","CapacityUnits":6.0,"Table":{"CapacityUnits":6.0}}]}"#
+    );
+    // Reads: the table's share under INDEXES, also in BatchGetItem.
+    let reply = call(
+        "BatchGetItem",
+        r#"{"RequestItems":{"cap":{"Keys":[{"pk":{"S":"big"}}]}},"ReturnConsumedCapacity":"INDEXES"}"#,
+    );
+    assert!(
+        reply.ends_with(r#""ConsumedCapacity":[{"TableName":"cap","CapacityUnits":0.5,"Table":{"CapacityUnits":0.5}}]}"#),
+        "{reply}"
+    );
+    // A Scan of many small items on both shards: one page, rounded once.
+    for i in 0..20 {
+        call(
+            "PutItem",
+            &format!(r#"{{"TableName":"cap","Item":{{"pk":{{"S":"s{i}"}}}}}}"#),
+        );
+    }
+    let reply = call(
+        "Scan",
+        r#"{"TableName":"cap","Select":"COUNT","ReturnConsumedCapacity":"TOTAL"}"#,
+    );
+    assert_eq!(
+        reply,
+        r#"{"Count":21,"ScannedCount":21,"ConsumedCapacity":{"TableName":"cap","CapacityUnits":0.5}}"#
+    );
+    // Not asked for: no member, not even null.
+    for (op, body) in [
+        ("GetItem", r#"{"TableName":"cap","Key":{"pk":{"S":"s1"}}}"#),
+        ("PutItem", r#"{"TableName":"cap","Item":{"pk":{"S":"s1"}}}"#),
+        (
+            "UpdateItem",
+            r#"{"TableName":"cap","Key":{"pk":{"S":"s1"}}}"#,
+        ),
+        (
+            "DeleteItem",
+            r#"{"TableName":"cap","Key":{"pk":{"S":"s2"}}}"#,
+        ),
+        (
+            "Query",
+            r#"{"TableName":"cap","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"s3"}}}"#,
+        ),
+        ("Scan", r#"{"TableName":"cap","Limit":1}"#),
+        (
+            "BatchGetItem",
+            r#"{"RequestItems":{"cap":{"Keys":[{"pk":{"S":"s3"}}]}}}"#,
+        ),
+        (
+            "BatchWriteItem",
+            r#"{"RequestItems":{"cap":[{"DeleteRequest":{"Key":{"pk":{"S":"s4"}}}}]}}"#,
+        ),
+    ] {
+        let reply = call(op, body);
+        assert!(!reply.contains("ConsumedCapacity"), "{op}: {reply}");
+    }
 }

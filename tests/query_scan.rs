@@ -374,3 +374,157 @@ async fn pages_stop_at_one_megabyte() {
         (3, true)
     );
 }
+
+/// ExclusiveStartKey must be a key of the table (same size, same names)
+/// and, for a parallel scan, lie within the segment.
+#[tokio::test]
+async fn start_keys_are_checked() {
+    let server = Server::start("startkeys", 2);
+    common::create_simple_table(&server.client(), "hashonly", None).await;
+    for i in 0..16 {
+        let (status, _) = server.call(
+            "PutItem",
+            &format!(r#"{{"TableName":"hashonly","Item":{{"pk":{{"S":"k{i}"}}}}}}"#),
+        );
+        assert_eq!(status, 200);
+    }
+    let error = |op: &str, body: &str| {
+        let (status, reply) = server.call(op, body);
+        assert_eq!(status, 400, "{body}: {reply}");
+        common::error_message(&reply)
+    };
+    let size = "Exclusive Start Key must have same size as table's key schema";
+    assert_eq!(
+        error(
+            "Scan",
+            r#"{"TableName":"hashonly","ExclusiveStartKey":{"pk":{"S":"k1"},"sk":{"N":"1"}}}"#
+        ),
+        size
+    );
+    assert_eq!(
+        error(
+            "Query",
+            r#"{"TableName":"hashonly","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"k1"}},"ExclusiveStartKey":{"pk":{"S":"k1"},"sk":{"N":"1"}}}"#
+        ),
+        size
+    );
+    assert_eq!(
+        error(
+            "Scan",
+            r#"{"TableName":"hashonly","ExclusiveStartKey":{"px":{"S":"k1"}}}"#
+        ),
+        "The provided starting key is invalid"
+    );
+    // Each item's key lies in exactly one of two segments: starting the
+    // other segment's scan from it is refused.
+    for i in 0..16 {
+        let start = format!(r#""ExclusiveStartKey":{{"pk":{{"S":"k{i}"}}}}"#);
+        let results: Vec<u16> = (0..2)
+            .map(|segment| {
+                server
+                    .call(
+                        "Scan",
+                        &format!(r#"{{"TableName":"hashonly","Segment":{segment},"TotalSegments":2,{start}}}"#),
+                    )
+                    .0
+            })
+            .collect();
+        assert!(
+            results == [200, 400] || results == [400, 200],
+            "k{i}: {results:?}"
+        );
+    }
+    let (_, reply) = server.call(
+        "Scan",
+        r#"{"TableName":"hashonly","Segment":0,"TotalSegments":1000000,"ExclusiveStartKey":{"pk":{"S":"k1"}}}"#,
+    );
+    assert!(
+        reply.contains("Exclusive start key must lie within the segment")
+            || reply.contains("\"Items\""),
+        "{reply}"
+    );
+}
+
+/// Condition functions on literal values and parenthesized operands, as
+/// DynamoDB parses and answers them.
+#[tokio::test]
+async fn condition_functions_and_parenthesized_operands() {
+    let server = Server::start("condfns", 1);
+    common::create_simple_table(&server.client(), "fns", None).await;
+    let (status, _) = server.call(
+        "PutItem",
+        r#"{"TableName":"fns","Item":{"pk":{"S":"c1"},"b":{"S":"xy"},"c":{"L":[{"N":"1"},{"N":"2"}]},"a":{"N":"3"}}}"#,
+    );
+    assert_eq!(status, 200);
+    let values = serde_json::json!({
+        ":two": {"N": "2"}, ":three": {"N": "3"}, ":s": {"S": "xy"}, ":t": {"S": "S"},
+        ":l": {"L": [{"N": "1"}, {"N": "2"}]}, ":n": {"N": "12"}, ":tn": {"S": "N"}, ":x": {"S": "x"}
+    });
+    let scan = |filter: &str| {
+        let used: serde_json::Map<String, serde_json::Value> = values
+            .as_object()
+            .expect("map")
+            .iter()
+            .filter(|(k, _)| {
+                filter
+                    .split(|c: char| !(c.is_alphanumeric() || c == ':'))
+                    .any(|w| w == k.as_str())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut body = serde_json::json!({
+            "TableName": "fns", "FilterExpression": filter, "Select": "COUNT"
+        });
+        if !used.is_empty() {
+            body["ExpressionAttributeValues"] = serde_json::Value::Object(used);
+        }
+        server.call("Scan", &body.to_string())
+    };
+    for (filter, count) in [
+        ("(size(b)) = :two", 1),
+        ("size(:s) = :two", 1),
+        ("size(:l) = :two", 1),
+        ("attribute_type(:s, :t)", 1),
+        ("attribute_type(:n, :tn)", 1),
+        ("attribute_type(:n, :t)", 0),
+        ("(b) = :s", 1),
+        ("b = (:s)", 1),
+        ("(a) IN ((:three), :two)", 1),
+        ("(size(b)) BETWEEN :two AND :two", 1),
+        ("contains(:s, :x)", 1),
+        ("begins_with(:s, :x)", 1),
+        ("(attribute_exists(a)) AND (b = :s)", 1),
+    ] {
+        let (status, reply) = scan(filter);
+        assert_eq!(status, 200, "{filter}: {reply}");
+        assert!(
+            reply.starts_with(&format!(r#"{{"Count":{count},"#)),
+            "{filter}: {reply}"
+        );
+    }
+    for (filter, message) in [
+        (
+            "b.c = ((c[1]) + (b.a))",
+            r#"Invalid FilterExpression: Syntax error; token: "+", near: ") + (""#,
+        ),
+        (
+            "((b)) = :s",
+            "Invalid FilterExpression: The expression has redundant parentheses;",
+        ),
+        (
+            "attribute_type(b, a)",
+            "Invalid FilterExpression: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: {B,SS,L,DICT,HDS,HD,DOUBLE,DECIMAL,INTSET,FLOAT,M,S,NS,INT,BOOL,NULL,DECIMALSET,DOUBLESET,BS,FS,N}",
+        ),
+        (
+            "size(:n) = :two",
+            "Invalid FilterExpression: Incorrect operand type for operator or function; operator or function: size, operand type: N",
+        ),
+    ] {
+        let (status, reply) = scan(filter);
+        assert_eq!(
+            (status, common::error_message(&reply).as_str()),
+            (400, message),
+            "{filter}"
+        );
+    }
+}

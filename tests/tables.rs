@@ -151,31 +151,86 @@ fn table_errors_match_dynamodb() {
         "Requested resource not found: Table: nope not found"
     );
 
+    // DescribeTable, DeleteTable and UpdateTable word a bad TableName their
+    // own way (and report a missing one before anything else).
+    let long = "a".repeat(256);
+    let long_name = format!(r#"{{"TableName":"{long}"}}"#);
     let cases = [
         (
             r#"{"TableName":"ab"}"#,
-            "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3",
+            "TableName must be at least 3 characters long and at most 255 characters long",
+        ),
+        (
+            r#"{"TableName":""}"#,
+            "TableName must be at least 3 characters long and at most 255 characters long",
+        ),
+        (
+            long_name.as_str(),
+            "TableName must be at least 3 characters long and at most 255 characters long",
         ),
         (
             r#"{}"#,
-            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null",
+            "The parameter 'TableName' is required but was not present in the request",
         ),
         (
             r#"{"TableName":"a b"}"#,
             "1 validation error detected: Value 'a b' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
         ),
     ];
-    for (request, message) in cases {
-        let (status, body) = server.call("DescribeTable", request);
-        assert_eq!(
-            (status, error_type(&body).as_str()),
-            (400, "ValidationException"),
-            "{request}"
-        );
-        assert_eq!(error_message(&body), message, "{request}");
+    for op in ["DescribeTable", "DeleteTable", "UpdateTable"] {
+        for (request, message) in &cases {
+            let (status, body) = server.call(op, request);
+            assert_eq!(
+                (status, error_type(&body).as_str()),
+                (400, "ValidationException"),
+                "{op} {request}"
+            );
+            assert_eq!(error_message(&body), *message, "{op} {request}");
+        }
     }
 
-    let bad_creates = [
+    let long_key = "k".repeat(256);
+    let long_key_schema = format!(
+        r#"{{"TableName":"t1x","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"{long_key}","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
+    );
+    let long_key_message = format!(
+        "1 validation error detected: Value '{long_key}' at 'keySchema.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255"
+    );
+    let long_projected = format!(
+        r#"{{"TableName":"t1x","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}},{{"AttributeName":"g","AttributeType":"S"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST","GlobalSecondaryIndexes":[{{"IndexName":"gix","KeySchema":[{{"AttributeName":"g","KeyType":"HASH"}}],"Projection":{{"ProjectionType":"INCLUDE","NonKeyAttributes":["{long_key}"]}}}}]}}"#
+    );
+    let bad_creates: Vec<(&str, &str)> = vec![
+        (
+            &long_projected,
+            "Names of key attributes and attributes projected into an index must be between 1 and 255 characters, inclusive",
+        ),
+        (
+            r#"{"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"X"}]}"#,
+            "The parameter 'TableName' is required but was not present in the request",
+        ),
+        (
+            r#"{"TableName":"","AttributeDefinitions":[],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}"#,
+            "1 validation error detected: Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ),
+        (
+            r#"{"TableName":"ab","AttributeDefinitions":[],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}"#,
+            "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3",
+        ),
+        (
+            r#"{"TableName":"t1x","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"pk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}"#,
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ),
+        (
+            r#"{"TableName":"t1x","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}"#,
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ),
+        // A key attribute name is 1 to 255 bytes: a member constraint, found
+        // before the key schema is matched against the definitions.
+        (&long_key_schema, &long_key_message),
+        (
+            r#"{"TableName":"t1x","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000000000001,"WriteCapacityUnits":1}}"#,
+            "Given value 1000000000001 for ReadCapacityUnits is out of bounds",
+        ),
         (
             r#"{"TableName":"t1x","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}"#,
             "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
@@ -210,6 +265,18 @@ fn table_errors_match_dynamodb() {
         );
         assert_eq!(error_message(&body), message, "{request}");
     }
+    // Too-high capacity is refused before the table is looked up.
+    let (status, body) = server.call(
+        "UpdateTable",
+        r#"{"TableName":"nope","ProvisionedThroughput":{"ReadCapacityUnits":1,"WriteCapacityUnits":1000000000001}}"#,
+    );
+    assert_eq!(
+        (status, error_message(&body).as_str()),
+        (
+            400,
+            "Given value 1000000000001 for WriteCapacityUnits is out of bounds"
+        )
+    );
     // Nothing was created by the failed requests.
     let (_, list) = server.call("ListTables", "{}");
     assert_eq!(list, r#"{"TableNames":["dup"]}"#);

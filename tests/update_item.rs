@@ -225,3 +225,98 @@ async fn expression_validation_errors() {
         .expect("get");
     assert!(got.item.is_none());
 }
+
+/// DynamoDB's UpdateItem semantics that DynamoDB Local does not share: a
+/// remove-only update creates no item, UPDATED_OLD/UPDATED_NEW carry only
+/// the updated paths; and appends past a list's end go in index order.
+#[tokio::test]
+async fn update_semantics_match_dynamodb() {
+    let server = Server::start("update-semantics", 2);
+    create_simple_table(&server.client(), "sem", None).await;
+    let ok = |body: &str| {
+        let (status, reply) = server.call("UpdateItem", body);
+        assert_eq!(status, 200, "{body}: {reply}");
+        reply
+    };
+    let get = |pk: &str| {
+        let (status, reply) = server.call(
+            "GetItem",
+            &format!(
+                r#"{{"TableName":"sem","Key":{{"pk":{{"S":"{pk}"}}}},"ConsistentRead":true}}"#
+            ),
+        );
+        assert_eq!(status, 200, "{reply}");
+        reply
+    };
+    // REMOVE / DELETE only, expression or legacy, on a missing item: success,
+    // nothing returned, no item created (even for a nested path).
+    for (pk, update) in [
+        ("r1", r#""UpdateExpression":"REMOVE a.b, c""#),
+        (
+            "r2",
+            r#""UpdateExpression":"DELETE s :s","ExpressionAttributeValues":{":s":{"SS":["x"]}}"#,
+        ),
+        ("r3", r#""AttributeUpdates":{"a":{"Action":"DELETE"}}"#),
+    ] {
+        let reply = ok(&format!(
+            r#"{{"TableName":"sem","Key":{{"pk":{{"S":"{pk}"}}}},{update},"ReturnValues":"ALL_NEW"}}"#
+        ));
+        assert_eq!(reply, "{}", "{pk}");
+        assert_eq!(get(pk), "{}", "{pk}");
+    }
+    // SET (or no update at all) still creates it.
+    ok(r#"{"TableName":"sem","Key":{"pk":{"S":"r4"}}}"#);
+    assert_eq!(get("r4"), r#"{"Item":{"pk":{"S":"r4"}}}"#);
+
+    ok(
+        r#"{"TableName":"sem","Key":{"pk":{"S":"u"}},"UpdateExpression":"SET a = :a, l = :l","ExpressionAttributeValues":{":a":{"M":{"b":{"N":"1"},"c":{"N":"2"}}},":l":{"L":[{"N":"0"},{"N":"1"}]}}}"#,
+    );
+    let reply = ok(
+        r#"{"TableName":"sem","Key":{"pk":{"S":"u"}},"UpdateExpression":"SET a.b = :v","ExpressionAttributeValues":{":v":{"N":"5"}},"ReturnValues":"UPDATED_OLD"}"#,
+    );
+    assert_eq!(reply, r#"{"Attributes":{"a":{"M":{"b":{"N":"1"}}}}}"#);
+    let reply = ok(
+        r#"{"TableName":"sem","Key":{"pk":{"S":"u"}},"UpdateExpression":"SET a.b = :v, l[1] = :v","ExpressionAttributeValues":{":v":{"N":"6"}},"ReturnValues":"UPDATED_NEW"}"#,
+    );
+    assert_eq!(
+        reply,
+        r#"{"Attributes":{"a":{"M":{"b":{"N":"6"}}},"l":{"L":[{"N":"6"}]}}}"#
+    );
+    // Past the end: appended in index order, not in written order.
+    ok(
+        r#"{"TableName":"sem","Key":{"pk":{"S":"u"}},"UpdateExpression":"SET l[84] = :x, l[37] = :y","ExpressionAttributeValues":{":x":{"S":"x"},":y":{"S":"y"}}}"#,
+    );
+    assert!(
+        get("u").contains(r#""l":{"L":[{"N":"0"},{"N":"6"},{"S":"y"},{"S":"x"}]}"#),
+        "{}",
+        get("u")
+    );
+    let reply = ok(
+        r#"{"TableName":"sem","Key":{"pk":{"S":"u"}},"UpdateExpression":"REMOVE a.c, l[0]","ReturnValues":"UPDATED_OLD"}"#,
+    );
+    assert_eq!(
+        reply,
+        r#"{"Attributes":{"a":{"M":{"c":{"N":"2"}}},"l":{"L":[{"N":"0"}]}}}"#
+    );
+    // list_append may not nest inside a function.
+    for update in [
+        "SET l = list_append(list_append(l, :e), :e)",
+        "SET l = if_not_exists(l, list_append(:e, :e))",
+    ] {
+        let (status, reply) = server.call(
+            "UpdateItem",
+            &format!(r#"{{"TableName":"sem","Key":{{"pk":{{"S":"u"}}}},"UpdateExpression":"{update}","ExpressionAttributeValues":{{":e":{{"L":[]}}}}}}"#),
+        );
+        assert_eq!(
+            (status, error_message(&reply).as_str()),
+            (
+                400,
+                "Invalid UpdateExpression: The function is not allowed to be used this way in an expression; function: list_append"
+            ),
+            "{update}"
+        );
+    }
+    ok(
+        r#"{"TableName":"sem","Key":{"pk":{"S":"u"}},"UpdateExpression":"SET l = list_append(if_not_exists(l, :e), :e)","ExpressionAttributeValues":{":e":{"L":[]}}}"#,
+    );
+}

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use crate::api::messages::{self, MeshReply, MeshRequest, as_ref_bound};
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::operation::{Operation, RequestHead, route};
-use crate::api::protocol::request;
+use crate::api::protocol::{request, rules, shape};
 use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
 use crate::api::{index, ops, table, write};
 
@@ -55,6 +55,13 @@ pub async fn execute(
     // simd-json parses in place; keep the original bytes for forwarding.
     let mut scratch = body.clone();
     let json = request::parse_body(&mut scratch)?;
+    // Member types first, over the whole request (a forwarded request
+    // passed this on the shard that received it).
+    // and then their constraints, all reported together.
+    if !forwarded {
+        shape::check(op.name(), &json)?;
+        rules::check(op.name(), &json)?;
+    }
     let fields = request::Fields::of(&json)?;
     let outcome = match op {
         Operation::CreateTable => ops::create_table::handle(shard, fields).await?,
@@ -135,8 +142,8 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             }
             MeshReply::Values(Ok(values))
         }
-        MeshRequest::Write { batch } => {
-            MeshReply::Written(write::blind_on_owner(shard, batch).await)
+        MeshRequest::Write { batch, measure } => {
+            MeshReply::Written(write::blind_on_owner(shard, batch, measure).await)
         }
         MeshRequest::Scan {
             lower,

@@ -28,7 +28,9 @@ pub enum MeshRequest {
     /// Point reads of encoded keys on their owner.
     Get { keys: Vec<Vec<u8>> },
     /// A batch of writes owned by the receiving shard; replies when durable.
-    Write { batch: WriteBatch },
+    /// `measure`: also report the size of each key's old item (for the
+    /// write capacity DynamoDB charges: the larger of old and new).
+    Write { batch: WriteBatch, measure: bool },
     /// A bounded range read.
     Scan {
         lower: Bound<Vec<u8>>,
@@ -74,6 +76,9 @@ pub enum MeshReply {
 pub struct WriteReport {
     pub collections: Vec<CollectionMetrics>,
     pub index_units: Vec<IndexUnits>,
+    /// The size of each write's old item (0 when absent), in batch order,
+    /// when the write was asked to measure them.
+    pub old_sizes: Vec<usize>,
 }
 
 /// GSI outbox lag and backlog, for `/dynacore/metrics`.

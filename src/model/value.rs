@@ -81,10 +81,9 @@ impl Value {
             ));
         }
         let Json::Object(fields) = json else {
-            return Err(ValueError::Serialization(format!(
-                "Unexpected value type in payload: expected an AttributeValue object, found {}",
-                json_kind(json)
-            )));
+            return Err(ValueError::Serialization(
+                "Unexpected value type in payload".to_string(),
+            ));
         };
         let mut found: Option<Value> = None;
         let mut count = 0;
@@ -115,6 +114,7 @@ impl Value {
                     };
                     let mut map = Map::new();
                     for (key, value) in entries.iter() {
+                        check_attribute_name(key)?;
                         map.insert(key.to_string(), Value::from_json_at(value, depth + 1)?);
                     }
                     Value::M(map)
@@ -304,9 +304,27 @@ pub fn item_from_json(json: &Json<'_>) -> Result<Item, ValueError> {
     };
     let mut item = Item::new();
     for (name, value) in fields.iter() {
+        check_attribute_name(name)?;
         item.insert(name.to_string(), Value::from_json(value)?);
     }
     Ok(item)
+}
+
+/// The longest attribute name DynamoDB stores (names are under 64 KB).
+pub const ATTRIBUTE_NAME_BYTES_MAX: usize = 65_535;
+
+/// An attribute name (of an item or of a map inside one): at least one
+/// character and under 64 KB.
+pub fn check_attribute_name(name: &str) -> Result<(), ValueError> {
+    if name.is_empty() {
+        return Err(ValueError::Validation("Empty attribute name".to_string()));
+    }
+    if name.len() > ATTRIBUTE_NAME_BYTES_MAX {
+        return Err(ValueError::invalid(format!(
+            "Attribute name size has exceeded the maximum size limit of {ATTRIBUTE_NAME_BYTES_MAX} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `{"name":{…},…}`.
@@ -377,7 +395,9 @@ fn check_set<T: Ord, F: Fn(&T) -> String>(
 pub(crate) fn json_kind(json: &Json<'_>) -> &'static str {
     match json {
         Json::Static(StaticNode::Null) => "null",
-        Json::Static(StaticNode::Bool(_)) => "BOOLEAN_VALUE",
+        Json::Static(StaticNode::Bool(true)) => "TRUE_VALUE",
+        Json::Static(StaticNode::Bool(false)) => "FALSE_VALUE",
+        Json::Static(StaticNode::F64(_)) => "DECIMAL_VALUE",
         Json::Static(_) => "NUMBER_VALUE",
         Json::String(_) => "STRING_VALUE",
         Json::Array(_) => "START_ARRAY",

@@ -298,10 +298,15 @@ pub fn error_type(body: &str) -> String {
         .to_string()
 }
 
+/// The message of an error body: `message`, or `Message` as DynamoDB
+/// spells it for SerializationException (JSON escapes decoded).
 pub fn error_message(body: &str) -> String {
-    body.split("\"message\":\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    json.get("message")
+        .or_else(|| json.get("Message"))
+        .and_then(|m| m.as_str())
         .unwrap_or("")
         .to_string()
 }

@@ -12,6 +12,10 @@ difference. Start both servers first (target/debug/dynacore serve ...;
 Known, deliberate differences: DynamoDB Local prints "2.0" for arithmetic
 results (DynamoDB trims zeros), and picks an odd pair of paths in some
 "Two document paths overlap" messages; both are filtered out or expected.
+Also expected, where DynamoDB Local departs from DynamoDB: an update whose
+actions all remove (REMOVE, DELETE) creates no missing item, and
+UPDATED_OLD/UPDATED_NEW return only the updated paths (DynamoDB Local
+returns whole top-level attributes).
 """
 import json, random, sys, urllib.request
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else random.randrange(1 << 30)

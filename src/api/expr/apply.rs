@@ -66,15 +66,27 @@ pub fn apply_update(update: &Update, old: &Item) -> Result<Item, ExprError> {
     }
     let mut item = old.clone();
     let mut removes: Vec<&Path> = Vec::new();
+    // SETs past the end of a list append in index order, whatever order
+    // the expression wrote them in (after the SETs in place).
+    let mut appends: Vec<(&Path, Value)> = Vec::new();
     for (action, value) in update.actions.iter().zip(set_values) {
         match action {
             UpdateAction::Set(path, _) => {
                 let value = value.ok_or_else(|| err("internal: SET value missing"))?;
-                set_path(&mut item, path, value)?;
+                if past_end(old, path) {
+                    appends.push((path, value));
+                } else {
+                    set_path(&mut item, path, value)?;
+                }
             }
             UpdateAction::Remove(path) => removes.push(path),
             _ => {}
         }
+    }
+    // Sorting whole paths groups them by list, then orders by index.
+    appends.sort_by(|a, b| a.0.cmp(b.0));
+    for (path, value) in appends {
+        set_path(&mut item, path, value)?;
     }
     // Highest index first, so earlier removals do not shift later ones.
     removes.sort_by(|a, b| b.cmp(a));
@@ -116,10 +128,23 @@ fn target<'v>(item: &'v Item, path: &Path) -> Result<Option<&'v Value>, ExprErro
     }
 }
 
+/// Whether `path` names a list index at or past the end of its list in
+/// `item` (a SET there appends).
+fn past_end(item: &Item, path: &Path) -> bool {
+    let Some((PathElem::Index(i), init)) = path.0.split_last() else {
+        return false;
+    };
+    matches!(
+        resolve_path(item, &Path(init.to_vec())),
+        Some(Value::L(list)) if *i as usize >= list.len()
+    )
+}
+
 fn add_compatible(current: &Value, operand: &Value) -> bool {
     matches!(
         (current, operand),
         (Value::N(_), Value::N(_))
+            | (Value::L(_), Value::L(_))
             | (Value::Ss(_), Value::Ss(_))
             | (Value::Ns(_), Value::Ns(_))
             | (Value::Bs(_), Value::Bs(_))
@@ -283,6 +308,9 @@ fn add(item: &mut Item, path: &Path, value: &Value) -> Result<(), ExprError> {
         (Value::Ss(set), Value::Ss(more)) => union(set, more),
         (Value::Ns(set), Value::Ns(more)) => union(set, more),
         (Value::Bs(set), Value::Bs(more)) => union(set, more),
+        // Legacy AttributeUpdates ADD appends to a list (an expression's
+        // ADD refuses a list when it is parsed).
+        (Value::L(list), Value::L(more)) => list.extend(more.iter().cloned()),
         _ => return Err(err(WRONG_TYPE)),
     }
     Ok(())

@@ -99,9 +99,9 @@ pub enum Node {
     In(Operand, Vec<Operand>),
     Exists(Path),
     NotExists(Path),
-    /// `attribute_type(path, :t)`; the type name is checked at parse time
-    /// when it is a literal.
-    Type(Path, Operand),
+    /// `attribute_type(operand, :t)`: the operand is a path or a literal;
+    /// the type name is checked at parse time when it is a literal.
+    Type(Operand, Operand),
     BeginsWith(Operand, Operand),
     Contains(Operand, Operand),
     And(NodeId, NodeId),
@@ -193,5 +193,13 @@ impl Update {
     /// The paths this update writes or removes (for UPDATED_OLD/UPDATED_NEW).
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
         self.actions.iter().map(UpdateAction::path)
+    }
+
+    /// Whether every action removes (REMOVE, or DELETE from a set): such an
+    /// update of a missing item changes nothing and creates no item.
+    pub fn only_removes(&self) -> bool {
+        self.actions
+            .iter()
+            .all(|a| matches!(a, UpdateAction::Remove(_) | UpdateAction::Delete(..)))
     }
 }

@@ -170,8 +170,8 @@ fn eval_node(cond: &Condition, item: &Item, id: NodeId) -> bool {
         }
         Node::Exists(path) => resolve_path(item, path).is_some(),
         Node::NotExists(path) => resolve_path(item, path).is_none(),
-        Node::Type(path, t) => {
-            let (Some(v), Some(t)) = (resolve_path(item, path), operand(cond, item, t)) else {
+        Node::Type(a, t) => {
+            let (Some(v), Some(t)) = (operand(cond, item, a), operand(cond, item, t)) else {
                 return false;
             };
             matches!(&*t, Value::S(name) if name == v.type_name())

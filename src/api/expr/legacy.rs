@@ -13,22 +13,6 @@ use crate::api::protocol::error::ApiError;
 use crate::api::protocol::request::Fields;
 use crate::model::Value;
 
-/// The type names legacy validation messages use.
-fn long_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::S(_) => "STRING",
-        Value::N(_) => "NUMBER",
-        Value::B(_) => "BINARY",
-        Value::Bool(_) => "BOOLEAN",
-        Value::Null => "NULL",
-        Value::M(_) => "MAP",
-        Value::L(_) => "LIST",
-        Value::Ss(_) => "STRING_SET",
-        Value::Ns(_) => "NUMBER_SET",
-        Value::Bs(_) => "BINARY_SET",
-    }
-}
-
 fn invalid(detail: impl std::fmt::Display) -> ApiError {
     ApiError::invalid_parameter(detail)
 }
@@ -72,6 +56,52 @@ fn values_of(spec: &Fields<'_, '_>) -> Result<Vec<Value>, ApiError> {
         }
     }
     Ok(out)
+}
+
+/// DynamoDB's checks of a legacy condition's values before any item is
+/// read, in its order: their number for the operator, one type for all of
+/// them, a type the operator takes, and a BETWEEN range in order.
+fn check_values(op: &str, values: &[Value]) -> Result<(), ApiError> {
+    let count_ok = match op {
+        "NULL" | "NOT_NULL" => values.is_empty(),
+        "IN" => !values.is_empty(),
+        "BETWEEN" => values.len() == 2,
+        _ => values.len() == 1,
+    };
+    if !count_ok {
+        return Err(invalid(format!(
+            "Invalid number of argument(s) for the {op} ComparisonOperator"
+        )));
+    }
+    if let Some(first) = values.first()
+        && values.iter().any(|v| v.type_name() != first.type_name())
+    {
+        return Err(invalid(
+            "AttributeValues inside AttributeValueList must be of same type",
+        ));
+    }
+    let allowed: &[&str] = match op {
+        "LE" | "LT" | "GE" | "GT" | "IN" | "BETWEEN" => &["S", "N", "B"],
+        "CONTAINS" | "NOT_CONTAINS" => &["S", "N", "B", "BOOL", "NULL"],
+        "BEGINS_WITH" => &["S", "B"],
+        _ => &[],
+    };
+    if !allowed.is_empty()
+        && let Some(v) = values.iter().find(|v| !allowed.contains(&v.type_name()))
+    {
+        return Err(invalid(format!(
+            "ComparisonOperator {op} is not valid for {} AttributeValue type",
+            v.type_name()
+        )));
+    }
+    if let ("BETWEEN", [low, high]) = (op, values)
+        && crate::api::expr::compare_values(low, high) == Some(std::cmp::Ordering::Greater)
+    {
+        return Err(ApiError::validation(
+            "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
+        ));
+    }
+    Ok(())
 }
 
 /// One `{ComparisonOperator, AttributeValueList}` condition on `name`.
@@ -206,16 +236,36 @@ pub fn expected(fields: &Fields<'_, '_>) -> Result<Option<Condition>, ApiError> 
         let spec = Fields::of(spec)?;
         let value = spec.get("Value").map(Value::from_json).transpose()?;
         let exists = spec.bool("Exists")?;
+        let has_list = spec.get("AttributeValueList").is_some();
+        if has_list && value.is_some() {
+            return Err(invalid(format!(
+                "Value and AttributeValueList cannot be used together for Attribute: {name}"
+            )));
+        }
         if let Some(op) = spec.str("ComparisonOperator")? {
-            if value.is_some() {
-                return Err(invalid(
-                    "Value and AttributeValueList cannot be used together for Attribute: "
-                        .to_string()
-                        + name,
-                ));
+            if exists.is_some() {
+                return Err(invalid(format!(
+                    "Exists and ComparisonOperator cannot be used together for Attribute: {name}"
+                )));
             }
-            parts.push(comparison(&mut b, name, op, values_of(&spec)?)?);
+            if !matches!(op, "NULL" | "NOT_NULL") && !has_list && value.is_none() {
+                return Err(invalid(format!(
+                    "Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}"
+                )));
+            }
+            // {Value, ComparisonOperator} is a one-value AttributeValueList.
+            let values = match value {
+                Some(v) => vec![v],
+                None => values_of(&spec)?,
+            };
+            check_values(op, &values)?;
+            parts.push(comparison(&mut b, name, op, values)?);
             continue;
+        }
+        if has_list {
+            return Err(invalid(format!(
+                "AttributeValueList can only be used with a ComparisonOperator for Attribute: {name}"
+            )));
         }
         let node = match (value, exists) {
             (Some(v), None | Some(true)) => {
@@ -259,7 +309,9 @@ pub fn filter(fields: &Fields<'_, '_>, member: &str) -> Result<Option<Condition>
     for (name, spec) in filter.iter() {
         let spec = Fields::of(spec)?;
         let op = spec.str("ComparisonOperator")?.unwrap_or("");
-        parts.push(comparison(&mut b, name, op, values_of(&spec)?)?);
+        let values = values_of(&spec)?;
+        check_values(op, &values)?;
+        parts.push(comparison(&mut b, name, op, values)?);
     }
     Ok(combine(&mut b, parts, fields)?.map(|root| b.finish(root)))
 }
@@ -277,6 +329,7 @@ pub fn key_conditions(
         let spec = Fields::of(spec)?;
         let op = spec.str("ComparisonOperator")?.unwrap_or("");
         let mut values = values_of(&spec)?;
+        check_values(op, &values)?;
         let arity = || {
             invalid(format!(
                 "Invalid number of argument(s) for the {op} ComparisonOperator"
@@ -351,16 +404,18 @@ pub fn attribute_updates(fields: &Fields<'_, '_>) -> Result<Option<Update>, ApiE
             ("DELETE", Some(v)) => {
                 return Err(invalid(format!(
                     "DELETE action with value is not supported for the type {}",
-                    long_type_name(&v)
+                    v.type_name()
                 )));
             }
-            ("ADD", Some(v @ (Value::N(_) | Value::Ss(_) | Value::Ns(_) | Value::Bs(_)))) => {
-                UpdateAction::Add(path, constant(v))
-            }
+            // A list is appended to (only legacy ADD takes one).
+            (
+                "ADD",
+                Some(v @ (Value::N(_) | Value::Ss(_) | Value::Ns(_) | Value::Bs(_) | Value::L(_))),
+            ) => UpdateAction::Add(path, constant(v)),
             ("ADD", Some(v)) => {
                 return Err(invalid(format!(
                     "ADD action is not supported for the type {}",
-                    long_type_name(&v)
+                    v.type_name()
                 )));
             }
             ("PUT" | "ADD", None) => {

@@ -162,9 +162,11 @@ impl<'a> Placeholders<'a> {
                         "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
                     )));
                 }
-                if name.is_empty() {
+                if let Err(crate::model::value::ValueError::Validation(m)) =
+                    crate::model::value::check_attribute_name(name)
+                {
                     return Err(ExprError::new(format!(
-                        "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
+                        "ExpressionAttributeNames contains invalid value: {m} for key {key}"
                     )));
                 }
                 out.names.push((key, name));

@@ -89,16 +89,21 @@ impl ExprInput {
 }
 
 /// DynamoDB's error for mixing legacy and expression parameters; `legacy`
-/// and `modern` list the member names in DynamoDB's listing order.
+/// and `modern` list the member names in DynamoDB's listing order. The one
+/// exception DynamoDB makes: KeyConditions conflicts only with
+/// KeyConditionExpression, so it goes with a FilterExpression or a
+/// ProjectionExpression.
 pub fn check_not_mixed(
     fields: &Fields<'_, '_>,
     legacy: &[&str],
     modern: &[&str],
 ) -> Result<(), ApiError> {
+    let key_expression = fields.get("KeyConditionExpression").is_some();
     let present = |names: &[&str]| -> Vec<String> {
         names
             .iter()
             .filter(|n| fields.get(n).is_some())
+            .filter(|n| **n != "KeyConditions" || key_expression)
             .map(|n| n.to_string())
             .collect()
     };
@@ -230,10 +235,7 @@ pub fn filter_names(cond: &Condition) -> Vec<&str> {
                 operands.extend(list.iter());
             }
             Node::Exists(p) | Node::NotExists(p) => add(&mut names, p.head()),
-            Node::Type(p, t) => {
-                add(&mut names, p.head());
-                operands.push(t);
-            }
+            Node::Type(a, t) => operands.extend([a, t]),
             Node::And(..) | Node::Or(..) | Node::Not(_) => {}
         }
         for operand in operands {

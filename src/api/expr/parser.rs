@@ -378,7 +378,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
     }
 
     fn primary(&mut self, nodes: &mut Vec<Node>) -> Result<(NodeId, bool), ExprError> {
-        if self.peek() == Tok::LParen {
+        if self.peek() == Tok::LParen && !self.group_is_compared() {
             self.bump();
             self.enter()?;
             let (inner, inner_group) = self.or(nodes)?;
@@ -500,8 +500,52 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         false
     }
 
-    /// An operand of a comparison: path, `:value` or `size(path)`.
+    /// Is the parenthesized group starting at the current token followed by
+    /// a comparator, BETWEEN or IN (so it is a parenthesized operand, as in
+    /// `(size(b)) = :v`, not a condition)?
+    fn group_is_compared(&self) -> bool {
+        let mut depth = 0usize;
+        for (i, t) in self.toks[self.pos..].iter().enumerate() {
+            match t.tok {
+                Tok::LParen => depth += 1,
+                Tok::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let next = self.toks[self.pos + i + 1];
+                        let word = &self.src[next.start as usize..next.end as usize];
+                        return matches!(
+                            next.tok,
+                            Tok::Eq | Tok::Ne | Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge
+                        ) || (next.tok == Tok::Ident
+                            && (word.eq_ignore_ascii_case("BETWEEN")
+                                || word.eq_ignore_ascii_case("IN")));
+                    }
+                }
+                Tok::Eof => return false,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// An operand of a comparison: path, `:value` or `size(…)`, possibly in
+    /// parentheses (twice is DynamoDB's "redundant parentheses").
     fn cond_operand(&mut self) -> Result<Operand, ExprError> {
+        if self.peek() == Tok::LParen {
+            self.bump();
+            self.enter()?;
+            let doubled = self.peek() == Tok::LParen;
+            let inner = self.cond_operand()?;
+            self.leave();
+            self.expect(Tok::RParen)?;
+            if doubled {
+                self.note(
+                    Prio::Parens,
+                    "The expression has redundant parentheses;".to_string(),
+                );
+            }
+            return Ok(inner);
+        }
         match self.peek() {
             Tok::Value => Ok(Operand::Value(self.value()?)),
             Tok::Ident if self.peek_at(1) == Tok::LParen => match self.call_args()? {
@@ -551,6 +595,18 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         }
         match args.pop() {
             Some(Arg::Op(Operand::Path(path))) => Ok(Operand::Size(path)),
+            // The size of a literal is known now: a number constant.
+            Some(Arg::Op(Operand::Value(id)))
+                if super::eval::size_of(&self.consts[id as usize]).is_some() =>
+            {
+                let size = super::eval::size_of(&self.consts[id as usize]).unwrap_or(0);
+                self.consts
+                    .push(Value::N(crate::model::number::Number::from_u64(
+                        size as u64,
+                    )));
+                self.const_keys.push("");
+                Ok(Operand::Value((self.consts.len() - 1) as ConstId))
+            }
             Some(Arg::Op(op)) => {
                 let message = match self.literal_type(&op) {
                     Some(t @ ("N" | "BOOL" | "NULL")) => format!(
@@ -661,7 +717,7 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         let node = match (name, first, second) {
             ("attribute_exists", Operand::Path(p), _) => Node::Exists(p),
             ("attribute_not_exists", Operand::Path(p), _) => Node::NotExists(p),
-            ("attribute_type", Operand::Path(p), Some(t)) => {
+            ("attribute_type", first @ (Operand::Path(_) | Operand::Value(_)), Some(t)) => {
                 match &t {
                     Operand::Value(id) => match &self.consts[*id as usize] {
                         Value::S(s) if TYPE_NAMES.contains(&s.as_str()) => {}
@@ -674,9 +730,10 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
                         other => bad_type(self, other.type_name()),
                     },
                     Operand::Size(_) => bad_type(self, "N"),
-                    Operand::Path(_) => {}
+                    // The type name must be a value: a path could be any type.
+                    Operand::Path(_) => bad_type(self, ANY_TYPE),
                 }
-                Node::Type(p, t)
+                Node::Type(first, t)
             }
             ("begins_with", first, Some(second)) => {
                 for op in [&first, &second] {
@@ -750,6 +807,10 @@ impl<'s, 'p, 'a> Parser<'s, 'p, 'a> {
         }
     }
 }
+
+/// How DynamoDB names the type of an operand that could be any type (a
+/// path where `attribute_type` needs its type-name value).
+const ANY_TYPE: &str = "{B,SS,L,DICT,HDS,HD,DOUBLE,DECIMAL,INTSET,FLOAT,M,S,NS,INT,BOOL,NULL,DECIMALSET,DOUBLESET,BS,FS,N}";
 
 /// The type names `attribute_type` accepts.
 const TYPE_NAMES: [&str; 10] = ["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];

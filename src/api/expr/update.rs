@@ -184,6 +184,18 @@ impl Parser<'_, '_, '_> {
         }
         self.expect(Tok::RParen)?;
         self.leave();
+        // list_append is allowed only as a SET value or an operand of
+        // +/- (refused there in `set_value`), never inside a function.
+        if args
+            .iter()
+            .any(|a| matches!(a, UpdateOperand::ListAppend(..)))
+        {
+            self.note(
+                Prio::MisusedFunction,
+                "The function is not allowed to be used this way in an expression; function: list_append"
+                    .to_string(),
+            );
+        }
         let placeholder = || UpdateOperand::Path(Path(Vec::new()));
         if name != "if_not_exists" && name != "list_append" {
             self.note(

@@ -61,6 +61,9 @@ pub fn match_index_schema(
     index: &IndexDef,
     terms: Vec<KeyTerm>,
 ) -> Result<IndexKeyCondition, ApiError> {
+    if index.hash_keys.len() > 1 || index.range_keys.len() > 1 {
+        return match_multi_attribute(index, terms);
+    }
     let schema: Vec<&KeyAttr> = index.key_attrs().collect();
     // One slot per schema attribute, filled from the terms.
     let mut slots: Vec<Option<KeyOp>> = vec![None; schema.len()];
@@ -107,6 +110,98 @@ pub fn match_index_schema(
         } else {
             // A range condition before the last RANGE attribute used.
             return Err(not_supported());
+        }
+    }
+    Ok(IndexKeyCondition {
+        hash_values,
+        range_eqs,
+        last,
+    })
+}
+
+/// A multi-attribute key schema, with DynamoDB's messages for it: every
+/// HASH attribute lacking an equality named together, then the RANGE
+/// attributes before the last one conditioned that lack an equality, then
+/// a condition on an attribute outside the schema.
+fn match_multi_attribute(
+    index: &IndexDef,
+    terms: Vec<KeyTerm>,
+) -> Result<IndexKeyCondition, ApiError> {
+    let mut seen: Vec<&str> = Vec::with_capacity(terms.len());
+    for term in &terms {
+        if seen.contains(&term.attribute.as_str()) {
+            return Err(ApiError::validation(
+                "KeyConditionExpressions must only contain one condition per key",
+            ));
+        }
+        seen.push(&term.attribute);
+    }
+    let op_of = |attr: &KeyAttr| {
+        terms
+            .iter()
+            .find(|t| t.attribute == attr.name)
+            .map(|t| &t.op)
+    };
+    let is_eq = |op: Option<&KeyOp>| matches!(op, Some(KeyOp::Cmp(CmpOp::Eq, _)));
+    let names = |attrs: Vec<&KeyAttr>| -> String {
+        attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let hash_missing: Vec<&KeyAttr> = index
+        .hash_keys
+        .iter()
+        .filter(|a| !is_eq(op_of(a)))
+        .collect();
+    if !hash_missing.is_empty() {
+        return Err(ApiError::validation(format!(
+            "HASH key attributes {} must have equality conditions specified in the query",
+            names(hash_missing)
+        )));
+    }
+    let last_used = index.range_keys.iter().rposition(|a| op_of(a).is_some());
+    if let Some(last) = last_used {
+        let before = &index.range_keys[..last];
+        let mut lacking: Vec<&KeyAttr> = before.iter().filter(|a| op_of(a).is_none()).collect();
+        if lacking.is_empty() {
+            lacking = before.iter().filter(|a| !is_eq(op_of(a))).collect();
+        }
+        if !lacking.is_empty() {
+            return Err(ApiError::validation(format!(
+                "RANGE key attributes {} must have equality conditions specified in the query because a condition is present on key attribute {}",
+                names(lacking),
+                index.range_keys[last].name
+            )));
+        }
+    }
+    if terms
+        .iter()
+        .any(|t| !index.key_attrs().any(|a| a.name == t.attribute))
+    {
+        return Err(ApiError::validation(
+            "Query condition missed key schema element",
+        ));
+    }
+    let mut hash_values = Vec::with_capacity(index.hash_keys.len());
+    for attr in &index.hash_keys {
+        let op = op_of(attr).ok_or_else(not_supported)?;
+        check_op_types(attr, op)?;
+        if let KeyOp::Cmp(CmpOp::Eq, value) = op {
+            hash_values.push(value.clone());
+        }
+    }
+    let used = last_used.map_or(0, |l| l + 1);
+    let mut range_eqs = Vec::with_capacity(used);
+    let mut last = None;
+    for (i, attr) in index.range_keys[..used].iter().enumerate() {
+        let op = op_of(attr).ok_or_else(not_supported)?;
+        check_op_types(attr, op)?;
+        if i + 1 == used {
+            last = Some(op.clone());
+        } else if let KeyOp::Cmp(CmpOp::Eq, value) = op {
+            range_eqs.push(value.clone());
         }
     }
     Ok(IndexKeyCondition {
@@ -210,24 +305,38 @@ mod tests {
         let c = match_index_schema(&i, terms).expect("prefix then range");
         assert_eq!(c.range_eqs, vec![s("x")]);
         assert_eq!(c.last, Some(KeyOp::Cmp(CmpOp::Gt, s("y"))));
-        // A missing HASH attribute.
+        // HASH attributes without an equality, named together.
         assert_eq!(
             message(match_index_schema(&i, vec![eq("h1", s("a"))])),
-            "Query condition missed key schema element: h2"
+            "HASH key attributes h2 must have equality conditions specified in the query"
+        );
+        assert_eq!(
+            message(match_index_schema(
+                &i,
+                vec![gt("h1", s("a")), eq("r1", s("a"))]
+            )),
+            "HASH key attributes h1, h2 must have equality conditions specified in the query"
         );
         // A gap in the RANGE attributes.
         let mut terms = all_hash();
-        terms.extend([eq("r1", s("x")), eq("r3", s("z"))]);
+        terms.extend([eq("r3", s("z"))]);
         assert_eq!(
             message(match_index_schema(&i, terms)),
-            "Query condition missed key schema element: r2"
+            "RANGE key attributes r1, r2 must have equality conditions specified in the query because a condition is present on key attribute r3"
         );
         // A range operator before the last one used.
         let mut terms = all_hash();
         terms.extend([gt("r1", s("x")), eq("r2", s("z"))]);
         assert_eq!(
             message(match_index_schema(&i, terms)),
-            "Query key condition not supported"
+            "RANGE key attributes r1 must have equality conditions specified in the query because a condition is present on key attribute r2"
+        );
+        // An attribute outside the schema.
+        let mut terms = all_hash();
+        terms.extend([eq("zz", s("z"))]);
+        assert_eq!(
+            message(match_index_schema(&i, terms)),
+            "Query condition missed key schema element"
         );
     }
 }

@@ -81,6 +81,27 @@ pub fn check_index_name(v: &mut Violations, name: Option<&str>, path: &str) {
     check_resource_name(v, name, path, true);
 }
 
+/// A key attribute's name: 1 to 255 bytes (a member constraint, reported
+/// with the request's other violations).
+pub fn check_key_attribute_name(v: &mut Violations, name: &str, path: &str) {
+    if name.is_empty() {
+        v.push(
+            "''",
+            path,
+            "Member must have length greater than or equal to 1",
+        );
+    } else if name.len() > KEY_ATTRIBUTE_NAME_BYTES_MAX {
+        v.push(
+            &format!("'{name}'"),
+            path,
+            "Member must have length less than or equal to 255",
+        );
+    }
+}
+
+/// The longest name of a key attribute or of a projected attribute.
+pub const KEY_ATTRIBUTE_NAME_BYTES_MAX: usize = 255;
+
 /// Reads AttributeDefinitions (CreateTable, UpdateTable), recording shape
 /// violations; returns the well-formed definitions in request order.
 pub fn read_attribute_definitions(
@@ -95,12 +116,7 @@ pub fn read_attribute_definitions(
         let path = format!("attributeDefinitions.{}.member", i + 1);
         match attr_name {
             None => v.null(&format!("{path}.attributeName")),
-            Some(n) if n.is_empty() || n.len() > 255 => v.push(
-                &format!("'{n}'"),
-                &format!("{path}.attributeName"),
-                "Member must have length between 1 and 255",
-            ),
-            Some(_) => {}
+            Some(n) => check_key_attribute_name(v, n, &format!("{path}.attributeName")),
         }
         let key_type = match attr_type {
             None => {
@@ -209,12 +225,7 @@ fn read_index_key_schema(
         let key_type = element.str("KeyType")?;
         match attr_name {
             None => v.null(&format!("{at}.attributeName")),
-            Some(n) if n.is_empty() || n.len() > 255 => v.push(
-                &format!("'{n}'"),
-                &format!("{at}.attributeName"),
-                "Member must have length between 1 and 255",
-            ),
-            Some(_) => {}
+            Some(n) => check_key_attribute_name(v, n, &format!("{at}.attributeName")),
         }
         match key_type {
             None => v.null(&format!("{at}.keyType")),
@@ -335,6 +346,14 @@ fn check_projection(index: &IndexInput) -> Result<(ProjectionType, Vec<String>),
             "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
         )),
         (Some(names), ProjectionType::Include) => {
+            if names
+                .iter()
+                .any(|n| n.is_empty() || n.len() > KEY_ATTRIBUTE_NAME_BYTES_MAX)
+            {
+                return Err(ApiError::validation(
+                    "Names of key attributes and attributes projected into an index must be between 1 and 255 characters, inclusive",
+                ));
+            }
             for (i, name) in names.iter().enumerate() {
                 if names[..i].contains(name) {
                     return Err(ApiError::invalid_parameter(format!(

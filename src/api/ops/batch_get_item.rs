@@ -11,11 +11,11 @@ use crate::api::expr::Projection;
 use crate::api::expr::params::{ExprInput, projection};
 use crate::api::messages::{MeshReply, MeshRequest, unexpected};
 use crate::api::protocol::error::ApiError;
-use crate::api::protocol::reply::{ConsumedMode, read_units};
+use crate::api::protocol::reply::{ConsumedMode, read_units, write_consumed_object};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
+use crate::api::table::key::{ItemKey, key_from_values, key_values, table_for_items};
 use crate::model::Item;
 use crate::model::codec::decode_item;
 use crate::model::value::{item_size, write_json_map, write_json_str};
@@ -47,7 +47,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "Too many items requested for the BatchGetItem call",
         ));
     }
-    let mut tables = Vec::new();
+    // Everything that needs no table first (DynamoDB's order): each
+    // table's projection, its keys' values and their duplicates.
+    let mut parsed = Vec::new();
     for (name, member) in request_items.iter() {
         let member = Fields::of(member)?;
         let input = ExprInput::read_names_only(&member)?;
@@ -59,21 +61,24 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         )?;
         ph.finish()?;
         let keys_json = member.list("Keys")?.unwrap_or(&[]);
-        if keys_json.is_empty() {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value '[]' at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1"
-            )));
-        }
-        let table = table_for_items(shard, name)?;
-        let mut keys: Vec<ItemKey> = Vec::with_capacity(keys_json.len());
+        let mut keys: Vec<Item> = Vec::with_capacity(keys_json.len());
         for key in keys_json {
-            let key = key_from_json(shard, &table, key)?;
-            if keys.iter().any(|k| k.storage == key.storage) {
+            let key = key_values(key)?;
+            if keys.contains(&key) {
                 return Err(ApiError::validation(
                     "Provided list of item keys contains duplicates",
                 ));
             }
             keys.push(key);
+        }
+        parsed.push((name, member, projection, keys));
+    }
+    let mut tables = Vec::new();
+    for (name, member, projection, key_values) in parsed {
+        let table = table_for_items(shard, name)?;
+        let mut keys: Vec<ItemKey> = Vec::with_capacity(key_values.len());
+        for values in key_values {
+            keys.push(key_from_values(shard, &table, values)?);
         }
         tables.push(TableRequest {
             name: name.to_string(),
@@ -166,9 +171,8 @@ fn reply(
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"TableName\":");
-            write_json_str(&mut out, &req.name);
-            out.extend_from_slice(format!(",\"CapacityUnits\":{units:?}}}").as_bytes());
+            // INDEXES adds the table's own share, as for GetItem.
+            write_consumed_object(&mut out, consumed, &req.name, units, &[]);
         }
         out.push(b']');
     }

@@ -18,17 +18,29 @@ use crate::api::protocol::reply::{ConsumedMode, write_consumed_object, write_uni
 use crate::api::protocol::request::Fields;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{check_item_size, key_from_json, key_of_item, table_for_items};
+use crate::api::table::key::{
+    check_item_size, key_from_values, key_of_item, key_values, table_for_items,
+};
 use crate::catalog::TableDef;
 use crate::engine::WriteBatch;
+use crate::model::Item;
 use crate::model::codec::encode_item;
 use crate::model::value::{item_from_json, item_size, write_json_str};
 
 /// DynamoDB's limit on requests in one BatchWriteItem.
 pub const REQUESTS_MAX: usize = 25;
 
-/// One planned write: (owner, storage key, value or tombstone).
-type Write = (u32, Vec<u8>, Option<Vec<u8>>);
+/// One planned write.
+struct Write {
+    owner: u32,
+    key: Vec<u8>,
+    /// The encoded item, or None to delete.
+    value: Option<Vec<u8>>,
+    /// Its table's position in the request.
+    table: usize,
+    /// The new item's size (0 for a delete).
+    new_size: usize,
+}
 /// Write capacity units per table, in request order.
 type TableUnits = Vec<(String, f64)>;
 
@@ -46,8 +58,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             "Too many items requested for the BatchWriteItem call",
         ));
     }
-    let (writes, units) = plan(shard, &request_items, total)?;
-    let report = execute(shard, writes).await?;
+    let (writes, tables) = plan(shard, &request_items, total)?;
+    let (report, units) = execute(shard, writes, tables, consumed != ConsumedMode::None).await?;
     Ok(Outcome::Reply(reply(
         report,
         want_metrics,
@@ -56,49 +68,53 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     )))
 }
 
+/// One request of the batch, its values read and validated.
+enum Parsed {
+    Put(Item),
+    Delete(Item),
+}
+
 /// Validates every request (nothing is written before all are valid) and
-/// returns the writes and each table's write units.
+/// returns the writes and the tables' names. DynamoDB validates
+/// every request's values (and an item's size) before it looks any table
+/// up.
 fn plan(
     shard: &Shard,
     request_items: &Fields<'_, '_>,
     total: usize,
-) -> Result<(Vec<Write>, TableUnits), ApiError> {
-    let mut writes: Vec<Write> = Vec::with_capacity(total);
-    let mut units = TableUnits::new();
+) -> Result<(Vec<Write>, Vec<String>), ApiError> {
+    let mut parsed: Vec<(&str, Vec<Parsed>)> = Vec::new();
     for (name, _) in request_items.iter() {
         let list = request_items.list(name)?.unwrap_or(&[]);
-        if list.is_empty() {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value '[]' at 'requestItems.{name}.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
-            )));
-        }
-        let table = table_for_items(shard, name)?;
-        let mut table_units = 0.0;
+        let mut requests = Vec::with_capacity(list.len());
         for request in list {
-            let (write, write_units) = plan_request(shard, &table, Fields::of(request)?)?;
-            if writes.iter().any(|(_, k, _)| *k == write.1) {
+            requests.push(parse_request(Fields::of(request)?)?);
+        }
+        parsed.push((name, requests));
+    }
+    let mut writes: Vec<Write> = Vec::with_capacity(total);
+    let mut tables = Vec::with_capacity(parsed.len());
+    for (position, (name, requests)) in parsed.into_iter().enumerate() {
+        let table = table_for_items(shard, name)?;
+        for request in requests {
+            let write = plan_request(shard, &table, position, request)?;
+            if writes.iter().any(|w| w.key == write.key) {
                 return Err(ApiError::validation(
                     "Provided list of item keys contains duplicates",
                 ));
             }
-            table_units += write_units;
             writes.push(write);
         }
-        units.push((name.to_string(), table_units));
+        tables.push(name.to_string());
     }
-    Ok((writes, units))
+    Ok((writes, tables))
 }
 
-/// One PutRequest or DeleteRequest: its write and its write units.
-fn plan_request(
-    shard: &Shard,
-    table: &TableDef,
-    request: Fields<'_, '_>,
-) -> Result<(Write, f64), ApiError> {
-    match (
-        request.object("PutRequest")?,
-        request.object("DeleteRequest")?,
-    ) {
+/// Reads one PutRequest or DeleteRequest (exactly one of them).
+fn parse_request(request: Fields<'_, '_>) -> Result<Parsed, ApiError> {
+    let put = request.object("PutRequest")?;
+    let delete = request.object("DeleteRequest")?;
+    match (put, delete) {
         (Some(put), None) => {
             let item_json = put.get("Item").ok_or_else(|| {
                 ApiError::validation(
@@ -106,17 +122,8 @@ fn plan_request(
                 )
             })?;
             let item = item_from_json(item_json)?;
-            let key = key_of_item(shard, table, &item).map_err(|e| {
-                if e.message.contains("Missing the key") {
-                    ApiError::validation("One of the required keys was not given a value")
-                } else {
-                    e
-                }
-            })?;
             check_item_size(&item)?;
-            check_index_keys(table, &item, false)?;
-            let units = write_units(item_size(&item));
-            Ok(((key.owner, key.storage, Some(encode_item(&item))), units))
+            Ok(Parsed::Put(item))
         }
         (None, Some(delete)) => {
             let key_json = delete.get("Key").ok_or_else(|| {
@@ -124,8 +131,7 @@ fn plan_request(
                     "1 validation error detected: Value null at 'requestItems.member.deleteRequest.key' failed to satisfy constraint: Member must not be null",
                 )
             })?;
-            let key = key_from_json(shard, table, key_json)?;
-            Ok(((key.owner, key.storage, None), write_units(0)))
+            Ok(Parsed::Delete(key_values(key_json)?))
         }
         // DynamoDB Local words an empty request this way too.
         _ => Err(ApiError::validation(
@@ -134,24 +140,76 @@ fn plan_request(
     }
 }
 
-/// One mesh write per owning shard (each atomic), merged reports.
-async fn execute(shard: &Rc<Shard>, writes: Vec<Write>) -> Result<WriteReport, ApiError> {
-    let mut by_owner: BTreeMap<u32, WriteBatch> = BTreeMap::new();
-    for (owner, key, value) in writes {
-        by_owner.entry(owner).or_default().push((key, value));
+/// One request on its table (at `position` in the request): its write.
+fn plan_request(
+    shard: &Shard,
+    table: &TableDef,
+    position: usize,
+    request: Parsed,
+) -> Result<Write, ApiError> {
+    match request {
+        Parsed::Put(item) => {
+            let key = key_of_item(shard, table, &item).map_err(|e| {
+                if e.message.contains("Missing the key") {
+                    ApiError::validation("One of the required keys was not given a value")
+                } else {
+                    e
+                }
+            })?;
+            check_index_keys(table, &item, false)?;
+            Ok(Write {
+                owner: key.owner,
+                key: key.storage,
+                value: Some(encode_item(&item)),
+                table: position,
+                new_size: item_size(&item),
+            })
+        }
+        Parsed::Delete(values) => {
+            let key = key_from_values(shard, table, values)?;
+            Ok(Write {
+                owner: key.owner,
+                key: key.storage,
+                value: None,
+                table: position,
+                new_size: 0,
+            })
+        }
+    }
+}
+
+/// One mesh write per owning shard (each atomic), merged reports, and
+/// (with `measure`) each table's write units: per write, as PutItem and
+/// DeleteItem charge them, 1 per KB of the larger of old and new item.
+async fn execute(
+    shard: &Rc<Shard>,
+    writes: Vec<Write>,
+    tables: Vec<String>,
+    measure: bool,
+) -> Result<(WriteReport, TableUnits), ApiError> {
+    let mut units: TableUnits = tables.into_iter().map(|name| (name, 0.0)).collect();
+    let mut by_owner: BTreeMap<u32, Vec<Write>> = BTreeMap::new();
+    for write in writes {
+        by_owner.entry(write.owner).or_default().push(write);
     }
     let mut merged = WriteReport::default();
-    for (owner, batch) in by_owner {
-        match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
+    for (owner, writes) in by_owner {
+        let sizes: Vec<(usize, usize)> = writes.iter().map(|w| (w.table, w.new_size)).collect();
+        let batch: WriteBatch = writes.into_iter().map(|w| (w.key, w.value)).collect();
+        match call_or_local(shard, owner, MeshRequest::Write { batch, measure }).await? {
             MeshReply::Written(result) => {
                 let report = result?;
+                for (i, (table, new_size)) in sizes.into_iter().enumerate() {
+                    let old_size = report.old_sizes.get(i).copied().unwrap_or(0);
+                    units[table].1 += write_units(new_size.max(old_size));
+                }
                 merged.collections.extend(report.collections);
                 merged.index_units.extend(report.index_units);
             }
             other => return Err(unexpected(&other)),
         }
     }
-    Ok(merged)
+    Ok((merged, units))
 }
 
 fn reply(
@@ -163,6 +221,7 @@ fn reply(
     let WriteReport {
         mut collections,
         index_units,
+        ..
     } = report;
     let mut out = b"{\"UnprocessedItems\":{}".to_vec();
     if want_metrics && !collections.is_empty() {

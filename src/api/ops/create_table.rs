@@ -8,12 +8,12 @@ use std::rc::Rc;
 use simd_json::BorrowedValue as Json;
 
 use crate::api::index::ddl::{
-    IndexInput, check_attribute_use, check_globals, check_locals, read_attribute_definitions,
-    read_indexes, show_list,
+    IndexInput, check_attribute_use, check_globals, check_key_attribute_name, check_locals,
+    read_attribute_definitions, read_indexes, show_list,
 };
 use crate::api::protocol::error::{ApiError, Violations};
-use crate::api::protocol::names::check_table_name;
-use crate::api::protocol::params::billing;
+use crate::api::protocol::names::create_table_name;
+use crate::api::protocol::params::{billing, check_capacity_bounds};
 use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
@@ -67,8 +67,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
 /// The members' shapes, reported together as DynamoDB's validator does.
 fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
+    let name = create_table_name(fields, &mut v)?;
     let attr_defs = fields.list("AttributeDefinitions")?;
     let key_schema = fields.list("KeySchema")?;
     if attr_defs.is_none() {
@@ -90,9 +89,6 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         "globalSecondaryIndexes",
     )?;
     v.into_result()?;
-    let Some(name) = name else {
-        return Err(ApiError::validation("TableName is required"));
-    };
     Ok(Request {
         name,
         defs,
@@ -190,8 +186,9 @@ fn read_key_schema(
         let path = format!("keySchema.{}.member", i + 1);
         let attr_name = element.str("AttributeName")?;
         let key_type = element.str("KeyType")?;
-        if attr_name.is_none() {
-            v.null(&format!("{path}.attributeName"));
+        match attr_name {
+            None => v.null(&format!("{path}.attributeName")),
+            Some(n) => check_key_attribute_name(v, n, &format!("{path}.attributeName")),
         }
         match key_type {
             None => v.null(&format!("{path}.keyType")),
@@ -221,6 +218,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         locals,
         globals,
     } = request;
+    check_capacity_bounds(throughput, "")?;
     let key_names = check_key_schema(&keys, &defs, locals.is_none() && globals.is_none())?;
     let (mode, (rcu, wcu)) = capacity(mode, throughput)?;
     let find = |n: &str| defs.iter().find(|d| d.name == n).cloned();
@@ -270,6 +268,14 @@ fn check_key_schema(
     defs: &[KeyAttr],
     no_indexes: bool,
 ) -> Result<Vec<String>, ApiError> {
+    let defined = |name: &str| defs.iter().any(|d| d.name == name);
+    if keys.len() == 2
+        && (keys.iter().any(|(n, _)| !defined(n)) || (keys[0].0 == keys[1].0 && defs.len() == 1))
+    {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
+    }
     if keys.first().is_some_and(|(_, t)| t != "HASH") {
         return Err(ApiError::validation(
             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",

@@ -11,7 +11,7 @@ use crate::api::protocol::reply::{ReplyBuilder, read_units};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::peers::get_on_owner;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{key_from_json, table_for_items};
+use crate::api::table::key::{key_from_values, key_values, table_for_items};
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
@@ -19,6 +19,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let request = item_request(&fields, "Key", "key", false)?;
     let (name, key_json, consumed) = (request.table_name, request.target, request.consumed);
     let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);
+    let key_values = key_values(key_json)?;
     let input = ExprInput::read_names_only(&fields)?;
     let mut ph = input.placeholders()?;
     let projection = projection(&fields, &mut ph)?;
@@ -28,7 +29,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     )?;
     ph.finish()?;
     let table = table_for_items(shard, name)?;
-    let key = key_from_json(shard, &table, key_json)?;
+    let key = key_from_values(shard, &table, key_values)?;
     let mut reply = ReplyBuilder::new();
     let mut size = 0;
     if let Some(bytes) = get_on_owner(shard, key.owner, &key.storage).await? {

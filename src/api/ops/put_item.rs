@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use crate::api::expr::params::check_not_mixed;
 use crate::api::protocol::params::item_request;
 use crate::api::write::condition::write_condition;
 
@@ -10,7 +11,7 @@ use crate::api::index::keys::check_item as check_index_keys;
 use crate::api::messages::WriteReport;
 use crate::api::protocol::error::{ApiError, Violations};
 use crate::api::protocol::params::wants_collection_metrics;
-use crate::api::protocol::reply::{ReplyBuilder, write_units};
+use crate::api::protocol::reply::{ConsumedMode, ReplyBuilder, write_units};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::peers::write_on_owner;
 use crate::api::shard::{Outcome, Shard};
@@ -24,19 +25,26 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let request = item_request(&fields, "Item", "item", true)?;
     let (name, item_json) = (request.table_name, request.target);
     let (return_values, consumed) = (request.return_values, request.consumed);
-    let (cond, return_old) = write_condition(&fields)?;
+    // DynamoDB's order: mixed parameters, the item's values, ReturnValues,
+    // the item's size, the condition; then the table and its key schema.
+    check_not_mixed(
+        &fields,
+        &["Expected", "ConditionalOperator"],
+        &["ConditionExpression"],
+    )?;
     let item = item_from_json(item_json)?;
     if !matches!(return_values, "NONE" | "ALL_OLD") {
         return Err(ApiError::validation(
             "ReturnValues can only be ALL_OLD or NONE",
         ));
     }
+    check_item_size(&item)?;
+    let (cond, return_old) = write_condition(&fields)?;
     let mut v = Violations::default();
     let want_metrics = wants_collection_metrics(&fields, &mut v)?;
     v.into_result()?;
     let table = table_for_items(shard, name)?;
     let key = key_of_item(shard, &table, &item)?;
-    check_item_size(&item)?;
     check_index_keys(&table, &item, false)?;
     // Indexed tables need the old item to maintain their indexes.
     let plain = cond.is_none() && return_values == "NONE" && table.indexes.is_empty();
@@ -49,8 +57,19 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     // owner; the owner still takes the key lock so it never lands between a
     // conditional writer's read and write.
     let mut report = WriteReport::default();
+    // A plain put charges for the larger of the old and new item too: the
+    // owner measures the old one when capacity is asked for.
+    let mut plain_old_size = 0;
     let old = if plain {
-        write_on_owner(shard, key.owner, vec![(key.storage, Some(encoded))]).await?;
+        let measure = consumed != ConsumedMode::None;
+        let written = write_on_owner(
+            shard,
+            key.owner,
+            vec![(key.storage, Some(encoded))],
+            measure,
+        )
+        .await?;
+        plain_old_size = written.old_sizes.first().copied().unwrap_or(0);
         None
     } else {
         let locked = lock_and_read(shard, &key).await?;
@@ -69,7 +88,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if let (Some(old), "ALL_OLD") = (&old, return_values) {
         reply.item("Attributes", old);
     }
-    let old_size = old.as_ref().map_or(0, item_size);
+    let old_size = old.as_ref().map_or(plain_old_size, item_size);
     reply.consumed_with_indexes(
         consumed,
         &table.name,

@@ -37,7 +37,7 @@ use crate::api::protocol::reply::ConsumedMode;
 use crate::api::protocol::request::Fields;
 use crate::api::read::page::{IndexPage, PageBuilder};
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{key_from_json, make_key, table_for_items};
+use crate::api::table::key::{make_key, start_key_from_json, table_for_items};
 use crate::catalog::{KeyAttr, TableDef};
 use crate::model::Value;
 use crate::model::codec::decode_item;
@@ -96,13 +96,20 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let Some(name) = name else {
         return Err(ApiError::validation("TableName is required"));
     };
+    // KeyConditions may go with FilterExpression and ProjectionExpression;
+    // only KeyConditionExpression excludes it (`check_not_mixed`).
     check_not_mixed(
         fields,
-        &["KeyConditions", "QueryFilter", "ConditionalOperator"],
         &[
-            "KeyConditionExpression",
-            "FilterExpression",
+            "AttributesToGet",
+            "QueryFilter",
+            "ConditionalOperator",
+            "KeyConditions",
+        ],
+        &[
             "ProjectionExpression",
+            "FilterExpression",
+            "KeyConditionExpression",
         ],
     )?;
     let limit = read_limit(fields)?;
@@ -173,7 +180,7 @@ async fn query_table(
     let partition = partition_prefix(table.id, key.hash, &pk);
     let (mut lower, mut upper) = sort_range(&partition, sort.as_ref());
     if let Some(start) = fields.get("ExclusiveStartKey") {
-        let start = key_from_json(shard, table, start)?;
+        let start = start_key_from_json(shard, table, start)?;
         if start.pk != pk {
             return Err(ApiError::validation(
                 "The provided starting key does not match the range key predicate",

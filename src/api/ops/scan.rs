@@ -34,7 +34,7 @@ use crate::api::protocol::request::Fields;
 use crate::api::read::page::{IndexPage, PageBuilder};
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{key_from_json, make_key, table_for_items};
+use crate::api::table::key::{make_key, start_key_from_json, table_for_items};
 use crate::catalog::{IndexDef, TableDef};
 use crate::model::Item;
 use crate::model::codec::decode_item;
@@ -100,16 +100,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                 (key.hash, key.storage)
             }
             None => {
-                let key = key_from_json(shard, &table, start)?;
+                let key = start_key_from_json(shard, &table, start)?;
                 (key.hash, key.storage)
             }
         };
-        // A start key outside the segment resumes nothing (an empty last
-        // page), as DynamoDB Local answers.
+        // A parallel scan resumes only inside its own segment.
         if hash < walk.hashes.0 || hash > walk.hashes.1 {
-            let page = new_page(&request, &walk);
-            return Ok(Outcome::Reply(
-                page.reply(request.consumed, request.consistent),
+            return Err(ApiError::validation(
+                "Exclusive start key must lie within the segment",
             ));
         }
         walk.resume = Some((hash, storage));
@@ -141,8 +139,8 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let segments = segments(segment, total)?;
     check_not_mixed(
         fields,
-        &["ScanFilter", "ConditionalOperator"],
-        &["FilterExpression", "ProjectionExpression"],
+        &["AttributesToGet", "ScanFilter", "ConditionalOperator"],
+        &["ProjectionExpression", "FilterExpression"],
     )?;
     let limit = read_limit(fields)?;
     let consistent = fields.bool("ConsistentRead")?.unwrap_or(false);

@@ -9,13 +9,11 @@
 
 use std::rc::Rc;
 
-use simd_json::BorrowedValue as Json;
-
 use crate::api::protocol::params::item_request;
 
 use crate::api::expr::legacy;
 use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::expr::{self, Condition, ExprKind, Update};
+use crate::api::expr::{self, Condition, ExprKind, Path, Projection, Update, UpdateAction};
 use crate::api::index::keys::check_item as check_index_keys;
 use crate::api::messages::WriteReport;
 use crate::api::protocol::error::{ApiError, Violations};
@@ -23,7 +21,7 @@ use crate::api::protocol::params::wants_collection_metrics;
 use crate::api::protocol::reply::{ConsumedMode, ReplyBuilder, write_units};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
+use crate::api::table::key::{ItemKey, key_from_values, key_values, table_for_items};
 use crate::api::write::condition::{check, lock_and_read};
 use crate::api::write::{BaseWrite, commit};
 use crate::catalog::TableDef;
@@ -31,9 +29,8 @@ use crate::model::Item;
 use crate::model::value::item_size;
 
 /// UpdateItem's members, validated in DynamoDB's order.
-struct Request<'a, 'v> {
+struct Request<'a> {
     name: &'a str,
-    key: &'a Json<'v>,
     return_values: &'a str,
     consumed: ConsumedMode,
     update: Option<Update>,
@@ -43,9 +40,9 @@ struct Request<'a, 'v> {
 }
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let request = read(&fields)?;
+    let (request, key_values) = read(&fields)?;
     let table = table_for_items(shard, request.name)?;
-    let key = key_from_json(shard, &table, request.key)?;
+    let key = key_from_values(shard, &table, key_values)?;
     if let Some(update) = &request.update {
         let mut key_names = vec![table.partition_key.name.as_str()];
         if let Some(sk) = &table.sort_key {
@@ -62,6 +59,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         locked.old.as_ref(),
         request.return_old,
     )?;
+    // Removing from a missing item changes nothing: no item is created.
+    if locked.old.is_none() && request.update.as_ref().is_some_and(Update::only_removes) {
+        drop(locked.guard);
+        let mut reply = ReplyBuilder::new();
+        reply.consumed(request.consumed, &table.name, write_units(0));
+        return Ok(Outcome::Reply(reply.finish()));
+    }
     let new = updated_item(&table, &key, locked.old.as_ref(), request.update.as_ref())?;
     check_index_keys(&table, &new, true)?;
     let write = BaseWrite::item(key.storage.clone(), locked.old.clone(), Some(new.clone()));
@@ -73,13 +77,19 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     )))
 }
 
-fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
+/// Validates the request alone, in DynamoDB's order: mixed parameters,
+/// the key's values, AttributeUpdates, Expected, the expressions. Returns
+/// it and the key's values.
+fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<(Request<'a>, Item), ApiError> {
     let request = item_request(fields, "Key", "key", true)?;
     check_not_mixed(
         fields,
         &["AttributeUpdates", "Expected", "ConditionalOperator"],
         &["UpdateExpression", "ConditionExpression"],
     )?;
+    let key_values = key_values(request.target)?;
+    let legacy_update = legacy::attribute_updates(fields)?;
+    let legacy_cond = legacy::expected(fields)?;
     let input = ExprInput::read(fields)?;
     let mut ph = input.placeholders()?;
     let update = match fields.str("UpdateExpression")? {
@@ -92,28 +102,22 @@ fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
         "UpdateExpression and ConditionExpression are null",
     )?;
     ph.finish()?;
-    let update = match update {
-        Some(update) => Some(update),
-        None => legacy::attribute_updates(fields)?,
-    };
-    let cond = match cond {
-        Some(cond) => Some(cond),
-        None => legacy::expected(fields)?,
-    };
+    let update = update.or(legacy_update);
+    let cond = cond.or(legacy_cond);
     let return_old = return_old_on_failure(fields)?;
     let mut v = Violations::default();
     let want_metrics = wants_collection_metrics(fields, &mut v)?;
     v.into_result()?;
-    Ok(Request {
+    let request = Request {
         name: request.table_name,
-        key: request.target,
         return_values: request.return_values,
         consumed: request.consumed,
         update,
         cond,
         return_old,
         want_metrics,
-    })
+    };
+    Ok((request, key_values))
 }
 
 /// The item after the update: applied to the old item, or to just the key
@@ -142,33 +146,32 @@ fn updated_item(
 }
 
 fn reply(
-    request: &Request<'_, '_>,
+    request: &Request<'_>,
     table: &TableDef,
     old: Option<Item>,
     new: Item,
     report: &WriteReport,
 ) -> Vec<u8> {
     let mut reply = ReplyBuilder::new();
-    // UPDATED_OLD/UPDATED_NEW return, whole, each top-level attribute with
-    // an updated path that resolves in that image (DynamoDB Local's
-    // behaviour: `SET m.a.b` returns all of `m`; an appending `SET l[10]`
-    // returns nothing because `l[10]` does not resolve).
-    let updated = |item: &Item| -> Item {
-        let mut out = Item::new();
-        for path in request.update.iter().flat_map(|u| u.paths()) {
-            if expr::resolve_path(item, path).is_some()
-                && let Some(value) = item.get(path.head())
-            {
-                out.insert(path.head().to_string(), value.clone());
-            }
-        }
-        out
+    // UPDATED_OLD/UPDATED_NEW return only the updated paths, as they were
+    // or are (`SET m.a.b` returns `m` with just `a.b`); a path that does
+    // not resolve in that image (an appending `SET l[10]`, a REMOVE in the
+    // new image) returns nothing.
+    let updated = |item: &Item, new: bool| -> Item {
+        let paths: Vec<Path> = request
+            .update
+            .iter()
+            .flat_map(|u| u.actions.iter())
+            .filter(|a| !(new && matches!(a, UpdateAction::Remove(_))))
+            .map(|a| a.path().clone())
+            .collect();
+        Projection::from_paths(paths).apply(item)
     };
     let attributes = match request.return_values {
         "ALL_OLD" => old.clone(),
         "ALL_NEW" => Some(new.clone()),
-        "UPDATED_OLD" => old.as_ref().map(updated),
-        "UPDATED_NEW" => Some(updated(&new)),
+        "UPDATED_OLD" => old.as_ref().map(|o| updated(o, false)),
+        "UPDATED_NEW" => Some(updated(&new, true)),
         _ => None,
     };
     if let Some(attributes) = attributes.filter(|a| !a.is_empty()) {

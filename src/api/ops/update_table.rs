@@ -19,8 +19,8 @@ use crate::api::index::ddl::{
     read_attribute_definitions, read_index_updates, show_list,
 };
 use crate::api::protocol::error::{ApiError, Violations};
-use crate::api::protocol::names::check_table_name;
-use crate::api::protocol::params::billing;
+use crate::api::protocol::names::ddl_table_name;
+use crate::api::protocol::params::{billing, check_capacity_bounds};
 use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
@@ -78,8 +78,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
 /// Validates the request's shape (nothing here reads the catalog).
 fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     let mut v = Violations::default();
-    let name = fields.str("TableName")?;
-    check_table_name(&mut v, name, "tableName");
+    let name = ddl_table_name(fields, &mut v)?;
     let (mode, throughput) = billing(fields, &mut v)?;
     let attribute_definitions = match fields.list("AttributeDefinitions")? {
         None => None,
@@ -91,9 +90,6 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
     };
     let settings = SettingsInput::read(fields, &mut v)?;
     v.into_result()?;
-    let Some(name) = name else {
-        return Err(ApiError::validation("TableName is required"));
-    };
     for unsupported in ["StreamSpecification", "ReplicaUpdates"] {
         if fields.get(unsupported).is_some() {
             return Err(ApiError::validation(format!(
@@ -121,7 +117,13 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
             "List of GlobalSecondaryIndexUpdates is empty",
         ));
     }
+    check_capacity_bounds(throughput, "")?;
     let actions = one_action_each(updates)?;
+    for action in &actions {
+        if let IndexAction::Update { name, throughput } = action {
+            check_capacity_bounds(*throughput, &format!(" for index {name}"))?;
+        }
+    }
     check_online_actions(&actions, name, throughput)?;
     Ok(Request {
         name,

@@ -195,14 +195,18 @@ impl ApiError {
         let mut out = Vec::with_capacity(96 + self.message.len());
         out.extend_from_slice(b"{\"__type\":");
         write_json_str(&mut out, &self.type_name);
-        // DynamoDB spells it "Message" for coral errors but SDKs accept both; we
-        // use "message" like DynamoDB's own service errors.
+        // DynamoDB's JSON reader and its coral errors spell it "Message";
+        // its validator and its service errors "message" (SDKs read both).
+        // An empty message is omitted (UnknownOperationException has none).
         if !self.message.is_empty() {
-            out.extend_from_slice(if self.type_name.ends_with("#AccessDeniedException") {
+            let member: &[u8] = if self.type_name.ends_with("#SerializationException")
+                || self.type_name.ends_with("#AccessDeniedException")
+            {
                 b",\"Message\":"
             } else {
                 b",\"message\":"
-            });
+            };
+            out.extend_from_slice(member);
             write_json_str(&mut out, &self.message);
         }
         if let Some(item) = &self.item {

@@ -12,3 +12,5 @@ pub mod operation;
 pub mod params;
 pub mod reply;
 pub mod request;
+pub mod rules;
+pub mod shape;

@@ -57,11 +57,65 @@ pub fn check_resource_name(
     }
 }
 
-/// Reads and validates TableName, returning it.
+/// DynamoDB's error for a DDL request without a TableName, which it reports
+/// before any other violation.
+fn table_name_required() -> ApiError {
+    ApiError::validation("The parameter 'TableName' is required but was not present in the request")
+}
+
+/// The TableName of DescribeTable, DeleteTable and UpdateTable: required;
+/// a length outside 3–255 is reported on its own, in DynamoDB's words for
+/// these operations; a bad character joins the other violations in `v`.
+pub fn ddl_table_name<'a>(
+    fields: &Fields<'a, '_>,
+    v: &mut Violations,
+) -> Result<&'a str, ApiError> {
+    let name = fields.str("TableName")?.ok_or_else(table_name_required)?;
+    if !(3..=255).contains(&name.chars().count()) {
+        return Err(ApiError::validation(
+            "TableName must be at least 3 characters long and at most 255 characters long",
+        ));
+    }
+    if !is_resource_name(name) {
+        v.push(
+            &format!("'{name}'"),
+            "tableName",
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        );
+    }
+    Ok(name)
+}
+
+/// CreateTable's TableName: required (reported alone), then at least one
+/// character (a table ARN may stand for a name elsewhere, so the member's
+/// own bound is 1), then the name rules, with the other violations in `v`.
+pub fn create_table_name<'a>(
+    fields: &Fields<'a, '_>,
+    v: &mut Violations,
+) -> Result<&'a str, ApiError> {
+    let name = fields.str("TableName")?.ok_or_else(table_name_required)?;
+    if name.is_empty() {
+        v.push(
+            "''",
+            "tableName",
+            "Member must have length greater than or equal to 1",
+        );
+    } else {
+        check_table_name(v, Some(name), "tableName");
+    }
+    Ok(name)
+}
+
+fn is_resource_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+/// Reads and validates the TableName of DescribeTable and DeleteTable,
+/// returning it.
 pub fn table_name<'a>(fields: &Fields<'a, '_>) -> Result<&'a str, ApiError> {
-    let name = fields.str("TableName")?;
     let mut v = Violations::default();
-    check_table_name(&mut v, name, "tableName");
+    let name = ddl_table_name(fields, &mut v)?;
     v.into_result()?;
-    name.ok_or_else(|| ApiError::validation("TableName is required"))
+    Ok(name)
 }

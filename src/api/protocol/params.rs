@@ -199,6 +199,26 @@ pub fn read_select_kind(
     }
 }
 
+/// DynamoDB's bound on one capacity-unit member (checked before the table
+/// is looked up).
+pub const CAPACITY_UNITS_MAX: i64 = 1_000_000_000_000;
+
+/// "Given value N for ReadCapacityUnits is out of bounds" (`suffix`, e.g.
+/// " for index i", appended) for capacity units past DynamoDB's bound.
+pub fn check_capacity_bounds(throughput: Option<(i64, i64)>, suffix: &str) -> Result<(), ApiError> {
+    let Some((rcu, wcu)) = throughput else {
+        return Ok(());
+    };
+    for (units, member) in [(rcu, "ReadCapacityUnits"), (wcu, "WriteCapacityUnits")] {
+        if units > CAPACITY_UNITS_MAX {
+            return Err(ApiError::validation(format!(
+                "Given value {units} for {member} is out of bounds{suffix}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// BillingMode and (read, write) capacity units, each if given.
 pub type Billing = (Option<BillingMode>, Option<(i64, i64)>);
 

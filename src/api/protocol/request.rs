@@ -7,7 +7,7 @@ use simd_json::StaticNode;
 use simd_json::borrowed::Object;
 
 use super::error::ApiError;
-use crate::model::value::json_kind;
+use super::shape::{self, Shape};
 
 /// Bracket depth past which a body is rejected before it is parsed, so a
 /// pathological body can neither overflow a stack nor waste time. Deeper than
@@ -67,21 +67,24 @@ pub struct Fields<'a, 'v> {
     object: &'a Object<'v>,
 }
 
+/// DynamoDB's message for `json` where a member of `expected` belongs.
 fn wrong_type(json: &Json<'_>, expected: &str) -> ApiError {
-    ApiError::serialization(format!(
-        "{} cannot be converted to {expected}",
-        json_kind(json)
-    ))
+    let shape = match expected {
+        "String" => &Shape::String,
+        "Boolean" => &Shape::Boolean,
+        "Integer" => &Shape::Integer,
+        "Long" => &Shape::Long,
+        "List" => &Shape::List(&Shape::Any),
+        _ => &Shape::Map(&Shape::Any),
+    };
+    shape::mismatch(json, shape)
 }
 
 impl<'a, 'v> Fields<'a, 'v> {
     pub fn of(json: &'a Json<'v>) -> Result<Self, ApiError> {
         match json {
             Json::Object(object) => Ok(Fields { object }),
-            other => Err(ApiError::serialization(format!(
-                "Unexpected {} where a structure was expected",
-                json_kind(other)
-            ))),
+            other => Err(shape::mismatch(other, &Shape::Struct("Structure", &[]))),
         }
     }
 
@@ -108,11 +111,16 @@ impl<'a, 'v> Fields<'a, 'v> {
         }
     }
 
-    /// An integer member; fractional or out-of-range numbers are serialization errors.
+    /// An integer member; a fractional number reads as its floor (as
+    /// DynamoDB's reader converts it), an out-of-range one is a
+    /// serialization error.
     pub fn i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
         match self.get(name) {
             None => Ok(None),
             Some(Json::Static(StaticNode::I64(n))) => Ok(Some(*n)),
+            Some(Json::Static(StaticNode::F64(x))) if x.is_finite() && x.abs() < 9.0e18 => {
+                Ok(Some(x.floor() as i64))
+            }
             Some(Json::Static(StaticNode::U64(n))) => i64::try_from(*n)
                 .map(Some)
                 .map_err(|_| ApiError::serialization(format!("Number {n} is out of range"))),

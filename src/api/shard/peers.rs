@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use super::Shard;
-use crate::api::messages::{MeshReply, MeshRequest, ShardStats, unexpected};
+use crate::api::messages::{MeshReply, MeshRequest, ShardStats, WriteReport, unexpected};
 use crate::api::protocol::error::ApiError;
 use crate::engine::WriteBatch;
 
@@ -58,9 +58,10 @@ pub async fn write_on_owner(
     shard: &Rc<Shard>,
     owner: u32,
     batch: WriteBatch,
-) -> Result<(), ApiError> {
-    match call_or_local(shard, owner, MeshRequest::Write { batch }).await? {
-        MeshReply::Written(result) => result.map(drop),
+    measure: bool,
+) -> Result<WriteReport, ApiError> {
+    match call_or_local(shard, owner, MeshRequest::Write { batch, measure }).await? {
+        MeshReply::Written(result) => result,
         other => Err(unexpected(&other)),
     }
 }

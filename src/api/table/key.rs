@@ -100,11 +100,26 @@ pub fn make_key(shard: &Shard, table: &TableDef, pk: Value, sk: Option<Value>) -
 
 /// Reads a `Key` member (GetItem, DeleteItem, UpdateItem, batches).
 pub fn key_from_json(shard: &Shard, table: &TableDef, key: &Json<'_>) -> Result<ItemKey, ApiError> {
+    key_from_values(shard, table, key_values(key)?)
+}
+
+/// The attribute values of a `Key` member, each validated: DynamoDB
+/// rejects an invalid value before it looks the table up.
+pub fn key_values(key: &Json<'_>) -> Result<Item, ApiError> {
     let fields = Fields::of(key)?;
     let mut values = Item::new();
     for (name, value) in fields.iter() {
         values.insert(name.to_string(), Value::from_json(value)?);
     }
+    Ok(values)
+}
+
+/// The key of `table` that `values` (from [`key_values`]) name.
+pub fn key_from_values(
+    shard: &Shard,
+    table: &TableDef,
+    mut values: Item,
+) -> Result<ItemKey, ApiError> {
     let schema_len = 1 + usize::from(table.sort_key.is_some());
     let mismatch = || ApiError::validation("The provided key element does not match the schema");
     if values.len() != schema_len {
@@ -131,6 +146,36 @@ pub fn key_from_json(shard: &Shard, table: &TableDef, key: &Json<'_>) -> Result<
         check_key_value(attr, sk, false)?;
     }
     Ok(make_key(shard, table, pk, sk))
+}
+
+/// The ExclusiveStartKey of a table read: as many attributes as the key
+/// schema has, named as it names them, with their types.
+pub fn start_key_from_json(
+    shard: &Shard,
+    table: &TableDef,
+    json: &Json<'_>,
+) -> Result<ItemKey, ApiError> {
+    let values = key_values(json).map_err(|e| {
+        ApiError::validation(format!(
+            "The provided starting key is invalid: {}",
+            e.message
+        ))
+    })?;
+    let schema_len = 1 + usize::from(table.sort_key.is_some());
+    if values.len() != schema_len {
+        return Err(ApiError::validation(
+            "Exclusive Start Key must have same size as table's key schema",
+        ));
+    }
+    if table.key_attrs().any(|a| !values.contains_key(&a.name)) {
+        return Err(ApiError::validation("The provided starting key is invalid"));
+    }
+    key_from_values(shard, table, values).map_err(|e| {
+        ApiError::validation(format!(
+            "The provided starting key is invalid: {}",
+            e.message
+        ))
+    })
 }
 
 /// The key of a whole item (PutItem, BatchWriteItem puts).

@@ -241,7 +241,9 @@ fn random_op(
                     "{{\"TableName\":\"tab\",\"Key\":{},\"UpdateExpression\":\"REMOVE {name}\"}}",
                     key_json(pk, sk)
                 );
-                return (Operation::UpdateItem, body, Some(next));
+                // A REMOVE on a missing item creates nothing.
+                let next = current.is_some().then_some(next);
+                return (Operation::UpdateItem, body, next);
             }
             let body = format!(
                 "{{\"TableName\":\"tab\",\"Key\":{},\"UpdateExpression\":\"SET {name} = :v\",\"ExpressionAttributeValues\":{{\":v\":{}}}}}",

@@ -60,6 +60,11 @@ impl Committed {
         Committed { durable, report }
     }
 
+    /// The report this write will give once durable.
+    pub fn report_mut(&mut self) -> &mut WriteReport {
+        &mut self.report
+    }
+
     /// Ok once durable.
     pub async fn wait(self) -> Result<WriteReport, ApiError> {
         self.durable.wait().await?;

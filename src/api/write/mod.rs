@@ -36,6 +36,7 @@ use crate::api::shard::outbox::{IndexOp, encode_record, now_ms, record_key};
 use crate::catalog::{BillingMode, Catalog, TableDef};
 use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
+use crate::model::value::item_size;
 
 /// The indexed table of each write (None: no indexes to maintain).
 pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
@@ -186,23 +187,47 @@ fn apply(
         WriteReport {
             collections,
             index_units,
+            old_sizes: Vec::new(),
         },
     ))
 }
 
 /// A blind batch of base writes on this shard (BatchWriteItem, plain
 /// PutItem shipped to the owner). The caller holds the key locks.
-pub async fn commit_blind(shard: &Rc<Shard>, batch: WriteBatch) -> Result<Committed, ApiError> {
-    let writes = batch
+/// With `measure`, the old items are read first and their sizes reported.
+pub async fn commit_blind(
+    shard: &Rc<Shard>,
+    batch: WriteBatch,
+    measure: bool,
+) -> Result<Committed, ApiError> {
+    let mut writes: Vec<BaseWrite> = batch
         .into_iter()
         .map(|(storage, value)| BaseWrite::blind(storage, value))
         .collect();
-    commit(shard, writes).await
+    let mut old_sizes = Vec::new();
+    if measure {
+        old_sizes.reserve(writes.len());
+        for write in &mut writes {
+            write.old = match shard.store.get(&write.storage).await? {
+                Some(bytes) => Some(decode_item(&bytes)?),
+                None => None,
+            };
+            write.old_known = true;
+            old_sizes.push(write.old.as_ref().map_or(0, item_size));
+        }
+    }
+    let mut committed = commit(shard, writes).await?;
+    committed.report_mut().old_sizes = old_sizes;
+    Ok(committed)
 }
 
 /// A blind batch sent to its owner (`MeshRequest::Write`): takes the key
 /// locks, commits, and reports once durable.
-pub async fn blind_on_owner(shard: &Rc<Shard>, batch: WriteBatch) -> Result<WriteReport, ApiError> {
+pub async fn blind_on_owner(
+    shard: &Rc<Shard>,
+    batch: WriteBatch,
+    measure: bool,
+) -> Result<WriteReport, ApiError> {
     // Blind writes (BatchWriteItem) take the key locks too, so they
     // never land between a conditional write's read and its write.
     // Keys are locked in sorted order: no two batches deadlock.
@@ -215,7 +240,7 @@ pub async fn blind_on_owner(shard: &Rc<Shard>, batch: WriteBatch) -> Result<Writ
     }
     // Items of indexed tables need their old images to maintain
     // the indexes; `commit_blind` reads them under these locks.
-    let written = commit_blind(shard, batch).await;
+    let written = commit_blind(shard, batch, measure).await;
     drop(guards);
     match written {
         Ok(committed) => committed.wait().await,
