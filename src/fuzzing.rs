@@ -115,6 +115,7 @@ async fn new_shard() -> Rc<Shard> {
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
+        txns: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
     crate::api::index::open(&shard)

@@ -16,7 +16,7 @@ use crate::api::protocol::error::ApiError;
 use crate::api::protocol::operation::{Operation, RequestHead, route};
 use crate::api::protocol::request;
 use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
-use crate::api::{index, ops, table, write};
+use crate::api::{index, ops, table, txn, write};
 
 /// Handles one `POST /` request; returns the HTTP status and JSON body.
 pub async fn handle_http(
@@ -70,6 +70,8 @@ pub async fn execute(
         Operation::Scan => ops::scan::handle(shard, fields).await?,
         Operation::BatchGetItem => ops::batch_get_item::handle(shard, fields).await?,
         Operation::BatchWriteItem => ops::batch_write_item::handle(shard, fields).await?,
+        Operation::TransactWriteItems => ops::transact_write_items::handle(shard, fields).await?,
+        Operation::TransactGetItems => ops::transact_get_items::handle(shard, fields).await?,
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),
@@ -167,5 +169,14 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             index::backfill::finished(shard, table, index_id, from);
             MeshReply::Done(Ok(()))
         }
+        // Transactions: leaves on the participant (`txn::serve`).
+        request @ (MeshRequest::TxnPrepare { .. }
+        | MeshRequest::TxnDecide { .. }
+        | MeshRequest::TxnResolve { .. }
+        | MeshRequest::TxnRead { .. }
+        | MeshRequest::TxnRelease { .. }) => match txn::serve(shard, request).await {
+            Ok(reply) => reply,
+            Err(_) => MeshReply::Done(Err(ApiError::internal("unroutable transaction message"))),
+        },
     }
 }

@@ -12,23 +12,32 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::api::protocol::error::ApiError;
+use crate::api::expr::{Condition, Update};
+use crate::api::protocol::error::{ApiError, CancellationReason};
 use crate::api::protocol::operation::Operation;
 use crate::api::protocol::reply::{CollectionMetrics, IndexUnits};
 use crate::catalog::{Catalog, CatalogCommand, TableDef};
 use crate::engine::{PrefixStats, WriteBatch};
+use crate::model::{Item, Value};
 
 pub enum MeshRequest {
     /// A whole client request for the owner of its key.
-    Forward { op: Operation, body: Vec<u8> },
+    Forward {
+        op: Operation,
+        body: Vec<u8>,
+    },
     /// A DDL change for the coordinator (shard 0).
     Catalog(CatalogCommand),
     /// A new catalog snapshot to install (from shard 0).
     InstallCatalog(Arc<Catalog>),
     /// Point reads of encoded keys on their owner.
-    Get { keys: Vec<Vec<u8>> },
+    Get {
+        keys: Vec<Vec<u8>>,
+    },
     /// A batch of writes owned by the receiving shard; replies when durable.
-    Write { batch: WriteBatch },
+    Write {
+        batch: WriteBatch,
+    },
     /// A bounded range read.
     Scan {
         lower: Bound<Vec<u8>>,
@@ -38,18 +47,113 @@ pub enum MeshRequest {
         max_bytes: usize,
     },
     /// Drop everything under a key prefix (a deleted table).
-    DropPrefix { prefix: Vec<u8> },
+    DropPrefix {
+        prefix: Vec<u8>,
+    },
     /// Counts under a key prefix plus this shard's counters.
-    Stats { prefix: Vec<u8> },
+    Stats {
+        prefix: Vec<u8>,
+    },
     /// GSI entry puts/deletes from a base shard's outbox replicator, for
     /// the receiving (index-owning) shard; replies when durable.
-    IndexApply { batch: WriteBatch },
+    IndexApply {
+        batch: WriteBatch,
+    },
     /// A shard finished backfilling an index (for the coordinator).
     BackfillDone {
         table: String,
         index_id: u32,
         shard: u32,
     },
+    /// Transactions (`api::txn`), from a coordinator to a participant:
+    /// lock, check and durably prepare these actions (and, on the shard
+    /// owning the request's ClientRequestToken, the token); replies with a
+    /// vote.
+    TxnPrepare {
+        txn: TxnId,
+        actions: Vec<TxnAction>,
+        token: Option<TxnToken>,
+    },
+    /// The coordinator's decision for a transaction prepared on the
+    /// receiving shard; replies once applied (commit: durably).
+    TxnDecide {
+        txn: TxnId,
+        commit: bool,
+    },
+    /// From a participant recovering a prepared transaction to its
+    /// coordinator: what was decided?
+    TxnResolve {
+        txn: TxnId,
+    },
+    /// TransactGetItems: lock these keys (bounded wait), read them and keep
+    /// the locks until `TxnRelease` (or a lease runs out).
+    TxnRead {
+        keys: Vec<Vec<u8>>,
+    },
+    TxnRelease {
+        read: u64,
+    },
+}
+
+/// A transaction: the shard coordinating it and a number unique there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxnId {
+    pub coordinator: u32,
+    pub seq: u64,
+}
+
+/// A ClientRequestToken and the hash of the parameters it came with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnToken {
+    pub token: String,
+    pub params: u128,
+}
+
+/// One action of a transaction, validated, for the shard owning its item.
+#[derive(Clone, Debug)]
+pub struct TxnAction {
+    /// Its position in the request (CancellationReasons are in that order).
+    pub index: usize,
+    pub table: Arc<TableDef>,
+    pub storage: Vec<u8>,
+    pub pk: Value,
+    pub sk: Option<Value>,
+    pub op: TxnOp,
+    pub condition: Option<Condition>,
+    /// ReturnValuesOnConditionCheckFailure: ALL_OLD.
+    pub return_old: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum TxnOp {
+    Put(Item),
+    Update(Option<Update>),
+    Delete,
+    ConditionCheck,
+}
+
+/// A participant's vote.
+#[derive(Clone, Debug)]
+pub enum Vote {
+    /// Prepared (durably): the (request position, bytes) of each action,
+    /// bytes being the larger of the old and new item (capacity).
+    Yes { sizes: Vec<(usize, usize)> },
+    /// Not prepared, nothing held: the reasons of the actions that failed.
+    No {
+        reasons: Vec<(usize, CancellationReason)>,
+    },
+    /// The token's transaction already committed with these parameters:
+    /// nothing prepared, the request is a repeat.
+    Repeat,
+}
+
+/// A coordinator's answer to `TxnResolve`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Commit,
+    Abort,
+    /// Still deciding: ask again later.
+    Pending,
 }
 
 /// Key-value pairs read from a shard, in key order.
@@ -66,6 +170,11 @@ pub enum MeshReply {
     Applied(Result<(), DeliveryError>),
     /// A `Write` applied durably, with the item collection sizes it changed.
     Written(Result<WriteReport, ApiError>),
+    Vote(Result<Vote, ApiError>),
+    Resolved(Resolution),
+    /// A `TxnRead`: the hold's id and the values, or
+    /// TransactionConflictException if a lock was not had in time.
+    Read(Result<(u64, Vec<Option<Vec<u8>>>), ApiError>),
 }
 
 /// What a durable write reports: item collection sizes (tables with
@@ -114,6 +223,8 @@ impl MeshRequest {
                 | MeshRequest::Get { .. }
                 | MeshRequest::Write { .. }
                 | MeshRequest::Scan { .. }
+                | MeshRequest::TxnPrepare { .. }
+                | MeshRequest::TxnRead { .. }
         )
     }
 }
@@ -128,6 +239,9 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
         MeshReply::Done(_) => "Done",
         MeshReply::Applied(_) => "Applied",
         MeshReply::Written(_) => "Written",
+        MeshReply::Vote(_) => "Vote",
+        MeshReply::Resolved(_) => "Resolved",
+        MeshReply::Read(_) => "Read",
     };
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }

@@ -13,9 +13,7 @@ use simd_json::BorrowedValue as Json;
 
 use crate::api::protocol::params::item_request;
 
-use crate::api::expr::legacy;
-use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::expr::{self, Condition, ExprKind, Update};
+use crate::api::expr::{self, Condition, Update};
 use crate::api::index::keys::check_item as check_index_keys;
 use crate::api::messages::WriteReport;
 use crate::api::protocol::error::{ApiError, Violations};
@@ -23,8 +21,8 @@ use crate::api::protocol::params::wants_collection_metrics;
 use crate::api::protocol::reply::{ConsumedMode, ReplyBuilder, write_units};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{ItemKey, key_from_json, table_for_items};
-use crate::api::write::condition::{check, lock_and_read};
+use crate::api::table::key::{key_from_json, table_for_items};
+use crate::api::write::condition::{check, lock_and_read, update_expressions, updated_item};
 use crate::api::write::{BaseWrite, commit};
 use crate::catalog::TableDef;
 use crate::model::Item;
@@ -75,32 +73,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
 
 fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
     let request = item_request(fields, "Key", "key", true)?;
-    check_not_mixed(
-        fields,
-        &["AttributeUpdates", "Expected", "ConditionalOperator"],
-        &["UpdateExpression", "ConditionExpression"],
-    )?;
-    let input = ExprInput::read(fields)?;
-    let mut ph = input.placeholders()?;
-    let update = match fields.str("UpdateExpression")? {
-        Some(text) => Some(expr::parse_update(text, &mut ph)?),
-        None => None,
-    };
-    let cond = condition(fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
-    input.require_expressions(
-        update.is_some() || cond.is_some(),
-        "UpdateExpression and ConditionExpression are null",
-    )?;
-    ph.finish()?;
-    let update = match update {
-        Some(update) => Some(update),
-        None => legacy::attribute_updates(fields)?,
-    };
-    let cond = match cond {
-        Some(cond) => Some(cond),
-        None => legacy::expected(fields)?,
-    };
-    let return_old = return_old_on_failure(fields)?;
+    let (update, cond, return_old) = update_expressions(fields)?;
     let mut v = Violations::default();
     let want_metrics = wants_collection_metrics(fields, &mut v)?;
     v.into_result()?;
@@ -113,31 +86,6 @@ fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<Request<'a, 'v>, ApiError> {
         cond,
         return_old,
         want_metrics,
-    })
-}
-
-/// The item after the update: applied to the old item, or to just the key
-/// when the item is absent.
-fn updated_item(
-    table: &TableDef,
-    key: &ItemKey,
-    old: Option<&Item>,
-    update: Option<&Update>,
-) -> Result<Item, ApiError> {
-    let base = match old {
-        Some(old) => old.clone(),
-        None => {
-            let mut item = Item::new();
-            item.insert(table.partition_key.name.clone(), key.pk.clone());
-            if let (Some(attr), Some(sk)) = (&table.sort_key, &key.sk) {
-                item.insert(attr.name.clone(), sk.clone());
-            }
-            item
-        }
-    };
-    Ok(match update {
-        Some(update) => expr::apply_update(update, &base)?,
-        None => base,
     })
 }
 

@@ -39,6 +39,8 @@ operations!(
     Scan,
     BatchGetItem,
     BatchWriteItem,
+    TransactWriteItems,
+    TransactGetItems,
 );
 
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.

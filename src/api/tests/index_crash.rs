@@ -115,6 +115,7 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
             inbound: crate::api::inbound,
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
+            txns: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
