@@ -63,8 +63,17 @@ async fn acknowledged_transfers_survive_sigkill() {
         }
         server.launch().expect("restart after SIGKILL");
         let acked = acked.lock().expect("acked").clone();
-        let in_flight: Vec<Move> = in_flight.lock().expect("in flight").iter().flatten().copied().collect();
-        assert!(!acked.is_empty(), "round {round}: some transfers were acknowledged");
+        let in_flight: Vec<Move> = in_flight
+            .lock()
+            .expect("in flight")
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        assert!(
+            !acked.is_empty(),
+            "round {round}: some transfers were acknowledged"
+        );
         for (from, to, amount) in &acked {
             expected[*from] -= amount;
             expected[*to] += amount;

@@ -2,3 +2,4 @@
 //! system) and so sit above every layer of the API.
 
 mod index_crash;
+mod txn_crash;
