@@ -95,6 +95,10 @@ pub enum MeshRequest {
     },
 }
 
+/// A held transactional read: its id (for `TxnRelease`) and the values
+/// of its keys, in order.
+pub type HeldRead = (u64, Vec<Option<Vec<u8>>>);
+
 /// A transaction: the shard coordinating it and a number unique there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxnId {
@@ -174,7 +178,7 @@ pub enum MeshReply {
     Resolved(Resolution),
     /// A `TxnRead`: the hold's id and the values, or
     /// TransactionConflictException if a lock was not had in time.
-    Read(Result<(u64, Vec<Option<Vec<u8>>>), ApiError>),
+    Read(Result<HeldRead, ApiError>),
 }
 
 /// What a durable write reports: item collection sizes (tables with

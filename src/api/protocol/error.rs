@@ -28,9 +28,14 @@ pub struct ApiError {
     pub item: Option<Item>,
     /// A server fault's detail, for the log only: never sent to clients.
     pub detail: Option<String>,
-    /// TransactionCanceledException: one reason per action, in request order.
-    pub reasons: Vec<CancellationReason>,
+    /// TransactionCanceledException: one reason per action, in request
+    /// order (boxed: errors stay small on every path that returns one).
+    pub reasons: Option<Box<Cancellation>>,
 }
+
+/// The CancellationReasons of a TransactionCanceledException.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cancellation(pub Vec<CancellationReason>);
 
 /// Why one action of a transaction did not go through (`Code` "None" for
 /// the actions that would have).
@@ -87,7 +92,7 @@ impl ApiError {
             message: message.into(),
             item: None,
             detail: None,
-            reasons: Vec::new(),
+            reasons: None,
         }
     }
 
@@ -220,7 +225,7 @@ impl ApiError {
                 codes.join(", ")
             ),
         );
-        error.reasons = reasons;
+        error.reasons = Some(Box::new(Cancellation(reasons)));
         error
     }
 
@@ -279,9 +284,9 @@ impl ApiError {
             out.extend_from_slice(b",\"Item\":");
             write_json_map(&mut out, item);
         }
-        if !self.reasons.is_empty() {
+        if let Some(reasons) = &self.reasons {
             out.extend_from_slice(b",\"CancellationReasons\":[");
-            for (i, reason) in self.reasons.iter().enumerate() {
+            for (i, reason) in reasons.0.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }

@@ -362,13 +362,15 @@ fn run_random(seed: u64) {
             BALANCE * ACCOUNTS as i64,
             "seed {seed}: the total changed: {got:?}"
         );
-        let m = model.borrow();
+        let (acked, doubt): (Vec<Move>, Vec<Move>) = {
+            let m = model.borrow();
+            (m.acked.clone(), m.doubt.iter().flatten().copied().collect())
+        };
         let mut expected = vec![BALANCE; ACCOUNTS];
-        for (from, to, amount) in &m.acked {
+        for (from, to, amount) in &acked {
             expected[*from] -= amount;
             expected[*to] += amount;
         }
-        let doubt: Vec<Move> = m.doubt.iter().flatten().copied().collect();
         let explained = (0..1u32 << doubt.len()).any(|mask| {
             let mut candidate = expected.clone();
             for (bit, (from, to, amount)) in doubt.iter().enumerate() {

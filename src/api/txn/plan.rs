@@ -275,13 +275,10 @@ pub fn write_plan(shard: &Shard, fields: &Fields<'_, '_>) -> Result<WritePlan, A
             "Transaction request payload size cannot exceed 4 MB",
         ));
     }
-    let token = match token {
-        Some(token) => Some(TxnToken {
-            token: token.to_string(),
-            params: params_hash(fields),
-        }),
-        None => None,
-    };
+    let token = token.map(|token| TxnToken {
+        token: token.to_string(),
+        params: params_hash(fields),
+    });
     let (owners, actions) = actions.into_iter().unzip();
     Ok(WritePlan {
         actions,
