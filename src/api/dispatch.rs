@@ -6,8 +6,10 @@
 //! The one invariant: a forwarded request is never forwarded again, and
 //! every other mesh request is a leaf storage or catalog action whose
 //! handler sends no further mesh message (except `Catalog`, which only the
-//! coordinator receives and which fans out leaf `InstallCatalog`s), so
-//! cross-shard calls cannot form cycles or nested waits.
+//! coordinator receives and which fans out leaf `InstallCatalog`s; a
+//! transaction coordinated by the shard a client reached likewise fans out
+//! leaf `Txn*` messages), so cross-shard calls cannot form cycles or nested
+//! waits.
 
 use std::rc::Rc;
 

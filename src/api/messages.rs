@@ -5,7 +5,10 @@
 //! carries a whole request to its owner; every other request is a leaf
 //! storage or catalog action whose handler sends no further mesh message,
 //! except `Catalog`, which only shard 0 receives and which fans out leaf
-//! `InstallCatalog` messages. Hence no cycles and no nested waits. Index
+//! `InstallCatalog` messages. A transaction's coordinator (the shard a
+//! client's TransactWriteItems/TransactGetItems reached, never a forwarded
+//! request) likewise fans out leaf `Txn*` messages. Hence no cycles and no
+//! nested waits. Index
 //! replication (`IndexApply`) and backfill reports (`BackfillDone`) are sent
 //! by background tasks, never from inside a handler.
 

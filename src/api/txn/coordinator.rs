@@ -25,7 +25,7 @@ use crate::api::protocol::error::{ApiError, CancellationReason};
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{LocalFuture, Shard};
 
-use super::join_all;
+use super::join::join_all;
 use super::records::{decision_key, encode_decision};
 
 /// How a transaction ended.

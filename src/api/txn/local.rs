@@ -79,13 +79,7 @@ pub fn check_token(shard: &Shard, token: &TxnToken) -> Result<TokenCheck, ApiErr
 /// The token's record and the deletes of tokens past their window or the
 /// count bound, for the batch that commits the transaction.
 fn token_records(shard: &Shard, token: &TxnToken, completed_ms: u64) -> WriteBatch {
-    let txns = &shard.txns;
-    let expired = txns.tokens.borrow_mut().expire(
-        completed_ms,
-        txns.token_window_ms,
-        txns.tokens_max.saturating_sub(1),
-    );
-    let mut batch: WriteBatch = expired.iter().map(|t| (token_key(t), None)).collect();
+    let mut batch = expired_tokens(shard, completed_ms, 1);
     batch.push((
         token_key(&token.token),
         Some(encode_token(completed_ms, token.params)),
@@ -93,8 +87,29 @@ fn token_records(shard: &Shard, token: &TxnToken, completed_ms: u64) -> WriteBat
     batch
 }
 
-/// Marks committed the tokens whose records a batch wrote.
+/// Deletes of the tokens past their window, or past the count bound with
+/// `room` more to come.
+fn expired_tokens(shard: &Shard, now_ms: u64, room: usize) -> WriteBatch {
+    let txns = &shard.txns;
+    let expired = txns.tokens.borrow_mut().expire(
+        now_ms,
+        txns.token_window_ms,
+        txns.tokens_max.saturating_sub(room),
+    );
+    expired.iter().map(|t| (token_key(t), None)).collect()
+}
+
+/// Marks committed the tokens whose records a batch wrote (and forgets
+/// the expired ones).
 fn note_tokens(shard: &Shard, batch: &[(Vec<u8>, Option<Vec<u8>>)]) {
+    if batch.is_empty() {
+        return;
+    }
+    let stale = expired_tokens(shard, now_ms(), 1);
+    if !stale.is_empty() {
+        // Not awaited: a delete lost to a crash is found stale again.
+        let _ = shard.store.write(stale);
+    }
     for (key, value) in batch {
         if let (Some(token), Some(value)) = (super::records::token_of(key), value)
             && let Some((completed_ms, params)) = decode_token(value)

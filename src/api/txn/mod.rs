@@ -39,66 +39,27 @@
 //! part in the transaction; its record commits with the writes.
 
 pub mod coordinator;
+pub mod join;
 pub mod local;
 pub mod plan;
 pub mod read;
 pub mod records;
 
-use std::future::Future;
 use std::ops::Bound;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::api::messages::{MeshReply, MeshRequest, Resolution, TxnId, as_ref_bound};
 use crate::api::protocol::error::ApiError;
+use crate::api::shard::Shard;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::txns::{Prepared, PreparedWrite};
-use crate::api::shard::{LocalFuture, Shard};
 use crate::model::key::prefix_end;
 
 use records::{
     DECISION_PREFIX, PREPARE_PREFIX, TOKEN_PREFIX, decision_key, decision_seq, decode_decision,
     decode_prepare, decode_token, prepare_txn, token_key, token_of,
 };
-
-/// Polls every future until all are done; their outputs in order.
-pub async fn join_all<T>(futures: Vec<LocalFuture<T>>) -> Vec<T> {
-    struct JoinAll<T> {
-        futures: Vec<Option<LocalFuture<T>>>,
-        out: Vec<Option<T>>,
-    }
-    impl<T> Unpin for JoinAll<T> {}
-    impl<T> Future for JoinAll<T> {
-        type Output = Vec<T>;
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
-            let this = self.get_mut();
-            let mut pending = false;
-            for (slot, out) in this.futures.iter_mut().zip(this.out.iter_mut()) {
-                if let Some(future) = slot {
-                    match future.as_mut().poll(cx) {
-                        Poll::Ready(value) => {
-                            *out = Some(value);
-                            *slot = None;
-                        }
-                        Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending {
-                return Poll::Pending;
-            }
-            Poll::Ready(this.out.iter_mut().filter_map(Option::take).collect())
-        }
-    }
-    let out = futures.iter().map(|_| None).collect();
-    JoinAll {
-        futures: futures.into_iter().map(Some).collect(),
-        out,
-    }
-    .await
-}
 
 /// Serves the transaction mesh requests (leaves: they touch only this
 /// shard); None for any other request.

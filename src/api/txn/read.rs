@@ -18,7 +18,7 @@ use crate::api::protocol::error::ApiError;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::{LocalFuture, Shard};
 
-use super::join_all;
+use super::join::join_all;
 
 /// Tries of a read that meets conflicts before it is cancelled.
 const TRIES: u32 = 4;
