@@ -644,7 +644,11 @@ async fn transactions_and_single_writes_conflict_cleanly() {
     for t in tasks {
         t.await.expect("worker");
     }
-    // Nothing stays held: a single write goes through now.
+    // Nothing stays held: no intents or prepared transactions on any
+    // shard, and a single write goes through now.
+    assert_eq!(server.metric_sum("txn_intents"), 0);
+    assert_eq!(server.metric_sum("txn_prepared"), 0);
+    assert!(server.metric_sum("txn_committed") > 0);
     client
         .update_item()
         .table_name("hot")

@@ -217,6 +217,25 @@ pub struct ShardStats {
     pub backfill_items_per_s: u64,
     /// Where durable writes spend their time (engine histograms).
     pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
+    pub transactions: TxnStats,
+}
+
+/// Transaction counters of a shard (`/dynacore/metrics`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TxnStats {
+    /// Coordinated here (or run here on the single-shard path): committed
+    /// and cancelled.
+    pub committed: u64,
+    pub cancelled: u64,
+    pub single_shard: u64,
+    /// Item locks not had in time, and single writes refused for an intent.
+    pub conflicts: u64,
+    /// Prepared transactions resolved after a restart.
+    pub recovered: u64,
+    /// Now: transactions prepared here, items held, tokens remembered.
+    pub prepared: u64,
+    pub intents: u64,
+    pub tokens: u64,
 }
 
 impl MeshRequest {

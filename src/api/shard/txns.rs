@@ -321,6 +321,20 @@ impl Txns {
         self.changed.wait_until(|| self.ready.get()).await;
     }
 
+    pub fn stats(&self) -> crate::api::messages::TxnStats {
+        let c = &self.counters;
+        crate::api::messages::TxnStats {
+            committed: c.committed.get(),
+            cancelled: c.cancelled.get(),
+            single_shard: c.single_shard.get(),
+            conflicts: c.conflicts.get(),
+            recovered: c.recovered.get(),
+            prepared: self.prepared_count() as u64,
+            intents: self.intent_count() as u64,
+            tokens: self.tokens.borrow().len() as u64,
+        }
+    }
+
     pub fn count_commit(&self) {
         bump(&self.counters.committed);
     }
