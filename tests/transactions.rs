@@ -779,3 +779,44 @@ async fn random_transfers_keep_the_total_in_every_snapshot() {
     }
     eprintln!("{applied_total} transfers applied, {audits} consistent audits");
 }
+
+/// A transaction that would grow an item collection (a table with LSIs)
+/// past its limit is cancelled with ItemCollectionSizeLimitExceeded, and
+/// writes nothing.
+#[tokio::test]
+async fn item_collection_limit_cancels_the_transaction() {
+    let server =
+        common::start_with_config("txn-collection", 2, "item_collection_bytes_max = 2000\n");
+    let client = server.client();
+    common::index_tables::create(&server, common::index_tables::EVENTS);
+    let event = |sk: &str| {
+        put(
+            "events",
+            item(&[("pk", s("p1")), ("sk", s(sk)), ("x", s(&"x".repeat(1200)))]),
+        )
+    };
+    client
+        .transact_write_items()
+        .transact_items(event("a"))
+        .send()
+        .await
+        .expect("one item fits");
+    let result = client
+        .transact_write_items()
+        .transact_items(event("b"))
+        .transact_items(put("events", item(&[("pk", s("p2")), ("sk", s("c"))])))
+        .send()
+        .await;
+    let (_, reasons) = cancelled(result);
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("")).collect();
+    assert_eq!(codes, ["ItemCollectionSizeLimitExceeded", "None"]);
+    let p2 = client
+        .get_item()
+        .table_name("events")
+        .key("pk", s("p2"))
+        .key("sk", s("c"))
+        .send()
+        .await
+        .expect("get");
+    assert!(p2.item().is_none(), "nothing written");
+}

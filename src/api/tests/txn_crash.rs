@@ -35,14 +35,14 @@ use crate::model::codec::decode_item;
 use crate::model::key::prefix_end;
 use crate::testkit::{Rng, fixed_seeds, for_seeds, fresh_seeds};
 
-const ACCOUNTS: usize = 6;
-const BALANCE: i64 = 100;
+pub(super) const ACCOUNTS: usize = 6;
+pub(super) const BALANCE: i64 = 100;
 
-fn pk(i: usize) -> String {
+pub(super) fn pk(i: usize) -> String {
     format!("a{i}")
 }
 
-async fn setup(shards: &[Rc<Shard>]) {
+pub(super) async fn setup(shards: &[Rc<Shard>]) {
     let table = TableDef::for_tests("acct", attr("pk", KeyType::S), None, vec![]);
     ddl::apply(&shards[0], CatalogCommand::Create(table))
         .await
@@ -66,7 +66,7 @@ async fn setup(shards: &[Rc<Shard>]) {
     .expect("open the accounts");
 }
 
-fn transfer_body(from: usize, to: usize, amount: i64) -> String {
+pub(super) fn transfer_body(from: usize, to: usize, amount: i64) -> String {
     let update = |k: usize, expr: &str, cond: &str| {
         format!(
             r#"{{"Update":{{"TableName":"acct","Key":{{"pk":{{"S":"{}"}}}},"UpdateExpression":"{expr}"{cond},"ExpressionAttributeValues":{{":a":{{"N":"{amount}"}}}}}}}}"#,
@@ -84,7 +84,7 @@ fn transfer_body(from: usize, to: usize, amount: i64) -> String {
     )
 }
 
-fn owner(shard: &Shard, i: usize) -> u32 {
+pub(super) fn owner(shard: &Shard, i: usize) -> u32 {
     let catalog = shard.catalog();
     let table = catalog.table("acct").expect("table");
     make_key(shard, table, Value::S(pk(i)), None).owner

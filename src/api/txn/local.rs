@@ -254,19 +254,20 @@ async fn limit_reasons(
     let deltas = collection::deltas(writes, &tables);
     let mut reasons = Reasons::new();
     let action_of = |storage: &[u8]| actions.iter().find(|a| a.storage == storage);
-    if !deltas.is_empty() && collection::would_exceed(shard, &deltas).await? {
-        for (write, table) in writes.iter().zip(&tables) {
-            if table.as_ref().is_some_and(|t| t.has_local_indexes())
-                && let Some(action) = action_of(&write.storage)
-            {
-                reasons.push((
-                    action.index,
-                    CancellationReason::new(
-                        "ItemCollectionSizeLimitExceeded",
-                        "Collection size exceeded.",
-                    ),
-                ));
-            }
+    let over = collection::exceeding(shard, &deltas).await?;
+    for action in actions {
+        if over
+            .iter()
+            .any(|(table, pk)| *table == action.table.name && *pk == action.pk)
+            && writes.iter().any(|w| w.storage == action.storage)
+        {
+            reasons.push((
+                action.index,
+                CancellationReason::new(
+                    "ItemCollectionSizeLimitExceeded",
+                    "Collection size exceeded.",
+                ),
+            ));
         }
     }
     let gsi = tables

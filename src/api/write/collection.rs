@@ -115,16 +115,18 @@ async fn counter(shard: &Shard, key: &[u8]) -> Result<u64, ApiError> {
     })
 }
 
-/// Whether applying `deltas` now would grow a collection past its limit
-/// (a transaction's prepare: its commit no longer checks).
-pub async fn would_exceed(shard: &Shard, deltas: &Deltas) -> Result<bool, ApiError> {
-    for (key, (_, _, delta)) in deltas {
+/// The collections (table name, partition key) that applying `deltas` now
+/// would grow past the limit (a transaction's prepare: its commit no
+/// longer checks).
+pub async fn exceeding(shard: &Shard, deltas: &Deltas) -> Result<Vec<(String, Value)>, ApiError> {
+    let mut over = Vec::new();
+    for (key, (table, pk, delta)) in deltas {
         if *delta > 0
             && counter(shard, key).await?.saturating_add_signed(*delta)
                 > shard.settings.item_collection_bytes_max
         {
-            return Ok(true);
+            over.push((table.name.clone(), pk.clone()));
         }
     }
-    Ok(false)
+    Ok(over)
 }
