@@ -107,6 +107,11 @@ impl Mix {
         Ok(Mix { cumulative })
     }
 
+    /// Whether `op` has a positive weight.
+    pub fn contains(&self, op: OpKind) -> bool {
+        self.cumulative.iter().any(|(o, _)| *o == op)
+    }
+
     /// Parses `get=80,put=10,update=5,query=3,scan=1,batchget=1,batchwrite=0`.
     pub fn parse(spec: &str) -> Result<Self> {
         let mut weights = Vec::new();
