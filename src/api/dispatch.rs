@@ -174,6 +174,7 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
         // Transactions: leaves on the participant (`txn::serve`).
         request @ (MeshRequest::TxnPrepare { .. }
         | MeshRequest::TxnDecide { .. }
+        | MeshRequest::TxnSync
         | MeshRequest::TxnResolve { .. }
         | MeshRequest::TxnRead { .. }
         | MeshRequest::TxnRelease { .. }) => match txn::serve(shard, request).await {

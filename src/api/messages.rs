@@ -78,11 +78,16 @@ pub enum MeshRequest {
         token: Option<TxnToken>,
     },
     /// The coordinator's decision for a transaction prepared on the
-    /// receiving shard; replies once applied (commit: durably).
+    /// receiving shard; replies once applied (visible), and with `durable`
+    /// once the application is durable too.
     TxnDecide {
         txn: TxnId,
         commit: bool,
+        durable: bool,
     },
+    /// Replies once everything applied on the receiving shard so far is
+    /// durable (the coordinator's cue to forget a decision).
+    TxnSync,
     /// From a participant recovering a prepared transaction to its
     /// coordinator: what was decided?
     TxnResolve {

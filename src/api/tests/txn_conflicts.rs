@@ -90,7 +90,11 @@ fn a_prepared_transaction_holds_its_items() {
         assert!(e.type_name.ends_with("TransactionInProgressException"), "{e:?}");
         // Commit it: everything goes through, and the token repeats.
         for p in voted {
-            match serve(&shards[p], MeshRequest::TxnDecide { txn, commit: true }).await {
+            match serve(&shards[p], MeshRequest::TxnDecide {
+                    txn,
+                    commit: true,
+                    durable: true,
+                }).await {
                 MeshReply::Written(Ok(_)) => {}
                 other => panic!("commit on {p}: {:?}", crate::api::messages::unexpected(&other)),
             }

@@ -1,7 +1,9 @@
 //! Crash tests of two-phase commit: whole shards in one process over the
 //! fault-injecting memory file system.
 //!
-//! - Each step of the protocol, driven message by message, then a crash
+//! - Each step of the protocol (the answer to the client comes once every
+//!   participant has applied, before those commits are durable), driven
+//!   message by message, then a crash
 //!   (power loss: unsynced writes lost or torn): after recovery the
 //!   transaction is applied on every shard or on none, as its decision
 //!   record says (presumed abort without one), and nothing stays locked.
@@ -171,6 +173,9 @@ enum Step {
     Decided,
     /// One participant (not the coordinator) committed.
     OneCommitted,
+    /// Every participant applied its commit (the client's answer), none
+    /// made durable: the torn crash keeps any part of them.
+    AllApplied,
     /// Every participant committed; the decision record not yet deleted.
     AllCommitted,
 }
@@ -222,11 +227,15 @@ fn run_step(step: Step, seed: u64) {
             }
             let committers: &[usize] = match step {
                 Step::OneCommitted => &[1],
-                Step::AllCommitted => &[1, 0],
+                Step::AllApplied | Step::AllCommitted => &[1, 0],
                 _ => &[],
             };
             for p in committers {
-                let request = MeshRequest::TxnDecide { txn, commit: true };
+                let request = MeshRequest::TxnDecide {
+                    txn,
+                    commit: true,
+                    durable: step != Step::AllApplied,
+                };
                 match serve(&shards[*p], request).await {
                     MeshReply::Written(Ok(_)) => {}
                     other => panic!(
@@ -269,6 +278,7 @@ fn a_crash_at_each_step_of_two_phase_commit_keeps_it_atomic() {
         Step::AllPrepared,
         Step::Decided,
         Step::OneCommitted,
+        Step::AllApplied,
         Step::AllCommitted,
     ] {
         for_seeds(fixed_seeds(2), |seed| run_step(step, seed));

@@ -8,10 +8,12 @@
 //!    no (or error) → abort, no record (presumed abort).
 //! 3. **Complete**: `TxnDecide` to every participant, which applies its
 //!    prepared writes (one engine batch with their index changes and the
-//!    deletion of its prepare record) and releases its items. Once all have
-//!    answered, the decision record is deleted.
-//!
-//! The client is answered after step 3, so its next read sees the writes.
+//!    deletion of its prepare record) and releases its items, answering
+//!    once applied. The client is answered then: its next read sees the
+//!    writes, and the transaction is durable already (a crash now finds
+//!    the prepare and decision records and commits again).
+//! 4. **Forget**: once every participant reports everything durable
+//!    (`TxnSync`), the decision record is deleted, beside the reply.
 //! The whole exchange runs as a task of its own: a client that goes away
 //! mid-protocol cannot leave participants prepared. Every call is a leaf
 //! on the participant (a fan-out, never a nested call).
@@ -129,7 +131,7 @@ async fn drive(
         }
     }
     if cancelled || repeat || error.is_some() {
-        decide_all(shard, txn, &prepared, false).await;
+        decide_all(shard, txn, &prepared, false, false).await;
         return match error {
             // A client error of the token's shard (a mismatch, a repeat in
             // progress) wins over the actions' reasons, as DynamoDB checks
@@ -145,7 +147,7 @@ async fn drive(
         Ok(durable) => durable,
         Err(e) => {
             // Nothing written: abort is still the outcome.
-            decide_all(shard, txn, &prepared, false).await;
+            decide_all(shard, txn, &prepared, false, false).await;
             return Err(e.into());
         }
     };
@@ -156,7 +158,9 @@ async fn drive(
         return Err(e.into());
     }
     shard.txns.decided(txn.seq);
-    let reports = decide_all(shard, txn, &participants, true).await;
+    // Applied (visible) on every participant is enough to answer: the
+    // transaction is durable in the prepare and decision records.
+    let reports = decide_all(shard, txn, &participants, true, false).await;
     let mut report = WriteReport::default();
     let mut failed = None;
     for result in reports {
@@ -175,9 +179,33 @@ async fn drive(
         // the decision record stays, and recovery re-drives it.
         return Err(e);
     }
-    let _ = shard.store.write(vec![(decision_key(txn.seq), None)]);
-    shard.txns.forget_decision(txn.seq);
+    // The decision is forgotten once every participant's commit is
+    // durable (until then recovery may need it), beside the reply.
+    let task_shard = shard.clone();
+    shard.services.spawn(Box::pin(async move {
+        forget_when_synced(&task_shard, txn, participants).await;
+    }));
     Ok(Finished::Committed { report, sizes })
+}
+
+async fn forget_when_synced(shard: &Rc<Shard>, txn: TxnId, participants: Vec<u32>) {
+    let calls: Vec<LocalFuture<Result<MeshReply, ApiError>>> = participants
+        .iter()
+        .map(|p| {
+            let (shard, p) = (shard.clone(), *p);
+            Box::pin(async move { call_or_local(&shard, p, MeshRequest::TxnSync).await })
+                as LocalFuture<_>
+        })
+        .collect();
+    let synced = join_all(calls)
+        .await
+        .into_iter()
+        .all(|r| matches!(r, Ok(MeshReply::Done(Ok(())))));
+    if synced {
+        let _ = shard.store.write(vec![(decision_key(txn.seq), None)]);
+        shard.txns.forget_decision(txn.seq);
+    }
+    // Otherwise a shard is poisoned: the record stays for recovery.
 }
 
 /// Sends the decision to `participants`; their replies, in order.
@@ -186,13 +214,19 @@ pub async fn decide_all(
     txn: TxnId,
     participants: &[u32],
     commit: bool,
+    durable: bool,
 ) -> Vec<Result<WriteReport, ApiError>> {
     let calls: Vec<LocalFuture<Result<WriteReport, ApiError>>> = participants
         .iter()
         .map(|p| {
             let (shard, p) = (shard.clone(), *p);
             Box::pin(async move {
-                match call_or_local(&shard, p, MeshRequest::TxnDecide { txn, commit }).await? {
+                let request = MeshRequest::TxnDecide {
+                    txn,
+                    commit,
+                    durable,
+                };
+                match call_or_local(&shard, p, request).await? {
                     MeshReply::Written(result) => result,
                     other => Err(unexpected(&other)),
                 }

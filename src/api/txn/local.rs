@@ -473,9 +473,16 @@ pub async fn prepare(
 /// prepared transaction and releases its items. Idempotent: a decision
 /// for a transaction not prepared here (already applied, never prepared)
 /// is a no-op. Decisions for one transaction are serialized (a recovering
-/// participant may learn the outcome twice), and a commit answers only
-/// once durable, so a coordinator never forgets a decision too early.
-pub async fn decide(shard: &Rc<Shard>, txn: TxnId, commit: bool) -> Result<WriteReport, ApiError> {
+/// participant may learn the outcome twice). With `durable` a commit
+/// answers once its batch is durable; without, once applied (visible):
+/// the transaction is durable already (prepare and decision records), and
+/// the coordinator forgets its decision only after a `TxnSync`.
+pub async fn decide(
+    shard: &Rc<Shard>,
+    txn: TxnId,
+    commit: bool,
+    durable: bool,
+) -> Result<WriteReport, ApiError> {
     let record = prepare_key(txn);
     let _serial = shard.locks.lock(record.clone()).await;
     let Some(prepared) = shard.txns.take_prepared(txn) else {
@@ -534,7 +541,8 @@ pub async fn decide(shard: &Rc<Shard>, txn: TxnId, commit: bool) -> Result<Write
     };
     release_all(shard, txn, prepared);
     let report = match committed {
-        Some(committed) => committed.wait().await?,
+        Some(committed) if durable => committed.wait().await?,
+        Some(committed) => committed.applied(),
         None => WriteReport::default(),
     };
     note_tokens(shard, &token_batch);

@@ -27,7 +27,9 @@
 //! yes vote; the coordinator's decision record is durable before any
 //! participant commits; a participant's commit removes its prepare record
 //! in the batch that applies the writes. The client is answered once every
-//! participant has applied durably.
+//! participant has applied (the prepare and decision records already make
+//! the transaction durable); the decision record is deleted only once every
+//! participant's commit is durable.
 //!
 //! **Recovery** ([`open`]): each shard re-locks the items of its prepared
 //! transactions before it serves, then asks each one's coordinator for the
@@ -70,9 +72,20 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> Result<MeshReply,
             actions,
             token,
         } => MeshReply::Vote(local::prepare(shard, txn, actions, token).await),
-        MeshRequest::TxnDecide { txn, commit } => {
+        MeshRequest::TxnDecide {
+            txn,
+            commit,
+            durable,
+        } => {
             shard.txns.wait_ready().await;
-            MeshReply::Written(local::decide(shard, txn, commit).await)
+            MeshReply::Written(local::decide(shard, txn, commit, durable).await)
+        }
+        MeshRequest::TxnSync => {
+            let synced = match shard.store.durable_marker() {
+                Ok(marker) => marker.wait().await.map_err(ApiError::from),
+                Err(e) => Err(e.into()),
+            };
+            MeshReply::Done(synced)
         }
         MeshRequest::TxnResolve { txn } => MeshReply::Resolved(resolve(shard, txn).await),
         MeshRequest::TxnRead { keys } => read::read_and_hold(shard, keys).await,
@@ -237,7 +250,7 @@ async fn resolve_prepared(shard: &Rc<Shard>, txn: TxnId) {
                 continue;
             }
         };
-        match local::decide(shard, txn, commit).await {
+        match local::decide(shard, txn, commit, true).await {
             Ok(_) => {
                 shard.txns.count_recovered();
                 return;
@@ -259,7 +272,11 @@ async fn redrive(shard: &Rc<Shard>, seq: u64, participants: Vec<u32>) {
     };
     for participant in participants {
         loop {
-            let request = MeshRequest::TxnDecide { txn, commit: true };
+            let request = MeshRequest::TxnDecide {
+                txn,
+                commit: true,
+                durable: true,
+            };
             match call_or_local(shard, participant, request).await {
                 Ok(MeshReply::Written(Ok(_))) => break,
                 _ => shard.services.sleep(RETRY).await,
