@@ -14,6 +14,7 @@
 //!    the prepare and decision records and commits again).
 //! 4. **Forget**: once every participant reports everything durable
 //!    (`TxnSync`), the decision record is deleted, beside the reply.
+//!
 //! The whole exchange runs as a task of its own: a client that goes away
 //! mid-protocol cannot leave participants prepared. Every call is a leaf
 //! on the participant (a fan-out, never a nested call).
