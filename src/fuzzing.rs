@@ -30,7 +30,7 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them.
-pub const OPERATIONS: [Operation; 13] = [
+pub const OPERATIONS: [Operation; 15] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -44,6 +44,8 @@ pub const OPERATIONS: [Operation; 13] = [
     Operation::Scan,
     Operation::BatchGetItem,
     Operation::BatchWriteItem,
+    Operation::TransactWriteItems,
+    Operation::TransactGetItems,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).
@@ -168,7 +170,7 @@ thread_local! {
     static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
 }
 
-/// Runs one request: `data[0]` selects the operation (modulo 13), the rest
+/// Runs one request: `data[0]` selects the operation (modulo 15), the rest
 /// is the body. Invariant: no panic, and no InternalServerError — a 500 is
 /// an engine fault, which a memory store without injected faults never has,
 /// so a 500 here means input reached a path that mishandles it.
