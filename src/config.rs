@@ -137,6 +137,19 @@ pub struct Config {
     /// a table and use it at once. Default 5 ms; raise it to emulate AWS
     /// timing.
     pub table_status_transition_ms: u64,
+    /// How long a transaction (TransactWriteItems, TransactGetItems) waits
+    /// for an item another request holds before it is cancelled with
+    /// TransactionConflict. Every wait of a transaction is bounded by this,
+    /// so two transactions waiting on each other across shards never
+    /// deadlock: one gives up. Longer rides out short conflicts; shorter
+    /// fails contended transactions sooner. Default 100 ms.
+    pub transaction_lock_wait_ms: u64,
+    /// ClientRequestTokens each shard remembers (a token is remembered for
+    /// 10 minutes after its transaction committed, as DynamoDB does; past
+    /// this count the oldest are forgotten first, and a repeat of one is
+    /// applied again). Each costs ~100 bytes of memory and one small
+    /// record on disk. Default 100000.
+    pub transaction_tokens_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -167,6 +180,8 @@ impl Default for Config {
             gsi_backpressure_wait_ms: 1000,
             tables_max: 2500,
             table_status_transition_ms: 5,
+            transaction_lock_wait_ms: 100,
+            transaction_tokens_max: 100_000,
             engine: EngineConfig::default(),
         }
     }

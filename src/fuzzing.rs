@@ -30,7 +30,7 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them.
-pub const OPERATIONS: [Operation; 20] = [
+pub const OPERATIONS: [Operation; 22] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -51,6 +51,8 @@ pub const OPERATIONS: [Operation; 20] = [
     Operation::DescribeLimits,
     Operation::DescribeContinuousBackups,
     Operation::DescribeTimeToLive,
+    Operation::TransactWriteItems,
+    Operation::TransactGetItems,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).
@@ -123,6 +125,7 @@ async fn new_shard() -> Rc<Shard> {
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
+        txns: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
     crate::api::index::open(&shard)
@@ -175,7 +178,7 @@ thread_local! {
     static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
 }
 
-/// Runs one request: `data[0]` selects the operation (modulo 20), the rest
+/// Runs one request: `data[0]` selects the operation (modulo 22), the rest
 /// is the body. Invariant: no panic, and no InternalServerError — a 500 is
 /// an engine fault, which a memory store without injected faults never has,
 /// so a 500 here means input reached a path that mishandles it.

@@ -280,9 +280,6 @@ impl WorkloadArgs {
         if self.duration == 0 {
             return invalid("--duration must be at least 1 second");
         }
-        if self.batch_size == 0 || self.batch_size > 25 {
-            return invalid("--batch-size must be 1..=25 (BatchWriteItem's limit)");
-        }
         if self.record_count == 0 {
             return invalid("--record-count must be at least 1");
         }
@@ -304,6 +301,15 @@ impl WorkloadArgs {
             Some(m) => Mix::parse(m)?,
             None => preset_mix,
         };
+        // BatchWriteItem takes 25 requests; BatchGetItem and transactions 100.
+        if self.batch_size == 0
+            || self.batch_size > 100
+            || (self.batch_size > 25 && mix.contains(crate::workload::OpKind::BatchWrite))
+        {
+            return invalid(
+                "--batch-size must be 1..=25 with batchwrite (BatchWriteItem's limit), else 1..=100",
+            );
+        }
         Ok(RunSpec {
             endpoint: Endpoint::parse(endpoint)?,
             shard_map: None,

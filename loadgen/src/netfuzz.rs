@@ -70,7 +70,7 @@ impl Rng {
     }
 }
 
-const OPERATIONS: [&str; 13] = [
+const OPERATIONS: [&str; 15] = [
     "CreateTable",
     "DescribeTable",
     "ListTables",
@@ -84,6 +84,8 @@ const OPERATIONS: [&str; 13] = [
     "Scan",
     "BatchGetItem",
     "BatchWriteItem",
+    "TransactWriteItems",
+    "TransactGetItems",
 ];
 
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=fuzz/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-target, Signature=0000";
@@ -125,6 +127,13 @@ fn template(op: &str, table: &str, rng: &mut Rng) -> String {
             r#"{{"TableName":"{table}","Limit":20,"Segment":0,"TotalSegments":2,"FilterExpression":"attribute_exists(n)"}}"#
         ),
         "BatchGetItem" => format!(r#"{{"RequestItems":{{"{table}":{{"Keys":[{key}]}}}}}}"#),
+        "TransactWriteItems" => format!(
+            r#"{{"TransactItems":[{{"Put":{{"TableName":"{table}","Item":{item},"ConditionExpression":"attribute_not_exists(pk) OR n < :v","ExpressionAttributeValues":{{":v":{{"N":"5"}}}}}}}},{{"Update":{{"TableName":"{table}","Key":{{"pk":{{"S":"other"}}}},"UpdateExpression":"ADD n :one","ExpressionAttributeValues":{{":one":{{"N":"1"}}}}}}}}],"ClientRequestToken":"t{}"}}"#,
+            rng.below(20)
+        ),
+        "TransactGetItems" => format!(
+            r#"{{"TransactItems":[{{"Get":{{"TableName":"{table}","Key":{key},"ProjectionExpression":"l[0], m.b"}}}},{{"Get":{{"TableName":"{table}","Key":{{"pk":{{"S":"other"}}}}}}}}]}}"#
+        ),
         _ => format!(
             r#"{{"RequestItems":{{"{table}":[{{"PutRequest":{{"Item":{item}}}}},{{"DeleteRequest":{{"Key":{{"pk":{{"S":"other"}}}}}}}}]}}}}"#
         ),

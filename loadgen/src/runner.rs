@@ -348,6 +348,53 @@ impl Worker<'_> {
         }
     }
 
+    /// The owning shard of a record (None without a shard map).
+    fn owner(&mut self, keynum: u64) -> Option<usize> {
+        let map = self.ctx.spec.shard_map.as_ref()?;
+        let table = &self.ctx.spec.shape.table;
+        Some(map.owner_of_string_key(table, self.bodies.key_of(keynum)))
+    }
+
+    /// Fills `self.keys` with `batch_size` distinct record numbers, all on
+    /// the first one's shard (`local`) or on at least two shards (`cross`)
+    /// when asked and a shard map says where keys live.
+    fn transact_keys(&mut self, op: OpKind) {
+        self.distinct_keys();
+        if !matches!(op, OpKind::TransactLocal | OpKind::TransactCross) {
+            return;
+        }
+        let want = self.keys.len();
+        let Some(home) = self.keys.first().copied().and_then(|k| self.owner(k)) else {
+            return;
+        };
+        if want < 2 {
+            return;
+        }
+        for _ in 0..want * 200 {
+            let owners: Vec<Option<usize>> = (0..want)
+                .map(|i| {
+                    let k = self.keys[i];
+                    self.owner(k)
+                })
+                .collect();
+            let local = owners.iter().all(|o| *o == Some(home));
+            // The key to replace: a foreign one (local), the last (cross).
+            let slot = match op {
+                OpKind::TransactLocal if local => return,
+                OpKind::TransactCross if !local => return,
+                OpKind::TransactLocal => owners
+                    .iter()
+                    .position(|o| *o != Some(home))
+                    .unwrap_or(want - 1),
+                _ => want - 1,
+            };
+            let k = self.next_key();
+            if !self.keys.contains(&k) {
+                self.keys[slot] = k;
+            }
+        }
+    }
+
     /// Fills `self.keys` with `batch_size` distinct record numbers.
     fn distinct_keys(&mut self) {
         let want = (self.ctx.spec.shape.batch_size as usize).max(1);
@@ -442,6 +489,16 @@ impl Worker<'_> {
                 self.call(c, "GetItem").await?;
                 self.bodies.update_item(&mut self.body, k, &mut self.rng);
                 self.call(c, "UpdateItem").await
+            }
+            OpKind::Transact | OpKind::TransactLocal | OpKind::TransactCross => {
+                self.transact_keys(op);
+                self.bodies
+                    .transact_write(&mut self.body, &self.keys, &mut self.rng);
+                // The first key's shard: the whole transaction for a local
+                // one, the coordinator otherwise.
+                let first = self.keys.first().copied();
+                let c = first.map_or(0, |k| self.route(k));
+                self.call(c, "TransactWriteItems").await
             }
         }
     }

@@ -25,10 +25,19 @@ pub enum OpKind {
     /// Read-modify-write (YCSB F): GetItem then UpdateItem of the same key,
     /// timed as one operation.
     Rmw,
+    /// TransactWriteItems of `batch_size` Puts on distinct keys, wherever
+    /// the keys fall (with 2+ shards, mostly across shards).
+    Transact,
+    /// The same with every key on one shard (needs `--shard-aware`): the
+    /// single-shard fast path.
+    TransactLocal,
+    /// The same with the keys on at least two shards (needs
+    /// `--shard-aware`): two-phase commit.
+    TransactCross,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 12] = [
         OpKind::Get,
         OpKind::Put,
         OpKind::Update,
@@ -38,6 +47,9 @@ impl OpKind {
         OpKind::BatchGet,
         OpKind::BatchWrite,
         OpKind::Rmw,
+        OpKind::Transact,
+        OpKind::TransactLocal,
+        OpKind::TransactCross,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -57,6 +69,9 @@ impl OpKind {
             OpKind::BatchGet => "batchget",
             OpKind::BatchWrite => "batchwrite",
             OpKind::Rmw => "rmw",
+            OpKind::Transact => "transact",
+            OpKind::TransactLocal => "transactlocal",
+            OpKind::TransactCross => "transactcross",
         }
     }
 
@@ -92,6 +107,11 @@ impl Mix {
         Ok(Mix { cumulative })
     }
 
+    /// Whether `op` has a positive weight.
+    pub fn contains(&self, op: OpKind) -> bool {
+        self.cumulative.iter().any(|(o, _)| *o == op)
+    }
+
     /// Parses `get=80,put=10,update=5,query=3,scan=1,batchget=1,batchwrite=0`.
     pub fn parse(spec: &str) -> Result<Self> {
         let mut weights = Vec::new();
@@ -101,7 +121,7 @@ impl Mix {
             })?;
             let op = OpKind::from_name(name.trim()).ok_or_else(|| {
                 LoadgenError::InvalidArgument(format!(
-                    "unknown operation {name:?} in mix (get, put, update, insert, query, scan, batchget, batchwrite, rmw)"
+                    "unknown operation {name:?} in mix (get, put, update, insert, query, scan, batchget, batchwrite, rmw, transact, transactlocal, transactcross)"
                 ))
             })?;
             let w = w.trim().parse::<u32>().map_err(|_| {
@@ -289,6 +309,25 @@ impl<'a> BodyWriter<'a> {
             self.key_json(out, k);
         }
         out.push_str("]}}}");
+    }
+
+    /// TransactWriteItems of Puts for distinct keys.
+    pub fn transact_write(&mut self, out: &mut String, keys: &[u64], rng: &mut Rng) {
+        out.clear();
+        out.push_str(r#"{"TransactItems":["#);
+        for (i, &k) in keys.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                r#"{{"Put":{{"TableName":"{}","Item":"#,
+                self.shape.table
+            );
+            self.item_json(out, k, rng);
+            out.push_str("}}");
+        }
+        out.push_str("]}");
     }
 
     /// BatchWriteItem of PutRequests for distinct keys.

@@ -6,8 +6,10 @@
 //! The one invariant: a forwarded request is never forwarded again, and
 //! every other mesh request is a leaf storage or catalog action whose
 //! handler sends no further mesh message (except `Catalog`, which only the
-//! coordinator receives and which fans out leaf `InstallCatalog`s), so
-//! cross-shard calls cannot form cycles or nested waits.
+//! coordinator receives and which fans out leaf `InstallCatalog`s; a
+//! transaction coordinated by the shard a client reached likewise fans out
+//! leaf `Txn*` messages), so cross-shard calls cannot form cycles or nested
+//! waits.
 
 use std::rc::Rc;
 
@@ -16,7 +18,7 @@ use crate::api::protocol::error::ApiError;
 use crate::api::protocol::operation::{Operation, RequestHead, route};
 use crate::api::protocol::{request, rules, shape};
 use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
-use crate::api::{index, ops, table, write};
+use crate::api::{index, ops, table, txn, write};
 
 /// Handles one `POST /` request; returns the HTTP status and JSON body.
 pub async fn handle_http(
@@ -86,6 +88,8 @@ pub async fn execute(
             ops::describe_continuous_backups::handle(shard, fields)?
         }
         Operation::DescribeTimeToLive => ops::describe_time_to_live::handle(shard, fields)?,
+        Operation::TransactWriteItems => ops::transact_write_items::handle(shard, fields).await?,
+        Operation::TransactGetItems => ops::transact_get_items::handle(shard, fields).await?,
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),
@@ -183,5 +187,15 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             index::backfill::finished(shard, table, index_id, from);
             MeshReply::Done(Ok(()))
         }
+        // Transactions: leaves on the participant (`txn::serve`).
+        request @ (MeshRequest::TxnPrepare { .. }
+        | MeshRequest::TxnDecide { .. }
+        | MeshRequest::TxnSync
+        | MeshRequest::TxnResolve { .. }
+        | MeshRequest::TxnRead { .. }
+        | MeshRequest::TxnRelease { .. }) => match txn::serve(shard, request).await {
+            Ok(reply) => reply,
+            Err(_) => MeshReply::Done(Err(ApiError::internal("unroutable transaction message"))),
+        },
     }
 }

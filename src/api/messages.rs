@@ -5,32 +5,45 @@
 //! carries a whole request to its owner; every other request is a leaf
 //! storage or catalog action whose handler sends no further mesh message,
 //! except `Catalog`, which only shard 0 receives and which fans out leaf
-//! `InstallCatalog` messages. Hence no cycles and no nested waits. Index
+//! `InstallCatalog` messages. A transaction's coordinator (the shard a
+//! client's TransactWriteItems/TransactGetItems reached, never a forwarded
+//! request) likewise fans out leaf `Txn*` messages. Hence no cycles and no
+//! nested waits. Index
 //! replication (`IndexApply`) and backfill reports (`BackfillDone`) are sent
 //! by background tasks, never from inside a handler.
 
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::api::protocol::error::ApiError;
+use crate::api::expr::{Condition, Update};
+use crate::api::protocol::error::{ApiError, CancellationReason};
 use crate::api::protocol::operation::Operation;
 use crate::api::protocol::reply::{CollectionMetrics, IndexUnits};
 use crate::catalog::{Catalog, CatalogCommand, TableDef};
 use crate::engine::{PrefixStats, WriteBatch};
+use crate::model::{Item, Value};
 
 pub enum MeshRequest {
     /// A whole client request for the owner of its key.
-    Forward { op: Operation, body: Vec<u8> },
+    Forward {
+        op: Operation,
+        body: Vec<u8>,
+    },
     /// A DDL change for the coordinator (shard 0).
     Catalog(Box<CatalogCommand>),
     /// A new catalog snapshot to install (from shard 0).
     InstallCatalog(Arc<Catalog>),
     /// Point reads of encoded keys on their owner.
-    Get { keys: Vec<Vec<u8>> },
+    Get {
+        keys: Vec<Vec<u8>>,
+    },
     /// A batch of writes owned by the receiving shard; replies when durable.
     /// `measure`: also report the size of each key's old item (for the
     /// write capacity DynamoDB charges: the larger of old and new).
-    Write { batch: WriteBatch, measure: bool },
+    Write {
+        batch: WriteBatch,
+        measure: bool,
+    },
     /// A bounded range read.
     Scan {
         lower: Bound<Vec<u8>>,
@@ -40,18 +53,122 @@ pub enum MeshRequest {
         max_bytes: usize,
     },
     /// Drop everything under a key prefix (a deleted table).
-    DropPrefix { prefix: Vec<u8> },
+    DropPrefix {
+        prefix: Vec<u8>,
+    },
     /// Counts under a key prefix plus this shard's counters.
-    Stats { prefix: Vec<u8> },
+    Stats {
+        prefix: Vec<u8>,
+    },
     /// GSI entry puts/deletes from a base shard's outbox replicator, for
     /// the receiving (index-owning) shard; replies when durable.
-    IndexApply { batch: WriteBatch },
+    IndexApply {
+        batch: WriteBatch,
+    },
     /// A shard finished backfilling an index (for the coordinator).
     BackfillDone {
         table: String,
         index_id: u32,
         shard: u32,
     },
+    /// Transactions (`api::txn`), from a coordinator to a participant:
+    /// lock, check and durably prepare these actions (and, on the shard
+    /// owning the request's ClientRequestToken, the token); replies with a
+    /// vote.
+    TxnPrepare {
+        txn: TxnId,
+        actions: Vec<TxnAction>,
+        token: Option<TxnToken>,
+    },
+    /// The coordinator's decision for a transaction prepared on the
+    /// receiving shard; replies once applied (visible), and with `durable`
+    /// once the application is durable too.
+    TxnDecide {
+        txn: TxnId,
+        commit: bool,
+        durable: bool,
+    },
+    /// Replies once everything applied on the receiving shard so far is
+    /// durable (the coordinator's cue to forget a decision).
+    TxnSync,
+    /// From a participant recovering a prepared transaction to its
+    /// coordinator: what was decided?
+    TxnResolve {
+        txn: TxnId,
+    },
+    /// TransactGetItems: lock these keys (bounded wait), read them and keep
+    /// the locks until `TxnRelease` (or a lease runs out).
+    TxnRead {
+        keys: Vec<Vec<u8>>,
+    },
+    TxnRelease {
+        read: u64,
+    },
+}
+
+/// A held transactional read: its id (for `TxnRelease`) and the values
+/// of its keys, in order.
+pub type HeldRead = (u64, Vec<Option<Vec<u8>>>);
+
+/// A transaction: the shard coordinating it and a number unique there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxnId {
+    pub coordinator: u32,
+    pub seq: u64,
+}
+
+/// A ClientRequestToken and the hash of the parameters it came with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnToken {
+    pub token: String,
+    pub params: u128,
+}
+
+/// One action of a transaction, validated, for the shard owning its item.
+#[derive(Clone, Debug)]
+pub struct TxnAction {
+    /// Its position in the request (CancellationReasons are in that order).
+    pub index: usize,
+    pub table: Arc<TableDef>,
+    pub storage: Vec<u8>,
+    pub pk: Value,
+    pub sk: Option<Value>,
+    pub op: TxnOp,
+    pub condition: Option<Condition>,
+    /// ReturnValuesOnConditionCheckFailure: ALL_OLD.
+    pub return_old: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum TxnOp {
+    Put(Item),
+    Update(Option<Update>),
+    Delete,
+    ConditionCheck,
+}
+
+/// A participant's vote.
+#[derive(Clone, Debug)]
+pub enum Vote {
+    /// Prepared (durably): the (request position, bytes) of each action,
+    /// bytes being the larger of the old and new item (capacity).
+    Yes { sizes: Vec<(usize, usize)> },
+    /// Not prepared, nothing held: the reasons of the actions that failed.
+    No {
+        reasons: Vec<(usize, CancellationReason)>,
+    },
+    /// The token's transaction already committed with these parameters:
+    /// nothing prepared, the request is a repeat.
+    Repeat,
+}
+
+/// A coordinator's answer to `TxnResolve`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Commit,
+    Abort,
+    /// Still deciding: ask again later.
+    Pending,
 }
 
 /// Key-value pairs read from a shard, in key order.
@@ -68,6 +185,11 @@ pub enum MeshReply {
     Applied(Result<(), DeliveryError>),
     /// A `Write` applied durably, with the item collection sizes it changed.
     Written(Result<WriteReport, ApiError>),
+    Vote(Result<Vote, ApiError>),
+    Resolved(Resolution),
+    /// A `TxnRead`: the hold's id and the values, or
+    /// TransactionConflictException if a lock was not had in time.
+    Read(Result<HeldRead, ApiError>),
 }
 
 /// What a durable write reports: item collection sizes (tables with
@@ -106,6 +228,25 @@ pub struct ShardStats {
     pub backfill_items_per_s: u64,
     /// Where durable writes spend their time (engine histograms).
     pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
+    pub transactions: TxnStats,
+}
+
+/// Transaction counters of a shard (`/dynacore/metrics`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TxnStats {
+    /// Coordinated here (or run here on the single-shard path): committed
+    /// and cancelled.
+    pub committed: u64,
+    pub cancelled: u64,
+    pub single_shard: u64,
+    /// Item locks not had in time, and single writes refused for an intent.
+    pub conflicts: u64,
+    /// Prepared transactions resolved after a restart.
+    pub recovered: u64,
+    /// Now: transactions prepared here, items held, tokens remembered.
+    pub prepared: u64,
+    pub intents: u64,
+    pub tokens: u64,
 }
 
 impl MeshRequest {
@@ -119,6 +260,8 @@ impl MeshRequest {
                 | MeshRequest::Get { .. }
                 | MeshRequest::Write { .. }
                 | MeshRequest::Scan { .. }
+                | MeshRequest::TxnPrepare { .. }
+                | MeshRequest::TxnRead { .. }
         )
     }
 }
@@ -133,6 +276,9 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
         MeshReply::Done(_) => "Done",
         MeshReply::Applied(_) => "Applied",
         MeshReply::Written(_) => "Written",
+        MeshReply::Vote(_) => "Vote",
+        MeshReply::Resolved(_) => "Resolved",
+        MeshReply::Read(_) => "Read",
     };
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }

@@ -15,6 +15,7 @@
 //! ```text
 //! dispatch      HTTP entry (route, execute, forward) and the mesh's inbound side
 //! ops/          one file per DynamoDB operation: validate → plan → execute
+//! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
 //! read/         one page of a Query or Scan
 //! index/        secondary indexes: keys, read plans, DDL input, backfill, replication
@@ -39,6 +40,7 @@ pub mod protocol;
 pub mod read;
 pub mod shard;
 pub mod table;
+pub mod txn;
 pub mod write;
 
 #[cfg(test)]

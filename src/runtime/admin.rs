@@ -51,12 +51,20 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                     "{{\"shard\":{i},\"requests\":{},\"forwarded_out\":{},\"forwarded_in\":{},\"errors\":{},\
                      \"gsi_outbox_pending_records\":{},\"gsi_delivered_ops\":{},\"gsi_delivery_failures\":{},\
                      \"gsi_outbox_quarantined_records\":{},\"gsi_lag_ms_p50\":{},\"gsi_lag_ms_p99\":{},\"gsi_lag_ms_max\":{},\"gsi_lag_samples\":{},\
-                     \"backfill_items\":{},\"backfill_items_per_s\":{},\"write_phases\":{{",
+                     \"backfill_items\":{},\"backfill_items_per_s\":{},",
                     s.requests, s.forwarded_out, s.forwarded_in, s.errors,
                     o.pending_records, o.delivered_ops, o.delivery_failures, o.quarantined_records,
                     o.lag_ms_p50, o.lag_ms_p99, o.lag_ms_max, o.lag_samples,
                     s.backfill_items, s.backfill_items_per_s
                 ));
+                let t = &s.transactions;
+                out.push_str(&format!(
+                    "\"txn_committed\":{},\"txn_cancelled\":{},\"txn_single_shard\":{},\"txn_conflicts\":{},\
+                     \"txn_recovered\":{},\"txn_prepared\":{},\"txn_intents\":{},\"txn_tokens\":{},",
+                    t.committed, t.cancelled, t.single_shard, t.conflicts,
+                    t.recovered, t.prepared, t.intents, t.tokens
+                ));
+                out.push_str("\"write_phases\":{");
                 // "write_phases":{"fdatasync_us":{"count":…,"p50":…,…},…}
                 for (j, (name, p)) in s.write_phases.named().into_iter().enumerate() {
                     if j > 0 {

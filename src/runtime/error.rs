@@ -81,6 +81,9 @@ pub enum RuntimeError {
     /// words it).
     #[error("cannot open the index outbox of shard {shard}: {reason}")]
     OutboxOpen { shard: u32, reason: String },
+    /// Prepared transactions or decisions could not be recovered.
+    #[error("cannot recover the transactions of shard {shard}: {reason}")]
+    TransactionsOpen { shard: u32, reason: String },
     #[error(
         "{message} (process exiting so a supervisor restarts it; WAL recovery keeps every acknowledged write)"
     )]

@@ -250,6 +250,10 @@ async fn shard_main(
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(config.index_outbox_records_max),
         backfills: Default::default(),
+        txns: crate::api::shard::txns::Txns::new(
+            Duration::from_millis(config.transaction_lock_wait_ms),
+            config.transaction_tokens_max,
+        ),
     });
     mesh::spawn_receivers(shard.clone(), receivers);
     crate::api::index::open(&shard)
@@ -260,6 +264,13 @@ async fn shard_main(
         })?;
     // Tables left CREATING or DELETING by the previous run finish now.
     crate::api::table::ddl::resume(&shard);
+    // Prepared transactions re-lock their items before anyone is served.
+    crate::api::txn::open(&shard)
+        .await
+        .map_err(|e| RuntimeError::TransactionsOpen {
+            shard: id,
+            reason: e.to_string(),
+        })?;
     let local_config = Rc::new((*config).clone());
     let front = server::Front::new(shard.clone(), local_config, health.clone());
     let mut addrs = vec![config.listen.clone()];

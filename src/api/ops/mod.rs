@@ -22,6 +22,8 @@ pub mod put_item;
 pub mod query;
 pub mod scan;
 pub mod tag_resource;
+pub mod transact_get_items;
+pub mod transact_write_items;
 pub mod untag_resource;
 pub mod update_item;
 pub mod update_table;

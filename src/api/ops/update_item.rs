@@ -11,9 +11,8 @@ use std::rc::Rc;
 
 use crate::api::protocol::params::item_request;
 
-use crate::api::expr::legacy;
-use crate::api::expr::params::{ExprInput, check_not_mixed, condition, return_old_on_failure};
-use crate::api::expr::{self, Condition, ExprKind, Path, Projection, Update, UpdateAction};
+use crate::api::expr::params::check_not_mixed;
+use crate::api::expr::{Condition, Path, Projection, Update, UpdateAction};
 use crate::api::index::keys::check_item as check_index_keys;
 use crate::api::messages::WriteReport;
 use crate::api::protocol::error::{ApiError, Violations};
@@ -21,8 +20,8 @@ use crate::api::protocol::params::wants_collection_metrics;
 use crate::api::protocol::reply::{ConsumedMode, ReplyBuilder, write_units};
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
-use crate::api::table::key::{ItemKey, key_from_values, key_values, table_for_items};
-use crate::api::write::condition::{check, lock_and_read};
+use crate::api::table::key::{key_from_values, key_values, table_for_items};
+use crate::api::write::condition::{check, lock_and_read, update_expressions, updated_item};
 use crate::api::write::{BaseWrite, commit};
 use crate::catalog::TableDef;
 use crate::model::Item;
@@ -88,23 +87,7 @@ fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<(Request<'a>, Item), ApiError
         &["UpdateExpression", "ConditionExpression"],
     )?;
     let key_values = key_values(request.target)?;
-    let legacy_update = legacy::attribute_updates(fields)?;
-    let legacy_cond = legacy::expected(fields)?;
-    let input = ExprInput::read(fields)?;
-    let mut ph = input.placeholders()?;
-    let update = match fields.str("UpdateExpression")? {
-        Some(text) => Some(expr::parse_update(text, &mut ph)?),
-        None => None,
-    };
-    let cond = condition(fields, "ConditionExpression", ExprKind::Condition, &mut ph)?;
-    input.require_expressions(
-        update.is_some() || cond.is_some(),
-        "UpdateExpression and ConditionExpression are null",
-    )?;
-    ph.finish()?;
-    let update = update.or(legacy_update);
-    let cond = cond.or(legacy_cond);
-    let return_old = return_old_on_failure(fields)?;
+    let (update, cond, return_old) = update_expressions(fields)?;
     let mut v = Violations::default();
     let want_metrics = wants_collection_metrics(fields, &mut v)?;
     v.into_result()?;
@@ -118,31 +101,6 @@ fn read<'a, 'v>(fields: &Fields<'a, 'v>) -> Result<(Request<'a>, Item), ApiError
         want_metrics,
     };
     Ok((request, key_values))
-}
-
-/// The item after the update: applied to the old item, or to just the key
-/// when the item is absent.
-fn updated_item(
-    table: &TableDef,
-    key: &ItemKey,
-    old: Option<&Item>,
-    update: Option<&Update>,
-) -> Result<Item, ApiError> {
-    let base = match old {
-        Some(old) => old.clone(),
-        None => {
-            let mut item = Item::new();
-            item.insert(table.partition_key.name.clone(), key.pk.clone());
-            if let (Some(attr), Some(sk)) = (&table.sort_key, &key.sk) {
-                item.insert(attr.name.clone(), sk.clone());
-            }
-            item
-        }
-    };
-    Ok(match update {
-        Some(update) => expr::apply_update(update, &base)?,
-        None => base,
-    })
 }
 
 fn reply(

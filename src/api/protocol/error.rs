@@ -28,7 +28,54 @@ pub struct ApiError {
     pub item: Option<Item>,
     /// A server fault's detail, for the log only: never sent to clients.
     pub detail: Option<String>,
+    /// TransactionCanceledException: one reason per action, in request
+    /// order (boxed: errors stay small on every path that returns one).
+    pub reasons: Option<Box<Cancellation>>,
 }
+
+/// The CancellationReasons of a TransactionCanceledException.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cancellation(pub Vec<CancellationReason>);
+
+/// Why one action of a transaction did not go through (`Code` "None" for
+/// the actions that would have).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CancellationReason {
+    pub code: &'static str,
+    pub message: Option<String>,
+    /// ConditionalCheckFailed with ReturnValuesOnConditionCheckFailure ALL_OLD.
+    pub item: Option<Item>,
+}
+
+impl CancellationReason {
+    pub const NONE: CancellationReason = CancellationReason {
+        code: "None",
+        message: None,
+        item: None,
+    };
+
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        CancellationReason {
+            code,
+            message: Some(message.into()),
+            item: None,
+        }
+    }
+
+    pub fn condition_failed(item: Option<Item>) -> Self {
+        CancellationReason {
+            item,
+            ..Self::new("ConditionalCheckFailed", "The conditional request failed")
+        }
+    }
+
+    pub fn conflict() -> Self {
+        Self::new("TransactionConflict", TRANSACTION_CONFLICT_MESSAGE)
+    }
+}
+
+/// What DynamoDB says of an item another transaction holds.
+pub const TRANSACTION_CONFLICT_MESSAGE: &str = "Transaction is ongoing for the item";
 
 /// The detail of a server fault, else the message (what logs show).
 impl std::fmt::Display for ApiError {
@@ -45,6 +92,7 @@ impl ApiError {
             message: message.into(),
             item: None,
             detail: None,
+            reasons: None,
         }
     }
 
@@ -177,6 +225,52 @@ impl ApiError {
         )
     }
 
+    /// A transaction cancelled, with one reason per action in request order.
+    pub fn transaction_canceled(reasons: Vec<CancellationReason>) -> Self {
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code).collect();
+        let mut error = Self::new(
+            400,
+            DYNAMODB,
+            "TransactionCanceledException",
+            format!(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                codes.join(", ")
+            ),
+        );
+        error.reasons = Some(Box::new(Cancellation(reasons)));
+        error
+    }
+
+    /// A single-item write to an item a transaction holds.
+    pub fn transaction_conflict() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "TransactionConflictException",
+            TRANSACTION_CONFLICT_MESSAGE,
+        )
+    }
+
+    /// A repeat of a ClientRequestToken whose first request still runs.
+    pub fn transaction_in_progress() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "TransactionInProgressException",
+            "The transaction with the given request token is already in progress.",
+        )
+    }
+
+    /// A ClientRequestToken reused with other parameters.
+    pub fn idempotent_parameter_mismatch() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "IdempotentParameterMismatchException",
+            "Request parameters do not match the parameters of the previous request with the same client request token",
+        )
+    }
+
     /// A server fault: clients get [`INTERNAL_MESSAGE`], the log `detail`.
     pub fn internal(detail: impl Into<String>) -> Self {
         let mut error = Self::new(500, DYNAMODB, "InternalServerError", INTERNAL_MESSAGE);
@@ -212,6 +306,26 @@ impl ApiError {
         if let Some(item) = &self.item {
             out.extend_from_slice(b",\"Item\":");
             write_json_map(&mut out, item);
+        }
+        if let Some(reasons) = &self.reasons {
+            out.extend_from_slice(b",\"CancellationReasons\":[");
+            for (i, reason) in reasons.0.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"Code\":");
+                write_json_str(&mut out, reason.code);
+                if let Some(message) = &reason.message {
+                    out.extend_from_slice(b",\"Message\":");
+                    write_json_str(&mut out, message);
+                }
+                if let Some(item) = &reason.item {
+                    out.extend_from_slice(b",\"Item\":");
+                    write_json_map(&mut out, item);
+                }
+                out.push(b'}');
+            }
+            out.push(b']');
         }
         out.push(b'}');
         out

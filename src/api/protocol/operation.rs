@@ -47,6 +47,8 @@ operations!(
     DescribeLimits,
     DescribeContinuousBackups,
     DescribeTimeToLive,
+    TransactWriteItems,
+    TransactGetItems,
 );
 
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.

@@ -35,6 +35,26 @@ impl KeyLocks {
         }
     }
 
+    /// The lock of `key`, or None if `timeout` completes first (a bounded
+    /// wait: transactions use it so no cycle of waits lasts).
+    pub async fn lock_within(
+        &self,
+        key: Vec<u8>,
+        timeout: impl Future<Output = ()>,
+    ) -> Option<KeyGuard> {
+        let acquire = async { Some(self.lock(key).await) };
+        let expire = async {
+            timeout.await;
+            None
+        };
+        futures_lite::future::or(acquire, expire).await
+    }
+
+    /// Whether `key` is locked now.
+    pub fn is_held(&self, key: &[u8]) -> bool {
+        self.held.borrow().contains_key(key)
+    }
+
     pub fn held_count(&self) -> usize {
         self.held.borrow().len()
     }

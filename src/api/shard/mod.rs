@@ -14,6 +14,7 @@ pub mod backfills;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
+pub mod txns;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -99,6 +100,8 @@ pub struct Shard {
     /// Index backfills running on this shard (and, on the coordinator,
     /// which shards have finished each).
     pub backfills: backfills::Backfills,
+    /// Transactions prepared or coordinated here, intents, request tokens.
+    pub txns: txns::Txns,
 }
 
 impl Shard {

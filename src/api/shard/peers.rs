@@ -98,5 +98,6 @@ pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
         backfill_items: shard.backfills.items.get(),
         backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
         write_phases: Box::new(shard.store.write_phases()),
+        transactions: shard.txns.stats(),
     }
 }

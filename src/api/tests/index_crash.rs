@@ -34,7 +34,7 @@ use crate::model::key::table_prefix;
 use crate::model::{Item, Value};
 use crate::routing::PartitionMap;
 
-const SHARDS: u32 = 2;
+pub(super) const SHARDS: u32 = 2;
 const WRITERS: u64 = 4;
 const PKS: u64 = 6;
 const SKS: u64 = 4;
@@ -77,7 +77,9 @@ impl Services for LocalServices {
     }
 }
 
-async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Shard>> {
+/// Opens one shard per file system (recovery included), wired by
+/// [`LocalServices`]; shared with the transaction crash tests.
+pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Shard>> {
     let catalog = {
         let bytes = catalog_file.borrow();
         if bytes.is_empty() {
@@ -116,6 +118,7 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
             inbound: crate::api::inbound,
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
+            txns: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
@@ -124,6 +127,9 @@ async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) -> Vec<Rc<Sha
         crate::api::index::open(shard)
             .await
             .expect("index machinery opens");
+        crate::api::txn::open(shard)
+            .await
+            .expect("transactions recover");
     }
     shards
 }

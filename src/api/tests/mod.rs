@@ -2,3 +2,5 @@
 //! system) and so sit above every layer of the API.
 
 mod index_crash;
+mod txn_conflicts;
+mod txn_crash;

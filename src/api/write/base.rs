@@ -65,6 +65,14 @@ impl Committed {
         &mut self.report
     }
 
+    /// What the write reports, without waiting for durability: only for
+    /// a write made durable by other means (a transaction's commit, whose
+    /// prepare and decision records are durable; the coordinator keeps its
+    /// decision until the shard reports everything durable).
+    pub fn applied(self) -> WriteReport {
+        self.report
+    }
+
     /// Ok once durable.
     pub async fn wait(self) -> Result<WriteReport, ApiError> {
         self.durable.wait().await?;

@@ -75,28 +75,22 @@ pub fn deltas(writes: &[BaseWrite], tables: &[Option<Arc<TableDef>>]) -> Deltas 
     deltas
 }
 
-/// Locks each counter, checks the size limit and adds the new counter
-/// values to `batch`; returns the collections' new sizes and the locks,
-/// held until the batch is applied.
+/// Locks each counter, checks the size limit (when `enforce`) and adds the
+/// new counter values to `batch`; returns the collections' new sizes and
+/// the locks, held until the batch is applied.
 pub async fn update(
     shard: &Shard,
     deltas: Deltas,
     batch: &mut WriteBatch,
+    enforce: bool,
 ) -> Result<(Vec<CollectionMetrics>, Vec<KeyGuard>), ApiError> {
     let mut collections = Vec::with_capacity(deltas.len());
     let mut guards: Vec<KeyGuard> = Vec::with_capacity(deltas.len());
     for (key, (table, pk, delta)) in deltas {
         guards.push(shard.locks.lock(key.clone()).await);
-        let current = match shard.store.get(&key).await? {
-            Some(bytes) => bytes
-                .as_slice()
-                .try_into()
-                .map(u64::from_le_bytes)
-                .map_err(|_| ApiError::internal("malformed item collection counter"))?,
-            None => 0,
-        };
+        let current = counter(shard, &key).await?;
         let next = current.saturating_add_signed(delta);
-        if delta > 0 && next > shard.settings.item_collection_bytes_max {
+        if enforce && delta > 0 && next > shard.settings.item_collection_bytes_max {
             return Err(ApiError::item_collection_size_limit_exceeded());
         }
         batch.push((key, (next > 0).then(|| next.to_le_bytes().to_vec())));
@@ -108,4 +102,31 @@ pub async fn update(
         });
     }
     Ok((collections, guards))
+}
+
+async fn counter(shard: &Shard, key: &[u8]) -> Result<u64, ApiError> {
+    Ok(match shard.store.get(key).await? {
+        Some(bytes) => bytes
+            .as_slice()
+            .try_into()
+            .map(u64::from_le_bytes)
+            .map_err(|_| ApiError::internal("malformed item collection counter"))?,
+        None => 0,
+    })
+}
+
+/// The collections (table name, partition key) that applying `deltas` now
+/// would grow past the limit (a transaction's prepare: its commit no
+/// longer checks).
+pub async fn exceeding(shard: &Shard, deltas: &Deltas) -> Result<Vec<(String, Value)>, ApiError> {
+    let mut over = Vec::new();
+    for (key, (table, pk, delta)) in deltas {
+        if *delta > 0
+            && counter(shard, key).await?.saturating_add_signed(*delta)
+                > shard.settings.item_collection_bytes_max
+        {
+            over.push((table.name.clone(), pk.clone()));
+        }
+    }
+    Ok(over)
 }

@@ -14,7 +14,8 @@
 //!   the replicator (`index::replicate`).
 //!
 //! Because all of it is one WAL record, a crash keeps all or none of it.
-//! What lands next (streams records, TTL deletions, transactional writes)
+//! Transactions (`api::txn`) add their own records to the same batch
+//! ([`commit_with`]); what lands next (streams records, TTL deletions)
 //! joins this batch here.
 
 mod base;
@@ -50,7 +51,30 @@ pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
 /// If the catalog changes while this waits (reading an old image, locking
 /// an item collection counter), it starts over. Counters are locked after
 /// the item locks on every path, so the two kinds never wait in a cycle.
-pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
+pub async fn commit(shard: &Rc<Shard>, writes: Vec<BaseWrite>) -> Result<Committed, ApiError> {
+    commit_with(shard, writes, Vec::new(), Limits::Enforce).await
+}
+
+/// Whether a commit may still refuse a write for its limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limits {
+    /// Refuse on GSI back-pressure or a full item collection (every
+    /// write that has not been promised yet).
+    Enforce,
+    /// The write was promised (a transaction's commit decision is
+    /// durable): wait for outbox room however long it takes, never refuse
+    /// for the collection size (the limit was checked at prepare).
+    Promised,
+}
+
+/// [`commit`] with more entries (`extra`: transaction records) in the
+/// same engine batch, so they are durable exactly when the writes are.
+pub async fn commit_with(
+    shard: &Rc<Shard>,
+    mut writes: Vec<BaseWrite>,
+    extra: WriteBatch,
+    limits: Limits,
+) -> Result<Committed, ApiError> {
     loop {
         // Memtable/L0 back-pressure before anything is applied (engine docs).
         shard.store.write_room().await;
@@ -60,17 +84,29 @@ pub async fn commit(shard: &Rc<Shard>, mut writes: Vec<BaseWrite>) -> Result<Com
         // GSI backpressure: a backlog over its bound delays the write a
         // little, then refuses it (before anything is written).
         if has_global_index(&tables) && shard.outbox.full() {
-            wait_for_outbox_room(shard, &tables).await?;
+            match limits {
+                Limits::Enforce => wait_for_outbox_room(shard, &tables).await?,
+                Limits::Promised => shard.outbox.wait_for_room().await,
+            }
             continue;
         }
         let deltas = collection::deltas(&writes, &tables);
-        let mut batch: WriteBatch = Vec::with_capacity(writes.len() + deltas.len() + 1);
-        let (collections, guards) = collection::update(shard, deltas, &mut batch).await?;
+        let mut batch: WriteBatch =
+            Vec::with_capacity(writes.len() + deltas.len() + 1 + extra.len());
+        let enforce = limits == Limits::Enforce;
+        let (collections, guards) = collection::update(shard, deltas, &mut batch, enforce).await?;
         if shard.catalog().version != catalog.version {
             continue;
         }
+        batch.extend(extra);
         return apply(shard, writes, &tables, batch, collections, guards);
     }
+}
+
+/// The indexed tables of `writes` in the current catalog (for checks made
+/// before a commit, e.g. a transaction's prepare).
+pub fn current_indexed_tables(shard: &Shard, writes: &[BaseWrite]) -> IndexedTables {
+    indexed_tables(&shard.catalog(), writes)
 }
 
 fn indexed_tables(catalog: &Catalog, writes: &[BaseWrite]) -> IndexedTables {
@@ -234,6 +270,11 @@ pub async fn blind_on_owner(
     let mut keys: Vec<Vec<u8>> = batch.iter().map(|(k, _)| k.clone()).collect();
     keys.sort();
     keys.dedup();
+    // An item a transaction holds: DynamoDB's conflict, not a queue.
+    if keys.iter().any(|k| shard.txns.has_intent(k)) {
+        shard.txns.count_conflict();
+        return Err(ApiError::transaction_conflict());
+    }
     let mut guards = Vec::with_capacity(keys.len());
     for key in keys {
         guards.push(shard.locks.lock(key).await);
