@@ -24,7 +24,8 @@ use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
 use super::records::{
-    TOKEN_PREFIX, decode_token, encode_prepare, encode_token, prepare_key, token_key,
+    TOKEN_PREFIX, decode_token, encode_prepare, encode_token, prepare_entry_key, prepare_key,
+    token_key,
 };
 
 /// Reasons of the actions that cannot go through, by request position.
@@ -439,11 +440,18 @@ pub async fn prepare(
         });
     }
     if !writes.is_empty() {
-        let ops: Vec<(Vec<u8>, Option<Vec<u8>>)> = writes
+        let created = now_ms();
+        let record: WriteBatch = writes
             .iter()
-            .map(|w| (w.storage.clone(), w.value.clone()))
+            .enumerate()
+            .map(|(i, w)| {
+                let op = [(w.storage.clone(), w.value.clone())];
+                (
+                    prepare_entry_key(txn, i),
+                    Some(encode_prepare(created, &op)),
+                )
+            })
             .collect();
-        let record = vec![(prepare_key(txn), Some(encode_prepare(now_ms(), &ops)))];
         let durable = shard.store.write(record).map_err(ApiError::from);
         let durable = match durable {
             Ok(durable) => durable.wait().await.map_err(ApiError::from),
@@ -499,7 +507,9 @@ pub async fn decide(
         }
         if has_record {
             // Not awaited: a lost delete is resolved again (abort) at recovery.
-            let _ = shard.store.write(vec![(record, None)]);
+            let _ = shard
+                .store
+                .write(record_deletes(txn, prepared.writes.len()));
         }
         release_all(shard, txn, prepared);
         return Ok(WriteReport::default());
@@ -521,11 +531,7 @@ pub async fn decide(
             value: w.value.clone(),
         })
         .collect();
-    let extra = if has_record {
-        vec![(record, None)]
-    } else {
-        Vec::new()
-    };
+    let extra = record_deletes(txn, prepared.writes.len());
     let committed = if has_record {
         match commit_with(shard, writes, extra, Limits::Promised).await {
             Ok(committed) => Some(committed),
@@ -547,6 +553,13 @@ pub async fn decide(
     };
     note_tokens(shard, &token_batch);
     Ok(report)
+}
+
+/// Deletes of a prepared transaction's record entries.
+fn record_deletes(txn: TxnId, writes: usize) -> WriteBatch {
+    (0..writes)
+        .map(|i| (prepare_entry_key(txn, i), None))
+        .collect()
 }
 
 fn release_all(shard: &Shard, txn: TxnId, prepared: Prepared) {
