@@ -143,7 +143,7 @@ async fn scan_prefix(shard: &Shard, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u
 /// and re-drives every decision to its participants.
 pub async fn open(shard: &Rc<Shard>) -> Result<(), ApiError> {
     // Prepare entries, grouped by transaction (they are contiguous).
-    let mut entries: Vec<(TxnId, Vec<(Vec<u8>, Option<Vec<u8>>)>)> = Vec::new();
+    let mut entries: Vec<(TxnId, crate::engine::WriteBatch)> = Vec::new();
     for (key, value) in scan_prefix(shard, &PREPARE_PREFIX).await? {
         let (Some(txn), Some(ops)) = (prepare_txn(&key), decode_prepare(&value)) else {
             return Err(ApiError::internal("malformed transaction prepare record"));
