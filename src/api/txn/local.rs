@@ -23,6 +23,7 @@ use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
+use super::coordinator::Finished;
 use super::records::{
     TOKEN_PREFIX, decode_token, encode_prepare, encode_token, prepare_entry_key, prepare_key,
     token_key,
@@ -293,6 +294,59 @@ async fn limit_reasons(
         }
     }
     Ok(reasons)
+}
+
+/// Every action (and the token, if any) on this shard: the fast path, as a
+/// task of its own (a request dropped midway cannot leave items, intents
+/// or its token held), with the token checked first.
+pub async fn single_shard(
+    shard: &Rc<Shard>,
+    actions: Vec<TxnAction>,
+    token: Option<TxnToken>,
+) -> Result<Finished, ApiError> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let task_shard = shard.clone();
+    shard.services.spawn(Box::pin(async move {
+        let _ = tx.send(single_task(&task_shard, actions, token).await);
+    }));
+    rx.await
+        .map_err(|_| ApiError::internal("transaction task ended without an outcome"))?
+}
+
+async fn single_task(
+    shard: &Rc<Shard>,
+    actions: Vec<TxnAction>,
+    token: Option<TxnToken>,
+) -> Result<Finished, ApiError> {
+    if let Some(token) = &token
+        && let TokenCheck::Repeat = check_token(shard, token)?
+    {
+        return Ok(Finished::Repeat);
+    }
+    let result = run_single(shard, &actions, token.as_ref()).await;
+    if !matches!(result, Ok(Ok(_)))
+        && let Some(token) = &token
+    {
+        shard.txns.tokens.borrow_mut().abandon(&token.token);
+    }
+    let txns = &shard.txns;
+    txns.count_single_shard();
+    match result? {
+        Ok((report, sizes)) => {
+            txns.count_commit();
+            Ok(Finished::Committed { report, sizes })
+        }
+        Err(found) => {
+            txns.count_cancel();
+            let mut reasons = vec![CancellationReason::NONE; actions.len()];
+            for (index, reason) in found {
+                if let Some(slot) = reasons.get_mut(index) {
+                    *slot = reason;
+                }
+            }
+            Ok(Finished::Cancelled(reasons))
+        }
+    }
 }
 
 /// The single-shard fast path: every action (and the token, if any) on
