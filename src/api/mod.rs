@@ -21,8 +21,8 @@
 //! index/        secondary indexes: keys, read plans, DDL input, backfill, replication
 //! table/        item keys and placement, table names, descriptions, the DDL executor
 //! expr/         the expression language, its request parameters and legacy forms
-//! shard/        one shard's state (locks, GSI outbox, backfill progress), the
-//!               `Services` seam to the runtime, calls to peers
+//! shard/        one shard's state (locks, GSI outbox, backfill progress,
+//!               transactions), the `Services` seam to the runtime, calls to peers
 //! messages      shard-to-shard messages: plain data
 //! protocol/     errors, request decoding, reply and capacity building
 //! ```
