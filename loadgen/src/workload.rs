@@ -415,6 +415,18 @@ mod tests {
         check(&out);
         w.scan(&mut out, 5, &mut rng);
         check(&out);
+        w.transact_write(&mut out, &[7, 8], &mut rng);
+        let v = check(&out);
+        let actions = v["TransactItems"].as_array().unwrap();
+        assert_eq!(actions.len(), 2);
+        assert_eq!(actions[1]["Put"]["TableName"], "usertable");
+        assert_eq!(
+            actions[1]["Put"]["Item"]["field0"]["S"]
+                .as_str()
+                .unwrap()
+                .len(),
+            8
+        );
         w.batch_get(&mut out, &[1, 2, 3]);
         let v = check(&out);
         assert_eq!(

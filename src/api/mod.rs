@@ -22,8 +22,8 @@
 //! table/        item keys and placement, descriptions, the DDL executor, table
 //!               settings and tags, table ARNs
 //! expr/         the expression language, its request parameters and legacy forms
-//! shard/        one shard's state (locks, GSI outbox, backfill progress), the
-//!               `Services` seam to the runtime, calls to peers
+//! shard/        one shard's state (locks, GSI outbox, backfill progress,
+//!               transactions), the `Services` seam to the runtime, calls to peers
 //! messages      shard-to-shard messages: plain data
 //! protocol/     errors, request decoding, reply and capacity building
 //! ```

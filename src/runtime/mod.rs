@@ -255,7 +255,6 @@ async fn shard_main(
             config.transaction_tokens_max,
         ),
     });
-    mesh::spawn_receivers(shard.clone(), receivers);
     crate::api::index::open(&shard)
         .await
         .map_err(|e| RuntimeError::OutboxOpen {
@@ -271,6 +270,10 @@ async fn shard_main(
             shard: id,
             reason: e.to_string(),
         })?;
+    // Peers are served only once this shard's recovery is done (none of
+    // it waits on a peer): no request meets an item whose prepared
+    // transaction is not locked again yet.
+    mesh::spawn_receivers(shard.clone(), receivers);
     let local_config = Rc::new((*config).clone());
     let front = server::Front::new(shard.clone(), local_config, health.clone());
     let mut addrs = vec![config.listen.clone()];

@@ -10,14 +10,14 @@ use std::rc::Rc;
 
 use crate::api::messages::TxnOp;
 use crate::api::messages::WriteReport;
-use crate::api::protocol::error::{ApiError, CancellationReason};
+use crate::api::protocol::error::ApiError;
 use crate::api::protocol::reply::{
     CollectionMetrics, ConsumedMode, IndexUnits, read_units, write_consumed_object, write_units,
 };
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
 use crate::api::txn::coordinator::{Finished, Share, two_phase};
-use crate::api::txn::local::{TokenCheck, check_token, run_single};
+use crate::api::txn::local::single_shard;
 use crate::api::txn::plan::{WritePlan, token_shard, write_plan};
 use crate::model::value::write_json_str;
 
@@ -29,7 +29,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         if only != shard.id {
             return Ok(Outcome::Forward(only));
         }
-        single(shard, &plan).await?
+        single_shard(shard, plan.actions, plan.token).await?
     } else {
         let token_at = plan.token.as_ref().map(|t| token_shard(shard, &t.token));
         let mut shares: Vec<Share> = shards
@@ -62,38 +62,6 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         Finished::Committed { report, sizes } => Ok(Outcome::Reply(summary.reply(&report, &sizes))),
         Finished::Repeat => Ok(Outcome::Reply(summary.repeat_reply())),
         Finished::Cancelled(reasons) => Err(ApiError::transaction_canceled(reasons)),
-    }
-}
-
-/// Every action on this shard: the fast path (one engine batch).
-async fn single(shard: &Rc<Shard>, plan: &WritePlan) -> Result<Finished, ApiError> {
-    if let Some(token) = &plan.token
-        && let TokenCheck::Repeat = check_token(shard, token)?
-    {
-        return Ok(Finished::Repeat);
-    }
-    let result = run_single(shard, &plan.actions, plan.token.as_ref()).await;
-    if !matches!(result, Ok(Ok(_)))
-        && let Some(token) = &plan.token
-    {
-        shard.txns.tokens.borrow_mut().abandon(&token.token);
-    }
-    shard.txns.count_single_shard();
-    match result? {
-        Ok((report, sizes)) => {
-            shard.txns.count_commit();
-            Ok(Finished::Committed { report, sizes })
-        }
-        Err(found) => {
-            shard.txns.count_cancel();
-            let mut reasons = vec![CancellationReason::NONE; plan.actions.len()];
-            for (index, reason) in found {
-                if let Some(slot) = reasons.get_mut(index) {
-                    *slot = reason;
-                }
-            }
-            Ok(Finished::Cancelled(reasons))
-        }
     }
 }
 

@@ -23,8 +23,10 @@ use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
+use super::coordinator::Finished;
 use super::records::{
-    TOKEN_PREFIX, decode_token, encode_prepare, encode_token, prepare_key, token_key,
+    TOKEN_PREFIX, decode_token, encode_prepare, encode_token, prepare_entry_key, prepare_key,
+    token_key,
 };
 
 /// Reasons of the actions that cannot go through, by request position.
@@ -299,6 +301,59 @@ async fn limit_reasons(
     Ok(reasons)
 }
 
+/// Every action (and the token, if any) on this shard: the fast path, as a
+/// task of its own (a request dropped midway cannot leave items, intents
+/// or its token held), with the token checked first.
+pub async fn single_shard(
+    shard: &Rc<Shard>,
+    actions: Vec<TxnAction>,
+    token: Option<TxnToken>,
+) -> Result<Finished, ApiError> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let task_shard = shard.clone();
+    shard.services.spawn(Box::pin(async move {
+        let _ = tx.send(single_task(&task_shard, actions, token).await);
+    }));
+    rx.await
+        .map_err(|_| ApiError::internal("transaction task ended without an outcome"))?
+}
+
+async fn single_task(
+    shard: &Rc<Shard>,
+    actions: Vec<TxnAction>,
+    token: Option<TxnToken>,
+) -> Result<Finished, ApiError> {
+    if let Some(token) = &token
+        && let TokenCheck::Repeat = check_token(shard, token)?
+    {
+        return Ok(Finished::Repeat);
+    }
+    let result = run_single(shard, &actions, token.as_ref()).await;
+    if !matches!(result, Ok(Ok(_)))
+        && let Some(token) = &token
+    {
+        shard.txns.tokens.borrow_mut().abandon(&token.token);
+    }
+    let txns = &shard.txns;
+    txns.count_single_shard();
+    match result? {
+        Ok((report, sizes)) => {
+            txns.count_commit();
+            Ok(Finished::Committed { report, sizes })
+        }
+        Err(found) => {
+            txns.count_cancel();
+            let mut reasons = vec![CancellationReason::NONE; actions.len()];
+            for (index, reason) in found {
+                if let Some(slot) = reasons.get_mut(index) {
+                    *slot = reason;
+                }
+            }
+            Ok(Finished::Cancelled(reasons))
+        }
+    }
+}
+
 /// The single-shard fast path: every action (and the token, if any) on
 /// this shard, applied as one engine batch — base items, LSI entries,
 /// collection counters, the GSI outbox record and the token record in one
@@ -444,11 +499,18 @@ pub async fn prepare(
         });
     }
     if !writes.is_empty() {
-        let ops: Vec<(Vec<u8>, Option<Vec<u8>>)> = writes
+        let created = now_ms();
+        let record: WriteBatch = writes
             .iter()
-            .map(|w| (w.storage.clone(), w.value.clone()))
+            .enumerate()
+            .map(|(i, w)| {
+                let op = [(w.storage.clone(), w.value.clone())];
+                (
+                    prepare_entry_key(txn, i),
+                    Some(encode_prepare(created, &op)),
+                )
+            })
             .collect();
-        let record = vec![(prepare_key(txn), Some(encode_prepare(now_ms(), &ops)))];
         let durable = shard.store.write(record).map_err(ApiError::from);
         let durable = match durable {
             Ok(durable) => durable.wait().await.map_err(ApiError::from),
@@ -504,7 +566,9 @@ pub async fn decide(
         }
         if has_record {
             // Not awaited: a lost delete is resolved again (abort) at recovery.
-            let _ = shard.store.write(vec![(record, None)]);
+            let _ = shard
+                .store
+                .write(record_deletes(txn, prepared.writes.len()));
         }
         release_all(shard, txn, prepared);
         return Ok(WriteReport::default());
@@ -526,11 +590,7 @@ pub async fn decide(
             value: w.value.clone(),
         })
         .collect();
-    let extra = if has_record {
-        vec![(record, None)]
-    } else {
-        Vec::new()
-    };
+    let extra = record_deletes(txn, prepared.writes.len());
     let committed = if has_record {
         match commit_with(shard, writes, extra, Limits::Promised).await {
             Ok(committed) => Some(committed),
@@ -552,6 +612,13 @@ pub async fn decide(
     };
     note_tokens(shard, &token_batch);
     Ok(report)
+}
+
+/// Deletes of a prepared transaction's record entries.
+fn record_deletes(txn: TxnId, writes: usize) -> WriteBatch {
+    (0..writes)
+        .map(|i| (prepare_entry_key(txn, i), None))
+        .collect()
 }
 
 fn release_all(shard: &Shard, txn: TxnId, prepared: Prepared) {

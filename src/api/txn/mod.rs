@@ -88,7 +88,10 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> Result<MeshReply,
             MeshReply::Done(synced)
         }
         MeshRequest::TxnResolve { txn } => MeshReply::Resolved(resolve(shard, txn).await),
-        MeshRequest::TxnRead { keys } => read::read_and_hold(shard, keys).await,
+        MeshRequest::TxnRead { keys } => {
+            shard.txns.wait_ready().await;
+            read::read_and_hold(shard, keys).await
+        }
         MeshRequest::TxnRelease { read } => {
             shard.txns.release_read(read);
             MeshReply::Done(Ok(()))
@@ -139,11 +142,19 @@ async fn scan_prefix(shard: &Shard, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u
 /// background, resolves every prepared transaction with its coordinator
 /// and re-drives every decision to its participants.
 pub async fn open(shard: &Rc<Shard>) -> Result<(), ApiError> {
-    let mut in_doubt = Vec::new();
+    // Prepare entries, grouped by transaction (they are contiguous).
+    let mut entries: Vec<(TxnId, crate::engine::WriteBatch)> = Vec::new();
     for (key, value) in scan_prefix(shard, &PREPARE_PREFIX).await? {
         let (Some(txn), Some(ops)) = (prepare_txn(&key), decode_prepare(&value)) else {
             return Err(ApiError::internal("malformed transaction prepare record"));
         };
+        match entries.last_mut() {
+            Some((last, writes)) if *last == txn => writes.extend(ops),
+            _ => entries.push((txn, ops)),
+        }
+    }
+    let mut in_doubt = Vec::new();
+    for (txn, ops) in entries {
         let mut prepared = Prepared {
             writes: Vec::with_capacity(ops.len()),
             keys: Vec::with_capacity(ops.len()),

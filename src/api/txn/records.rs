@@ -2,10 +2,12 @@
 //! id 0, never a table's):
 //!
 //! ```text
-//! prepare  := 00 00 00 00 ‖ 'P' ‖ coordinator:u32 BE ‖ seq:u64 BE
+//! prepare  := 00 00 00 00 ‖ 'P' ‖ coordinator:u32 BE ‖ seq:u64 BE ‖ i:u32 BE
 //!             → the GSI outbox record format (shard::outbox): version ‖
-//!               created_ms ‖ count ‖ (key, put value | delete)*
-//!             the participant's base writes, durable before its yes vote
+//!               created_ms ‖ count (1) ‖ (key, put value | delete)
+//!             the participant's i-th base write (one entry per write, so
+//!             no value grows past an item's size), all durable before its
+//!             yes vote
 //! decision := 00 00 00 00 ‖ 'D' ‖ seq:u64 BE
 //!             → version:u8 (1) ‖ count:u32 LE ‖ participant:u32 LE*
 //!             on the coordinator: the commit decision, durable before any
@@ -32,14 +34,22 @@ pub fn prepare_key(txn: TxnId) -> Vec<u8> {
     key
 }
 
+/// The key of a prepared transaction's `i`-th write.
+pub fn prepare_entry_key(txn: TxnId, i: usize) -> Vec<u8> {
+    let mut key = prepare_key(txn);
+    key.extend_from_slice(&(i as u32).to_be_bytes());
+    key
+}
+
+/// The transaction a prepare entry belongs to.
 pub fn prepare_txn(key: &[u8]) -> Option<TxnId> {
     let rest = key.strip_prefix(&PREPARE_PREFIX[..])?;
-    if rest.len() != 12 {
+    if rest.len() != 16 {
         return None;
     }
     Some(TxnId {
         coordinator: u32::from_be_bytes(rest[..4].try_into().ok()?),
-        seq: u64::from_be_bytes(rest[4..].try_into().ok()?),
+        seq: u64::from_be_bytes(rest[4..12].try_into().ok()?),
     })
 }
 
@@ -127,7 +137,8 @@ mod tests {
             coordinator: 3,
             seq: 77,
         };
-        assert_eq!(prepare_txn(&prepare_key(txn)), Some(txn));
+        assert_eq!(prepare_txn(&prepare_entry_key(txn, 3)), Some(txn));
+        assert_eq!(prepare_txn(&prepare_key(txn)), None);
         assert_eq!(decision_seq(&decision_key(9)), Some(9));
         assert_eq!(
             decode_decision(&encode_decision(&[0, 1, 5])),
@@ -142,14 +153,20 @@ mod tests {
         let ops: Vec<IndexOp> = vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"d".to_vec(), None)];
         assert_eq!(decode_prepare(&encode_prepare(1, &ops)), Some(ops));
         // Prepare records of one coordinator sort by number.
-        let a = prepare_key(TxnId {
-            coordinator: 1,
-            seq: 255,
-        });
-        let b = prepare_key(TxnId {
-            coordinator: 1,
-            seq: 256,
-        });
+        let a = prepare_entry_key(
+            TxnId {
+                coordinator: 1,
+                seq: 255,
+            },
+            9,
+        );
+        let b = prepare_entry_key(
+            TxnId {
+                coordinator: 1,
+                seq: 256,
+            },
+            0,
+        );
         assert!(a < b);
     }
 }
