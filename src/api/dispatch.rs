@@ -52,9 +52,10 @@ pub async fn execute(
     body: Vec<u8>,
     forwarded: bool,
 ) -> Result<Vec<u8>, ApiError> {
-    // simd-json parses in place; keep the original bytes for forwarding.
-    let mut scratch = body.clone();
-    let json = request::parse_body(&mut scratch)?;
+    // simd-json parses in place; keep the original bytes for forwarding
+    // (the copy's memory is reused across requests).
+    let mut scratch = request::Scratch::copy_of(&body);
+    let json = request::parse_body(scratch.bytes_mut())?;
     let fields = request::Fields::of(&json)?;
     let outcome = match op {
         Operation::CreateTable => ops::create_table::handle(shard, fields).await?,

@@ -288,7 +288,7 @@ impl Value {
 }
 
 /// Size of a number: about one byte per two significant digits, plus one.
-fn number_size(n: &Number) -> usize {
+pub(crate) fn number_size(n: &Number) -> usize {
     n.digits().len().div_ceil(2) + 1
 }
 

@@ -543,15 +543,16 @@ pub fn write_response(
     body: &[u8],
     close: bool,
 ) {
+    use std::io::Write;
     let crc = crc32fast::hash(body);
-    out.extend_from_slice(
-        format!(
-            "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {request_id}\r\nx-amz-crc32: {crc}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}\r\n",
-            reason(status),
-            body.len(),
-            if close { "Connection: close\r\n" } else { "" }
-        )
-        .as_bytes(),
+    // Formatted straight into `out` (no intermediate String); writing to a
+    // Vec cannot fail.
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {request_id}\r\nx-amz-crc32: {crc}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}\r\n",
+        reason(status),
+        body.len(),
+        if close { "Connection: close\r\n" } else { "" }
     );
     out.extend_from_slice(body);
 }

@@ -77,9 +77,14 @@ pub fn matches_type(attr: &KeyAttr, value: &Value) -> bool {
 /// The placement hash of a table partition (see `routing`); 0 for a value
 /// that cannot be a key (validated away before any storage access).
 pub fn partition_hash(table: &TableDef, pk: &Value) -> u64 {
-    match placement_bytes(pk) {
-        Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
-        None => 0,
+    match pk {
+        // S and B hash their own bytes; no copy (see `placement_bytes`).
+        Value::S(s) => placement_hash(&table.name, b'S', s.as_bytes()),
+        Value::B(b) => placement_hash(&table.name, b'B', b),
+        _ => match placement_bytes(pk) {
+            Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
+            None => 0,
+        },
     }
 }
 
@@ -99,24 +104,29 @@ pub fn make_key(shard: &Shard, table: &TableDef, pk: Value, sk: Option<Value>) -
 /// Reads a `Key` member (GetItem, DeleteItem, UpdateItem, batches).
 pub fn key_from_json(shard: &Shard, table: &TableDef, key: &Json<'_>) -> Result<ItemKey, ApiError> {
     let fields = Fields::of(key)?;
-    let mut values = Item::new();
+    // Every member's value is validated first (its errors come before a
+    // schema mismatch); names are matched in place, not copied into a map.
+    let (mut pk, mut sk) = (None, None);
     for (name, value) in fields.iter() {
-        values.insert(name.to_string(), Value::from_json(value)?);
+        let value = Value::from_json(value)?;
+        if name == table.partition_key.name {
+            pk = Some(value);
+        } else if table.sort_key.as_ref().is_some_and(|a| a.name == name) {
+            sk = Some(value);
+        }
     }
     let schema_len = 1 + usize::from(table.sort_key.is_some());
     let mismatch = || ApiError::validation("The provided key element does not match the schema");
-    if values.len() != schema_len {
+    if distinct_names(&fields) != schema_len {
         return Err(mismatch());
     }
-    let pk = values
-        .remove(&table.partition_key.name)
-        .ok_or_else(mismatch)?;
+    let pk = pk.ok_or_else(mismatch)?;
     if !matches_type(&table.partition_key, &pk) {
         return Err(mismatch());
     }
     let sk = match &table.sort_key {
         Some(attr) => {
-            let sk = values.remove(&attr.name).ok_or_else(mismatch)?;
+            let sk = sk.ok_or_else(mismatch)?;
             if !matches_type(attr, &sk) {
                 return Err(mismatch());
             }
@@ -129,6 +139,20 @@ pub fn key_from_json(shard: &Shard, table: &TableDef, key: &Json<'_>) -> Result<
         check_key_value(attr, sk, false)?;
     }
     Ok(make_key(shard, table, pk, sk))
+}
+
+/// Member names of an object, each counted once: the parser keeps repeated
+/// names of small objects (a later one wins when read as a map), large ones
+/// it already deduplicates.
+fn distinct_names(fields: &Fields<'_, '_>) -> usize {
+    if fields.len() > 32 {
+        return fields.len();
+    }
+    fields
+        .iter()
+        .enumerate()
+        .filter(|(i, (name, _))| !fields.iter().skip(i + 1).any(|(n, _)| n == *name))
+        .count()
 }
 
 /// The key of a whole item (PutItem, BatchWriteItem puts).
