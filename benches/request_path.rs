@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dynacore::model::codec::{decode_item, encode_item};
+use dynacore::model::codec::{decode_item, encode_item, write_item_json};
 use dynacore::model::key::{item_key, placement_bytes};
 use dynacore::model::value::{Value, item_from_json, write_json_map};
 use dynacore::routing::{PartitionMap, placement_hash};
@@ -64,6 +64,16 @@ fn benches(c: &mut Criterion) {
             write_json_map(&mut out, black_box(&item));
             out.push(b'}');
             out
+        })
+    });
+    // GetItem's path: the stored bytes written as JSON, no Item built.
+    c.bench_function("transcode_get_response_1kb", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(1200);
+            out.extend_from_slice(b"{\"Item\":");
+            let size = write_item_json(black_box(&encoded), &mut out).expect("valid item");
+            out.push(b'}');
+            (out, size)
         })
     });
 }

@@ -321,13 +321,23 @@ fn sample_item() -> crate::model::Item {
 }
 
 /// Decodes arbitrary bytes as a stored item; what decodes must re-encode
-/// to bytes that decode to the same item. Also feeds the bytes to the GSI
+/// to bytes that decode to the same item, and transcode to the JSON its
+/// decoded item writes (and what does not decode must not transcode). Also feeds the bytes to the GSI
 /// outbox record decoder, whose output must re-encode to the same bytes.
 pub fn item_decode(data: &[u8]) {
-    use crate::model::codec::{decode_item, encode_item};
+    use crate::model::codec::{decode_item, encode_item, write_item_json};
+    let mut json = Vec::new();
+    let transcoded = write_item_json(data, &mut json);
     if let Ok(item) = decode_item(data) {
         let again = decode_item(&encode_item(&item));
         assert_eq!(again.as_ref(), Ok(&item), "re-encoded item differs");
+        // Transcoding stored bytes to JSON is decoding then writing.
+        let mut want = Vec::new();
+        crate::model::value::write_json_map(&mut want, &item);
+        assert_eq!(transcoded, Ok(crate::model::value::item_size(&item)));
+        assert_eq!(json, want, "transcoded JSON differs");
+    } else {
+        assert!(transcoded.is_err(), "transcoded what does not decode");
     }
     if let Some((created_ms, ops)) = crate::api::shard::outbox::decode_record(data) {
         let encoded = crate::api::shard::outbox::encode_record(created_ms, &ops);
@@ -355,8 +365,18 @@ pub fn item_round_trip(data: &[u8]) {
             break;
         }
     }
-    let decoded = decode_item(&encode_item(&item)).expect("an encoded item decodes");
+    let encoded = encode_item(&item);
+    let decoded = decode_item(&encoded).expect("an encoded item decodes");
     assert_eq!(decoded, item, "item codec round trip");
+    let (mut want, mut json) = (Vec::new(), Vec::new());
+    crate::model::value::write_json_map(&mut want, &item);
+    let size = crate::model::codec::write_item_json(&encoded, &mut json);
+    assert_eq!(
+        size,
+        Ok(crate::model::value::item_size(&item)),
+        "transcoded size"
+    );
+    assert_eq!(json, want, "transcoded JSON");
     for a in &scalars {
         for b in &scalars {
             if a.type_name() != b.type_name() {

@@ -121,6 +121,12 @@ pub struct WorkloadArgs {
     /// Send single-key requests straight to the owning shard (Dynacore only).
     #[arg(long)]
     pub shard_aware: bool,
+    /// Only use keys that shard N owns (Dynacore only; needs per-shard
+    /// ports). With --endpoint at one shard's own port this measures
+    /// forwarding: keys of that shard are served directly, keys of another
+    /// cross the mesh. The table is still loaded with every record.
+    #[arg(long)]
+    pub keys_on_shard: Option<usize>,
     /// Region for SigV4 (default: $AWS_REGION, else us-east-1).
     #[arg(long)]
     pub region: Option<String>,
@@ -313,6 +319,7 @@ impl WorkloadArgs {
         Ok(RunSpec {
             endpoint: Endpoint::parse(endpoint)?,
             shard_map: None,
+            key_filter: None,
             creds: Credentials {
                 access_key_id: env_or(&self.access_key_id, "AWS_ACCESS_KEY_ID", "AKIDLOADGEN"),
                 secret_access_key: env_or(

@@ -25,11 +25,28 @@ use crate::stats::Stats;
 /// Exit code when an SLO target is missed.
 pub const EXIT_SLO_FAILED: u8 = 3;
 
-/// Fetches the partition map when `--shard-aware` is on.
-fn attach_shard_map(spec: &mut RunSpec, shard_aware: bool) -> Result<()> {
-    if !shard_aware {
+/// Fetches the partition map when `--shard-aware` or `--keys-on-shard` is on.
+fn attach_shard_map(spec: &mut RunSpec, workload: &WorkloadArgs) -> Result<()> {
+    if let Some(shard) = workload.keys_on_shard {
+        let map = fetch_shard_map(spec)?;
+        if shard >= map.endpoints.len() {
+            return Err(LoadgenError::InvalidArgument(format!(
+                "--keys-on-shard {shard}: the server has {} shards",
+                map.endpoints.len()
+            )));
+        }
+        spec.key_filter = Some((map, shard));
+    }
+    if !workload.shard_aware {
         return Ok(());
     }
+    let map = fetch_shard_map(spec)?;
+    eprintln!("shard-aware: {} shards", map.endpoints.len());
+    spec.shard_map = Some(map);
+    Ok(())
+}
+
+fn fetch_shard_map(spec: &RunSpec) -> Result<ShardMap> {
     let resp = control::get(&spec.endpoint, "/dynacore/partition-map")?;
     if resp.status != 200 {
         return Err(LoadgenError::ShardMap(format!(
@@ -37,10 +54,7 @@ fn attach_shard_map(spec: &mut RunSpec, shard_aware: bool) -> Result<()> {
             resp.status
         )));
     }
-    let map = ShardMap::parse(&resp.body)?;
-    eprintln!("shard-aware: {} shards", map.endpoints.len());
-    spec.shard_map = Some(map);
-    Ok(())
+    ShardMap::parse(&resp.body)
 }
 
 /// Creates and fills the table unless `--skip-load` or already loaded.
@@ -141,7 +155,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         args.max_error_rate,
     )?;
     let mut spec = args.workload.to_spec(&args.endpoint)?;
-    attach_shard_map(&mut spec, args.workload.shard_aware)?;
+    attach_shard_map(&mut spec, &args.workload)?;
     prepare(&spec, &args.workload)?;
     let outcome = measure(&spec, args.quiet, args.hdr_log.as_deref())?;
     let workload = args.workload.display_name();
@@ -235,7 +249,7 @@ pub fn compare(args: &CompareArgs) -> Result<u8> {
     let mut specs = Vec::new();
     for ep in [&args.endpoint_a, &args.endpoint_b] {
         let mut spec = args.workload.to_spec(ep)?;
-        attach_shard_map(&mut spec, args.workload.shard_aware)?;
+        attach_shard_map(&mut spec, &args.workload)?;
         prepare(&spec, &args.workload)?;
         specs.push(spec);
     }

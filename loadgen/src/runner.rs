@@ -33,6 +33,8 @@ use crate::workload::{BodyWriter, Mix, OpKind, RecordShape, ValuePool};
 pub struct RunSpec {
     pub endpoint: Endpoint,
     pub shard_map: Option<ShardMap>,
+    /// `--keys-on-shard`: the map and the shard whose keys alone are used.
+    pub key_filter: Option<(ShardMap, usize)>,
     pub creds: Credentials,
     pub region: String,
     pub mix: Mix,
@@ -335,7 +337,20 @@ impl Worker<'_> {
 
     fn next_key(&mut self) -> u64 {
         let n = self.known_records();
-        self.chooser.next(&mut self.rng, n)
+        let Some((map, shard)) = &self.ctx.spec.key_filter else {
+            return self.chooser.next(&mut self.rng, n);
+        };
+        // Rejection sampling keeps the distribution's shape within the
+        // shard; bounded so a shard owning no key cannot hang the run.
+        let table = &self.ctx.spec.shape.table;
+        let mut key = self.chooser.next(&mut self.rng, n);
+        for _ in 0..10_000 {
+            if map.owner_of_string_key(table, self.bodies.key_of(key)) == *shard {
+                break;
+            }
+            key = self.chooser.next(&mut self.rng, n);
+        }
+        key
     }
 
     fn route(&mut self, keynum: u64) -> usize {

@@ -54,12 +54,13 @@ pub async fn execute(
     body: Vec<u8>,
     forwarded: bool,
 ) -> Result<Vec<u8>, ApiError> {
-    // simd-json parses in place; keep the original bytes for forwarding.
-    let mut scratch = body.clone();
-    let json = request::parse_body(&mut scratch)?;
-    // Member types first, over the whole request (a forwarded request
-    // passed this on the shard that received it).
-    // and then their constraints, all reported together.
+    // simd-json parses in place; keep the original bytes for forwarding
+    // (the copy's memory is reused across requests).
+    let mut scratch = request::Scratch::copy_of(&body);
+    let json = request::parse_body(scratch.bytes_mut())?;
+    // Member types first, over the whole request, and then their
+    // constraints, all reported together (a forwarded request passed both
+    // on the shard that received it).
     if !forwarded {
         shape::check(op.name(), &json)?;
         rules::check(op.name(), &json)?;

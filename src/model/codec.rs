@@ -14,7 +14,7 @@
 //! corrupt record can never yield an out-of-range number.
 
 use super::number::Number;
-use super::value::{Item, Map, Value};
+use super::value::{Item, Map, Value, write_json_str};
 
 const FORMAT_V1: u8 = 0xD1;
 
@@ -39,6 +39,38 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, DecodeError> {
         return Err(DecodeError("trailing bytes after item"));
     }
     Ok(item)
+}
+
+/// Writes a stored item straight to DynamoDB JSON (`{"name":{"S":…},…}`)
+/// without building an [`Item`], and returns its size by DynamoDB's rule
+/// ([`crate::model::value::item_size`]). The output is byte for byte what
+/// `write_json_map(&decode_item(bytes)?)` writes, with the same validation
+/// (UTF-8, numbers re-parsed), but strings and names are copied once, into
+/// `out`, instead of into a tree of owned values first.
+///
+/// Maps are stored in name order without duplicates (the encoder writes a
+/// `BTreeMap`); a stored map that is not (corrupt or foreign bytes) is
+/// answered exactly like the decoding path by decoding it. On error `out`
+/// may hold a partial write; callers discard it.
+pub fn write_item_json(bytes: &[u8], out: &mut Vec<u8>) -> Result<usize, DecodeError> {
+    let mut reader = Reader { bytes, pos: 0 };
+    if reader.u8()? != FORMAT_V1 {
+        return Err(DecodeError("unknown item format version"));
+    }
+    let start = out.len();
+    let size = match reader.map_json(0, out)? {
+        Some((size, _)) => size,
+        None => {
+            out.truncate(start);
+            let item = decode_item(bytes)?;
+            crate::model::value::write_json_map(out, &item);
+            return Ok(crate::model::value::item_size(&item));
+        }
+    };
+    if reader.pos != bytes.len() {
+        return Err(DecodeError("trailing bytes after item"));
+    }
+    Ok(size)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -114,6 +146,19 @@ fn encode_value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
+/// `"base64"` of `b`, encoded in place in `out`.
+fn base64_json(out: &mut Vec<u8>, b: &[u8]) {
+    use base64::Engine;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    out.push(b'"');
+    let start = out.len();
+    let len = base64::encoded_len(b.len(), true).unwrap_or(0);
+    out.resize(start + len, 0);
+    let written = engine.encode_slice(b, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
+    out.push(b'"');
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -165,6 +210,164 @@ impl<'a> Reader<'a> {
         let b = self.bytes()?;
         let text = std::str::from_utf8(b).map_err(|_| DecodeError("invalid number text"))?;
         Number::parse(text).map_err(|_| DecodeError("invalid number"))
+    }
+
+    fn str(&mut self) -> Result<&'a str, DecodeError> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| DecodeError("invalid UTF-8"))
+    }
+
+    /// [`Reader::map`] written as JSON; returns the map's content size
+    /// (names plus values) and its member count, or `None` if its names are
+    /// not strictly ascending (see [`write_item_json`]).
+    fn map_json(
+        &mut self,
+        depth: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<(usize, usize)>, DecodeError> {
+        let n = self.count()?;
+        let mut size = 0;
+        let mut previous: Option<&str> = None;
+        out.push(b'{');
+        for i in 0..n {
+            let name = self.str()?;
+            if previous.is_some_and(|p| p >= name) {
+                return Ok(None);
+            }
+            previous = Some(name);
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_str(out, name);
+            out.push(b':');
+            let Some(value) = self.value_json(depth + 1, out)? else {
+                return Ok(None);
+            };
+            size += name.len() + value;
+        }
+        out.push(b'}');
+        Ok(Some((size, n)))
+    }
+
+    /// [`Reader::value`] written as JSON (`{"S":…}`); returns its size by
+    /// [`Value::size`].
+    fn value_json(
+        &mut self,
+        depth: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, DecodeError> {
+        if depth > 64 {
+            return Err(DecodeError("nesting too deep"));
+        }
+        let size = match self.u8()? {
+            0 => {
+                out.extend_from_slice(b"{\"S\":");
+                let s = self.str()?;
+                write_json_str(out, s);
+                s.len()
+            }
+            1 => {
+                out.extend_from_slice(b"{\"N\":");
+                self.number_json(out)?
+            }
+            2 => {
+                out.extend_from_slice(b"{\"B\":");
+                let b = self.bytes()?;
+                base64_json(out, b);
+                b.len()
+            }
+            3 => {
+                out.extend_from_slice(b"{\"BOOL\":false");
+                1
+            }
+            4 => {
+                out.extend_from_slice(b"{\"BOOL\":true");
+                1
+            }
+            5 => {
+                out.extend_from_slice(b"{\"NULL\":true");
+                1
+            }
+            6 => {
+                out.extend_from_slice(b"{\"M\":");
+                match self.map_json(depth, out)? {
+                    // Value::size: 3 + Σ(name + value + 1).
+                    Some((inner, n)) => 3 + inner + n,
+                    None => return Ok(None),
+                }
+            }
+            7 => {
+                out.extend_from_slice(b"{\"L\":[");
+                let n = self.count()?;
+                let mut size = 3 + n;
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match self.value_json(depth + 1, out)? {
+                        Some(v) => size += v,
+                        None => return Ok(None),
+                    }
+                }
+                out.push(b']');
+                size
+            }
+            8 => {
+                out.extend_from_slice(b"{\"SS\":[");
+                let n = self.count()?;
+                let mut size = 0;
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let s = self.str()?;
+                    write_json_str(out, s);
+                    size += s.len();
+                }
+                out.push(b']');
+                size
+            }
+            9 => {
+                out.extend_from_slice(b"{\"NS\":[");
+                let n = self.count()?;
+                let mut size = 0;
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    size += self.number_json(out)?;
+                }
+                out.push(b']');
+                size
+            }
+            10 => {
+                out.extend_from_slice(b"{\"BS\":[");
+                let n = self.count()?;
+                let mut size = 0;
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let b = self.bytes()?;
+                    base64_json(out, b);
+                    size += b.len();
+                }
+                out.push(b']');
+                size
+            }
+            _ => return Err(DecodeError("unknown value tag")),
+        };
+        out.push(b'}');
+        Ok(Some(size))
+    }
+
+    /// A stored number as a JSON string of its canonical text; returns its
+    /// size. Re-parsed like [`Reader::number`], so corrupt text is an error.
+    fn number_json(&mut self, out: &mut Vec<u8>) -> Result<usize, DecodeError> {
+        let n = self.number()?;
+        out.push(b'"');
+        out.extend_from_slice(n.to_canonical().as_bytes());
+        out.push(b'"');
+        Ok(crate::model::value::number_size(&n))
     }
 
     fn map(&mut self, depth: usize) -> Result<Map, DecodeError> {
@@ -244,9 +447,41 @@ mod tests {
         item.insert("ns".into(), Value::Ns(vec![Number::parse("1").expect("n")]));
         item.insert("bs".into(), Value::Bs(vec![vec![1], vec![2]]));
         let bytes = encode_item(&item);
-        assert_eq!(decode_item(&bytes), Ok(item));
+        assert_eq!(decode_item(&bytes), Ok(item.clone()));
         for cut in 0..bytes.len() {
             assert!(decode_item(&bytes[..cut]).is_err(), "truncated at {cut}");
+            assert!(write_item_json(&bytes[..cut], &mut Vec::new()).is_err());
+        }
+        assert_transcodes(&bytes);
+        item.insert("esc\"\n\u{1}".into(), Value::S("q\"\\\t\u{7f}é".into()));
+        item.insert("empty".into(), Value::M(Map::new()));
+        item.insert("l".into(), Value::L(vec![]));
+        assert_transcodes(&encode_item(&item));
+    }
+
+    /// The transcoder writes what decode + write_json_map writes, with the
+    /// same size.
+    fn assert_transcodes(bytes: &[u8]) {
+        let item = decode_item(bytes).expect("decodes");
+        let mut want = Vec::new();
+        crate::model::value::write_json_map(&mut want, &item);
+        let mut got = b"prefix".to_vec();
+        let size = write_item_json(bytes, &mut got).expect("transcodes");
+        assert_eq!(&got[6..], &want[..], "{}", String::from_utf8_lossy(&got));
+        assert_eq!(size, crate::model::value::item_size(&item));
+    }
+
+    #[test]
+    fn unsorted_or_duplicate_names_transcode_like_decoding() {
+        // Hand-built: names "b" then "a" (unsorted), and "a" twice.
+        for names in [["b", "a"], ["a", "a"]] {
+            let mut bytes = vec![FORMAT_V1, 2];
+            for (i, n) in names.iter().enumerate() {
+                put_bytes(&mut bytes, n.as_bytes());
+                bytes.push(0);
+                put_bytes(&mut bytes, format!("v{i}").as_bytes());
+            }
+            assert_transcodes(&bytes);
         }
     }
 }

@@ -41,7 +41,14 @@ pub fn placement_bytes(value: &Value) -> Option<(u8, Vec<u8>)> {
 
 /// Encodes (table, hash, partition key) — the prefix shared by a partition.
 pub fn partition_prefix(table_id: u32, hash: u64, pk: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32);
+    // Room for the header, the value and its terminator, and a short sort
+    // key, so the common key is one allocation.
+    let value_len = match pk {
+        Value::S(s) => s.len(),
+        Value::B(b) => b.len(),
+        _ => 24,
+    };
+    let mut out = Vec::with_capacity(12 + value_len + 2 + 32);
     out.extend_from_slice(&table_id.to_be_bytes());
     out.extend_from_slice(&hash.to_be_bytes());
     match pk {

@@ -737,15 +737,16 @@ pub struct ResponseHead<'a> {
 /// any content coding, which is what DynamoDB checksums —, `Date`,
 /// `Server`), the head's own, then the body.
 pub fn write_response_with(out: &mut Vec<u8>, head: &ResponseHead<'_>, body: &[u8]) {
+    use std::io::Write;
     let crc = crc32fast::hash(body);
     let status = head.status;
-    out.extend_from_slice(
-        format!(
-            "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {}\r\nx-amz-crc32: {crc}\r\n",
-            reason(status),
-            head.request_id,
-        )
-        .as_bytes(),
+    // Formatted straight into `out` (no intermediate String); writing to a
+    // Vec cannot fail.
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {}\r\nx-amz-crc32: {crc}\r\n",
+        reason(status),
+        head.request_id,
     );
     if !head.content_type.is_empty() {
         out.extend_from_slice(b"Content-Type: ");
@@ -758,7 +759,7 @@ pub fn write_response_with(out: &mut Vec<u8>, head: &ResponseHead<'_>, body: &[u
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(head.extra.as_bytes());
-    out.extend_from_slice(format!("Content-Length: {}\r\nDate: ", body.len()).as_bytes());
+    let _ = write!(out, "Content-Length: {}\r\nDate: ", body.len());
     write_date(out);
     out.extend_from_slice(b"\r\nServer: Server\r\n");
     if head.close {

@@ -1,12 +1,22 @@
 //! The inter-core mesh transport: glommio's channel mesh carries
 //! [`MeshRequest`]s between shards; replies return on a oneshot channel.
 //!
-//! Bounds: each shard-to-shard channel holds `mesh_queue_depth` messages,
+//! Bounds: each shard-to-shard channel holds `mesh_queue_depth` batches,
 //! and each shard has at most `inflight_forwarded_per_shard_max` requests
 //! outstanding on every peer (Seastar's smp_service_group lesson: remote
-//! concurrency multiplies by the shard count). Receivers serve each message
-//! in its own task so one slow request never blocks the channel.
+//! concurrency multiplies by the shard count), so a batch holds at most that
+//! many requests.
+//!
+//! Batching: requests to one peer made in the same executor turn (say, the
+//! forwarded GetItems of every connection that became readable together)
+//! travel as one channel message: the first request schedules a flush task
+//! that yields once, so the other ready tasks add theirs first. One message
+//! means one channel operation and at most one wake-up of a parked peer
+//! instead of one per request. The receiver answers a request at once when
+//! it completes without waiting (a memtable read) and spawns a task only
+//! for one that must wait, so a slow request never blocks the channel.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -15,9 +25,19 @@ use glommio::sync::Semaphore;
 
 use crate::api::{self, ApiError, Counters, LocalFuture, MeshReply, MeshRequest, Services, Shard};
 
-pub struct Envelope {
+/// One request and where its reply goes.
+pub struct Letter {
     request: MeshRequest,
     reply: oneshot::Sender<MeshReply>,
+}
+
+/// What one channel message carries: the requests of one turn to one peer.
+pub struct Envelope(Vec<Letter>);
+
+/// Requests waiting for their turn's flush, per destination shard.
+struct Outbox {
+    letters: RefCell<Vec<Letter>>,
+    flush_scheduled: Cell<bool>,
 }
 
 /// The runtime's implementation of the API's [`Services`].
@@ -25,6 +45,7 @@ pub struct MeshServices {
     senders: Rc<Senders<Envelope>>,
     /// Outstanding requests per destination shard.
     permits: Vec<Rc<Semaphore>>,
+    outboxes: Rc<Vec<Outbox>>,
     catalog_path: std::path::PathBuf,
     counters: Rc<Counters>,
 }
@@ -42,9 +63,32 @@ impl MeshServices {
             permits: (0..shard_count)
                 .map(|_| Rc::new(Semaphore::new(max_inflight as u64)))
                 .collect(),
+            outboxes: Rc::new(
+                (0..shard_count)
+                    .map(|_| Outbox {
+                        letters: RefCell::new(Vec::new()),
+                        flush_scheduled: Cell::new(false),
+                    })
+                    .collect(),
+            ),
             catalog_path,
             counters,
         }
+    }
+}
+
+/// Sends what `to`'s outbox holds as one message, after letting the other
+/// tasks of this turn add theirs. Letters a failed send drops answer their
+/// callers with an error (their reply senders are dropped).
+async fn flush(senders: Rc<Senders<Envelope>>, outboxes: Rc<Vec<Outbox>>, to: usize) {
+    futures_lite::future::yield_now().await;
+    let Some(outbox) = outboxes.get(to) else {
+        return;
+    };
+    outbox.flush_scheduled.set(false);
+    let letters = std::mem::take(&mut *outbox.letters.borrow_mut());
+    if !letters.is_empty() {
+        let _ = senders.send_to(to, Envelope(letters)).await;
     }
 }
 
@@ -55,6 +99,7 @@ impl Services for MeshServices {
             c.set(c.get() + 1);
         }
         let senders = self.senders.clone();
+        let outboxes = self.outboxes.clone();
         let permits = self.permits.get(to as usize).cloned();
         Box::pin(async move {
             let permits =
@@ -64,15 +109,18 @@ impl Services for MeshServices {
                 .await
                 .map_err(|e| ApiError::internal(format!("mesh permit: {e}")))?;
             let (reply, answer) = oneshot::channel();
-            senders
-                .send_to(to as usize, Envelope { request, reply })
-                .await
-                .map_err(|_| {
-                    ApiError::internal(format!("shard {to} is not accepting mesh messages"))
-                })?;
-            answer
-                .await
-                .map_err(|_| ApiError::internal(format!("shard {to} dropped a mesh request")))
+            let dest = to as usize;
+            if let Some(outbox) = outboxes.get(dest) {
+                outbox.letters.borrow_mut().push(Letter { request, reply });
+                if !outbox.flush_scheduled.replace(true) {
+                    glommio::spawn_local(flush(senders, outboxes.clone(), dest)).detach();
+                }
+            }
+            answer.await.map_err(|_| {
+                ApiError::internal(format!(
+                    "shard {to} dropped a mesh request (or is not accepting mesh messages)"
+                ))
+            })
         })
     }
 
@@ -104,18 +152,30 @@ pub fn spawn_receivers(shard: Rc<Shard>, mut receivers: Receivers<Envelope>) {
     for (_peer, receiver) in receivers.streams() {
         let shard = shard.clone();
         glommio::spawn_local(async move {
-            while let Some(envelope) = receiver.recv().await {
-                if envelope.request.is_data() {
-                    let c = &shard.counters.forwarded_in;
-                    c.set(c.get() + 1);
+            while let Some(Envelope(letters)) = receiver.recv().await {
+                for Letter { request, reply } in letters {
+                    if request.is_data() {
+                        let c = &shard.counters.forwarded_in;
+                        c.set(c.get() + 1);
+                    }
+                    let shard = shard.clone();
+                    let mut serving: LocalFuture<MeshReply> =
+                        Box::pin(async move { api::serve(&shard, request).await });
+                    // Answered at once when it needs no wait; otherwise in
+                    // its own task. The caller may have gone (connection
+                    // closed); nothing to do then.
+                    match futures_lite::future::poll_once(&mut serving).await {
+                        Some(answer) => {
+                            let _ = reply.send(answer);
+                        }
+                        None => {
+                            glommio::spawn_local(async move {
+                                let _ = reply.send(serving.await);
+                            })
+                            .detach();
+                        }
+                    }
                 }
-                let shard = shard.clone();
-                glommio::spawn_local(async move {
-                    let reply = api::serve(&shard, envelope.request).await;
-                    // The caller may have gone (connection closed); nothing to do then.
-                    let _ = envelope.reply.send(reply);
-                })
-                .detach();
             }
         })
         .detach();

@@ -192,14 +192,45 @@ thread_local! {
     static REQUEST_SEQ: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A 52-character request id, unique per process like DynamoDB's.
-fn request_id(shard: u32) -> String {
+/// The process id, read once: `std::process::id()` is a `getpid` system
+/// call every time (glibc does not cache it), and every response needs it.
+fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// A request id on the stack (no allocation); reads as `&str`.
+pub struct RequestId([u8; 52]);
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+/// Upper-case hex of `value` into `out`, most significant digit first.
+fn hex_into(out: &mut [u8], mut value: u128) {
+    for b in out.iter_mut().rev() {
+        *b = b"0123456789ABCDEF"[(value & 0xF) as usize];
+        value >>= 4;
+    }
+}
+
+/// A 52-character request id, unique per process like DynamoDB's:
+/// shard (4 hex digits), pid (16), per-shard sequence (32).
+fn request_id(shard: u32) -> RequestId {
     let seq = REQUEST_SEQ.with(|s| {
         let n = s.get() + 1;
         s.set(n);
         n
     });
-    format!("{shard:04X}{:016X}{seq:032X}", std::process::id())
+    let mut id = [0u8; 52];
+    hex_into(&mut id[..4], u128::from(shard & 0xFFFF));
+    hex_into(&mut id[4..20], u128::from(pid()));
+    hex_into(&mut id[20..], u128::from(seq));
+    RequestId(id)
 }
 
 /// How a connection ends after its last flush.

@@ -33,11 +33,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let mut reply = ReplyBuilder::new();
     let mut size = 0;
     if let Some(bytes) = get_on_owner(shard, key.owner, &key.storage).await? {
-        let item = decode_item(&bytes)?;
-        size = item_size(&item);
         match &projection {
-            Some(p) => reply.item("Item", &p.apply(&item)),
-            None => reply.item("Item", &item),
+            Some(p) => {
+                let item = decode_item(&bytes)?;
+                size = item_size(&item);
+                reply.item("Item", &p.apply(&item));
+            }
+            // The whole item: transcoded from its stored form, no Item built.
+            None => size = reply.stored_item("Item", &bytes)?,
         }
     }
     reply.consumed(consumed, &table.name, read_units(size, consistent));

@@ -4,6 +4,7 @@
 //! index writes broken down per index for INDEXES).
 
 use crate::catalog::IndexKind;
+use crate::model::codec::{DecodeError, write_item_json};
 use crate::model::value::{Item, Value, write_json_map, write_json_str};
 
 /// ReturnConsumedCapacity.
@@ -146,6 +147,16 @@ impl ReplyBuilder {
         write_json_str(&mut self.out, name);
         self.out.push(b':');
         write_json_map(&mut self.out, item);
+    }
+
+    /// `"name":{…}` of an item in its stored form (see
+    /// [`write_item_json`]); returns the item's size.
+    pub fn stored_item(&mut self, name: &str, stored: &[u8]) -> Result<usize, DecodeError> {
+        self.sep();
+        write_json_str(&mut self.out, name);
+        self.out.push(b':');
+        self.out.reserve(stored.len() + stored.len() / 4 + 16);
+        write_item_json(stored, &mut self.out)
     }
 
     pub fn consumed(&mut self, mode: ConsumedMode, table: &str, units: f64) {

@@ -14,13 +14,73 @@ use super::shape::{self, Shape};
 /// any valid request (32 document levels inside a few levels of request).
 const JSON_DEPTH_MAX: usize = 96;
 
+/// Bodies up to this size leave their parse buffers and scratch copies for
+/// the next request to reuse; larger ones give them back.
+const REUSE_BYTES_MAX: usize = 64 * 1024;
+/// Scratch copies kept for reuse per thread (one per request in flight is
+/// enough; more in flight allocate).
+const SCRATCH_KEPT_MAX: usize = 32;
+
+thread_local! {
+    // simd-json's working buffers (string buffer, structural indexes, input
+    // copy, stack): four allocations per parse unless reused. The parse is
+    // synchronous and its value borrows only the input, so one set per
+    // thread serves every request on the shard.
+    static PARSE_BUFFERS: std::cell::RefCell<Option<simd_json::Buffers>> =
+        const { std::cell::RefCell::new(None) };
+    static SCRATCH: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A copy of a request body to parse in place (simd-json rewrites its
+/// input), so the original bytes stay intact for forwarding. Its memory is
+/// reused from request to request; at most [`SCRATCH_KEPT_MAX`] copies of
+/// at most [`REUSE_BYTES_MAX`] each are kept per thread.
+pub struct Scratch(Vec<u8>);
+
+impl Scratch {
+    pub fn copy_of(body: &[u8]) -> Scratch {
+        let mut buf = SCRATCH.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(body);
+        Scratch(buf)
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.0);
+        if buf.capacity() <= REUSE_BYTES_MAX {
+            SCRATCH.with(|s| {
+                let mut kept = s.borrow_mut();
+                if kept.len() < SCRATCH_KEPT_MAX {
+                    kept.push(buf);
+                }
+            });
+        }
+    }
+}
+
 /// Parses a request body. An empty body reads as `{}`.
 pub fn parse_body(body: &mut [u8]) -> Result<Json<'_>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Json::Object(Box::default()));
     }
     check_depth(body)?;
-    let json = simd_json::to_borrowed_value(body)
+    let len = body.len();
+    let json = PARSE_BUFFERS
+        .with(|cell| {
+            let mut kept = cell.borrow_mut();
+            let buffers = kept.get_or_insert_with(|| simd_json::Buffers::new(len));
+            let json = simd_json::value::borrowed::to_value_with_buffers(body, buffers);
+            if len > REUSE_BYTES_MAX {
+                *kept = None; // a large body's buffers are not kept
+            }
+            json
+        })
         .map_err(|e| ApiError::serialization(format!("Malformed JSON in request body: {e}")))?;
     if !matches!(json, Json::Object(_)) {
         return Err(ApiError::serialization(

@@ -79,9 +79,14 @@ pub fn matches_type(attr: &KeyAttr, value: &Value) -> bool {
 /// The placement hash of a table partition (see `routing`); 0 for a value
 /// that cannot be a key (validated away before any storage access).
 pub fn partition_hash(table: &TableDef, pk: &Value) -> u64 {
-    match placement_bytes(pk) {
-        Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
-        None => 0,
+    match pk {
+        // S and B hash their own bytes; no copy (see `placement_bytes`).
+        Value::S(s) => placement_hash(&table.name, b'S', s.as_bytes()),
+        Value::B(b) => placement_hash(&table.name, b'B', b),
+        _ => match placement_bytes(pk) {
+            Some((tag, bytes)) => placement_hash(&table.name, tag, &bytes),
+            None => 0,
+        },
     }
 }
 
