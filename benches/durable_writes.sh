@@ -30,16 +30,24 @@ start_server() { # data_dir
   rss_idle=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
 }
 stop_server() { kill $pid; wait $pid 2>/dev/null || true; }
+# The shard thread's scheduler counters (/proc/<pid>/task/<tid>/schedstat:
+# ns on CPU, ns runnable but waiting for a CPU, wake-ups): on a shared host
+# the waiting time is latency no code change removes.
+sched() { for t in /proc/$pid/task/*; do
+    [[ $(cat "$t/comm") == shard-* ]] && cat "$t/schedstat"; done | awk '{r+=$1; w+=$2; n+=$3} END {print r, w, n}'; }
 rss_kb() { awk '/VmRSS/{print $2}' /proc/$pid/status; }
 lgrun() { # json, extra args…
   local json=$1; shift
+  local s0; s0=$(sched)
   $lg run --endpoint $ep --cpu-offset 1 --quiet --warmup 0 --duration "$secs" --skip-load \
     --mix put=100 --record-count $keys --field-count 1 --value-size 1000 --json "$json" "$@" \
-    >/dev/null 2>>"$out/loadgen.err" || true   # exit 3 (missed target) still writes the JSON
+    </dev/null >/dev/null 2>>"$out/loadgen.err" || true   # exit 3 (missed target) still writes the JSON
+  echo "$s0 $(sched)" > "${json%.json}.sched"
 }
 phases() { curl -s $ep/dynacore/metrics > "$1"; }
 
 echo "machine: $(nproc) CPUs, $(uname -r), data on $(df -T target | awk 'NR==2{print $1" "$2}'); $(date -u +%FT%TZ)"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); CPU pressure: $(head -1 /proc/pressure/cpu 2>/dev/null); IO pressure: $(head -1 /proc/pressure/io 2>/dev/null)"
 taskset -c 0 python3 benches/tools/rawsync.py target zeroed 3 > "$out/raw-zeroed.json"
 taskset -c 0 python3 benches/tools/rawsync.py target fallocated 3 > "$out/raw-fallocated.json"
 
@@ -67,10 +75,14 @@ out = sys.argv[1]
 load = lambda n: json.load(open(os.path.join(out, n)))
 rz, rf = load("raw-zeroed.json"), load("raw-fallocated.json")
 raw = rz["syncs_per_s"]
-print(f"\nraw 4 KiB O_DIRECT pwrite+fdatasync, zero-filled file: {raw:,.0f}/s  p50 {rz['p50_us']/1000:.2f} ms  p99 {rz['p99_us']/1000:.2f} ms")
-print(f"raw 4 KiB O_DIRECT pwrite+fdatasync, fallocated file:  {rf['syncs_per_s']:,.0f}/s  p50 {rf['p50_us']/1000:.2f} ms  p99 {rf['p99_us']/1000:.2f} ms\n")
-print("| run | conns | target ops/s | ops/s | p50 ms | p99 ms | p99.9 ms | errors | ÷ raw sync rate | RSS MB |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+def raw_line(name, r):
+    tail = f"  p99.9 {r['p999_us']/1000:.2f} ms  max {r.get('max_us', 0)/1000:.2f} ms"
+    return (f"raw 4 KiB O_DIRECT pwrite+fdatasync, {name}: {r['syncs_per_s']:,.0f}/s  "
+            f"p50 {r['p50_us']/1000:.2f} ms  p99 {r['p99_us']/1000:.2f} ms" + tail)
+print("\n" + raw_line("zero-filled file", rz))
+print(raw_line("fallocated file ", rf) + "\n")
+print("| run | conns | target ops/s | ops/s | p50 ms | p99 ms | p99.9 ms | errors | ÷ raw sync rate | RSS MB | shard on CPU | shard waiting for a CPU | loadgen send lag p99 ms |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for conns in (16, 64):
     for kind in ("peak", "open"):
         d = load(f"{kind}-{conns}.json"); a = d["all"]
@@ -78,9 +90,17 @@ for conns in (16, 64):
         rss_file = f"rss-{'load' if kind == 'peak' else 'open'}-{conns}"
         rss = int(open(os.path.join(out, rss_file)).read() or 0) / 1024
         tgt = f"{target:,.0f}" if isinstance(target, (int, float)) else target
+        try:
+            v = [int(x) for x in open(os.path.join(out, f"{kind}-{conns}.sched")).read().split()]
+            secs = d["duration_s"]
+            on_cpu, waiting = (v[3] - v[0]) / 1e9 / secs, (v[4] - v[1]) / 1e9 / secs
+            sched = f"{on_cpu:.0%} | {waiting:.0%} of the run"
+        except Exception:
+            sched = "? | ?"
+        lag = (d.get("send_lag") or {}).get("p99_us", 0) / 1000
         print(f"| {'closed-loop peak' if kind == 'peak' else 'open loop 80%'} | {conns} | {tgt} | {d['throughput_ops_per_s']:,.0f} | "
               f"{a['p50_us']/1000:.2f} | {a['p99_us']/1000:.2f} | {a['p999_us']/1000:.2f} | {d['errors']} | "
-              f"{d['throughput_ops_per_s']/raw:.1f}× | {rss:.0f} |")
+              f"{d['throughput_ops_per_s']/raw:.1f}× | {rss:.0f} | {sched} | {lag:.2f} |")
 idle = [int(open(os.path.join(out, f'rss-idle-{c}')).read()) / 1024 for c in (16, 64)]
 print(f"\nRSS idle (fresh server, empty table): {max(idle):.0f} MB")
 print("\nper-phase write histograms (µs; server side, shard 0):")

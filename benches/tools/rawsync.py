@@ -46,7 +46,8 @@ def main():
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1e6
     total = sum(lat)
     print(json.dumps({"mode": mode, "syncs": len(lat), "syncs_per_s": len(lat) / total,
-                      "p50_us": q(0.50), "p99_us": q(0.99), "p999_us": q(0.999)}))
+                      "p50_us": q(0.50), "p99_us": q(0.99), "p999_us": q(0.999),
+                      "max_us": lat[-1] * 1e6 if lat else 0}))
 
 if __name__ == "__main__":
     main()
