@@ -150,6 +150,26 @@ pub struct Config {
     /// applied again). Each costs ~100 bytes of memory and one small
     /// record on disk. Default 100000.
     pub transaction_tokens_max: usize,
+    /// Lifetime of a DynamoDB Streams shard: every Dynacore shard starts a
+    /// child stream shard this often (ParentShardId: the previous one), as
+    /// DynamoDB's shards roll over every few hours. Fixed per stream when it
+    /// is created. Shorter: more, smaller shards for consumers to walk;
+    /// longer: a consumer that processes shards one at a time waits longer
+    /// for a closed parent. Default 4 h; `test_min` 3 s.
+    pub stream_shard_rollover_ms: u64,
+    /// How long stream records are kept (and a disabled stream stays
+    /// readable): DynamoDB's 24 h. This is what bounds the disk streams
+    /// use (write rate × retention); shorter frees it sooner. Default 24 h.
+    pub stream_retention_ms: u64,
+    /// How often each shard trims stream records past their retention (a
+    /// pass over its stream records' first keys, in the background task
+    /// queue). Shorter frees disk sooner at a small background cost.
+    /// Default 60 s; `test_min` 200 ms.
+    pub stream_trim_interval_ms: u64,
+    /// Lifetime of a shard iterator (GetShardIterator, NextShardIterator):
+    /// DynamoDB's 15 minutes; an older one gets ExpiredIteratorException.
+    /// Default 900000 ms.
+    pub stream_iterator_lifetime_ms: u64,
     pub engine: EngineConfig,
 }
 
@@ -182,6 +202,10 @@ impl Default for Config {
             table_status_transition_ms: 5,
             transaction_lock_wait_ms: 100,
             transaction_tokens_max: 100_000,
+            stream_shard_rollover_ms: 4 * 3_600_000,
+            stream_retention_ms: 24 * 3_600_000,
+            stream_trim_interval_ms: 60_000,
+            stream_iterator_lifetime_ms: 900_000,
             engine: EngineConfig::default(),
         }
     }

@@ -116,6 +116,7 @@ async fn new_shard() -> Rc<Shard> {
             gsi_backpressure_wait: std::time::Duration::from_millis(1000),
             tables_max: 2500,
             table_status_transition: std::time::Duration::ZERO,
+            streams: Default::default(),
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),
@@ -126,6 +127,7 @@ async fn new_shard() -> Rc<Shard> {
         outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
         txns: Default::default(),
+        streams: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
     crate::api::index::open(&shard)

@@ -18,7 +18,7 @@ use crate::api::protocol::error::ApiError;
 use crate::api::protocol::operation::{Operation, RequestHead, route};
 use crate::api::protocol::{request, rules, shape};
 use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
-use crate::api::{index, ops, table, txn, write};
+use crate::api::{index, ops, streams, table, txn, write};
 
 /// Handles one `POST /` request; returns the HTTP status and JSON body.
 pub async fn handle_http(
@@ -91,6 +91,10 @@ pub async fn execute(
         Operation::DescribeTimeToLive => ops::describe_time_to_live::handle(shard, fields)?,
         Operation::TransactWriteItems => ops::transact_write_items::handle(shard, fields).await?,
         Operation::TransactGetItems => ops::transact_get_items::handle(shard, fields).await?,
+        Operation::ListStreams => streams::list_streams::handle(shard, fields)?,
+        Operation::DescribeStream => streams::describe_stream::handle(shard, fields)?,
+        Operation::GetShardIterator => streams::get_shard_iterator::handle(shard, fields)?,
+        Operation::GetRecords => streams::get_records::handle(shard, fields).await?,
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),

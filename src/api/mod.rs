@@ -17,6 +17,8 @@
 //! ops/          one file per DynamoDB operation: validate → plan → execute
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
+//! streams/      DynamoDB Streams: records (written by write/), their storage,
+//!               retention, and the four Streams operations
 //! read/         one page of a Query or Scan
 //! index/        secondary indexes: keys, read plans, DDL input, backfill, replication
 //! table/        item keys and placement, descriptions, the DDL executor, table
@@ -39,6 +41,7 @@ pub mod ops;
 pub mod protocol;
 pub mod read;
 pub mod shard;
+pub mod streams;
 pub mod table;
 pub mod txn;
 pub mod write;

@@ -190,6 +190,10 @@ pub struct TableDef {
     /// In the order first set (a re-set key keeps its place).
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The table's DynamoDB Streams, oldest first: at most the last one is
+    /// enabled; disabled ones stay readable for the stream retention.
+    #[serde(default)]
+    pub streams: Vec<StreamDef>,
 }
 
 impl TableDef {
@@ -219,7 +223,18 @@ impl TableDef {
             status: TableStatus::Active,
             settings: TableSettings::default(),
             tags: vec![],
+            streams: vec![],
         }
+    }
+
+    /// The stream new writes publish to, if one is enabled.
+    pub fn enabled_stream(&self) -> Option<&StreamDef> {
+        self.streams.last().filter(|s| s.disabled_ms.is_none())
+    }
+
+    /// The stream created at `label_ms`, if the table still has it.
+    pub fn stream(&self, label_ms: u64) -> Option<&StreamDef> {
+        self.streams.iter().find(|s| s.label_ms == label_ms)
     }
 
     pub fn index(&self, name: &str) -> Option<&IndexDef> {
@@ -256,6 +271,98 @@ impl TableDef {
         }
         used
     }
+}
+
+/// What a stream record carries besides the item's key
+/// (StreamSpecification.StreamViewType).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamViewType {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+impl StreamViewType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamViewType::KeysOnly => "KEYS_ONLY",
+            StreamViewType::NewImage => "NEW_IMAGE",
+            StreamViewType::OldImage => "OLD_IMAGE",
+            StreamViewType::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StreamViewType> {
+        match s {
+            "KEYS_ONLY" => Some(StreamViewType::KeysOnly),
+            "NEW_IMAGE" => Some(StreamViewType::NewImage),
+            "OLD_IMAGE" => Some(StreamViewType::OldImage),
+            "NEW_AND_OLD_IMAGES" => Some(StreamViewType::NewAndOldImages),
+            _ => None,
+        }
+    }
+
+    pub fn new_image(self) -> bool {
+        matches!(
+            self,
+            StreamViewType::NewImage | StreamViewType::NewAndOldImages
+        )
+    }
+
+    pub fn old_image(self) -> bool {
+        matches!(
+            self,
+            StreamViewType::OldImage | StreamViewType::NewAndOldImages
+        )
+    }
+}
+
+/// One DynamoDB stream of a table (`api::streams` owns its records).
+/// Identified by its table's id and its label time: both are in the
+/// storage key of each record, never reused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamDef {
+    /// Creation time in ms since the Unix epoch: the StreamLabel (and ARN
+    /// suffix) is this instant in ISO-8601 with milliseconds.
+    pub label_ms: u64,
+    pub view_type: StreamViewType,
+    /// Stream shard lifetime fixed at creation (`stream_shard_rollover_ms`
+    /// then): a stream shard covers `[label + k·rollover, label +
+    /// (k+1)·rollover)` of one Dynacore shard, so the shard list is a pure
+    /// function of this definition and the clock.
+    pub rollover_ms: u64,
+    /// When the stream was disabled (no records after it); None: enabled.
+    pub disabled_ms: Option<u64>,
+    /// Key of the shard iterators' integrity check (HMAC-SHA256), drawn
+    /// from the OS at creation.
+    pub iterator_key: [u8; 16],
+}
+
+impl StreamDef {
+    /// The stream shard epoch (0, 1, …) that `now_ms` falls in; a disabled
+    /// stream's last epoch is the one it was disabled in.
+    pub fn epoch_at(&self, now_ms: u64) -> u32 {
+        let now_ms = self.disabled_ms.map_or(now_ms, |d| d.min(now_ms));
+        let epoch = now_ms.saturating_sub(self.label_ms) / self.rollover_ms.max(1);
+        u32::try_from(epoch).unwrap_or(u32::MAX)
+    }
+
+    /// When epoch `epoch` starts, in ms since the Unix epoch.
+    pub fn epoch_start_ms(&self, epoch: u32) -> u64 {
+        self.label_ms
+            .saturating_add(u64::from(epoch).saturating_mul(self.rollover_ms.max(1)))
+    }
+}
+
+/// A change of a table's stream (UpdateTable's StreamSpecification).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamChange {
+    Enable(StreamDef),
+    /// Disable the enabled stream at `now_ms`.
+    Disable {
+        now_ms: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,6 +514,10 @@ pub enum CatalogError {
     DeletionProtected,
     #[error("Number of Tags exceed the current limit for the provided ResourceArn")]
     TagLimit,
+    #[error("Table already has an enabled stream: TableName: {0}")]
+    StreamAlreadyEnabled(String),
+    #[error("Table already has no stream enabled: TableName: {0}")]
+    StreamAlreadyDisabled(String),
     #[error("{0}")]
     Encode(String),
     #[error("{0}")]
@@ -455,6 +566,13 @@ pub enum CatalogCommand {
     Tag {
         name: String,
         tags: Vec<Tag>,
+    },
+    /// Enables or disables the table's stream. `retention_ms`: disabled
+    /// streams older than this are forgotten (their records are trimmed).
+    Stream {
+        name: String,
+        change: StreamChange,
+        retention_ms: u64,
     },
     /// Removes tags by key (absent keys are ignored).
     Untag {
@@ -528,6 +646,13 @@ mod tests {
             tags: vec![Tag {
                 key: "env".into(),
                 value: "test".into(),
+            }],
+            streams: vec![StreamDef {
+                label_ms: 1_700_000_000_123,
+                view_type: StreamViewType::NewAndOldImages,
+                rollover_ms: 4 * 3_600_000,
+                disabled_ms: None,
+                iterator_key: [7; 16],
             }],
         };
         catalog.tables.insert("t".into(), Arc::new(def));

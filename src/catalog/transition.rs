@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
-    SettingsUpdate, TAGS_MAX, TableDef, TableStatus, Tag,
+    SettingsUpdate, StreamChange, TAGS_MAX, TableDef, TableStatus, Tag,
 };
 
 /// DynamoDB's per-table limits on secondary indexes.
@@ -105,6 +105,11 @@ impl Catalog {
             } => next.update(name, billing_mode, throughput, settings, now),
             CatalogCommand::Tag { name, tags } => next.tag(&name, tags),
             CatalogCommand::Untag { name, keys } => next.untag(&name, &keys),
+            CatalogCommand::Stream {
+                name,
+                change,
+                retention_ms,
+            } => next.stream(&name, change, retention_ms),
         }
     }
 
@@ -342,6 +347,42 @@ impl Catalog {
         let mut ids = vec![def.id];
         ids.extend(def.indexes.iter().map(|i| i.id));
         Ok(Transition::change(self, def, ids))
+    }
+
+    /// Enables or disables a table's stream. An enabled stream is never
+    /// enabled again, nor a disabled one disabled (DynamoDB's errors);
+    /// disabled streams past their retention are dropped from the list.
+    fn stream(
+        self,
+        name: &str,
+        change: StreamChange,
+        retention_ms: u64,
+    ) -> Result<Transition, CatalogError> {
+        let mut def = self.active_copy(name)?;
+        let enabled = def.enabled_stream().is_some();
+        let now_ms = match &change {
+            StreamChange::Enable(stream) => stream.label_ms,
+            StreamChange::Disable { now_ms } => *now_ms,
+        };
+        def.streams.retain(|s| {
+            s.disabled_ms
+                .is_none_or(|d| d.saturating_add(retention_ms) > now_ms)
+        });
+        match change {
+            StreamChange::Enable(_) if enabled => {
+                return Err(CatalogError::StreamAlreadyEnabled(def.name));
+            }
+            StreamChange::Disable { .. } if !enabled => {
+                return Err(CatalogError::StreamAlreadyDisabled(def.name));
+            }
+            StreamChange::Enable(stream) => def.streams.push(stream),
+            StreamChange::Disable { now_ms } => {
+                if let Some(last) = def.streams.last_mut() {
+                    last.disabled_ms = Some(now_ms);
+                }
+            }
+        }
+        Ok(self.install(def, vec![]))
     }
 
     fn update(

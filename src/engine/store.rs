@@ -542,6 +542,14 @@ impl<F: Fs> LsmStore<F> {
         })
     }
 
+    /// The sequence number the next [`write`](Self::write) will carry (read
+    /// it in the same synchronous section as that write: stream records
+    /// take their sequence numbers from it, so they follow log order and
+    /// continue after a restart). None once closed.
+    pub fn next_write_seq(&self) -> Option<u64> {
+        self.shared.wal().map(|wal| wal.last_seq() + 1)
+    }
+
     /// A [`Durable`] for everything written so far: it completes once every
     /// batch applied before this call is durable (the outbox replicator uses
     /// it to deliver only what a crash cannot take back).

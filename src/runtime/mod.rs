@@ -241,6 +241,12 @@ async fn shard_main(
             gsi_backpressure_wait: Duration::from_millis(config.gsi_backpressure_wait_ms),
             tables_max: config.tables_max,
             table_status_transition: Duration::from_millis(config.table_status_transition_ms),
+            streams: crate::api::shard::StreamSettings {
+                shard_rollover_ms: config.stream_shard_rollover_ms.max(1),
+                retention_ms: config.stream_retention_ms,
+                trim_interval_ms: config.stream_trim_interval_ms.max(1),
+                iterator_lifetime_ms: config.stream_iterator_lifetime_ms,
+            },
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -254,6 +260,7 @@ async fn shard_main(
             Duration::from_millis(config.transaction_lock_wait_ms),
             config.transaction_tokens_max,
         ),
+        streams: Default::default(),
     });
     crate::api::index::open(&shard)
         .await
@@ -270,6 +277,8 @@ async fn shard_main(
             shard: id,
             reason: e.to_string(),
         })?;
+    // Stream records past their retention are trimmed in the background.
+    crate::api::streams::start(&shard);
     // Peers are served only once this shard's recovery is done (none of
     // it waits on a peer): no request meets an item whose prepared
     // transaction is not locked again yet.

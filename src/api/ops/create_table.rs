@@ -19,10 +19,10 @@ use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
 use crate::api::table::ddl::{now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description};
-use crate::api::table::options::{SettingsInput, read_tags};
+use crate::api::table::options::{SettingsInput, new_stream, read_stream_specification, read_tags};
 use crate::catalog::{
-    BillingMode, CatalogCommand, IndexKind, KeyAttr, SettingsUpdate, TableDef, TableSettings,
-    TableStatus, Tag,
+    BillingMode, CatalogCommand, IndexKind, KeyAttr, SettingsUpdate, StreamViewType, TableDef,
+    TableSettings, TableStatus, Tag,
 };
 
 /// CreateTable's members after the shape checks.
@@ -47,6 +47,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             .check_create(shard, def.billing_mode, def.read_capacity_units)?;
     apply_settings(&mut def, settings);
     def.tags = extras.tags;
+    if let Some(view_type) = extras.stream {
+        def.streams.push(new_stream(shard, view_type));
+    }
     if !shard.settings.table_status_transition.is_zero() {
         def.status = TableStatus::Creating;
     }
@@ -101,11 +104,12 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
 }
 
 /// CreateTable's members beside the schema: Tags, the table settings and
-/// StreamSpecification (streams come with their own issue: only a
-/// disabled stream is accepted).
+/// StreamSpecification.
 struct Extras {
     tags: Vec<Tag>,
     settings: SettingsInput,
+    /// The view type of a stream to enable.
+    stream: Option<StreamViewType>,
 }
 
 fn read_extras(fields: &Fields<'_, '_>) -> Result<Extras, ApiError> {
@@ -115,43 +119,27 @@ fn read_extras(fields: &Fields<'_, '_>) -> Result<Extras, ApiError> {
         None => Vec::new(),
         Some(list) => read_tags(list, &mut v)?,
     };
-    let stream = fields.object("StreamSpecification")?;
-    let mut stream_enabled = None;
-    let mut view_type = None;
-    if let Some(stream) = &stream {
-        stream_enabled = stream.bool("StreamEnabled")?;
-        view_type = stream.str("StreamViewType")?;
-        if stream_enabled.is_none() {
-            v.null("streamSpecification.streamEnabled");
-        }
-        if let Some(t) = view_type
-            && !matches!(
-                t,
-                "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES" | "KEYS_ONLY"
-            )
-        {
-            v.push(
-                &format!("'{t}'"),
-                "streamSpecification.streamViewType",
-                "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]",
-            );
-        }
-    }
+    let stream = read_stream_specification(fields, &mut v)?;
     v.into_result()?;
-    match (stream_enabled, view_type) {
-        (Some(false), Some(_)) => {
+    let stream = match stream {
+        None | Some((Some(false), None)) => None,
+        Some((Some(false), Some(_))) => {
             return Err(ApiError::invalid_parameter(
                 "Table is being created with a stream disabled, UpdateViewType should not be specified",
             ));
         }
-        (Some(true), _) => {
-            return Err(ApiError::validation(
-                "StreamSpecification with StreamEnabled is not supported by this Dynacore build",
+        Some((_, None)) => {
+            return Err(ApiError::invalid_parameter(
+                "Table is being created with a stream enabled, StreamViewType must be specified",
             ));
         }
-        _ => {}
-    }
-    Ok(Extras { tags, settings })
+        Some((_, Some(view_type))) => Some(view_type),
+    };
+    Ok(Extras {
+        tags,
+        settings,
+        stream,
+    })
 }
 
 /// Records the checked settings on a new table.
@@ -259,6 +247,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         status: TableStatus::Active,
         settings: TableSettings::default(),
         tags: vec![],
+        streams: vec![],
     })
 }
 

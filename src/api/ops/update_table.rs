@@ -1,5 +1,8 @@
-//! UpdateTable: billing mode, provisioned throughput, and the global
-//! secondary indexes (GlobalSecondaryIndexUpdates: Create, Update, Delete).
+//! UpdateTable: billing mode, provisioned throughput, the global
+//! secondary indexes (GlobalSecondaryIndexUpdates: Create, Update, Delete)
+//! and the stream (StreamSpecification: enable with a view type, or
+//! disable; the catalog refuses enabling an enabled stream — also to change
+//! its view type — and disabling a disabled one).
 //!
 //! Everything is validated against this shard's catalog before anything is
 //! submitted; the accepted request then becomes a short sequence of catalog
@@ -26,8 +29,11 @@ use crate::api::protocol::request::Fields;
 use crate::api::shard::{Outcome, Shard};
 use crate::api::table::ddl::{conflicting_definition, now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description_with};
-use crate::api::table::options::SettingsInput;
-use crate::catalog::{BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, TableDef};
+use crate::api::table::options::{SettingsInput, new_stream, read_stream_specification};
+use crate::catalog::{
+    BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, StreamChange, StreamViewType,
+    TableDef,
+};
 
 /// UpdateTable's members, validated in DynamoDB's order.
 struct Request<'a> {
@@ -39,6 +45,8 @@ struct Request<'a> {
     /// DeletionProtectionEnabled, TableClass, SSESpecification,
     /// OnDemandThroughput, WarmThroughput.
     settings: SettingsInput,
+    /// StreamSpecification: enable with this view type (Some), or disable.
+    stream: Option<Option<StreamViewType>>,
 }
 
 /// The catalog commands an accepted request becomes, in order, and the GSI
@@ -58,6 +66,22 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let plan = plan(shard, &request, &current)?;
     let mut def = current;
     for command in plan.commands {
+        def = submit(shard, command).await?;
+    }
+    if let Some(stream) = request.stream {
+        let change = match stream {
+            Some(view_type) => StreamChange::Enable(new_stream(shard, view_type)),
+            None => StreamChange::Disable {
+                now_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            },
+        };
+        let command = CatalogCommand::Stream {
+            name: request.name.to_string(),
+            change,
+            retention_ms: shard.settings.streams.retention_ms,
+        };
         def = submit(shard, command).await?;
     }
     let stats = TableStats::collect(shard, &def).await?;
@@ -89,16 +113,35 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         Some(list) => Some(read_index_updates(list, &mut v)?),
     };
     let settings = SettingsInput::read(fields, &mut v)?;
+    let stream = read_stream_specification(fields, &mut v)?;
     v.into_result()?;
-    for unsupported in ["StreamSpecification", "ReplicaUpdates"] {
-        if fields.get(unsupported).is_some() {
-            return Err(ApiError::validation(format!(
-                "{unsupported} is not supported by this Dynacore build"
-            )));
-        }
+    if fields.get("ReplicaUpdates").is_some() {
+        return Err(ApiError::validation(
+            "ReplicaUpdates is not supported by this Dynacore build",
+        ));
     }
+    let stream = match stream {
+        None => None,
+        Some((Some(false), None)) => Some(None),
+        Some((Some(false), Some(_))) => {
+            return Err(ApiError::invalid_parameter(
+                "Table is being updated with a stream disabled, UpdateViewType should not be specified",
+            ));
+        }
+        Some((_, None)) => {
+            return Err(ApiError::invalid_parameter(
+                "Table is being updated with a stream enabled, StreamViewType must be specified",
+            ));
+        }
+        Some((_, Some(view_type))) => Some(Some(view_type)),
+    };
     let updates = updates.unwrap_or_default();
-    if mode.is_none() && throughput.is_none() && updates.is_empty() && settings.is_empty() {
+    if mode.is_none()
+        && throughput.is_none()
+        && updates.is_empty()
+        && settings.is_empty()
+        && stream.is_none()
+    {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
         ));
@@ -132,6 +175,7 @@ fn read<'a>(fields: &Fields<'a, '_>) -> Result<Request<'a>, ApiError> {
         attribute_definitions,
         actions,
         settings,
+        stream,
     })
 }
 

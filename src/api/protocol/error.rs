@@ -135,6 +135,16 @@ impl ApiError {
         )
     }
 
+    /// DynamoDB Streams: a shard iterator older than its lifetime.
+    pub fn expired_iterator(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ExpiredIteratorException", message)
+    }
+
+    /// DynamoDB Streams: a position older than the oldest record kept.
+    pub fn trimmed_data_access(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "TrimmedDataAccessException", message)
+    }
+
     /// A missing resource named in the message (an index, say).
     pub fn resource_not_found_message(message: impl Into<String>) -> Self {
         Self::new(400, DYNAMODB, "ResourceNotFoundException", message)
@@ -362,9 +372,10 @@ impl From<CatalogError> for ApiError {
             CatalogError::TableExists(_)
             | CatalogError::TableBeingCreated(_)
             | CatalogError::TableBeingDeleted(_) => ApiError::resource_in_use(message),
-            CatalogError::DeletionProtected | CatalogError::TagLimit => {
-                ApiError::validation(message)
-            }
+            CatalogError::DeletionProtected
+            | CatalogError::TagLimit
+            | CatalogError::StreamAlreadyEnabled(_)
+            | CatalogError::StreamAlreadyDisabled(_) => ApiError::validation(message),
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
             | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),

@@ -1,5 +1,7 @@
 //! The operations Dynacore serves and how a request names one: the
-//! `X-Amz-Target` header (`DynamoDB_20120810.<Operation>`) and an
+//! `X-Amz-Target` header (`DynamoDB_20120810.<Operation>`, or
+//! `DynamoDBStreams_20120810.<Operation>` for the four Streams
+//! operations, which answer on the same endpoint) and an
 //! `Authorization` header; the HTTP layer admits JSON bodies only
 //! (`application/x-amz-json-1.0`, `-1.1` or `application/json`).
 
@@ -49,7 +51,28 @@ operations!(
     DescribeTimeToLive,
     TransactWriteItems,
     TransactGetItems,
+    ListStreams,
+    DescribeStream,
+    GetShardIterator,
+    GetRecords,
 );
+
+impl Operation {
+    /// Whether this is a DynamoDB Streams operation (named with
+    /// [`STREAMS_TARGET_PREFIX`]).
+    pub fn is_streams(self) -> bool {
+        matches!(
+            self,
+            Operation::ListStreams
+                | Operation::DescribeStream
+                | Operation::GetShardIterator
+                | Operation::GetRecords
+        )
+    }
+}
+
+/// The `X-Amz-Target` prefix of the DynamoDB Streams API.
+pub const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -65,10 +88,14 @@ pub struct RequestHead<'a> {
 /// (The content type was checked by the HTTP layer: a body of another type
 /// never gets here.)
 pub fn route(head: &RequestHead<'_>) -> Result<Operation, ApiError> {
-    let op = head
-        .target
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .and_then(Operation::from_name);
+    let op = head.target.and_then(|t| {
+        if let Some(name) = t.strip_prefix(TARGET_PREFIX) {
+            Operation::from_name(name).filter(|op| !op.is_streams())
+        } else {
+            let name = t.strip_prefix(STREAMS_TARGET_PREFIX)?;
+            Operation::from_name(name).filter(|op| op.is_streams())
+        }
+    });
     let Some(op) = op else {
         return Err(ApiError::unknown_operation());
     };

@@ -14,6 +14,7 @@ pub mod backfills;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
+pub mod streams;
 pub mod txns;
 
 use std::cell::{Cell, RefCell};
@@ -80,6 +81,27 @@ pub struct ApiSettings {
     /// How long a table stays CREATING or DELETING; zero skips the states
     /// (CreateTable still answers CREATING, DeleteTable DELETING).
     pub table_status_transition: std::time::Duration,
+    pub streams: StreamSettings,
+}
+
+/// The DynamoDB Streams knobs (`config.rs` documents each).
+#[derive(Clone, Debug)]
+pub struct StreamSettings {
+    pub shard_rollover_ms: u64,
+    pub retention_ms: u64,
+    pub trim_interval_ms: u64,
+    pub iterator_lifetime_ms: u64,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        StreamSettings {
+            shard_rollover_ms: 4 * 3_600_000,
+            retention_ms: 24 * 3_600_000,
+            trim_interval_ms: 60_000,
+            iterator_lifetime_ms: 900_000,
+        }
+    }
 }
 
 /// Everything one shard's API handlers touch; owned by the shard's thread.
@@ -102,6 +124,9 @@ pub struct Shard {
     pub backfills: backfills::Backfills,
     /// Transactions prepared or coordinated here, intents, request tokens.
     pub txns: txns::Txns,
+    /// This shard's DynamoDB Streams positions (open shard per stream,
+    /// trim horizons).
+    pub streams: streams::StreamShards,
 }
 
 impl Shard {

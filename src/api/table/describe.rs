@@ -7,6 +7,7 @@ use crate::api::messages::ShardStats;
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
 use crate::api::shard::peers::all_stats;
+use crate::api::streams::names::label as stream_label;
 use crate::catalog::{IndexDef, IndexStatus, ProjectionType, TableDef};
 use crate::model::key::table_prefix;
 use crate::model::value::write_json_str;
@@ -122,6 +123,7 @@ pub fn write_description_with(
     out.extend_from_slice(b",\"TableArn\":");
     write_json_str(out, &arn);
     write_index_descriptions(out, &arn, def, status, stats, deleting);
+    write_stream_members(out, &arn, def);
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
     write_billing_and_settings(out, def);
@@ -134,6 +136,28 @@ pub fn table_arn(shard: &Shard, table: &str) -> String {
         "arn:aws:dynamodb:{}:{}:table/{table}",
         shard.settings.region, shard.settings.account_id
     )
+}
+
+/// StreamSpecification (while a stream is enabled), LatestStreamArn and
+/// LatestStreamLabel (of the newest stream, enabled or not), each as
+/// `,"Member":…`.
+fn write_stream_members(out: &mut Vec<u8>, table_arn: &str, def: &TableDef) {
+    if let Some(stream) = def.enabled_stream() {
+        out.extend_from_slice(
+            format!(
+                ",\"StreamSpecification\":{{\"StreamEnabled\":true,\"StreamViewType\":\"{}\"}}",
+                stream.view_type.as_str()
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some(stream) = def.streams.last() {
+        let label = stream_label(stream.label_ms);
+        out.extend_from_slice(b",\"LatestStreamArn\":");
+        write_json_str(out, &format!("{table_arn}/stream/{label}"));
+        out.extend_from_slice(b",\"LatestStreamLabel\":");
+        write_json_str(out, &label);
+    }
 }
 
 /// The TableDescription DeleteTable answers: DynamoDB leaves out the key

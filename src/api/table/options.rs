@@ -1,14 +1,17 @@
 //! The table settings CreateTable and UpdateTable share beside keys,
 //! billing and indexes — DeletionProtectionEnabled, TableClass,
 //! SSESpecification, OnDemandThroughput, WarmThroughput — and the tag
-//! members (CreateTable `Tags`, TagResource, UntagResource), each read and
+//! members (CreateTable `Tags`, TagResource, UntagResource) and
+//! StreamSpecification, each read and
 //! validated with DynamoDB's messages: member constraints collected into
 //! the `Violations` of the request, semantic rules after them.
 
 use crate::api::protocol::error::{ApiError, Violations};
 use crate::api::protocol::request::{Fields, element_str};
 use crate::api::shard::Shard;
-use crate::catalog::{BillingMode, SettingsUpdate, TAGS_MAX, TableClass, Tag};
+use crate::catalog::{
+    BillingMode, SettingsUpdate, StreamDef, StreamViewType, TAGS_MAX, TableClass, Tag,
+};
 
 pub const TAG_KEY_CHARS_MAX: usize = 128;
 pub const TAG_VALUE_CHARS_MAX: usize = 256;
@@ -458,4 +461,64 @@ mod tests {
         assert!(check_on_demand(ppr, -2, 5).is_err());
         assert!(check_on_demand(BillingMode::Provisioned, 5, -1).is_err());
     }
+}
+
+/// StreamSpecification's members, shape-checked: (StreamEnabled,
+/// StreamViewType); None if absent. What they may combine to is the
+/// operation's to decide (CreateTable and UpdateTable word it apart).
+#[allow(clippy::type_complexity)]
+pub fn read_stream_specification(
+    fields: &Fields<'_, '_>,
+    v: &mut Violations,
+) -> Result<Option<(Option<bool>, Option<StreamViewType>)>, ApiError> {
+    let Some(stream) = fields.object("StreamSpecification")? else {
+        return Ok(None);
+    };
+    let enabled = stream.bool("StreamEnabled")?;
+    if enabled.is_none() {
+        v.null("streamSpecification.streamEnabled");
+    }
+    let view_type = match stream.str("StreamViewType")? {
+        None => None,
+        Some(t) => {
+            let parsed = StreamViewType::parse(t);
+            if parsed.is_none() {
+                v.push(
+                    &format!("'{t}'"),
+                    "streamSpecification.streamViewType",
+                    "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]",
+                );
+            }
+            parsed
+        }
+    };
+    Ok(Some((enabled, view_type)))
+}
+
+/// A new stream of `view_type`, created now, with this server's rollover.
+pub fn new_stream(shard: &Shard, view_type: StreamViewType) -> StreamDef {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    StreamDef {
+        label_ms: now_ms,
+        view_type,
+        rollover_ms: shard.settings.streams.shard_rollover_ms.max(1),
+        disabled_ms: None,
+        iterator_key: new_iterator_key(),
+    }
+}
+
+/// A fresh key for a new stream's shard iterators (from the OS; a failure,
+/// which Linux's getrandom(2) does not have after boot, falls back to the
+/// clock).
+fn new_iterator_key() -> [u8; 16] {
+    let mut key = [0u8; 16];
+    if getrandom::fill(&mut key).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        key = nanos.to_le_bytes();
+    }
+    key
 }

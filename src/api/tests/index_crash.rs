@@ -109,6 +109,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 gsi_backpressure_wait: std::time::Duration::from_millis(1000),
                 tables_max: 2500,
                 table_status_transition: std::time::Duration::ZERO,
+                streams: Default::default(),
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),
@@ -119,6 +120,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
             txns: Default::default(),
+            streams: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);

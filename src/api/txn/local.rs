@@ -588,6 +588,7 @@ pub async fn decide(
             old_known: w.old_known,
             new: w.new.clone(),
             value: w.value.clone(),
+            origin: Default::default(),
         })
         .collect();
     let extra = record_deletes(txn, prepared.writes.len());

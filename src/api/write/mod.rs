@@ -13,16 +13,20 @@
 //! - one GSI outbox record with every GSI entry change, delivered later by
 //!   the replicator (`index::replicate`).
 //!
+//! - for tables with an enabled stream, one stream record per item the
+//!   write changes (`api::streams::record`), numbered by this batch's WAL
+//!   sequence.
+//!
 //! Because all of it is one WAL record, a crash keeps all or none of it.
 //! Transactions (`api::txn`) add their own records to the same batch
-//! ([`commit_with`]); what lands next (streams records, TTL deletions)
-//! joins this batch here.
+//! ([`commit_with`]); TTL deletions come through here too, marked by their
+//! [`WriteOrigin`].
 
 mod base;
 pub mod collection;
 pub mod condition;
 
-pub use base::{BaseWrite, Committed};
+pub use base::{BaseWrite, Committed, WriteOrigin};
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -34,12 +38,15 @@ use crate::api::protocol::reply::CollectionMetrics;
 use crate::api::shard::Shard;
 use crate::api::shard::locks::KeyGuard;
 use crate::api::shard::outbox::{IndexOp, encode_record, now_ms, record_key};
+use crate::api::streams;
+use crate::api::streams::record::{Change, push_records};
 use crate::catalog::{BillingMode, Catalog, TableDef};
 use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
-/// The indexed table of each write (None: no indexes to maintain).
+/// The table of each write whose old and new images the write path needs
+/// (None: no indexes to maintain and no stream to publish to).
 pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
 
 /// Applies `writes` and their index changes as one atomic batch.
@@ -114,7 +121,7 @@ fn indexed_tables(catalog: &Catalog, writes: &[BaseWrite]) -> IndexedTables {
         .iter()
         .map(|w| {
             table_of(catalog, &w.storage)
-                .filter(|t| !t.indexes.is_empty())
+                .filter(|t| !t.indexes.is_empty() || t.enabled_stream().is_some())
                 .cloned()
         })
         .collect()
@@ -208,6 +215,7 @@ fn apply(
         }
         batch.push((write.storage.clone(), write.value.take()));
     }
+    push_stream_records(shard, &writes, tables, &mut batch);
     let outbox_record = !remote.is_empty();
     if outbox_record {
         let seq = shard.outbox.take_seq();
@@ -226,6 +234,32 @@ fn apply(
             old_sizes: Vec::new(),
         },
     ))
+}
+
+/// The stream records of `writes`, numbered by the WAL sequence `batch`
+/// is about to get (no await between this and the `Store::write`).
+fn push_stream_records(
+    shard: &Shard,
+    writes: &[BaseWrite],
+    tables: &IndexedTables,
+    batch: &mut WriteBatch,
+) {
+    let Some(wal_seq) = shard.store.next_write_seq() else {
+        return; // closed: the write fails anyway
+    };
+    let now = streams::now_ms();
+    let mut index = 0u16;
+    for (write, table) in writes.iter().zip(tables) {
+        let Some(table) = table.as_ref().filter(|t| t.enabled_stream().is_some()) else {
+            continue;
+        };
+        let change = Change {
+            old: write.old.as_ref(),
+            new: write.new.as_ref(),
+            by_service: write.origin == WriteOrigin::TimeToLive,
+        };
+        index += push_records(shard, table, &[change], wal_seq, index, now, batch);
+    }
 }
 
 /// A blind batch of base writes on this shard (BatchWriteItem, plain
