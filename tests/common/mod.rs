@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod index_tables;
+pub mod streams;
 pub mod transfers;
 pub mod values;
 pub mod wait;
