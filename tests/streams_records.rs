@@ -14,14 +14,19 @@ use aws_sdk_dynamodb::types::{
     Update, WriteRequest,
 };
 use common::Server;
-use common::streams::{create_streamed_table, event, read_at_least, record_pk, sequence, streams_client};
+use common::streams::{
+    create_streamed_table, event, read_at_least, record_pk, sequence, streams_client,
+};
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
 
 /// The writes every table gets, and the (pk, event) records they publish, in per-item order.
-async fn write_everything(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<(String, &'static str)> {
+async fn write_everything(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<(String, &'static str)> {
     let put = |pk: &str, v: &str| {
         client
             .put_item()
@@ -89,7 +94,12 @@ async fn write_everything(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec
             table,
             vec![
                 WriteRequest::builder()
-                    .delete_request(DeleteRequest::builder().key("pk", s("b0")).build().expect("del"))
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .key("pk", s("b0"))
+                            .build()
+                            .expect("del"),
+                    )
                     .build(),
             ],
         )
@@ -100,7 +110,14 @@ async fn write_everything(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
-                .put(Put::builder().table_name(table).item("pk", s("t1")).item("v", s("1")).build().expect("put"))
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .item("pk", s("t1"))
+                        .item("v", s("1"))
+                        .build()
+                        .expect("put"),
+                )
                 .build(),
         )
         .transact_items(
@@ -118,7 +135,13 @@ async fn write_everything(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec
         )
         .transact_items(
             TransactWriteItem::builder()
-                .delete(Delete::builder().table_name(table).key("pk", s("b2")).build().expect("delete"))
+                .delete(
+                    Delete::builder()
+                        .table_name(table)
+                        .key("pk", s("b2"))
+                        .build()
+                        .expect("delete"),
+                )
                 .build(),
         )
         .send()
@@ -155,7 +178,11 @@ async fn every_view_type_and_write_path_publishes_one_record_per_change() {
         let arn = create_streamed_table(&client, &table, view.clone()).await;
         let expected = write_everything(&client, &table).await;
         let records = read_at_least(&streams, &arn, expected.len()).await;
-        assert_eq!(records.len(), expected.len(), "{view:?}: one record per change, none for no-ops");
+        assert_eq!(
+            records.len(),
+            expected.len(),
+            "{view:?}: one record per change, none for no-ops"
+        );
         // Per item, the write order; per shard, increasing sequence numbers.
         let mut per_item: HashMap<String, Vec<&'static str>> = HashMap::new();
         for (pk, e) in &expected {
@@ -164,7 +191,9 @@ async fn every_view_type_and_write_path_publishes_one_record_per_change() {
         let mut seen: HashMap<String, Vec<String>> = HashMap::new();
         let mut last_seq: HashMap<String, String> = HashMap::new();
         for (shard, record) in &records {
-            seen.entry(record_pk(record)).or_default().push(event(record));
+            seen.entry(record_pk(record))
+                .or_default()
+                .push(event(record));
             let seq = sequence(record);
             if let Some(prev) = last_seq.get(shard) {
                 assert!(seq > *prev, "sequence numbers grow within shard {shard}");
@@ -174,24 +203,49 @@ async fn every_view_type_and_write_path_publishes_one_record_per_change() {
             assert_eq!(record.event_version(), Some("1.1"));
             assert_eq!(record.aws_region(), Some("us-east-1"));
             assert!(record.event_id().is_some_and(|id| !id.is_empty()));
-            assert!(record.user_identity().is_none(), "client writes name no service");
+            assert!(
+                record.user_identity().is_none(),
+                "client writes name no service"
+            );
             let data = record.dynamodb().expect("dynamodb");
-            assert_eq!(data.stream_view_type(), Some(&aws_sdk_dynamodbstreams::types::StreamViewType::from(view.as_str())));
+            assert_eq!(
+                data.stream_view_type(),
+                Some(&aws_sdk_dynamodbstreams::types::StreamViewType::from(
+                    view.as_str()
+                ))
+            );
             assert!(data.size_bytes().is_some_and(|n| n > 0));
             assert!(data.approximate_creation_date_time().is_some());
             let keys = data.keys().expect("keys");
             assert_eq!(keys.len(), 1, "Keys holds the key attributes only");
             let e = event(record);
-            let wants_new = matches!(view, StreamViewType::NewImage | StreamViewType::NewAndOldImages) && e != "REMOVE";
-            let wants_old = matches!(view, StreamViewType::OldImage | StreamViewType::NewAndOldImages) && e != "INSERT";
-            assert_eq!(data.new_image().is_some(), wants_new, "{view:?} {e} NewImage");
-            assert_eq!(data.old_image().is_some(), wants_old, "{view:?} {e} OldImage");
+            let wants_new = matches!(
+                view,
+                StreamViewType::NewImage | StreamViewType::NewAndOldImages
+            ) && e != "REMOVE";
+            let wants_old = matches!(
+                view,
+                StreamViewType::OldImage | StreamViewType::NewAndOldImages
+            ) && e != "INSERT";
+            assert_eq!(
+                data.new_image().is_some(),
+                wants_new,
+                "{view:?} {e} NewImage"
+            );
+            assert_eq!(
+                data.old_image().is_some(),
+                wants_old,
+                "{view:?} {e} OldImage"
+            );
             if let Some(new) = data.new_image() {
                 assert!(new.contains_key("v") && new.contains_key("pk"));
             }
         }
         for (pk, events) in &per_item {
-            let got: Vec<&str> = seen.get(pk).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+            let got: Vec<&str> = seen
+                .get(pk)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
             assert_eq!(&got, events, "{view:?}: events of {pk} in write order");
         }
         if view == StreamViewType::NewAndOldImages {
@@ -201,9 +255,12 @@ async fn every_view_type_and_write_path_publishes_one_record_per_change() {
                 .find(|(_, r)| record_pk(r) == "a" && event(r) == "MODIFY")
                 .expect("first MODIFY of a");
             let data = modify.dynamodb().expect("dynamodb");
-            let v = |m: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
-                m.and_then(|m| m.get("v")).and_then(|v| v.as_s().ok()).cloned()
-            };
+            let v =
+                |m: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+                    m.and_then(|m| m.get("v"))
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                };
             assert_eq!(v(data.old_image()), Some("1".into()));
             assert_eq!(v(data.new_image()), Some("2".into()));
         }

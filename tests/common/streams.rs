@@ -87,7 +87,12 @@ pub async fn all_shards(client: &StreamsClient, arn: &str, page: i32) -> Vec<Sha
 
 /// Reads one shard from TRIM_HORIZON to its end (a closed shard) or to the
 /// first empty page (an open one).
-pub async fn read_shard(client: &StreamsClient, arn: &str, shard_id: &str, limit: i32) -> Vec<Record> {
+pub async fn read_shard(
+    client: &StreamsClient,
+    arn: &str,
+    shard_id: &str,
+    limit: i32,
+) -> Vec<Record> {
     let mut iterator = client
         .get_shard_iterator()
         .stream_arn(arn)
@@ -130,7 +135,11 @@ pub async fn read_all(client: &StreamsClient, arn: &str) -> Vec<(String, Record)
 }
 
 /// Polls `read_all` until it holds at least `count` records.
-pub async fn read_at_least(client: &StreamsClient, arn: &str, count: usize) -> Vec<(String, Record)> {
+pub async fn read_at_least(
+    client: &StreamsClient,
+    arn: &str,
+    count: usize,
+) -> Vec<(String, Record)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let records = read_all(client, arn).await;
