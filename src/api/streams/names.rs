@@ -124,7 +124,10 @@ pub fn parse_shard_id(stream: &StreamDef, id: &str) -> Option<(u32, u32)> {
     if start.len() != 20 || tail.len() != 16 || !start.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    if !tail.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !tail
+        .bytes()
+        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
         return None;
     }
     let shard = u32::from_str_radix(tail.get(..8)?, 16).ok()?;
