@@ -229,6 +229,9 @@ pub struct ShardStats {
     /// Where durable writes spend their time (engine histograms).
     pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
     pub transactions: TxnStats,
+    /// Stream records written and trimmed on this shard since start.
+    pub stream_records_written: u64,
+    pub stream_records_trimmed: u64,
 }
 
 /// Transaction counters of a shard (`/dynacore/metrics`).

@@ -64,6 +64,10 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                     t.committed, t.cancelled, t.single_shard, t.conflicts,
                     t.recovered, t.prepared, t.intents, t.tokens
                 ));
+                out.push_str(&format!(
+                    "\"stream_records_written\":{},\"stream_records_trimmed\":{},",
+                    s.stream_records_written, s.stream_records_trimmed
+                ));
                 out.push_str("\"write_phases\":{");
                 // "write_phases":{"fdatasync_us":{"count":…,"p50":…,…},…}
                 for (j, (name, p)) in s.write_phases.named().into_iter().enumerate() {

@@ -99,5 +99,7 @@ pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
         backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
         write_phases: Box::new(shard.store.write_phases()),
         transactions: shard.txns.stats(),
+        stream_records_written: shard.streams.records_written.get(),
+        stream_records_trimmed: shard.streams.records_trimmed.get(),
     }
 }
