@@ -399,7 +399,7 @@ async fn iterator_types_paging_and_bad_input() {
         .await,
         "ValidationException",
     );
-    let missing = format!("{}", arn.replace("table/tab/", "table/missing/"));
+    let missing = arn.replace("table/tab/", "table/missing/");
     expect(
         gsi(
             missing.clone(),

@@ -413,56 +413,6 @@ fn allowed_tag_char(c: char) -> bool {
     c.is_alphanumeric() || c.is_whitespace() || matches!(c, '+' | '-' | '=' | '.' | '_' | ':' | '/')
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_keys_follow_dynamodbs_rules() {
-        assert!(check_key("Environment: prod/eu-1 = a+b_c.d").is_ok());
-        assert!(check_key("законные буквы").is_ok());
-        // Multi-byte characters where the prefix would end: no panic.
-        assert!(check_key("éé").is_ok() && check_key("aéé").is_ok());
-        for bad in ["", "hi!", "d%g", "\"q\"", "a#b"] {
-            assert!(check_key(bad).is_err(), "{bad:?}");
-        }
-        let e = check_key("AWS:x").expect_err("reserved");
-        assert_eq!(
-            e.message,
-            "Tag Key cannot be prefixed with aws:, Key: AWS:x"
-        );
-    }
-
-    #[test]
-    fn only_rules_of_update_table() {
-        let input = SettingsInput {
-            deletion_protection: Some(true),
-            ..SettingsInput::default()
-        };
-        assert!(input.check_alone(&[]).is_ok());
-        let e = input.check_alone(&["BillingMode"]).expect_err("not alone");
-        assert!(e.message.ends_with(
-            "DeletionProtection modification must be the only operation in the request"
-        ));
-        let on_demand = SettingsInput {
-            on_demand: Some((10, 10)),
-            ..SettingsInput::default()
-        };
-        assert!(on_demand.check_alone(&["BillingMode"]).is_ok());
-        assert!(on_demand.check_alone(&["ProvisionedThroughput"]).is_err());
-    }
-
-    #[test]
-    fn on_demand_ranges() {
-        let ppr = BillingMode::PayPerRequest;
-        assert!(check_on_demand(ppr, 10, -1).is_ok());
-        assert!(check_on_demand(ppr, 0, -1).is_err());
-        assert!(check_on_demand(ppr, -1, -1).is_ok());
-        assert!(check_on_demand(ppr, -2, 5).is_err());
-        assert!(check_on_demand(BillingMode::Provisioned, 5, -1).is_err());
-    }
-}
-
 /// StreamSpecification's members, shape-checked: (StreamEnabled,
 /// StreamViewType); None if absent. What they may combine to is the
 /// operation's to decide (CreateTable and UpdateTable word it apart).
@@ -521,4 +471,54 @@ fn new_iterator_key() -> [u8; 16] {
         key = nanos.to_le_bytes();
     }
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_keys_follow_dynamodbs_rules() {
+        assert!(check_key("Environment: prod/eu-1 = a+b_c.d").is_ok());
+        assert!(check_key("законные буквы").is_ok());
+        // Multi-byte characters where the prefix would end: no panic.
+        assert!(check_key("éé").is_ok() && check_key("aéé").is_ok());
+        for bad in ["", "hi!", "d%g", "\"q\"", "a#b"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        let e = check_key("AWS:x").expect_err("reserved");
+        assert_eq!(
+            e.message,
+            "Tag Key cannot be prefixed with aws:, Key: AWS:x"
+        );
+    }
+
+    #[test]
+    fn only_rules_of_update_table() {
+        let input = SettingsInput {
+            deletion_protection: Some(true),
+            ..SettingsInput::default()
+        };
+        assert!(input.check_alone(&[]).is_ok());
+        let e = input.check_alone(&["BillingMode"]).expect_err("not alone");
+        assert!(e.message.ends_with(
+            "DeletionProtection modification must be the only operation in the request"
+        ));
+        let on_demand = SettingsInput {
+            on_demand: Some((10, 10)),
+            ..SettingsInput::default()
+        };
+        assert!(on_demand.check_alone(&["BillingMode"]).is_ok());
+        assert!(on_demand.check_alone(&["ProvisionedThroughput"]).is_err());
+    }
+
+    #[test]
+    fn on_demand_ranges() {
+        let ppr = BillingMode::PayPerRequest;
+        assert!(check_on_demand(ppr, 10, -1).is_ok());
+        assert!(check_on_demand(ppr, 0, -1).is_err());
+        assert!(check_on_demand(ppr, -1, -1).is_ok());
+        assert!(check_on_demand(ppr, -2, 5).is_err());
+        assert!(check_on_demand(BillingMode::Provisioned, 5, -1).is_err());
+    }
 }
