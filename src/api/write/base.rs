@@ -7,6 +7,14 @@ use crate::engine::Durable;
 use crate::model::Item;
 use crate::model::codec::encode_item;
 
+/// Who asked for a write: a client request, or the service itself (a TTL deletion).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriteOrigin {
+    #[default]
+    Client,
+    TimeToLive,
+}
+
 /// One base-item write: its storage key, images and stored value.
 pub struct BaseWrite {
     pub storage: Vec<u8>,
@@ -20,6 +28,8 @@ pub struct BaseWrite {
     pub new: Option<Item>,
     /// What the base key stores: the encoded new item, or None to delete.
     pub value: Option<Vec<u8>>,
+    /// Who asked for the write (a stream record of a TTL deletion says so).
+    pub origin: WriteOrigin,
 }
 
 impl BaseWrite {
@@ -33,6 +43,7 @@ impl BaseWrite {
             old_known: true,
             new,
             value,
+            origin: WriteOrigin::Client,
         }
     }
 
@@ -44,7 +55,14 @@ impl BaseWrite {
             old_known: false,
             new: None,
             value,
+            origin: WriteOrigin::Client,
         }
+    }
+
+    /// The same write, asked for by `origin`.
+    pub fn with_origin(mut self, origin: WriteOrigin) -> Self {
+        self.origin = origin;
+        self
     }
 }
 

@@ -22,7 +22,7 @@ mod base;
 pub mod collection;
 pub mod condition;
 
-pub use base::{BaseWrite, Committed};
+pub use base::{BaseWrite, Committed, WriteOrigin};
 
 use std::rc::Rc;
 use std::sync::Arc;
