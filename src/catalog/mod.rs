@@ -143,6 +143,58 @@ pub struct TableSettings {
     pub warm: Option<(i64, i64)>,
 }
 
+/// A table's Time to Live state (UpdateTimeToLive, DescribeTimeToLive).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TtlStatus {
+    #[default]
+    Disabled,
+    /// Enabled by a client; the expirer starts once it is ENABLED.
+    Enabling,
+    Enabled,
+    /// Disabled by a client; the expirer has already stopped.
+    Disabling,
+}
+
+impl TtlStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TtlStatus::Disabled => "DISABLED",
+            TtlStatus::Enabling => "ENABLING",
+            TtlStatus::Enabled => "ENABLED",
+            TtlStatus::Disabling => "DISABLING",
+        }
+    }
+
+    /// ENABLING and ENABLED count as enabled for UpdateTimeToLive's
+    /// "already enabled" check; DISABLING and DISABLED as disabled.
+    pub fn is_on(self) -> bool {
+        matches!(self, TtlStatus::Enabling | TtlStatus::Enabled)
+    }
+}
+
+/// Time to Live: the attribute holding each item's expiry (a Number,
+/// seconds since the epoch) and the state of the setting.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeToLive {
+    pub status: TtlStatus,
+    /// Set while ENABLING, ENABLED or DISABLING.
+    pub attribute_name: Option<String>,
+    /// When a client last changed the setting (seconds since the epoch,
+    /// millisecond precision): DynamoDB allows one change per interval.
+    pub changed_at: Option<f64>,
+}
+
+impl TimeToLive {
+    /// The attribute the expirer acts on: only once ENABLED.
+    pub fn expiring_attribute(&self) -> Option<&str> {
+        match self.status {
+            TtlStatus::Enabled => self.attribute_name.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// Changes UpdateTable makes to [`TableSettings`]; None leaves a field.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SettingsUpdate {
@@ -190,6 +242,9 @@ pub struct TableDef {
     /// In the order first set (a re-set key keeps its place).
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Catalogs written before TTL existed hold tables with TTL DISABLED.
+    #[serde(default)]
+    pub ttl: TimeToLive,
 }
 
 impl TableDef {
@@ -219,6 +274,7 @@ impl TableDef {
             status: TableStatus::Active,
             settings: TableSettings::default(),
             tags: vec![],
+            ttl: TimeToLive::default(),
         }
     }
 
@@ -407,6 +463,12 @@ pub enum CatalogError {
     DeletionProtected,
     #[error("Number of Tags exceed the current limit for the provided ResourceArn")]
     TagLimit,
+    #[error("TimeToLive is already enabled")]
+    TtlAlreadyEnabled,
+    #[error("TimeToLive is already disabled")]
+    TtlAlreadyDisabled,
+    #[error("Time to live has been modified multiple times within a fixed interval")]
+    TtlChangedTooRecently,
     #[error("{0}")]
     Encode(String),
     #[error("{0}")]
@@ -486,6 +548,20 @@ pub enum CatalogCommand {
         table: String,
         index_id: u32,
     },
+    /// UpdateTimeToLive: enable (on `attribute_name`) or disable; refused
+    /// within `change_interval_ms` of the previous change.
+    UpdateTimeToLive {
+        name: String,
+        enabled: bool,
+        attribute_name: String,
+        now: f64,
+        change_interval_ms: u64,
+    },
+    /// ENABLING → ENABLED, DISABLING → DISABLED (of the table of this id).
+    TimeToLiveSettled {
+        name: String,
+        id: u32,
+    },
 }
 
 #[cfg(test)]
@@ -529,6 +605,11 @@ mod tests {
                 key: "env".into(),
                 value: "test".into(),
             }],
+            ttl: TimeToLive {
+                status: TtlStatus::Disabling,
+                attribute_name: Some("expires".into()),
+                changed_at: Some(2.5),
+            },
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

@@ -362,9 +362,11 @@ impl From<CatalogError> for ApiError {
             CatalogError::TableExists(_)
             | CatalogError::TableBeingCreated(_)
             | CatalogError::TableBeingDeleted(_) => ApiError::resource_in_use(message),
-            CatalogError::DeletionProtected | CatalogError::TagLimit => {
-                ApiError::validation(message)
-            }
+            CatalogError::DeletionProtected
+            | CatalogError::TagLimit
+            | CatalogError::TtlAlreadyEnabled
+            | CatalogError::TtlAlreadyDisabled
+            | CatalogError::TtlChangedTooRecently => ApiError::validation(message),
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
             | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),

@@ -47,6 +47,7 @@ operations!(
     DescribeLimits,
     DescribeContinuousBackups,
     DescribeTimeToLive,
+    UpdateTimeToLive,
     TransactWriteItems,
     TransactGetItems,
 );

@@ -97,6 +97,10 @@ pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
         outbox: shard.outbox.stats(),
         backfill_items: shard.backfills.items.get(),
         backfill_items_per_s: shard.backfills.last_rate_items_per_s.get(),
+        ttl_deleted_total: shard.expiry.deleted_total.get(),
+        ttl_backlog_items: shard.expiry.backlog_items.get(),
+        ttl_scan_passes_total: shard.expiry.scan_passes_total.get(),
+        ttl_last_scan_ms: shard.expiry.last_scan_ms.get(),
         write_phases: Box::new(shard.store.write_phases()),
         transactions: shard.txns.stats(),
     }

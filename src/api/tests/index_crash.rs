@@ -109,6 +109,9 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 gsi_backpressure_wait: std::time::Duration::from_millis(1000),
                 tables_max: 2500,
                 table_status_transition: std::time::Duration::ZERO,
+                ttl_change_interval_ms: 0,
+                ttl_scan_interval: std::time::Duration::from_millis(100),
+                ttl_deletes_per_second_max: 100_000,
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),
@@ -118,6 +121,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             inbound: crate::api::inbound,
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
+            expiry: Default::default(),
             txns: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
