@@ -197,9 +197,7 @@ async fn delete_expired(
             continue;
         }
         guards.push(guard);
-        writes.push(
-            BaseWrite::item(key.clone(), Some(item), None).with_origin(WriteOrigin::TimeToLive),
-        );
+        writes.push(deletion(key.clone(), item));
     }
     // The table may have turned off TTL while this waited for a lock.
     if writes.is_empty() || expiring(shard, table_id).as_deref() != Some(attribute) {
@@ -210,6 +208,13 @@ async fn delete_expired(
     drop(guards);
     committed.wait().await?;
     Ok(deleted)
+}
+
+/// The write that deletes an expired item: a delete through the one write
+/// path with its old image (for the index and collection changes, and the
+/// stream record), asked for by the service, not a client.
+fn deletion(key: Vec<u8>, item: Item) -> BaseWrite {
+    BaseWrite::item(key, Some(item), None).with_origin(WriteOrigin::TimeToLive)
 }
 
 /// Paces deletions to at most `per_second`: each deletion books the next
@@ -254,6 +259,24 @@ mod tests {
 
     fn n(text: &str) -> Value {
         Value::N(Number::parse(text).expect("a number"))
+    }
+
+    #[test]
+    fn a_deletion_is_a_delete_with_its_old_image_asked_for_by_the_service() {
+        let old = item(Some(n("1")));
+        let write = deletion(b"key".to_vec(), old.clone());
+        assert_eq!(write.origin, WriteOrigin::TimeToLive);
+        assert_eq!(write.storage, b"key");
+        assert_eq!(write.old.as_ref(), Some(&old));
+        assert!(write.old_known);
+        assert!(write.new.is_none() && write.value.is_none(), "a delete");
+        // Client writes keep the default origin.
+        let client = BaseWrite::item(b"key".to_vec(), None, Some(old.clone()));
+        assert_eq!(client.origin, WriteOrigin::Client);
+        assert_eq!(
+            BaseWrite::blind(b"k".to_vec(), None).origin,
+            WriteOrigin::Client
+        );
     }
 
     #[test]
