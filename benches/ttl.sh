@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TTL expiry, in one run against one Dynacore process (fresh data dir):
 #  1. idle: foreground GetItem/PutItem (open loop, bundled load generator)
-#     on table `fg` while a table `exp` holds ITEMS expired items with TTL
+#     on table `foreground` while a table `exp` holds ITEMS expired items with TTL
 #     still DISABLED (the expirer scans nothing);
 #  2. busy: TTL enabled on `exp`, the same foreground load at once, while
 #     the expirer deletes; expiry rate = deletions during the run ÷ its
@@ -54,13 +54,13 @@ with ThreadPoolExecutor(8) as pool:
     list(pool.map(batch, range(0, items, 25)))
 PY
 # The load phase of the foreground table (10k records), then warm-up.
-$lg run --endpoint "$endpoint" --table fg --record-count 10000 --mix get=50,put=50 \
+$lg run --endpoint "$endpoint" --table foreground --record-count 10000 --mix get=50,put=50 \
   --duration "${WARMUP:-10}" --connections 16 --quiet --label warm >/dev/null 2>"$out/warm.err"
 
 fg() { # label
-  $lg run --endpoint "$endpoint" --table fg --skip-load --record-count 10000 --mix get=50,put=50 \
+  $lg run --endpoint "$endpoint" --table foreground --skip-load --record-count 10000 --mix get=50,put=50 \
     --rate "$rate" --duration "$secs" --connections 32 --quiet --label "$1" \
-    --json "$out/$1.json" >/dev/null 2>"$out/$1.err"
+    --json "$out/$1.json" --hdr-log "$out/$1.hlog" >/dev/null 2>"$out/$1.err"
 }
 echo "== idle: ${secs}s of get=50,put=50 at $rate/s" >&2
 fg idle
