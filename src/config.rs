@@ -170,6 +170,24 @@ pub struct Config {
     /// DynamoDB's 15 minutes; an older one gets ExpiredIteratorException.
     /// Default 900000 ms.
     pub stream_iterator_lifetime_ms: u64,
+    /// How soon after one UpdateTimeToLive change a table may change its
+    /// TTL setting again (sooner: ValidationException "Time to live has
+    /// been modified multiple times within a fixed interval"). Default
+    /// 3,600,000 ms (one hour), as DynamoDB; 0 in `test_min`, so tests may
+    /// enable and disable at once. The ENABLING and DISABLING states last
+    /// `table_status_transition_ms`.
+    pub ttl_change_interval_ms: u64,
+    /// Pause between two passes of a shard's TTL expirer over its items of
+    /// TTL-enabled tables. Each pass reads every such item once, so a
+    /// shorter pause deletes expired items sooner at the price of reading
+    /// the tables more often (in the background task queue). Default
+    /// 60,000 ms; DynamoDB promises deletion within days, not seconds.
+    pub ttl_scan_interval_ms: u64,
+    /// Most expired items one shard deletes per second (each deletion is a
+    /// write: WAL, memtable, index entries). Bounds how much of the
+    /// shard's write path expiry may take from client requests; a larger
+    /// backlog just takes longer (`ttl_backlog_items`). Default 1000.
+    pub ttl_deletes_per_second_max: u64,
     pub engine: EngineConfig,
 }
 
@@ -206,6 +224,9 @@ impl Default for Config {
             stream_retention_ms: 24 * 3_600_000,
             stream_trim_interval_ms: 60_000,
             stream_iterator_lifetime_ms: 900_000,
+            ttl_change_interval_ms: 3_600_000,
+            ttl_scan_interval_ms: 60_000,
+            ttl_deletes_per_second_max: 1000,
             engine: EngineConfig::default(),
         }
     }

@@ -30,7 +30,7 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them.
-pub const OPERATIONS: [Operation; 22] = [
+pub const OPERATIONS: [Operation; 23] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -53,6 +53,7 @@ pub const OPERATIONS: [Operation; 22] = [
     Operation::DescribeTimeToLive,
     Operation::TransactWriteItems,
     Operation::TransactGetItems,
+    Operation::UpdateTimeToLive,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).
@@ -117,6 +118,9 @@ async fn new_shard() -> Rc<Shard> {
             tables_max: 2500,
             table_status_transition: std::time::Duration::ZERO,
             streams: Default::default(),
+            ttl_change_interval_ms: 0,
+            ttl_scan_interval: std::time::Duration::from_millis(100),
+            ttl_deletes_per_second_max: 100_000,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),
@@ -126,6 +130,7 @@ async fn new_shard() -> Rc<Shard> {
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
+        expiry: Default::default(),
         txns: Default::default(),
         streams: Default::default(),
     });
@@ -180,7 +185,7 @@ thread_local! {
     static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
 }
 
-/// Runs one request: `data[0]` selects the operation (modulo 22), the rest
+/// Runs one request: `data[0]` selects the operation (modulo 23), the rest
 /// is the body. Invariant: no panic, and no InternalServerError — a 500 is
 /// an engine fault, which a memory store without injected faults never has,
 /// so a 500 here means input reached a path that mishandles it.

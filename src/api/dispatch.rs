@@ -89,6 +89,7 @@ pub async fn execute(
             ops::describe_continuous_backups::handle(shard, fields)?
         }
         Operation::DescribeTimeToLive => ops::describe_time_to_live::handle(shard, fields)?,
+        Operation::UpdateTimeToLive => ops::update_time_to_live::handle(shard, fields).await?,
         Operation::TransactWriteItems => ops::transact_write_items::handle(shard, fields).await?,
         Operation::TransactGetItems => ops::transact_get_items::handle(shard, fields).await?,
         Operation::ListStreams => streams::list_streams::handle(shard, fields)?,

@@ -226,6 +226,12 @@ pub struct ShardStats {
     pub outbox: OutboxStats,
     pub backfill_items: u64,
     pub backfill_items_per_s: u64,
+    /// The TTL expirer: deletions, expired items found and not yet
+    /// deleted, passes, the last pass's end (ms since the epoch).
+    pub ttl_deleted_total: u64,
+    pub ttl_backlog_items: u64,
+    pub ttl_scan_passes_total: u64,
+    pub ttl_last_scan_ms: u64,
     /// Where durable writes spend their time (engine histograms).
     pub write_phases: Box<crate::engine::wal::phases::WritePhaseStats>,
     pub transactions: TxnStats,

@@ -15,6 +15,7 @@
 //! ```text
 //! dispatch      HTTP entry (route, execute, forward) and the mesh's inbound side
 //! ops/          one file per DynamoDB operation: validate → plan → execute
+//! ttl           the TTL expirer: deletes expired items through the write path
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
 //! streams/      DynamoDB Streams: records (written by write/), their storage,
@@ -43,6 +44,7 @@ pub mod read;
 pub mod shard;
 pub mod streams;
 pub mod table;
+pub mod ttl;
 pub mod txn;
 pub mod write;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
-    SettingsUpdate, StreamChange, TAGS_MAX, TableDef, TableStatus, Tag,
+    SettingsUpdate, StreamChange, TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
 };
 
 /// DynamoDB's per-table limits on secondary indexes.
@@ -59,13 +59,21 @@ impl Transition {
 }
 
 /// The command that ends `table`'s transitional state, if it is in one
-/// (scheduled after each such transition, and again after a restart).
+/// (scheduled after each such transition, and again after a restart): a
+/// table CREATING or DELETING, or an ACTIVE table's TTL ENABLING or
+/// DISABLING (a table in a transitional state cannot change its TTL, so
+/// there is at most one).
 pub fn follow_up(table: &TableDef) -> Option<CatalogCommand> {
     let (name, id) = (table.name.clone(), table.id);
     match table.status {
         TableStatus::Creating => Some(CatalogCommand::TableActive { name, id }),
         TableStatus::Deleting => Some(CatalogCommand::DeleteFinish { name, id }),
-        TableStatus::Active => None,
+        TableStatus::Active => match table.ttl.status {
+            TtlStatus::Enabling | TtlStatus::Disabling => {
+                Some(CatalogCommand::TimeToLiveSettled { name, id })
+            }
+            TtlStatus::Enabled | TtlStatus::Disabled => None,
+        },
     }
 }
 
@@ -110,6 +118,14 @@ impl Catalog {
                 change,
                 retention_ms,
             } => next.stream(&name, change, retention_ms),
+            CatalogCommand::UpdateTimeToLive {
+                name,
+                enabled,
+                attribute_name,
+                now,
+                change_interval_ms,
+            } => next.update_ttl(&name, enabled, attribute_name, now, change_interval_ms),
+            CatalogCommand::TimeToLiveSettled { name, id } => next.ttl_settled(&name, id),
         }
     }
 
@@ -204,6 +220,66 @@ impl Catalog {
             return Err(CatalogError::TableNotFound(def.name));
         }
         def.tags.retain(|t| !keys.contains(&t.key));
+        Ok(self.install(def, vec![]))
+    }
+
+    /// DynamoDB's order: the table's state, then whether the setting is
+    /// already what was asked (ENABLING counts as enabled, DISABLING as
+    /// disabled; enabling on another attribute needs a disable first),
+    /// then the one change per interval.
+    fn update_ttl(
+        self,
+        name: &str,
+        enabled: bool,
+        attribute_name: String,
+        now: f64,
+        change_interval_ms: u64,
+    ) -> Result<Transition, CatalogError> {
+        let mut def = self.active_copy(name)?;
+        match (enabled, def.ttl.status.is_on()) {
+            (true, true) => return Err(CatalogError::TtlAlreadyEnabled),
+            (false, false) => return Err(CatalogError::TtlAlreadyDisabled),
+            _ => {}
+        }
+        if let Some(changed_at) = def.ttl.changed_at
+            && (now - changed_at) * 1000.0 < change_interval_ms as f64
+        {
+            return Err(CatalogError::TtlChangedTooRecently);
+        }
+        def.ttl.changed_at = Some(now);
+        if enabled {
+            def.ttl.status = TtlStatus::Enabling;
+            def.ttl.attribute_name = Some(attribute_name);
+        } else {
+            // The attribute stays described while DISABLING.
+            def.ttl.status = TtlStatus::Disabling;
+        }
+        let transition = self.install(def, vec![]);
+        Ok(match follow_up(&transition.table) {
+            Some(command) => transition.then(command),
+            None => transition,
+        })
+    }
+
+    fn ttl_settled(self, name: &str, id: u32) -> Result<Transition, CatalogError> {
+        let Some(t) = self.tables.get(name) else {
+            return Err(CatalogError::TableNotFound(name.to_string()));
+        };
+        if t.id != id || t.status != TableStatus::Active {
+            // Replaced or being deleted meanwhile: nothing to record.
+            return Ok(Transition::unchanged(t.clone()));
+        }
+        let mut def = (**t).clone();
+        match def.ttl.status {
+            TtlStatus::Enabling => def.ttl.status = TtlStatus::Enabled,
+            TtlStatus::Disabling => {
+                def.ttl.status = TtlStatus::Disabled;
+                def.ttl.attribute_name = None;
+            }
+            TtlStatus::Enabled | TtlStatus::Disabled => {
+                return Ok(Transition::unchanged(t.clone()));
+            }
+        }
         Ok(self.install(def, vec![]))
     }
 
@@ -597,5 +673,86 @@ mod tests {
         .next
         .expect("change");
         assert_eq!(untagged.tables["a"].tags, vec![tag("y", "2")]);
+    }
+
+    fn ttl(enabled: bool, attribute: &str, now: f64, interval_ms: u64) -> CatalogCommand {
+        CatalogCommand::UpdateTimeToLive {
+            name: "a".into(),
+            enabled,
+            attribute_name: attribute.into(),
+            now,
+            change_interval_ms: interval_ms,
+        }
+    }
+
+    #[test]
+    fn time_to_live_passes_through_its_states_once_per_interval() {
+        let catalog = apply(&Catalog::default(), CatalogCommand::Create(table("a")))
+            .expect("create")
+            .next
+            .expect("change");
+        let refused = apply(&catalog, ttl(false, "exp", 10.0, 3_600_000));
+        assert!(matches!(refused, Err(CatalogError::TtlAlreadyDisabled)));
+        let t = apply(&catalog, ttl(true, "exp", 10.0, 3_600_000)).expect("enable");
+        let settle = t.then.expect("a follow-up");
+        assert!(
+            matches!(&settle, CatalogCommand::TimeToLiveSettled { name, id: 1 } if name == "a")
+        );
+        let enabling = t.next.expect("change");
+        let a = &enabling.tables["a"];
+        assert_eq!(a.ttl.status, TtlStatus::Enabling);
+        assert_eq!(a.ttl.attribute_name.as_deref(), Some("exp"));
+        assert_eq!(a.ttl.expiring_attribute(), None, "not before ENABLED");
+        assert_eq!(
+            follow_up(a).map(|c| format!("{c:?}")),
+            Some(format!("{settle:?}"))
+        );
+        // ENABLING counts as enabled, whatever the attribute.
+        let again = apply(&enabling, ttl(true, "other", 10.5, 3_600_000));
+        assert!(matches!(again, Err(CatalogError::TtlAlreadyEnabled)));
+        let enabled = apply(&enabling, settle)
+            .expect("settle")
+            .next
+            .expect("change");
+        assert_eq!(enabled.tables["a"].ttl.expiring_attribute(), Some("exp"));
+        assert!(follow_up(&enabled.tables["a"]).is_none());
+        // Within the hour: refused; after it, DISABLING keeps the attribute.
+        let soon = apply(&enabled, ttl(false, "exp", 3609.0, 3_600_000));
+        assert!(matches!(soon, Err(CatalogError::TtlChangedTooRecently)));
+        let t = apply(&enabled, ttl(false, "exp", 3611.0, 3_600_000)).expect("disable");
+        let disabling = t.next.expect("change");
+        assert_eq!(disabling.tables["a"].ttl.status, TtlStatus::Disabling);
+        assert_eq!(
+            disabling.tables["a"].ttl.attribute_name.as_deref(),
+            Some("exp")
+        );
+        let disabled = apply(&disabling, t.then.expect("a follow-up"))
+            .expect("settle")
+            .next
+            .expect("change");
+        assert_eq!(disabled.tables["a"].ttl.status, TtlStatus::Disabled);
+        assert_eq!(disabled.tables["a"].ttl.attribute_name, None);
+        // A zero interval allows a change at once.
+        assert!(apply(&disabled, ttl(true, "b", 3611.0, 0)).is_ok());
+    }
+
+    #[test]
+    fn time_to_live_waits_for_a_transitional_table() {
+        let mut def = table("a");
+        def.status = TableStatus::Creating;
+        let creating = apply(&Catalog::default(), CatalogCommand::Create(def))
+            .expect("create")
+            .next
+            .expect("change");
+        let refused = apply(&creating, ttl(true, "exp", 1.0, 0));
+        assert!(matches!(refused, Err(CatalogError::TableBeingCreated(_))));
+        let missing = apply(&creating, {
+            let mut c = ttl(true, "exp", 1.0, 0);
+            if let CatalogCommand::UpdateTimeToLive { name, .. } = &mut c {
+                *name = "b".into();
+            }
+            c
+        });
+        assert!(matches!(missing, Err(CatalogError::TableNotFound(_))));
     }
 }

@@ -36,7 +36,7 @@ pub fn partition_map_json(shard: &Shard, config: &Config) -> Vec<u8> {
 }
 
 /// Counters of every shard (requests, forwarded in/out, errors, GSI
-/// outbox backlog and replication lag, backfill progress).
+/// outbox backlog and replication lag, backfill progress, TTL expiry).
 pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
     // No table has id 0xFFFFFFFF: the prefix counts nothing, cheaply.
     match all_stats(shard, &[0xFF; 4]).await {
@@ -51,11 +51,13 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                     "{{\"shard\":{i},\"requests\":{},\"forwarded_out\":{},\"forwarded_in\":{},\"errors\":{},\
                      \"gsi_outbox_pending_records\":{},\"gsi_delivered_ops\":{},\"gsi_delivery_failures\":{},\
                      \"gsi_outbox_quarantined_records\":{},\"gsi_lag_ms_p50\":{},\"gsi_lag_ms_p99\":{},\"gsi_lag_ms_max\":{},\"gsi_lag_samples\":{},\
-                     \"backfill_items\":{},\"backfill_items_per_s\":{},",
+                     \"backfill_items\":{},\"backfill_items_per_s\":{},\
+                     \"ttl_deleted_total\":{},\"ttl_backlog_items\":{},\"ttl_scan_passes_total\":{},\"ttl_last_scan_ms\":{},",
                     s.requests, s.forwarded_out, s.forwarded_in, s.errors,
                     o.pending_records, o.delivered_ops, o.delivery_failures, o.quarantined_records,
                     o.lag_ms_p50, o.lag_ms_p99, o.lag_ms_max, o.lag_samples,
-                    s.backfill_items, s.backfill_items_per_s
+                    s.backfill_items, s.backfill_items_per_s,
+                    s.ttl_deleted_total, s.ttl_backlog_items, s.ttl_scan_passes_total, s.ttl_last_scan_ms
                 ));
                 let t = &s.transactions;
                 out.push_str(&format!(

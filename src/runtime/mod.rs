@@ -247,6 +247,9 @@ async fn shard_main(
                 trim_interval_ms: config.stream_trim_interval_ms.max(1),
                 iterator_lifetime_ms: config.stream_iterator_lifetime_ms,
             },
+            ttl_change_interval_ms: config.ttl_change_interval_ms,
+            ttl_scan_interval: Duration::from_millis(config.ttl_scan_interval_ms),
+            ttl_deletes_per_second_max: config.ttl_deletes_per_second_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -256,6 +259,7 @@ async fn shard_main(
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(config.index_outbox_records_max),
         backfills: Default::default(),
+        expiry: Default::default(),
         txns: crate::api::shard::txns::Txns::new(
             Duration::from_millis(config.transaction_lock_wait_ms),
             config.transaction_tokens_max,
@@ -270,6 +274,8 @@ async fn shard_main(
         })?;
     // Tables left CREATING or DELETING by the previous run finish now.
     crate::api::table::ddl::resume(&shard);
+    // Expired items of TTL-enabled tables go in the background.
+    crate::api::ttl::start(&shard);
     // Prepared transactions re-lock their items before anyone is served.
     crate::api::txn::open(&shard)
         .await

@@ -248,6 +248,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         settings: TableSettings::default(),
         tags: vec![],
         streams: vec![],
+        ttl: Default::default(),
     })
 }
 

@@ -27,3 +27,4 @@ pub mod transact_write_items;
 pub mod untag_resource;
 pub mod update_item;
 pub mod update_table;
+pub mod update_time_to_live;

@@ -375,7 +375,10 @@ impl From<CatalogError> for ApiError {
             CatalogError::DeletionProtected
             | CatalogError::TagLimit
             | CatalogError::StreamAlreadyEnabled(_)
-            | CatalogError::StreamAlreadyDisabled(_) => ApiError::validation(message),
+            | CatalogError::StreamAlreadyDisabled(_)
+            | CatalogError::TtlAlreadyEnabled
+            | CatalogError::TtlAlreadyDisabled
+            | CatalogError::TtlChangedTooRecently => ApiError::validation(message),
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
             | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),

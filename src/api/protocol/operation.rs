@@ -49,6 +49,7 @@ operations!(
     DescribeLimits,
     DescribeContinuousBackups,
     DescribeTimeToLive,
+    UpdateTimeToLive,
     TransactWriteItems,
     TransactGetItems,
     ListStreams,

@@ -504,6 +504,19 @@ static TABLE_DDL: [Member; 17] = [
 
 static TABLE_NAME_ONLY: [Member; 1] = [field("TableName", Shape::String)];
 
+static TIME_TO_LIVE_MEMBERS: [Member; 2] = [
+    field("AttributeName", Shape::String),
+    field("Enabled", Shape::Boolean),
+];
+
+static UPDATE_TIME_TO_LIVE: [Member; 2] = [
+    field("TableName", Shape::String),
+    field(
+        "TimeToLiveSpecification",
+        Shape::Struct("TimeToLiveSpecification", &TIME_TO_LIVE_MEMBERS),
+    ),
+];
+
 static LIST_TABLES: [Member; 2] = [
     field("ExclusiveStartTableName", Shape::String),
     field("Limit", Shape::Integer),
@@ -518,7 +531,8 @@ fn schema(op: &str) -> Option<&'static [Member]> {
         "BatchGetItem" => &BATCH_GET_ITEM,
         "BatchWriteItem" => &BATCH_WRITE_ITEM,
         "CreateTable" | "UpdateTable" => &TABLE_DDL,
-        "DescribeTable" | "DeleteTable" => &TABLE_NAME_ONLY,
+        "DescribeTable" | "DeleteTable" | "DescribeTimeToLive" => &TABLE_NAME_ONLY,
+        "UpdateTimeToLive" => &UPDATE_TIME_TO_LIVE,
         "ListTables" => &LIST_TABLES,
         _ => return None,
     })

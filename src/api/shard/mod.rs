@@ -11,6 +11,7 @@
 //! builds the shard to the dispatcher's entry point.
 
 pub mod backfills;
+pub mod expiry;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
@@ -81,6 +82,12 @@ pub struct ApiSettings {
     /// How long a table stays CREATING or DELETING; zero skips the states
     /// (CreateTable still answers CREATING, DeleteTable DELETING).
     pub table_status_transition: std::time::Duration,
+    /// Least time between two changes of a table's TTL setting.
+    pub ttl_change_interval_ms: u64,
+    /// Pause between two TTL expirer passes.
+    pub ttl_scan_interval: std::time::Duration,
+    /// Most TTL deletions per second on one shard.
+    pub ttl_deletes_per_second_max: u64,
     pub streams: StreamSettings,
 }
 
@@ -127,6 +134,8 @@ pub struct Shard {
     /// This shard's DynamoDB Streams positions (open shard per stream,
     /// trim horizons).
     pub streams: streams::StreamShards,
+    /// The TTL expirer's counters.
+    pub expiry: expiry::ExpiryCounters,
 }
 
 impl Shard {

@@ -110,6 +110,9 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 tables_max: 2500,
                 table_status_transition: std::time::Duration::ZERO,
                 streams: Default::default(),
+                ttl_change_interval_ms: 0,
+                ttl_scan_interval: std::time::Duration::from_millis(100),
+                ttl_deletes_per_second_max: 100_000,
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),
@@ -119,6 +122,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             inbound: crate::api::inbound,
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
+            expiry: Default::default(),
             txns: Default::default(),
             streams: Default::default(),
         });

@@ -18,7 +18,7 @@ use crate::api::shard::txns::{Prepared, PreparedWrite, TokenState};
 use crate::api::table::key::{ItemKey, check_item_size};
 use crate::api::write::collection;
 use crate::api::write::condition::{check, updated_item};
-use crate::api::write::{BaseWrite, Limits, commit_with, current_indexed_tables};
+use crate::api::write::{BaseWrite, Limits, WriteOrigin, commit_with, current_indexed_tables};
 use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
@@ -588,7 +588,7 @@ pub async fn decide(
             old_known: w.old_known,
             new: w.new.clone(),
             value: w.value.clone(),
-            origin: Default::default(),
+            origin: WriteOrigin::Client,
         })
         .collect();
     let extra = record_deletes(txn, prepared.writes.len());

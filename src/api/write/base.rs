@@ -28,6 +28,7 @@ pub struct BaseWrite {
     pub new: Option<Item>,
     /// What the base key stores: the encoded new item, or None to delete.
     pub value: Option<Vec<u8>>,
+    /// Who asked for the write (a stream record of a TTL deletion says so).
     pub origin: WriteOrigin,
 }
 
@@ -58,6 +59,7 @@ impl BaseWrite {
         }
     }
 
+    /// The same write, asked for by `origin`.
     pub fn with_origin(mut self, origin: WriteOrigin) -> Self {
         self.origin = origin;
         self
