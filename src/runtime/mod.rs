@@ -284,7 +284,7 @@ async fn shard_main(
             reason: e.to_string(),
         })?;
     // Stream records past their retention are trimmed in the background.
-    crate::api::streams::start(&shard);
+    crate::api::streams::trim::start(&shard);
     // Peers are served only once this shard's recovery is done (none of
     // it waits on a peer): no request meets an item whose prepared
     // transaction is not locked again yet.

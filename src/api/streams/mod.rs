@@ -49,8 +49,6 @@ pub mod params;
 pub mod record;
 pub mod trim;
 
-use std::rc::Rc;
-
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
 use crate::api::shard::streams::StreamKey;
@@ -160,11 +158,6 @@ pub fn stream_not_found(arn: &str) -> ApiError {
     ApiError::resource_not_found_message(format!(
         "Requested resource not found: Stream: {arn} not found"
     ))
-}
-
-/// Starts this shard's background trimmer.
-pub fn start(shard: &Rc<Shard>) {
-    trim::start(shard);
 }
 
 /// The stream a StreamArn names: ValidationException if it is not a stream
