@@ -1,5 +1,5 @@
 //! A TTL deletion publishes one REMOVE record that names the service as its
-//! user (`userIdentity {type: Service, principalId: dynamodb.amazonaws.com}`),
+//! user (`userIdentity {Type: Service, PrincipalId: dynamodb.amazonaws.com}, as the Streams API spells it`),
 //! with the old image; a client's DeleteItem publishes a REMOVE without one.
 //! Through the real binary, the AWS SDK and its `dynamodbstreams` client.
 

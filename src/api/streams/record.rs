@@ -231,7 +231,7 @@ pub fn write_json(
     out.extend_from_slice(b",\"eventSource\":\"aws:dynamodb\",\"eventVersion\":\"1.1\"");
     if record.by_service {
         out.extend_from_slice(
-            b",\"userIdentity\":{\"principalId\":\"dynamodb.amazonaws.com\",\"type\":\"Service\"}",
+            b",\"userIdentity\":{\"PrincipalId\":\"dynamodb.amazonaws.com\",\"Type\":\"Service\"}",
         );
     }
     out.push(b'}');
