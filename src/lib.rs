@@ -10,6 +10,7 @@
 //! `tests/module_cycles.rs` enforces it. `ARCHITECTURE.md` has the rest.
 
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod engine;
