@@ -150,6 +150,20 @@ pub struct Config {
     /// applied again). Each costs ~100 bytes of memory and one small
     /// record on disk. Default 100000.
     pub transaction_tokens_max: usize,
+    /// The credentials file (`--credentials`): access keys, secrets and
+    /// policies (format in `auth::credentials`). Reloaded on SIGHUP. Without
+    /// it the server accepts any well-formed SigV4 header, and only when
+    /// every listen address is loopback (else it refuses to start unless
+    /// `insecure_no_auth`). Default none.
+    pub credentials_file: Option<PathBuf>,
+    /// Serve a non-loopback address without credentials (anyone who can
+    /// reach the port may read, write and delete every table). Default false.
+    pub insecure_no_auth: bool,
+    /// Derived SigV4 signing keys each shard caches (one per access key,
+    /// day, region and service; a request with a cached key skips four
+    /// HMACs). Past it the cache starts over. Each costs ~400 bytes.
+    /// Default 1024: far more keys than a server has in use on one day.
+    pub signing_keys_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -182,6 +196,9 @@ impl Default for Config {
             table_status_transition_ms: 5,
             transaction_lock_wait_ms: 100,
             transaction_tokens_max: 100_000,
+            credentials_file: None,
+            insecure_no_auth: false,
+            signing_keys_max: 1024,
             engine: EngineConfig::default(),
         }
     }

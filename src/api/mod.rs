@@ -14,6 +14,7 @@
 //!
 //! ```text
 //! dispatch      HTTP entry (route, execute, forward) and the mesh's inbound side
+//! access        a request's IAM facts (per item for batches) → auth::policy
 //! ops/          one file per DynamoDB operation: validate → plan → execute
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
@@ -31,6 +32,7 @@
 //! This module knows nothing of glommio: the runtime provides transport and
 //! blocking file work through [`Services`].
 
+pub mod access;
 pub mod dispatch;
 pub mod expr;
 pub mod index;

@@ -113,12 +113,13 @@ impl Credentials {
             if entry.access_key_id.is_empty() || entry.secret_access_key.is_empty() {
                 return Err("access_key_id and secret_access_key must not be empty".into());
             }
-            let policy = match &entry.policy {
-                Some(text) => Some(Policy::parse(text).map_err(|PolicyError(e)| {
-                    format!("policy of {}: {e}", entry.access_key_id)
-                })?),
-                None => None,
-            };
+            let policy =
+                match &entry.policy {
+                    Some(text) => Some(Policy::parse(text).map_err(|PolicyError(e)| {
+                        format!("policy of {}: {e}", entry.access_key_id)
+                    })?),
+                    None => None,
+                };
             let key = Key {
                 user_name: entry
                     .user_name

@@ -145,8 +145,8 @@ impl Policy {
     /// Parses an IAM policy document (`{"Version":…,"Statement":[…]}`).
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         let mut bytes = text.as_bytes().to_vec();
-        let json = simd_json::owned::to_value(&mut bytes)
-            .map_err(|e| err(format!("not JSON: {e}")))?;
+        let json =
+            simd_json::owned::to_value(&mut bytes).map_err(|e| err(format!("not JSON: {e}")))?;
         let Json::Object(doc) = &json else {
             return Err(err("a policy is a JSON object"));
         };
@@ -338,12 +338,14 @@ fn condition_holds(c: &Condition, facts: &Facts<'_>) -> bool {
     let values = facts.values(&c.key);
     match c.set {
         // IAM: ForAllValues over no values (or a missing key) is true.
-        SetOp::ForAllValues => values.unwrap_or_default().into_iter().all(|v| {
-            if negated { !any(v) } else { any(v) }
-        }),
-        SetOp::ForAnyValue => values.unwrap_or_default().into_iter().any(|v| {
-            if negated { !any(v) } else { any(v) }
-        }),
+        SetOp::ForAllValues => values
+            .unwrap_or_default()
+            .into_iter()
+            .all(|v| if negated { !any(v) } else { any(v) }),
+        SetOp::ForAnyValue => values
+            .unwrap_or_default()
+            .into_iter()
+            .any(|v| if negated { !any(v) } else { any(v) }),
         SetOp::Single => match values {
             None if c.if_exists => true,
             // A missing key matches no positive operator, every negated one.
@@ -388,7 +390,11 @@ fn statement_applies(s: &Statement, facts: &Facts<'_>, source: Source) -> bool {
 
 /// The decision for `facts` under the caller's identity policy (`None`:
 /// the key may do everything) and the resource's policy, if any.
-pub fn evaluate(identity: Option<&Policy>, resource: Option<&Policy>, facts: &Facts<'_>) -> Decision {
+pub fn evaluate(
+    identity: Option<&Policy>,
+    resource: Option<&Policy>,
+    facts: &Facts<'_>,
+) -> Decision {
     let mut allowed = identity.is_none();
     for (policy, source) in [(identity, Source::Identity), (resource, Source::Resource)] {
         let Some(policy) = policy else { continue };
@@ -418,11 +424,17 @@ mod tests {
     const ALICE: &str = "arn:aws:iam::000000000000:user/alice";
 
     fn policy(statements: &str) -> Policy {
-        Policy::parse(&format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#))
-            .expect("policy parses")
+        Policy::parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#
+        ))
+        .expect("policy parses")
     }
 
-    fn facts<'a>(action: &'a str, resource: &'a str, context: &'a [(&'a str, Vec<String>)]) -> Facts<'a> {
+    fn facts<'a>(
+        action: &'a str,
+        resource: &'a str,
+        context: &'a [(&'a str, Vec<String>)],
+    ) -> Facts<'a> {
         Facts {
             action,
             resource,
@@ -449,21 +461,43 @@ mod tests {
             ("dynamodb:Query", INDEX, Decision::Allow),
             ("dynamodb:PutItem", TABLE, Decision::ImplicitDeny),
             ("dynamodb:GetItem", OTHER, Decision::ImplicitDeny),
-            ("dynamodb:GetItem", INDEX, Decision::ExplicitDeny(Source::Identity)),
+            (
+                "dynamodb:GetItem",
+                INDEX,
+                Decision::ExplicitDeny(Source::Identity),
+            ),
         ];
         for (action, resource, want) in cases {
-            assert_eq!(evaluate(Some(&p), None, &facts(action, resource, &[])), *want, "{action} {resource}");
+            assert_eq!(
+                evaluate(Some(&p), None, &facts(action, resource, &[])),
+                *want,
+                "{action} {resource}"
+            );
         }
         // No identity policy: everything.
-        assert_eq!(evaluate(None, None, &facts("dynamodb:DeleteTable", TABLE, &[])), Decision::Allow);
+        assert_eq!(
+            evaluate(None, None, &facts("dynamodb:DeleteTable", TABLE, &[])),
+            Decision::Allow
+        );
     }
 
     #[test]
     fn not_action_and_not_resource() {
-        let p = policy(r#"{"Effect":"Allow","NotAction":"dynamodb:Delete*","NotResource":"arn:aws:dynamodb:*:*:table/Other"}"#);
-        assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:PutItem", TABLE, &[])), Decision::Allow);
-        assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:DeleteItem", TABLE, &[])), Decision::ImplicitDeny);
-        assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:PutItem", OTHER, &[])), Decision::ImplicitDeny);
+        let p = policy(
+            r#"{"Effect":"Allow","NotAction":"dynamodb:Delete*","NotResource":"arn:aws:dynamodb:*:*:table/Other"}"#,
+        );
+        assert_eq!(
+            evaluate(Some(&p), None, &facts("dynamodb:PutItem", TABLE, &[])),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(Some(&p), None, &facts("dynamodb:DeleteItem", TABLE, &[])),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(Some(&p), None, &facts("dynamodb:PutItem", OTHER, &[])),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
@@ -480,7 +514,11 @@ mod tests {
         ];
         for (values, want) in table {
             let ctx = [keys("dynamodb:leadingkeys", values)];
-            assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:PutItem", TABLE, &ctx)), *want, "{values:?}");
+            assert_eq!(
+                evaluate(Some(&p), None, &facts("dynamodb:PutItem", TABLE, &ctx)),
+                *want,
+                "{values:?}"
+            );
         }
     }
 
@@ -491,12 +529,24 @@ mod tests {
                 "Condition":{"ForAllValues:StringLike":{"dynamodb:Attributes":["pk","public_*"]},
                              "StringEqualsIfExists":{"dynamodb:Select":"SPECIFIC_ATTRIBUTES"}}}"#,
         );
-        let ok = [keys("dynamodb:attributes", &["pk", "public_name"]), keys("dynamodb:select", &["SPECIFIC_ATTRIBUTES"])];
-        assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:GetItem", TABLE, &ok)), Decision::Allow);
+        let ok = [
+            keys("dynamodb:attributes", &["pk", "public_name"]),
+            keys("dynamodb:select", &["SPECIFIC_ATTRIBUTES"]),
+        ];
+        assert_eq!(
+            evaluate(Some(&p), None, &facts("dynamodb:GetItem", TABLE, &ok)),
+            Decision::Allow
+        );
         let secret = [keys("dynamodb:attributes", &["pk", "ssn"])];
-        assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:GetItem", TABLE, &secret)), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(Some(&p), None, &facts("dynamodb:GetItem", TABLE, &secret)),
+            Decision::ImplicitDeny
+        );
         let all = [keys("dynamodb:select", &["ALL_ATTRIBUTES"])];
-        assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:GetItem", TABLE, &all)), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(Some(&p), None, &facts("dynamodb:GetItem", TABLE, &all)),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
@@ -507,13 +557,29 @@ mod tests {
         );
         let table: &[(&[(&str, Vec<String>)], Decision)] = &[
             (&[], Decision::Allow),
-            (&[("dynamodb:returnvalues", vec!["NONE".into()])], Decision::Allow),
-            (&[("dynamodb:returnvalues", vec!["ALL_OLD".into()])], Decision::ExplicitDeny(Source::Identity)),
-            (&[("dynamodb:returnconsumedcapacity", vec!["INDEXES".into()])], Decision::ImplicitDeny),
-            (&[("dynamodb:returnconsumedcapacity", vec!["TOTAL".into()])], Decision::Allow),
+            (
+                &[("dynamodb:returnvalues", vec!["NONE".into()])],
+                Decision::Allow,
+            ),
+            (
+                &[("dynamodb:returnvalues", vec!["ALL_OLD".into()])],
+                Decision::ExplicitDeny(Source::Identity),
+            ),
+            (
+                &[("dynamodb:returnconsumedcapacity", vec!["INDEXES".into()])],
+                Decision::ImplicitDeny,
+            ),
+            (
+                &[("dynamodb:returnconsumedcapacity", vec!["TOTAL".into()])],
+                Decision::Allow,
+            ),
         ];
         for (ctx, want) in table {
-            assert_eq!(evaluate(Some(&p), None, &facts("dynamodb:PutItem", TABLE, ctx)), *want, "{ctx:?}");
+            assert_eq!(
+                evaluate(Some(&p), None, &facts("dynamodb:PutItem", TABLE, ctx)),
+                *want,
+                "{ctx:?}"
+            );
         }
     }
 
@@ -527,13 +593,29 @@ mod tests {
         let cases: &[(&str, Option<&Policy>, Decision)] = &[
             ("dynamodb:GetItem", Some(&identity), Decision::Allow),
             ("dynamodb:PutItem", Some(&identity), Decision::Allow),
-            ("dynamodb:UpdateItem", Some(&identity), Decision::ImplicitDeny),
-            ("dynamodb:DeleteItem", Some(&identity), Decision::ExplicitDeny(Source::Resource)),
-            ("dynamodb:DeleteItem", None, Decision::ExplicitDeny(Source::Resource)),
+            (
+                "dynamodb:UpdateItem",
+                Some(&identity),
+                Decision::ImplicitDeny,
+            ),
+            (
+                "dynamodb:DeleteItem",
+                Some(&identity),
+                Decision::ExplicitDeny(Source::Resource),
+            ),
+            (
+                "dynamodb:DeleteItem",
+                None,
+                Decision::ExplicitDeny(Source::Resource),
+            ),
             ("dynamodb:UpdateItem", None, Decision::Allow),
         ];
         for (action, id, want) in cases {
-            assert_eq!(evaluate(*id, Some(&resource), &facts(action, TABLE, &[])), *want, "{action}");
+            assert_eq!(
+                evaluate(*id, Some(&resource), &facts(action, TABLE, &[])),
+                *want,
+                "{action}"
+            );
         }
         // A resource-policy Allow names a principal: bob gets nothing from it.
         let bob = Facts {
@@ -541,7 +623,10 @@ mod tests {
             username: "bob",
             ..facts("dynamodb:PutItem", TABLE, &[])
         };
-        assert_eq!(evaluate(Some(&identity), Some(&resource), &bob), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(Some(&identity), Some(&resource), &bob),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]

@@ -92,7 +92,10 @@ pub fn parse_authorization(value: &str, has_date: bool) -> Result<Authorization<
         ("SignedHeaders", signed.is_some()),
     ] {
         if !found {
-            let _ = write!(message, "Authorization header requires '{name}' parameter. ");
+            let _ = write!(
+                message,
+                "Authorization header requires '{name}' parameter. "
+            );
         }
     }
     if !has_date {
@@ -405,7 +408,13 @@ impl Verifier {
             return Err(AuthError::Mismatch);
         };
         let mac = self.signing_key(key, &auth);
-        let computed = signature(mac, &mut self.canonical.borrow_mut(), &auth, amz_date, request);
+        let computed = signature(
+            mac,
+            &mut self.canonical.borrow_mut(),
+            &auth,
+            amz_date,
+            request,
+        );
         if bool::from(computed.ct_eq(&provided)) {
             Ok(key)
         } else {
@@ -773,7 +782,9 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=00",
             true,
         ) {
-            Err(AuthError::Incomplete(m)) => assert!(m.starts_with("Credential must have exactly 5")),
+            Err(AuthError::Incomplete(m)) => {
+                assert!(m.starts_with("Credential must have exactly 5"))
+            }
             other => panic!("{other:?}"),
         }
         let ok = parse_authorization(
@@ -791,7 +802,12 @@ mod tests {
         for t in [0, NOW, 951_782_400, 4_102_444_799] {
             assert_eq!(parse_amz_date(&format_amz_date(t)), Some(t));
         }
-        for bad in ["", "20150830T123600", "2015083OT123600Z", "20151330T123600Z"] {
+        for bad in [
+            "",
+            "20150830T123600",
+            "2015083OT123600Z",
+            "20151330T123600Z",
+        ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
     }
