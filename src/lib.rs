@@ -3,7 +3,8 @@
 //!
 //! Layers, top to bottom: `runtime` (executors, HTTP, mesh; the only module
 //! that names glommio), `api` (DynamoDB protocol, one file per operation),
-//! `catalog` (table schemas; DDL as a pure transition), `config` (every
+//! `auth` (SigV4 verification, credentials, the
+//! IAM policy engine; pure), `catalog` (table schemas; DDL as a pure transition), `config` (every
 //! knob), `model` (attribute values, numbers, item and key encodings),
 //! `routing` (the specified placement hash), `engine` (per-shard storage;
 //! knows nothing of HTTP or DynamoDB). Imports point down this list;
