@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use dynacore::auth::sigv4::{self, SignedRequest, format_amz_date, parse_authorization};
 use dynacore::auth::{Credentials, Verifier};
 use dynacore::config::Config;
-use dynacore::runtime::auth::{Shared, ShardAuth};
+use dynacore::runtime::auth::{ShardAuth, Shared};
 
 const BODY: &str = r#"{"TableName":"usertable","Key":{"pk":{"S":"user6284781860667377211"}},"ConsistentRead":false}"#;
 
@@ -31,7 +31,10 @@ fn benches(c: &mut Criterion) {
         ("host", "127.0.0.1:8000"),
         ("x-amz-date", date.as_str()),
         ("x-amz-target", "DynamoDB_20120810.GetItem"),
-        ("x-amz-user-agent", "aws-sdk-rust/1.3.9 os/linux lang/rust/1.90.0"),
+        (
+            "x-amz-user-agent",
+            "aws-sdk-rust/1.3.9 os/linux lang/rust/1.90.0",
+        ),
     ];
     let authorization = sigv4::sign(
         "AKIDBENCH",
@@ -46,7 +49,10 @@ fn benches(c: &mut Criterion) {
     let mut fields: Vec<(&str, &[u8])> = signed.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
     fields.push(("authorization", authorization.as_bytes()));
     fields.push(("content-length", b"99"));
-    fields.push(("user-agent", b"aws-sdk-rust/1.3.9 os/linux lang/rust/1.90.0"));
+    fields.push((
+        "user-agent",
+        b"aws-sdk-rust/1.3.9 os/linux lang/rust/1.90.0",
+    ));
     let creds = Credentials::parse(
         "[[credentials]]\naccess_key_id = \"AKIDBENCH\"\nsecret_access_key = \"bench-secret\"\n",
     )

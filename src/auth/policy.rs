@@ -555,7 +555,8 @@ mod tests {
             r#"{"Effect":"Deny","Action":"dynamodb:*","Resource":"*","Condition":{"StringEquals":{"dynamodb:ReturnValues":["ALL_OLD","ALL_NEW"]}}},
                {"Effect":"Allow","Action":"dynamodb:*","Resource":"*","Condition":{"StringNotEquals":{"dynamodb:ReturnConsumedCapacity":"INDEXES"}}}"#,
         );
-        let table: &[(&[(&str, Vec<String>)], Decision)] = &[
+        type Case<'a> = (&'a [(&'a str, Vec<String>)], Decision);
+        let table: &[Case<'_>] = &[
             (&[], Decision::Allow),
             (
                 &[("dynamodb:returnvalues", vec!["NONE".into()])],
