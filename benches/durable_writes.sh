@@ -44,7 +44,7 @@ lgrun() { # json, extra args…
     </dev/null >/dev/null 2>>"$out/loadgen.err" || true   # exit 3 (missed target) still writes the JSON
   echo "$s0 $(sched)" > "${json%.json}.sched"
 }
-phases() { curl -s $ep/dynacore/metrics > "$1"; }
+phases() { curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench $ep/dynacore/metrics > "$1"; }
 
 echo "machine: $(nproc) CPUs, $(uname -r), data on $(df -T target | awk 'NR==2{print $1" "$2}'); $(date -u +%FT%TZ)"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg); CPU pressure: $(head -1 /proc/pressure/cpu 2>/dev/null); IO pressure: $(head -1 /proc/pressure/io 2>/dev/null)"

@@ -31,7 +31,7 @@ $lg run --endpoint http://127.0.0.1:$port --record-count "$records" --duration 1
   --mix get=100 --cpu-offset 1 --quiet </dev/null >/dev/null 2>"$out/load.err"
 
 cpu_ticks() { awk '{print $14 + $15}' /proc/$pid/stat; }
-forwarded() { curl -s http://127.0.0.1:$port/dynacore/metrics | python3 -c \
+forwarded() { curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench http://127.0.0.1:$port/dynacore/metrics | python3 -c \
   "import json,sys; d=json.load(sys.stdin); print(sum(s.get('forwarded_out', 0) for s in d['shards']))"; }
 measure() { # keys(own|other) shard shape extra…
   local keys=$1 shard=$2 shape=$3; shift 3

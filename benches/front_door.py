@@ -25,7 +25,7 @@ def rss_mb():
 
 def call(op, body):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=json.dumps(body).encode(),
-        headers={"X-Amz-Target": f"DynamoDB_20120810.{op}", "Authorization": "x",
+        headers={"X-Amz-Target": f"DynamoDB_20120810.{op}", "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
                  "Content-Type": "application/x-amz-json-1.0"})
     try:
         return urllib.request.urlopen(req, timeout=60).read()
@@ -36,7 +36,7 @@ def call(op, body):
 def raw(op, body):
     b = json.dumps(body).encode()
     return (f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.{op}\r\n"
-            f"Authorization: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            f"Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-amz-json-1.0\r\n"
             f"Content-Length: {len(b)}\r\n\r\n").encode() + b
 
 

@@ -49,7 +49,7 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 def call(op, body):
     body = json.dumps(body).encode()
     s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810." + op + b"\r\n"
-              b"Content-Type: application/x-amz-json-1.0\r\nAuthorization: AWS4-HMAC-SHA256 x\r\n"
+              b"Content-Type: application/x-amz-json-1.0\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n"
               b"Content-Length: %d\r\n\r\n" % len(body) + body)
     data = b""
     while b"\r\n\r\n" not in data:

@@ -19,7 +19,7 @@ rm -rf "$out" "$data"; mkdir -p "$out"
 port=8030; endpoint=http://127.0.0.1:$port
 call() { # operation json
   curl -s -X POST "$endpoint/" -H "Content-Type: application/x-amz-json-1.0" \
-    -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 bench" -d "$2"
+    -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00" -d "$2"
 }
 create() { # table gsi-count
   local table=$1 n=$2 defs='{"AttributeName":"pk","AttributeType":"S"}' gsis=""
@@ -31,7 +31,7 @@ create() { # table gsi-count
   [ "$n" -gt 0 ] && body="$body,\"GlobalSecondaryIndexes\":[$gsis]"
   call CreateTable "$body}" >/dev/null
 }
-metrics() { curl -s "$endpoint/dynacore/metrics"; }
+metrics() { curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench "$endpoint/dynacore/metrics"; }
 pending() { metrics | python3 -c 'import json,sys; print(sum(s["gsi_outbox_pending_records"] for s in json.load(sys.stdin)["shards"]))'; }
 drain() { for _ in $(seq 1 600); do [ "$(pending)" = 0 ] && return; sleep 0.1; done; echo "outbox did not drain" >&2; }
 

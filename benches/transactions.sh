@@ -20,7 +20,7 @@ rm -rf "$out" "$data"; mkdir -p "$out"
 port=8040; base=9140; endpoint=http://127.0.0.1:$port
 call() { # operation json
   curl -s -X POST "$endpoint/" -H "Content-Type: application/x-amz-json-1.0" \
-    -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 bench" -d "$2"
+    -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00" -d "$2"
 }
 
 $server serve --shards 2 --shard-port-base $base --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &

@@ -188,6 +188,20 @@ pub struct Config {
     /// shard's write path expiry may take from client requests; a larger
     /// backlog just takes longer (`ttl_backlog_items`). Default 1000.
     pub ttl_deletes_per_second_max: u64,
+    /// The credentials file (`--credentials`): access keys, secrets and
+    /// policies (format in `auth::credentials`). Reloaded on SIGHUP. Without
+    /// it the server accepts any well-formed SigV4 header, and only when
+    /// every listen address is loopback (else it refuses to start unless
+    /// `insecure_no_auth`). Default none.
+    pub credentials_file: Option<PathBuf>,
+    /// Serve a non-loopback address without credentials (anyone who can
+    /// reach the port may read, write and delete every table). Default false.
+    pub insecure_no_auth: bool,
+    /// Derived SigV4 signing keys each shard caches (one per access key,
+    /// day, region and service; a request with a cached key skips four
+    /// HMACs). Past it the cache starts over. Each costs ~400 bytes.
+    /// Default 1024: far more keys than a server has in use on one day.
+    pub signing_keys_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -227,6 +241,9 @@ impl Default for Config {
             ttl_change_interval_ms: 3_600_000,
             ttl_scan_interval_ms: 60_000,
             ttl_deletes_per_second_max: 1000,
+            credentials_file: None,
+            insecure_no_auth: false,
+            signing_keys_max: 1024,
             engine: EngineConfig::default(),
         }
     }

@@ -40,6 +40,12 @@ struct ServeArgs {
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Credentials file (TOML `[[credentials]]` entries); reloaded on SIGHUP.
+    #[arg(long)]
+    credentials: Option<PathBuf>,
+    /// Serve a non-loopback address without --credentials (unauthenticated).
+    #[arg(long)]
+    insecure_no_auth: bool,
     /// Preset the file and flags start from: default or test_min.
     #[arg(long, default_value = "default")]
     profile: String,
@@ -63,6 +69,12 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     }
     if args.shard_port_base.is_some() {
         config.shard_port_base = args.shard_port_base;
+    }
+    if args.credentials.is_some() {
+        config.credentials_file = args.credentials;
+    }
+    if args.insecure_no_auth {
+        config.insecure_no_auth = true;
     }
     Ok(config)
 }

@@ -60,7 +60,7 @@ fn slowloris_is_cut_off_by_the_request_deadline() {
     );
     assert!(got.starts_with("HTTP/1.1 408"), "{got:?}");
     // A body that never ends.
-    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nAuthorization: x\r\nContent-Length: 100000\r\n\r\n";
+    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: 100000\r\n\r\n";
     let got = trickle(server.port, head.as_bytes(), b" ");
     assert!(got.starts_with("HTTP/1.1 408"), "{got:?}");
     // A chunked body that never ends.

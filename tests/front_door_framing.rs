@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Server, raw_get, raw_http, raw_request, read_response};
 
-const CHUNKED_HEAD: &str = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nAuthorization: x\r\nContent-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n";
+const CHUNKED_HEAD: &str = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 /// Sends `head`, then `filler` bytes in pieces until the server stops
 /// taking them (or `total` went out), then reads the reply's status.

@@ -28,7 +28,7 @@ fn a_body_over_the_limit_gets_its_413() {
     let body_bytes = 17_000_000; // > the 16 MiB default limit
     let mut stream = connect(server.port);
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: x\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {body_bytes}\r\n\r\n"
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {body_bytes}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).expect("head");
     // Like any HTTP client: send the whole body, then read the reply.
@@ -47,7 +47,7 @@ fn a_body_over_the_limit_gets_its_413() {
 
     // Chunked: the decoded size counts, refused as soon as it is announced.
     let mut stream = connect(server.port);
-    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: x\r\nTransfer-Encoding: chunked\r\n\r\n800000\r\n";
+    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nTransfer-Encoding: chunked\r\n\r\n800000\r\n";
     stream.write_all(head.as_bytes()).expect("head");
     let half = vec![b' '; 0x80_0000];
     stream.write_all(&half).expect("first 8 MiB chunk");
@@ -73,7 +73,7 @@ fn the_shard_buffer_budget_throttles() {
     // 8 MiB fits the body limit but not the shard's 4 MiB budget: refused
     // before any of it is read or allocated.
     let mut stream = connect(server.port);
-    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: x\r\nContent-Length: 8388608\r\n\r\n";
+    let head = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: 8388608\r\n\r\n";
     stream.write_all(head.as_bytes()).expect("head");
     let (status, _, body) = read_response(&mut stream, &mut Vec::new()).expect("a reply");
     assert_eq!(

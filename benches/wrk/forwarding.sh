@@ -42,4 +42,4 @@ for r in $(seq 1 "$rounds"); do
     echo "round=$r keys=$set rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}') p50=$(echo "$out" | awk '$1=="50%" {print $2}') p99=$(echo "$out" | awk '$1=="99%" {print $2}') server_cpu_per_request_us=$((cpu_per_req / 100)).$((cpu_per_req % 100))"
   done
 done
-curl -s http://127.0.0.1:$port/dynacore/metrics; echo
+curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench http://127.0.0.1:$port/dynacore/metrics; echo

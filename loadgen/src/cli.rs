@@ -130,11 +130,13 @@ pub struct WorkloadArgs {
     /// Region for SigV4 (default: $AWS_REGION, else us-east-1).
     #[arg(long)]
     pub region: Option<String>,
-    /// Default: $AWS_ACCESS_KEY_ID, else a dummy key.
-    #[arg(long)]
+    /// SigV4 access key (also --access-key). Default: $AWS_ACCESS_KEY_ID,
+    /// else a dummy key (accepted only by a server without credentials).
+    #[arg(long, visible_alias = "access-key")]
     pub access_key_id: Option<String>,
-    /// Default: $AWS_SECRET_ACCESS_KEY, else a dummy secret.
-    #[arg(long)]
+    /// SigV4 secret (also --secret-key). Default: $AWS_SECRET_ACCESS_KEY,
+    /// else a dummy secret.
+    #[arg(long, visible_alias = "secret-key")]
     pub secret_access_key: Option<String>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -47,7 +47,8 @@ fn attach_shard_map(spec: &mut RunSpec, workload: &WorkloadArgs) -> Result<()> {
 }
 
 fn fetch_shard_map(spec: &RunSpec) -> Result<ShardMap> {
-    let resp = control::get(&spec.endpoint, "/dynacore/partition-map")?;
+    let mut signer = crate::sigv4::Signer::new(spec.creds.clone(), &spec.region, "dynamodb");
+    let resp = control::get(&spec.endpoint, &mut signer, "/dynacore/partition-map")?;
     if resp.status != 200 {
         return Err(LoadgenError::ShardMap(format!(
             "GET /dynacore/partition-map answered HTTP {} — is this a Dynacore server?",

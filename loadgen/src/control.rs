@@ -88,9 +88,11 @@ pub fn dynamo_error(op: &'static str, resp: &Response) -> LoadgenError {
     }
 }
 
-/// `GET path` on the endpoint (the partition map).
-pub fn get(endpoint: &Endpoint, path: &str) -> Result<Response> {
-    let mut req = Vec::with_capacity(256);
-    write_get_request(&mut req, endpoint, path);
+/// `GET path` on the endpoint (the partition map), signed with SigV4: the
+/// server answers its admin endpoints only to signed requests.
+pub fn get(endpoint: &Endpoint, signer: &mut Signer, path: &str) -> Result<Response> {
+    signer.set_now();
+    let mut req = Vec::with_capacity(512);
+    write_get_request(&mut req, endpoint, signer, path);
     exchange(endpoint, &req)
 }

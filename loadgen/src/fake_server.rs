@@ -277,7 +277,9 @@ mod tests {
             panic!("expected run");
         };
         let mut spec = args.workload.to_spec(&endpoint).expect("valid spec");
-        let resp = crate::control::get(&spec.endpoint, "/dynacore/partition-map").expect("map");
+        let mut signer = crate::sigv4::Signer::new(spec.creds.clone(), &spec.region, "dynamodb");
+        let resp = crate::control::get(&spec.endpoint, &mut signer, "/dynacore/partition-map")
+            .expect("map");
         spec.shard_map = Some(ShardMap::parse(&resp.body).expect("map parses"));
         let mut intervals = 0;
         let outcome = runner::run(&spec, |_, _, _| intervals += 1).expect("run");

@@ -105,11 +105,31 @@ pub fn write_dynamo_request(
 }
 
 /// Appends a plain `GET path` request (control plane, e.g. the partition map).
-pub fn write_get_request(out: &mut Vec<u8>, endpoint: &Endpoint, path: &str) {
+pub fn write_get_request(out: &mut Vec<u8>, endpoint: &Endpoint, signer: &mut Signer, path: &str) {
+    let date = signer.amz_date().to_string();
+    let token = signer.session_token().map(str::to_string);
+    let mut headers = vec![
+        ("host", endpoint.host_header.as_str()),
+        ("x-amz-date", date.as_str()),
+    ];
+    if let Some(t) = &token {
+        headers.push(("x-amz-security-token", t.as_str()));
+    }
+    let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
+    let sig = signer.sign("GET", path_only, query, &headers, b"");
+    let authorization = sig.authorization.to_string();
     out.extend_from_slice(b"GET ");
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     out.extend_from_slice(endpoint.host_header.as_bytes());
+    out.extend_from_slice(b"\r\nX-Amz-Date: ");
+    out.extend_from_slice(date.as_bytes());
+    if let Some(t) = &token {
+        out.extend_from_slice(b"\r\nX-Amz-Security-Token: ");
+        out.extend_from_slice(t.as_bytes());
+    }
+    out.extend_from_slice(b"\r\nAuthorization: ");
+    out.extend_from_slice(authorization.as_bytes());
     out.extend_from_slice(b"\r\nAccept: application/json\r\n\r\n");
 }
 

@@ -18,20 +18,24 @@ use crate::api::protocol::error::ApiError;
 use crate::api::protocol::operation::{Operation, RequestHead, route};
 use crate::api::protocol::{request, rules, shape};
 use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
-use crate::api::{index, ops, streams, table, txn, write};
+use crate::api::{access, index, ops, streams, table, txn, write};
+use crate::auth::Key;
 
-/// Handles one `POST /` request; returns the HTTP status and JSON body.
+/// Handles one `POST /` request whose signature the runtime verified;
+/// `caller` is the key that signed it (None: no credentials configured,
+/// everything allowed). Returns the HTTP status and JSON body.
 pub async fn handle_http(
     shard: &Rc<Shard>,
     head: &RequestHead<'_>,
     body: Vec<u8>,
+    caller: Option<&Key>,
 ) -> (u16, Vec<u8>) {
     shard
         .counters
         .requests
         .set(shard.counters.requests.get() + 1);
     let result = match route(head) {
-        Ok(op) => execute(shard, op, body, false).await,
+        Ok(op) => execute_as(shard, op, body, false, caller).await,
         Err(e) => Err(e),
     };
     match result {
@@ -54,6 +58,19 @@ pub async fn execute(
     body: Vec<u8>,
     forwarded: bool,
 ) -> Result<Vec<u8>, ApiError> {
+    execute_as(shard, op, body, forwarded, None).await
+}
+
+/// [`execute`] on behalf of `caller`, whose policy is evaluated (per item
+/// for batches and transactions) after validation and before the handler
+/// runs. A forwarded request was authorized where it arrived.
+pub async fn execute_as(
+    shard: &Rc<Shard>,
+    op: Operation,
+    body: Vec<u8>,
+    forwarded: bool,
+    caller: Option<&Key>,
+) -> Result<Vec<u8>, ApiError> {
     // simd-json parses in place; keep the original bytes for forwarding
     // (the copy's memory is reused across requests).
     let mut scratch = request::Scratch::copy_of(&body);
@@ -66,6 +83,9 @@ pub async fn execute(
         rules::check(op.name(), &json)?;
     }
     let fields = request::Fields::of(&json)?;
+    if !forwarded && let Some(key) = caller {
+        access::authorize(shard, key, op, &fields)?;
+    }
     let outcome = match op {
         Operation::CreateTable => ops::create_table::handle(shard, fields).await?,
         Operation::DescribeTable => ops::describe_table::handle(shard, fields).await?,

@@ -14,6 +14,7 @@
 //!
 //! ```text
 //! dispatch      HTTP entry (route, execute, forward) and the mesh's inbound side
+//! access        a request's IAM facts (per item for batches) → auth::policy
 //! ops/          one file per DynamoDB operation: validate → plan → execute
 //! ttl           the TTL expirer: deletes expired items through the write path
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
@@ -34,6 +35,7 @@
 //! This module knows nothing of glommio: the runtime provides transport and
 //! blocking file work through [`Services`].
 
+pub mod access;
 pub mod dispatch;
 pub mod expr;
 pub mod index;
@@ -56,5 +58,5 @@ mod tests;
 pub use dispatch::{execute, handle_http, inbound, serve};
 pub use messages::{MeshReply, MeshRequest};
 pub use protocol::error::ApiError;
-pub use protocol::operation::{Operation, RequestHead, TARGET_PREFIX};
+pub use protocol::operation::{Operation, RequestHead, TARGET_PREFIX, operation_of};
 pub use shard::{ApiSettings, Counters, LocalFuture, Outcome, Services, Shard};

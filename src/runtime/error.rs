@@ -52,6 +52,13 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Credentials(String),
+    #[error(
+        "refusing to serve {listen} without authentication: give --credentials FILE, \
+         listen on loopback only, or pass --insecure-no-auth"
+    )]
+    OpenWithoutCredentials { listen: String },
     #[error("cannot install signal handler: {0}")]
     Signal(#[source] std::io::Error),
     /// glommio's executor error carries no `'static` source; its text is kept.

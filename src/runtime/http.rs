@@ -42,6 +42,10 @@ pub struct Request {
     pub target: Option<String>,
     pub content_type: Option<String>,
     pub has_authorization: bool,
+    /// The raw request head (request line and header fields), kept for
+    /// SigV4 verification, which needs every signed header's exact value.
+    /// Bounded by [`HEAD_BYTES_MAX`].
+    pub head: Vec<u8>,
     pub close: bool,
     pub body: Vec<u8>,
     /// `Content-Encoding` of the body, if any (decoded by [`decode_body`]).
@@ -241,7 +245,10 @@ impl Parser {
             match req.parse(&input[..end]) {
                 Ok(httparse::Status::Complete(n)) => {
                     return match self.start(&req, reserve) {
-                        Ok(()) => Step::Used(n),
+                        Ok(()) => {
+                            self.request.head = input[..n].to_vec();
+                            Step::Used(n)
+                        }
                         Err(e) => Step::Fail(e),
                     };
                 }

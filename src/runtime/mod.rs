@@ -12,6 +12,7 @@
 //! never half a keyspace served.
 
 pub mod admin;
+pub mod auth;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -118,6 +119,8 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             source,
         })?;
     refuse_if_listening(&config.listen)?;
+    let auth = auth::Shared::start(&config, &listen_addrs(&config, shard_count))?;
+    auth::spawn_reloader(auth.clone())?;
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -136,12 +139,13 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
     // (ordered by executor id) equal shard ids; checked at join.
     for id in 0..shard_count {
         let cpu = cpus[id as usize % cpus.len()];
-        let (config, catalog, mesh, shutdown, health) = (
+        let (config, catalog, mesh, shutdown, health, auth) = (
             config.clone(),
             catalog.clone(),
             mesh.clone(),
             shutdown.clone(),
             health.clone(),
+            auth.clone(),
         );
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))
@@ -161,6 +165,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
                     mesh,
                     shutdown.clone(),
                     health.clone(),
+                    auth,
                 )
                 .await;
                 if result.is_err() {
@@ -198,6 +203,28 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
     }
 }
 
+/// Shard `id`'s own address (`--shard-port-base`), on the listen host.
+fn shard_addr(config: &Config, base: u16, id: u32) -> String {
+    let host = config
+        .listen
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(h, _)| h);
+    format!("{host}:{}", u32::from(base) + id)
+}
+
+/// Every address the server will listen on (the shared port and the
+/// shards' own ports): the start rule without credentials checks them all.
+fn listen_addrs(config: &Config, shard_count: u32) -> Vec<String> {
+    let mut addrs = vec![config.listen.clone()];
+    if let Some(base) = config.shard_port_base {
+        addrs.extend((0..shard_count).map(|id| shard_addr(config, base, id)));
+    }
+    addrs
+}
+
+// Each argument is one process-wide handle the shard takes ownership of;
+// a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn shard_main(
     id: u32,
     shard_count: u32,
@@ -206,6 +233,7 @@ async fn shard_main(
     mesh: MeshBuilder<mesh::Envelope, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
     health: Arc<health::Health>,
+    auth: Arc<auth::Shared>,
 ) -> Result<(), RuntimeError> {
     let (senders, receivers) = mesh.join().await.map_err(|_| RuntimeError::MeshJoin)?;
     if senders.peer_id() != id as usize {
@@ -290,14 +318,11 @@ async fn shard_main(
     // transaction is not locked again yet.
     mesh::spawn_receivers(shard.clone(), receivers);
     let local_config = Rc::new((*config).clone());
-    let front = server::Front::new(shard.clone(), local_config, health.clone());
+    let shard_auth = auth::ShardAuth::new(auth, &config);
+    let front = server::Front::new(shard.clone(), local_config, health.clone(), shard_auth);
     let mut addrs = vec![config.listen.clone()];
     if let Some(base) = config.shard_port_base {
-        let host = config
-            .listen
-            .rsplit_once(':')
-            .map_or("127.0.0.1", |(h, _)| h);
-        addrs.push(format!("{host}:{}", u32::from(base) + id));
+        addrs.push(shard_addr(&config, base, id));
     }
     for addr in addrs {
         let listener = server::bind(&addr).map_err(|source| RuntimeError::Listen {
@@ -311,6 +336,7 @@ async fn shard_main(
     let debug_panic = std::env::var("DYNACORE_DEBUG_PANIC_SHARD").ok() == Some(id.to_string());
     while !shutdown.load(Ordering::SeqCst) {
         health.beat(id, store.poisoned().is_some(), front.buffer_bytes() as u64);
+        front.auth.refresh();
         // Debug builds only (tests/health.rs): the real panic → exit path,
         // with no way to reach it in a release build.
         #[cfg(debug_assertions)]

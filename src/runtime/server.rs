@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::{TcpListener, TcpStream};
 
+use super::auth::{Caller, ShardAuth};
 use super::health::Health;
 use super::http::{self, HttpError, Outcome, Parser};
 use crate::api::{self, RequestHead, Shard};
@@ -106,17 +107,25 @@ pub struct Front {
     pub shard: Rc<Shard>,
     pub config: Rc<Config>,
     pub health: Arc<Health>,
+    /// The credentials in force on this shard (refreshed by its heartbeat).
+    pub auth: ShardAuth,
     open: Cell<usize>,
     budget: Budget,
 }
 
 impl Front {
-    pub fn new(shard: Rc<Shard>, config: Rc<Config>, health: Arc<Health>) -> Rc<Front> {
+    pub fn new(
+        shard: Rc<Shard>,
+        config: Rc<Config>,
+        health: Arc<Health>,
+        auth: ShardAuth,
+    ) -> Rc<Front> {
         let max = config.connection_buffers_bytes_max;
         Rc::new(Front {
             shard,
             config,
             health,
+            auth,
             open: Cell::new(0),
             budget: Budget {
                 used: Cell::new(0),
@@ -446,16 +455,29 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
         ("POST", _) => api_request(front, request, out, &id, cors).await,
         ("GET", "/dynacore/health") => {
             let (status, body) = front.health.http_report();
+            // Unsigned probes (load balancers, systemd) get the verdict only;
+            // the per-shard detail is an admin answer.
+            let body = match admin(front, &request) {
+                Ok(()) => body,
+                Err(_) if status == 200 => br#"{"status":"ok"}"#.to_vec(),
+                Err(_) => br#"{"status":"unavailable"}"#.to_vec(),
+            };
             http::write_response(out, status, "application/json", &id, &body, close);
         }
-        ("GET", "/dynacore/partition-map") => {
-            let body = super::admin::partition_map_json(shard, &front.config);
-            http::write_response(out, 200, "application/json", &id, &body, close);
-        }
-        ("GET", "/dynacore/metrics") => {
-            let (status, body) = super::admin::metrics_json(shard).await;
-            http::write_response(out, status, "application/json", &id, &body, close);
-        }
+        ("GET", "/dynacore/partition-map") => match admin(front, &request) {
+            Ok(()) => {
+                let body = super::admin::partition_map_json(shard, &front.config);
+                http::write_response(out, 200, "application/json", &id, &body, close);
+            }
+            Err(e) => http::write_response(out, e.status, JSON_1_0, &id, &e.to_json(), close),
+        },
+        ("GET", "/dynacore/metrics") => match admin(front, &request) {
+            Ok(()) => {
+                let (status, body) = super::admin::metrics_json(shard).await;
+                http::write_response(out, status, "application/json", &id, &body, close);
+            }
+            Err(e) => http::write_response(out, e.status, JSON_1_0, &id, &e.to_json(), close),
+        },
         ("GET", _) => {
             let body = format!("healthy: dynamodb.{}.amazonaws.com ", front.config.region);
             let head = http::ResponseHead {
@@ -473,6 +495,20 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
 }
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// The admin endpoints on the data port answer only signed requests of a
+/// key allowed `dynacore:Admin` (without credentials, on a loopback-only
+/// server: any well-formed signed request).
+fn admin(front: &Front, request: &http::Request) -> Result<(), api::ApiError> {
+    let caller = front
+        .auth
+        .authenticate(&request.head, &request.body)
+        .map_err(|e| api::ApiError::from_auth(&e))?;
+    match caller.key() {
+        Some(key) => api::access::authorize_admin(&front.shard.settings.account_id, key),
+        None => Ok(()),
+    }
+}
 
 const CORS_ANY_ORIGIN: &str = "Access-Control-Allow-Origin: *\r\n";
 /// DynamoDB's answer to what is not an API request (another method, or a
@@ -557,6 +593,26 @@ async fn api_request(
         budget: &front.budget,
         bytes: 0,
     };
+    // The signature, before anything is decoded: it covers the body as
+    // received (compressed, if it was). An unknown operation is reported
+    // as such first, as DynamoDB does.
+    let known = request
+        .target
+        .as_deref()
+        .and_then(api::operation_of)
+        .is_some();
+    let caller = if known {
+        match front.auth.authenticate(&request.head, &request.body) {
+            Ok(caller) => Some(caller),
+            Err(e) => {
+                shard.counters.errors.set(shard.counters.errors.get() + 1);
+                reply(out, 400, &api::ApiError::from_auth(&e).to_json(), None);
+                return;
+            }
+        }
+    } else {
+        None
+    };
     let body = match request.content_encoding.as_deref() {
         None => request.body,
         Some(coding) => {
@@ -597,7 +653,8 @@ async fn api_request(
         content_type: request.content_type.as_deref(),
         has_authorization: request.has_authorization,
     };
-    let (status, body) = api::handle_http(shard, &head, body).await;
+    let key = caller.as_ref().and_then(Caller::key);
+    let (status, body) = api::handle_http(shard, &head, body, key).await;
     if request.accepts_gzip && body.len() >= front.config.response_gzip_bytes_min {
         let compressed = http::gzip(&body);
         if compressed.len() < body.len() {

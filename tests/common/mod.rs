@@ -140,6 +140,15 @@ impl Server {
     }
 
     /// SIGTERM and wait for a clean exit; returns the exit success.
+    /// SIGHUP: the server reloads its credentials file.
+    pub fn sighup(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-HUP", &child.id().to_string()])
+                .status();
+        }
+    }
+
     pub fn stop(&mut self) -> bool {
         match self.child.take() {
             Some(mut child) => {
@@ -270,9 +279,86 @@ pub fn read_response(
     }
 }
 
+/// The access key the harness signs with (and its secret): what
+/// `client_for` gives the AWS SDK, and what a `--credentials` file written
+/// by [`credentials_file`] holds.
+pub const TEST_ACCESS_KEY: &str = "AKIDTEST";
+pub const TEST_SECRET: &str = "secret";
+
+/// `X-Amz-Date` for now.
+pub fn amz_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    dynacore::auth::sigv4::format_amz_date(now)
+}
+
+/// Header lines (`Host`, `X-Amz-Date`, extra signed ones, `Authorization`)
+/// of a request signed with SigV4 as an SDK would, by `key`/`secret`.
+/// `signed` are extra (lowercase name, value) headers, sorted after host.
+pub fn signed_header_lines(
+    key: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    signed: &[(&str, &str)],
+    body: &[u8],
+) -> String {
+    let date = amz_now();
+    let mut headers: Vec<(&str, &str)> = vec![("host", "localhost"), ("x-amz-date", &date)];
+    headers.extend_from_slice(signed);
+    headers.sort();
+    let authorization = dynacore::auth::sigv4::sign(
+        key,
+        secret,
+        "us-east-1",
+        &date,
+        method,
+        path,
+        &headers,
+        body,
+    );
+    let mut out = String::new();
+    for (name, value) in &headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str(&format!("Authorization: {authorization}\r\n"));
+    out
+}
+
+/// A signed `GET path` (the admin endpoints want one).
 pub fn raw_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    let headers = signed_header_lines(TEST_ACCESS_KEY, TEST_SECRET, "GET", path, &[], b"");
+    let request = format!("GET {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n");
+    raw_http(port, request.as_bytes()).map(|(s, _, b)| (s, b))
+}
+
+/// An unsigned `GET path`.
+pub fn raw_get_unsigned(port: u16, path: &str) -> Result<(u16, String), String> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     raw_http(port, request.as_bytes()).map(|(s, _, b)| (s, b))
+}
+
+/// A `POST /` for `operation` signed by `key`/`secret`.
+pub fn signed_request(key: &str, secret: &str, operation: &str, body: &str) -> Vec<u8> {
+    let target = format!("DynamoDB_20120810.{operation}");
+    let headers = signed_header_lines(
+        key,
+        secret,
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", &target),
+        ],
+        body.as_bytes(),
+    );
+    format!(
+        "POST / HTTP/1.1\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 pub fn raw_call(port: u16, operation: Option<&str>, body: &str, auth: bool) -> (u16, String) {
@@ -283,7 +369,25 @@ pub fn raw_call(port: u16, operation: Option<&str>, body: &str, auth: bool) -> (
         request.push_str(&format!("X-Amz-Target: DynamoDB_20120810.{op}\r\n"));
     }
     if auth {
-        request.push_str("Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n");
+        let target = operation.map(|op| format!("DynamoDB_20120810.{op}"));
+        let mut signed = vec![("content-type", "application/x-amz-json-1.0")];
+        if let Some(t) = &target {
+            signed.push(("x-amz-target", t));
+        }
+        let lines = signed_header_lines(
+            TEST_ACCESS_KEY,
+            TEST_SECRET,
+            "POST",
+            "/",
+            &signed,
+            body.as_bytes(),
+        );
+        // Host and Content-Type are already there; keep the signed rest.
+        for line in lines.split_inclusive("\r\n") {
+            if line.starts_with("x-amz-date") || line.starts_with("Authorization") {
+                request.push_str(line);
+            }
+        }
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     let (status, _, body) = raw_http(port, request.as_bytes()).expect("raw call");
@@ -446,10 +550,17 @@ impl Server {
     }
 }
 
-/// Bytes of one raw `POST /` request for `operation` with `body`.
+/// Bytes of one raw `POST /` request for `operation` with `body`, signed
+/// by the harness key.
 pub fn raw_request(operation: &str, body: &str) -> Vec<u8> {
+    signed_request(TEST_ACCESS_KEY, TEST_SECRET, operation, body)
+}
+
+/// The same with a well-formed, unverified signature (for servers without
+/// credentials only).
+pub fn raw_request_unverified(operation: &str, body: &str) -> Vec<u8> {
     format!(
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\nAuthorization: x\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

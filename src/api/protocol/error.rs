@@ -125,6 +125,36 @@ impl ApiError {
         )
     }
 
+    /// A refused SigV4 signature, as DynamoDB reports each kind.
+    pub fn from_auth(error: &crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        use crate::auth::sigv4::{MISMATCH_MESSAGE, UNRECOGNIZED_MESSAGE};
+        match error {
+            AuthError::Missing => Self::missing_authentication_token(),
+            AuthError::Incomplete(m) => Self::new(
+                400,
+                CORAL_SERVICE,
+                "IncompleteSignatureException",
+                m.clone(),
+            ),
+            AuthError::UnrecognizedClient => Self::new(
+                400,
+                CORAL_SERVICE,
+                "UnrecognizedClientException",
+                UNRECOGNIZED_MESSAGE,
+            ),
+            AuthError::Mismatch => Self::new(
+                400,
+                CORAL_SERVICE,
+                "InvalidSignatureException",
+                MISMATCH_MESSAGE,
+            ),
+            AuthError::Invalid(m) => {
+                Self::new(400, CORAL_SERVICE, "InvalidSignatureException", m.clone())
+            }
+        }
+    }
+
     /// Item-level operations on a missing table.
     pub fn resource_not_found() -> Self {
         Self::new(

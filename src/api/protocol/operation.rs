@@ -78,6 +78,17 @@ pub const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.
 pub const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
+/// The operation an `X-Amz-Target` value names: a DynamoDB operation
+/// under [`TARGET_PREFIX`], a Streams one under [`STREAMS_TARGET_PREFIX`].
+pub fn operation_of(target: &str) -> Option<Operation> {
+    if let Some(name) = target.strip_prefix(TARGET_PREFIX) {
+        Operation::from_name(name).filter(|op| !op.is_streams())
+    } else {
+        let name = target.strip_prefix(STREAMS_TARGET_PREFIX)?;
+        Operation::from_name(name).filter(|op| op.is_streams())
+    }
+}
+
 /// Request metadata the HTTP layer extracted.
 pub struct RequestHead<'a> {
     pub target: Option<&'a str>,
@@ -89,15 +100,7 @@ pub struct RequestHead<'a> {
 /// (The content type was checked by the HTTP layer: a body of another type
 /// never gets here.)
 pub fn route(head: &RequestHead<'_>) -> Result<Operation, ApiError> {
-    let op = head.target.and_then(|t| {
-        if let Some(name) = t.strip_prefix(TARGET_PREFIX) {
-            Operation::from_name(name).filter(|op| !op.is_streams())
-        } else {
-            let name = t.strip_prefix(STREAMS_TARGET_PREFIX)?;
-            Operation::from_name(name).filter(|op| op.is_streams())
-        }
-    });
-    let Some(op) = op else {
+    let Some(op) = head.target.and_then(operation_of) else {
         return Err(ApiError::unknown_operation());
     };
     if !head.has_authorization {
