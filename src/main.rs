@@ -37,6 +37,16 @@ struct ServeArgs {
     /// Shard i also listens on this port + i, for shard-aware clients.
     #[arg(long)]
     shard_port_base: Option<u16>,
+    /// Address to serve HTTPS on (every shard accepts here), beside or
+    /// instead of --listen (`--listen ''` turns plaintext off).
+    #[arg(long)]
+    tls_listen: Option<String>,
+    /// PEM certificate chain for --tls-listen (re-read on SIGHUP).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert (re-read on SIGHUP).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -63,6 +73,15 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     }
     if args.shard_port_base.is_some() {
         config.shard_port_base = args.shard_port_base;
+    }
+    if args.tls_listen.is_some() {
+        config.tls_listen = args.tls_listen;
+    }
+    if args.tls_cert.is_some() {
+        config.tls_cert = args.tls_cert;
+    }
+    if args.tls_key.is_some() {
+        config.tls_key = args.tls_key;
     }
     Ok(config)
 }
