@@ -107,6 +107,6 @@ for r in range(1, rounds + 1):
     n, cpu = open(os.path.join(out, f"handshake-r{r}.txt")).read().split()
     n, cpu = int(n or 0), int(cpu)
     per = cpu / max(n, 1)
-    print(f"round {r}: {n} full handshakes (+ GET /) in {sys.argv[0] and ''}s_time: server CPU {per:.0f} µs per connection "
+    print(f"round {r}: {n} full handshakes (+ GET /) (openssl s_time): server CPU {per:.0f} µs per connection "
           f"= {per / (sum(plain_cpu) / len(plain_cpu)):.1f} plaintext GetItems")
 PY

@@ -221,6 +221,8 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
     }
 }
 
+// Start-up wiring: each argument is one process-wide handle a shard takes.
+#[allow(clippy::too_many_arguments)]
 async fn shard_main(
     id: u32,
     shard_count: u32,
