@@ -448,3 +448,61 @@ fn tls_listen_without_a_certificate_refuses_to_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--tls-cert"), "{err}");
 }
+
+const TLS_ONLY: &str = r#"
+import sys, time, boto3
+port, ca = sys.argv[1], sys.argv[2]
+ddb = boto3.client("dynamodb", endpoint_url=f"https://localhost:{port}", region_name="us-east-1",
+                   aws_access_key_id="AKIDTEST", aws_secret_access_key="secret", verify=ca)
+deadline = time.monotonic() + 120
+while True:
+    try:
+        ddb.list_tables()
+        break
+    except Exception as e:
+        assert time.monotonic() < deadline, f"no TLS answer within 120 s: {e}"
+        time.sleep(0.05)
+print("ok")
+"#;
+
+#[test]
+fn tls_alone_without_a_plaintext_listener() {
+    let pki = pki("tls-only");
+    let tls_port = free_port();
+    let data_dir = fresh_data_dir("tls-only");
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_dynacore"))
+        .args([
+            "serve",
+            "--profile",
+            "test_min",
+            "--shards",
+            "2",
+            "--listen",
+            "",
+        ])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--tls-listen")
+        .arg(format!("127.0.0.1:{tls_port}"))
+        .args([
+            "--tls-cert",
+            &pki.path("server-a.pem"),
+            "--tls-key",
+            &pki.path("server-a.key"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run dynacore");
+    let child = KillOnDrop(child);
+    let out = python(TLS_ONLY, &[&tls_port.to_string(), &pki.ca()]);
+    drop(child);
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert_eq!(out.trim(), "ok");
+}

@@ -285,7 +285,10 @@ mod tests {
             Endpoint::parse("http://localhost/").unwrap().addr,
             "localhost:80"
         );
-        assert!(Endpoint::parse("https://x").is_err());
+        assert!(!e.tls);
+        let tls = Endpoint::parse("https://localhost").unwrap();
+        assert_eq!((tls.addr.as_str(), tls.tls), ("localhost:443", true));
+        assert!(Endpoint::parse("ftp://x").is_err());
         assert!(Endpoint::parse("http://").is_err());
     }
 
