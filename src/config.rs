@@ -11,8 +11,25 @@ use crate::engine::EngineConfig;
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Address every shard accepts on (SO_REUSEPORT). Default 127.0.0.1:8000.
+    /// Address every shard accepts plaintext HTTP on (SO_REUSEPORT).
+    /// Default 127.0.0.1:8000. Empty (`--listen ''`): no plaintext
+    /// listener, only `tls_listen` (which must then be set).
     pub listen: String,
+    /// Address every shard accepts HTTPS on (SO_REUSEPORT), beside or
+    /// instead of `listen`; needs `tls_cert` and `tls_key`. Default: none.
+    pub tls_listen: Option<String>,
+    /// PEM certificate chain for `tls_listen` (leaf first). Re-read on
+    /// SIGHUP; live connections keep the one they shook hands with.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Deadline for a TLS handshake, from accept to the handshake's end
+    /// (however slowly the ClientHello trickles in); past it the socket is
+    /// closed. A handshaking connection holds a slot of
+    /// `connections_per_shard_max` and its baseline buffers. Default 10 s,
+    /// generous for clients far away; shorter frees slots held by stalled
+    /// or hostile clients sooner.
+    pub tls_handshake_timeout_ms: u64,
     /// Data directory. Default ./dynacore-data.
     pub data_dir: PathBuf,
     /// Shard count; default: the CPUs available to the process. A data
@@ -212,6 +229,10 @@ impl Default for Config {
             data_dir: PathBuf::from("./dynacore-data"),
             shards: None,
             shard_port_base: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_handshake_timeout_ms: 10_000,
             connections_per_shard_max: 1024,
             request_body_bytes_max: 16 << 20,
             header_read_timeout_ms: 10_000,

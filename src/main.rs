@@ -21,6 +21,40 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Write a new random 32-byte encryption key to FILE (mode 0600; an
+    /// existing file is never overwritten).
+    Keygen {
+        /// Where to write the key.
+        file: PathBuf,
+    },
+}
+
+/// Writes a fresh master key; refuses to replace an existing file (losing
+/// a key loses the data it encrypts).
+fn keygen(file: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let bytes = dynacore::engine::seal::MasterKey::generate().map_err(|e| e.to_string())?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!(
+                "{} already exists; refusing to overwrite a key (move it away first)",
+                file.display()
+            ),
+            _ => format!("cannot create {}: {e}", file.display()),
+        })?;
+    out.write_all(&bytes)
+        .and_then(|()| out.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    eprintln!(
+        "dynacore: wrote a new 32-byte key to {} (mode 0600); keep a copy: data encrypted under it cannot be read without it",
+        file.display()
+    );
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -37,6 +71,16 @@ struct ServeArgs {
     /// Shard i also listens on this port + i, for shard-aware clients.
     #[arg(long)]
     shard_port_base: Option<u16>,
+    /// Address to serve HTTPS on (every shard accepts here), beside or
+    /// instead of --listen (`--listen ''` turns plaintext off).
+    #[arg(long)]
+    tls_listen: Option<String>,
+    /// PEM certificate chain for --tls-listen (re-read on SIGHUP).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert (re-read on SIGHUP).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -76,6 +120,15 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     if args.insecure_no_auth {
         config.insecure_no_auth = true;
     }
+    if args.tls_listen.is_some() {
+        config.tls_listen = args.tls_listen;
+    }
+    if args.tls_cert.is_some() {
+        config.tls_cert = args.tls_cert;
+    }
+    if args.tls_key.is_some() {
+        config.tls_key = args.tls_key;
+    }
     Ok(config)
 }
 
@@ -91,6 +144,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => build_config(args)
             .and_then(|config| dynacore::runtime::run(config).map_err(|e| e.to_string())),
+        Command::Keygen { file } => keygen(&file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

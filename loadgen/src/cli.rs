@@ -118,6 +118,10 @@ pub struct WorkloadArgs {
     /// Do not create or fill the table.
     #[arg(long)]
     pub skip_load: bool,
+    /// CA certificate (PEM) that `https://` endpoints' certificates must
+    /// chain to; required for https (only this CA is trusted).
+    #[arg(long)]
+    pub ca: Option<std::path::PathBuf>,
     /// Send single-key requests straight to the owning shard (Dynacore only).
     #[arg(long)]
     pub shard_aware: bool,
@@ -318,8 +322,14 @@ impl WorkloadArgs {
                 "--batch-size must be 1..=25 with batchwrite (BatchWriteItem's limit), else 1..=100",
             );
         }
+        let endpoint = Endpoint::parse(endpoint)?;
+        match &self.ca {
+            Some(ca) => crate::tls::configure(ca)?,
+            None if endpoint.tls => return invalid("https:// endpoints need --ca FILE"),
+            None => {}
+        }
         Ok(RunSpec {
-            endpoint: Endpoint::parse(endpoint)?,
+            endpoint,
             shard_map: None,
             key_filter: None,
             creds: Credentials {

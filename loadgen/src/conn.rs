@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_rustls::client::TlsStream;
 use glommio::net::TcpStream;
 
 use crate::error::{LoadgenError, Result};
@@ -20,9 +21,34 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// caps pages at 1 MB; BatchGet of 100 × 400 KB is the theoretical max).
 const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
+/// A dialed connection: plaintext, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(buf).await,
+            Stream::Tls(s) => {
+                s.write_all(buf).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+        }
+    }
+}
+
 pub struct Conn {
     endpoint: Endpoint,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     write_buf: Vec<u8>,
     read_buf: Vec<u8>,
     read_filled: usize,
@@ -39,7 +65,7 @@ impl Conn {
         }
     }
 
-    async fn connected(&mut self) -> Result<&mut TcpStream> {
+    async fn connected(&mut self) -> Result<&mut Stream> {
         if self.stream.is_none() {
             let stream = TcpStream::connect(self.endpoint.addr.as_str())
                 .await
@@ -48,6 +74,28 @@ impl Conn {
             stream
                 .set_nodelay(true)
                 .map_err(|e| LoadgenError::io(&self.endpoint.addr, e.into()))?;
+            let stream = if self.endpoint.tls {
+                let connector = crate::tls::connector().ok_or_else(|| {
+                    LoadgenError::InvalidArgument("https:// endpoints need --ca FILE".into())
+                })?;
+                let host = self
+                    .endpoint
+                    .host_header
+                    .rsplit_once(':')
+                    .map_or(self.endpoint.host_header.as_str(), |(h, _)| h)
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string();
+                let name = rustls_pki_types::ServerName::try_from(host)
+                    .map_err(|e| LoadgenError::InvalidArgument(format!("TLS server name: {e}")))?;
+                let tls = connector
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| LoadgenError::io(&self.endpoint.addr, e))?;
+                Stream::Tls(Box::new(tls))
+            } else {
+                Stream::Plain(stream)
+            };
             self.stream = Some(stream);
             self.read_filled = 0;
         }

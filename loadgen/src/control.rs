@@ -17,6 +17,13 @@ const CONTROL_RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 fn exchange(endpoint: &Endpoint, request: &[u8]) -> Result<Response> {
     let io = |e| LoadgenError::io(&endpoint.addr, e);
+    if endpoint.tls {
+        return Err(LoadgenError::InvalidArgument(
+            "control-plane calls (load, partition map) are plaintext only: load over http:// \
+             first, then run against https:// with --skip-load"
+                .to_string(),
+        ));
+    }
     let mut stream = TcpStream::connect(&endpoint.addr).map_err(io)?;
     stream.set_read_timeout(Some(CONTROL_TIMEOUT)).map_err(io)?;
     stream

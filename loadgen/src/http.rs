@@ -10,13 +10,15 @@
 use crate::error::{LoadgenError, Result};
 use crate::sigv4::Signer;
 
-/// A parsed `http://host:port` endpoint.
+/// A parsed `http://host:port` or `https://host:port` endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     /// `host:port` to connect to.
     pub addr: String,
     /// Value of the `Host` header (as in the URL).
     pub host_header: String,
+    /// `https://`: connections speak TLS (needs `--ca`).
+    pub tls: bool,
 }
 
 impl Endpoint {
@@ -25,9 +27,11 @@ impl Endpoint {
             url: url.to_string(),
             reason,
         };
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| bad("only http:// endpoints are supported"))?;
+        let (rest, tls) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(bad("only http:// and https:// endpoints are supported")),
+        };
         let authority = rest.split('/').next().unwrap_or("");
         if authority.is_empty() {
             return Err(bad("missing host"));
@@ -39,11 +43,12 @@ impl Endpoint {
         let addr = if has_port {
             authority.to_string()
         } else {
-            format!("{authority}:80")
+            format!("{authority}:{}", if tls { 443 } else { 80 })
         };
         Ok(Endpoint {
             addr,
             host_header: authority.to_string(),
+            tls,
         })
     }
 }
@@ -300,7 +305,10 @@ mod tests {
             Endpoint::parse("http://localhost/").unwrap().addr,
             "localhost:80"
         );
-        assert!(Endpoint::parse("https://x").is_err());
+        assert!(!e.tls);
+        let tls = Endpoint::parse("https://localhost").unwrap();
+        assert_eq!((tls.addr.as_str(), tls.tls), ("localhost:443", true));
+        assert!(Endpoint::parse("ftp://x").is_err());
         assert!(Endpoint::parse("http://").is_err());
     }
 

@@ -25,6 +25,7 @@ mod schedule;
 mod shard;
 mod sigv4;
 mod stats;
+mod tls;
 mod workload;
 
 use std::process::ExitCode;

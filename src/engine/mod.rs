@@ -43,6 +43,7 @@ pub mod io;
 pub mod iter;
 pub mod manifest;
 pub mod memtable;
+pub mod seal;
 pub mod sst;
 pub mod store;
 pub mod sync;

@@ -59,6 +59,12 @@ pub enum RuntimeError {
          listen on loopback only, or pass --insecure-no-auth"
     )]
     OpenWithoutCredentials { listen: String },
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
+    #[error("--tls-listen needs both --tls-cert and --tls-key (PEM files)")]
+    TlsFilesMissing,
+    #[error("nothing to listen on: --listen is empty and --tls-listen is not set")]
+    NoListener,
     #[error("cannot install signal handler: {0}")]
     Signal(#[source] std::io::Error),
     /// glommio's executor error carries no `'static` source; its text is kept.

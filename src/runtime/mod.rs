@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod mesh;
 pub mod server;
+pub mod tls;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -118,13 +119,33 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             path: config.data_dir.clone(),
             source,
         })?;
-    refuse_if_listening(&config.listen)?;
+    if !config.listen.is_empty() {
+        refuse_if_listening(&config.listen)?;
+    }
+    let certificates = match &config.tls_listen {
+        None if config.listen.is_empty() => return Err(RuntimeError::NoListener),
+        None => None,
+        Some(tls_listen) => {
+            let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+                return Err(RuntimeError::TlsFilesMissing);
+            };
+            refuse_if_listening(tls_listen)?;
+            Some(tls::Certificates::open(tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?)
+        }
+    };
     let auth = auth::Shared::start(&config, &listen_addrs(&config, shard_count))?;
     auth::spawn_reloader(auth.clone())?;
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, shutdown.clone()).map_err(RuntimeError::Signal)?;
+    }
+    if let Some(certificates) = &certificates {
+        tls::spawn_reload_on_sighup(certificates.clone(), shutdown.clone())
+            .map_err(RuntimeError::Signal)?;
     }
     let config = Arc::new(config);
     let health = Arc::new(health::Health::new(
@@ -139,13 +160,14 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
     // (ordered by executor id) equal shard ids; checked at join.
     for id in 0..shard_count {
         let cpu = cpus[id as usize % cpus.len()];
-        let (config, catalog, mesh, shutdown, health, auth) = (
+        let (config, catalog, mesh, shutdown, health, auth, certificates) = (
             config.clone(),
             catalog.clone(),
             mesh.clone(),
             shutdown.clone(),
             health.clone(),
             auth.clone(),
+            certificates.clone(),
         );
         let handle = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{id}"))
@@ -166,6 +188,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
                     shutdown.clone(),
                     health.clone(),
                     auth,
+                    certificates,
                 )
                 .await;
                 if result.is_err() {
@@ -180,7 +203,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             })?;
         handles.push(handle);
     }
-    tracing::info!(shards = shard_count, listen = %config.listen, data_dir = %config.data_dir.display(), "dynacore serving");
+    tracing::info!(shards = shard_count, listen = %config.listen, tls_listen = config.tls_listen.as_deref().unwrap_or(""), data_dir = %config.data_dir.display(), "dynacore serving");
     // A panic: do not join (a shard may wait forever on the dead one).
     health::supervise(
         &health,
@@ -215,7 +238,12 @@ fn shard_addr(config: &Config, base: u16, id: u32) -> String {
 /// Every address the server will listen on (the shared port and the
 /// shards' own ports): the start rule without credentials checks them all.
 fn listen_addrs(config: &Config, shard_count: u32) -> Vec<String> {
-    let mut addrs = vec![config.listen.clone()];
+    let mut addrs = if config.listen.is_empty() {
+        Vec::new()
+    } else {
+        vec![config.listen.clone()]
+    };
+    addrs.extend(config.tls_listen.iter().cloned());
     if let Some(base) = config.shard_port_base {
         addrs.extend((0..shard_count).map(|id| shard_addr(config, base, id)));
     }
@@ -234,6 +262,7 @@ async fn shard_main(
     shutdown: Arc<AtomicBool>,
     health: Arc<health::Health>,
     auth: Arc<auth::Shared>,
+    certificates: Option<Arc<tls::Certificates>>,
 ) -> Result<(), RuntimeError> {
     let (senders, receivers) = mesh.join().await.map_err(|_| RuntimeError::MeshJoin)?;
     if senders.peer_id() != id as usize {
@@ -320,16 +349,25 @@ async fn shard_main(
     let local_config = Rc::new((*config).clone());
     let shard_auth = auth::ShardAuth::new(auth, &config);
     let front = server::Front::new(shard.clone(), local_config, health.clone(), shard_auth);
-    let mut addrs = vec![config.listen.clone()];
+    let mut addrs = Vec::new();
+    if !config.listen.is_empty() {
+        addrs.push(config.listen.clone());
+    }
     if let Some(base) = config.shard_port_base {
         addrs.push(shard_addr(&config, base, id));
     }
-    for addr in addrs {
+    let tls = certificates.map(|c| Rc::new(tls::ShardTls::new(c)));
+    let mut listeners: Vec<(String, Option<Rc<tls::ShardTls>>)> =
+        addrs.into_iter().map(|a| (a, None)).collect();
+    if let (Some(addr), Some(tls)) = (&config.tls_listen, &tls) {
+        listeners.push((addr.clone(), Some(tls.clone())));
+    }
+    for (addr, tls) in listeners {
         let listener = server::bind(&addr).map_err(|source| RuntimeError::Listen {
             listen: addr.clone(),
             source,
         })?;
-        glommio::spawn_local(server::accept_loop(front.clone(), listener)).detach();
+        glommio::spawn_local(server::accept_loop(front.clone(), listener, tls)).detach();
     }
     health.set_state(id, health::ShardState::Serving);
     #[cfg(debug_assertions)]

@@ -31,12 +31,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures_rustls::server::TlsStream;
 use glommio::net::{TcpListener, TcpStream};
 
 use super::auth::{Caller, ShardAuth};
 use super::health::Health;
 use super::http::{self, HttpError, Outcome, Parser};
+use super::tls::ShardTls;
 use crate::api::{self, RequestHead, Shard};
 use crate::config::Config;
 
@@ -47,6 +49,28 @@ pub const READ_BUFFER_BYTES: usize = 16 * 1024;
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Most bytes read and thrown away while lingering before a close.
 pub const DISCARD_BYTES_MAX: usize = 64 << 20;
+/// What rustls holds per connection beyond our buffers (a received record
+/// of up to 16 KiB plus its own send queue), counted in the budget.
+pub const TLS_BUFFER_BYTES: usize = 34 * 1024;
+
+/// A client connection, plaintext or TLS: the HTTP layer reads and writes
+/// it the same way; deadlines are set on the TCP socket underneath (so a
+/// TLS record arriving slowly counts against the same deadline).
+pub trait Conn: AsyncRead + AsyncWrite + Unpin {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Conn for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Conn for TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
 
 /// Connection-buffer memory of one shard: bytes held by all its connections.
 pub struct Budget {
@@ -145,7 +169,10 @@ impl Front {
     }
 }
 
-pub async fn accept_loop(front: Rc<Front>, listener: TcpListener) {
+/// Accepts on `listener` until the shard stops; with `tls`, every
+/// connection first completes a TLS handshake within
+/// `tls_handshake_timeout_ms`.
+pub async fn accept_loop(front: Rc<Front>, listener: TcpListener, tls: Option<Rc<ShardTls>>) {
     loop {
         let stream = match listener.accept().await {
             Ok(stream) => stream,
@@ -156,30 +183,87 @@ pub async fn accept_loop(front: Rc<Front>, listener: TcpListener) {
             }
         };
         let front = front.clone();
+        let tls = tls.clone();
         glommio::spawn_local(async move {
-            let mut stream = stream;
+            let stream = stream;
             if front.open.get() >= front.config.connections_per_shard_max {
-                refuse(&front, stream, "Too many open connections on this shard").await;
+                match tls {
+                    // A refusal over TLS would first cost a handshake, the
+                    // very CPU an overloaded shard lacks: close at once
+                    // (clients see a failed connect and retry).
+                    Some(_) => drop(stream),
+                    None => refuse(&front, stream, "Too many open connections on this shard").await,
+                }
                 return;
             }
             let mut held = Held {
                 budget: &front.budget,
                 bytes: 0,
             };
-            if !held.try_grow(READ_BUFFER_BYTES + WRITE_BUFFER_BYTES) {
+            let baseline = READ_BUFFER_BYTES
+                + WRITE_BUFFER_BYTES
+                + if tls.is_some() { TLS_BUFFER_BYTES } else { 0 };
+            if !held.try_grow(baseline) {
                 drop(held);
-                refuse(&front, stream, OVER_BUDGET).await;
+                match tls {
+                    Some(_) => drop(stream),
+                    None => refuse(&front, stream, OVER_BUDGET).await,
+                }
                 return;
             }
             front.add_connections(1);
             let _ = stream.set_nodelay(true);
-            if let Err(e) = serve_connection(&front, &mut stream, &mut held).await {
-                tracing::debug!(shard = front.shard.id, "connection closed: {e}");
+            match tls {
+                None => {
+                    let mut stream = stream;
+                    if let Err(e) = serve_connection(&front, &mut stream, &mut held).await {
+                        tracing::debug!(shard = front.shard.id, "connection closed: {e}");
+                    }
+                    let _ = stream.close().await;
+                }
+                Some(tls) => {
+                    if let Some(mut stream) = handshake(&front, &tls, stream).await {
+                        if let Err(e) = serve_connection(&front, &mut stream, &mut held).await {
+                            tracing::debug!(shard = front.shard.id, "TLS connection closed: {e}");
+                        }
+                        let _ = stream.close().await;
+                    }
+                }
             }
-            let _ = stream.close().await;
             front.add_connections(-1);
         })
         .detach();
+    }
+}
+
+/// The server side of a TLS handshake, bounded as a whole by
+/// `tls_handshake_timeout_ms` (a client trickling its ClientHello byte by
+/// byte cannot hold a slot longer). None: failed or too slow (logged at
+/// debug; the socket is dropped, which closes it).
+async fn handshake(
+    front: &Front,
+    tls: &ShardTls,
+    stream: TcpStream,
+) -> Option<TlsStream<TcpStream>> {
+    let limit = Duration::from_millis(front.config.tls_handshake_timeout_ms.max(1));
+    let _ = stream.set_read_timeout(Some(limit));
+    let _ = stream.set_write_timeout(Some(limit));
+    let acceptor = tls.acceptor();
+    let accept = async { Some(acceptor.accept(stream).await) };
+    let deadline = async {
+        glommio::timer::sleep(limit).await;
+        None
+    };
+    match futures_lite::future::or(accept, deadline).await {
+        Some(Ok(stream)) => Some(stream),
+        Some(Err(e)) => {
+            tracing::debug!(shard = front.shard.id, "TLS handshake failed: {e}");
+            None
+        }
+        None => {
+            tracing::debug!(shard = front.shard.id, "TLS handshake deadline passed");
+            None
+        }
     }
 }
 
@@ -262,9 +346,9 @@ fn is_timeout(e: &std::io::Error) -> bool {
     )
 }
 
-async fn serve_connection(
+async fn serve_connection<S: Conn>(
     front: &Front,
-    stream: &mut TcpStream,
+    stream: &mut S,
     held: &mut Held<'_>,
 ) -> std::io::Result<()> {
     let config = &front.config;
@@ -379,15 +463,15 @@ async fn serve_connection(
 }
 
 /// Reads once into `buf`'s spare capacity, waiting at most `timeout`.
-async fn read_some(
-    stream: &mut TcpStream,
+async fn read_some<S: Conn>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
     timeout: Duration,
 ) -> std::io::Result<usize> {
     if timeout.is_zero() {
         return Err(timed_out());
     }
-    stream.set_read_timeout(Some(timeout))?;
+    stream.tcp().set_read_timeout(Some(timeout))?;
     let len = buf.len();
     buf.resize(buf.capacity(), 0);
     let result = stream.read(&mut buf[len..]).await;
@@ -397,8 +481,8 @@ async fn read_some(
 }
 
 /// Writes all of `out` within `timeout` from now, then clears it.
-async fn flush(
-    stream: &mut TcpStream,
+async fn flush<S: Conn>(
+    stream: &mut S,
     out: &mut Vec<u8>,
     timeout: Duration,
 ) -> std::io::Result<()> {
@@ -409,21 +493,29 @@ async fn flush(
         if left.is_zero() {
             return Err(timed_out());
         }
-        stream.set_write_timeout(Some(left))?;
+        stream.tcp().set_write_timeout(Some(left))?;
         let n = stream.write(&out[pos..]).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
         pos += n;
     }
+    // TLS may keep encrypted records queued after accepting plaintext.
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(timed_out());
+    }
+    stream.tcp().set_write_timeout(Some(left))?;
+    stream.flush().await?;
     out.clear();
     Ok(())
 }
 
 /// Half-closes, then reads and discards what the client still sends until
 /// it closes, `until` passes or [`DISCARD_BYTES_MAX`] bytes went by.
-async fn linger(stream: &mut TcpStream, buf: &mut Vec<u8>, until: Instant) -> std::io::Result<()> {
-    stream.shutdown(Shutdown::Write).await?;
+async fn linger<S: Conn>(stream: &mut S, buf: &mut Vec<u8>, until: Instant) -> std::io::Result<()> {
+    // Half-close: for TLS, close_notify then the TCP write side.
+    stream.close().await?;
     buf.clear();
     buf.shrink_to(READ_BUFFER_BYTES);
     let mut discarded = 0usize;
