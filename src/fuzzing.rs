@@ -126,6 +126,7 @@ async fn new_shard() -> Rc<Shard> {
         outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
         txns: Default::default(),
+        meter: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
     crate::api::index::open(&shard)

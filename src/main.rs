@@ -37,6 +37,9 @@ struct ServeArgs {
     /// Shard i also listens on this port + i, for shard-aware clients.
     #[arg(long)]
     shard_port_base: Option<u16>,
+    /// Admin listener (Prometheus /metrics, /dynacore/*): ADDR, or "off".
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -54,6 +57,9 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     };
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(admin) = args.admin_listen {
+        config.admin_listen = admin;
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;

@@ -254,6 +254,18 @@ async fn shard_main(
             Duration::from_millis(config.transaction_lock_wait_ms),
             config.transaction_tokens_max,
         ),
+        meter: crate::api::shard::capacity::Meter::new(
+            crate::api::shard::capacity::CapacitySettings {
+                enforce: config.capacity.enforce,
+                burst_s: config.capacity.burst_s as f64,
+                partition_read_units_max: config.capacity.partition_read_units_max as f64,
+                partition_write_units_max: config.capacity.partition_write_units_max as f64,
+                partition_buckets_max: config.capacity.partition_buckets_max,
+                shards: shard_count,
+            },
+            &config.region,
+            "000000000000",
+        ),
     });
     crate::api::index::open(&shard)
         .await

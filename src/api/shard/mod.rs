@@ -11,6 +11,7 @@
 //! builds the shard to the dispatcher's entry point.
 
 pub mod backfills;
+pub mod capacity;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
@@ -102,6 +103,8 @@ pub struct Shard {
     pub backfills: backfills::Backfills,
     /// Transactions prepared or coordinated here, intents, request tokens.
     pub txns: txns::Txns,
+    /// Capacity buckets and per-table consumption (`capacity.rs`).
+    pub meter: capacity::Meter,
 }
 
 impl Shard {

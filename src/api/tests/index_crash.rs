@@ -119,6 +119,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
             txns: Default::default(),
+            meter: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
