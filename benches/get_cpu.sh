@@ -32,7 +32,7 @@ cc -O2 -o "$out/bare_epoll" benches/tools/bare_epoll.c
 rm -rf "$data"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$data"' EXIT
-taskset -c 0 $server serve --shards 1 --data-dir "$data" --listen 127.0.0.1:$dport 2>"$out/server.err" &
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$data" --listen 127.0.0.1:$dport 2>"$out/server.err" &
 dpid=$!; pids+=($dpid)
 taskset -c 0 $lg fake-server --listen 127.0.0.1:$gport --no-pin 2>"$out/fake.err" &
 gpid=$!; pids+=($gpid)

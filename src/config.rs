@@ -307,7 +307,6 @@ impl Config {
         config.data_dir = defaults.data_dir;
         config.shards = defaults.shards;
         config.shard_port_base = defaults.shard_port_base;
-        config.admin_listen = defaults.admin_listen;
         config
     }
 

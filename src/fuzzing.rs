@@ -127,6 +127,7 @@ async fn new_shard() -> Rc<Shard> {
         backfills: Default::default(),
         txns: Default::default(),
         meter: Default::default(),
+        metrics: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
     crate::api::index::open(&shard)

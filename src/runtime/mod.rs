@@ -118,6 +118,9 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             source,
         })?;
     refuse_if_listening(&config.listen)?;
+    if let Some(admin) = config.admin_address() {
+        refuse_if_listening(admin)?;
+    }
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -266,6 +269,10 @@ async fn shard_main(
             &config.region,
             "000000000000",
         ),
+        metrics: crate::metrics::RequestMetrics::new(
+            config.metrics_enabled,
+            config.metrics_tables_max,
+        ),
     });
     crate::api::index::open(&shard)
         .await
@@ -302,6 +309,18 @@ async fn shard_main(
             source,
         })?;
         glommio::spawn_local(server::accept_loop(front.clone(), listener)).detach();
+    }
+    // The admin listener (Prometheus /metrics, /dynacore/*) on shard 0:
+    // scrapes are rare, and a single listener is never shared by accident.
+    if id == 0
+        && let Some(addr) = config.admin_address()
+    {
+        let admin = server::Front::admin(shard.clone(), Rc::new((*config).clone()), health.clone());
+        let listener = server::bind(addr).map_err(|source| RuntimeError::Listen {
+            listen: addr.to_string(),
+            source,
+        })?;
+        glommio::spawn_local(server::accept_loop(admin, listener)).detach();
     }
     health.set_state(id, health::ShardState::Serving);
     #[cfg(debug_assertions)]

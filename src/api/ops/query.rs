@@ -279,7 +279,9 @@ async fn query_index(
     if owner != shard.id {
         return Ok(Outcome::Forward(owner));
     }
-    shard.meter.admit_read(table, Some(index_name), Some(hash))?;
+    shard
+        .meter
+        .admit_read(table, Some(index_name), Some(hash))?;
     let mut prefix = keys::partition_prefix(index, hash, &hash_values);
     for value in &cond.range_eqs {
         keys::push_range_value(&mut prefix, value);

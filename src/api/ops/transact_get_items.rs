@@ -25,7 +25,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         return Ok(Outcome::Forward(only));
     }
     for get in &plan.gets {
-        shard.meter.admit_read(&get.table, None, Some(get.key.hash))?;
+        shard
+            .meter
+            .admit_read(&get.table, None, Some(get.key.hash))?;
     }
     let by_shard: Vec<(u32, Vec<Vec<u8>>)> = owners
         .iter()

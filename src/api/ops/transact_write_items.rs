@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use crate::api::messages::TxnOp;
 use crate::api::messages::WriteReport;
-use crate::api::protocol::error::CancellationReason;
 use crate::api::protocol::error::ApiError;
+use crate::api::protocol::error::CancellationReason;
 use crate::api::protocol::reply::{
     CollectionMetrics, ConsumedMode, IndexUnits, read_units, write_consumed_object, write_units,
 };

@@ -75,19 +75,59 @@ mod tests {
     #[test]
     fn item_reads_match_the_developer_guide() {
         let cases: &[(&str, usize, ReadKind, f64)] = &[
-            ("4 KB strongly consistent: 1 unit", 4 * KB, ReadKind::Strong, 1.0),
-            ("4 KB eventually consistent: 1/2", 4 * KB, ReadKind::Eventual, 0.5),
-            ("4 KB transactional: 2", 4 * KB, ReadKind::Transactional, 2.0),
+            (
+                "4 KB strongly consistent: 1 unit",
+                4 * KB,
+                ReadKind::Strong,
+                1.0,
+            ),
+            (
+                "4 KB eventually consistent: 1/2",
+                4 * KB,
+                ReadKind::Eventual,
+                0.5,
+            ),
+            (
+                "4 KB transactional: 2",
+                4 * KB,
+                ReadKind::Transactional,
+                2.0,
+            ),
             ("8 KB strongly consistent: 2", 8 * KB, ReadKind::Strong, 2.0),
-            ("8 KB eventually consistent: 1", 8 * KB, ReadKind::Eventual, 1.0),
-            ("8 KB transactional: 4", 8 * KB, ReadKind::Transactional, 4.0),
-            ("3.5 KB rounds up to 4 KB", 3 * KB + 512, ReadKind::Strong, 1.0),
-            ("6.5 KB rounds up to 8 KB", 6 * KB + 512, ReadKind::Strong, 2.0),
+            (
+                "8 KB eventually consistent: 1",
+                8 * KB,
+                ReadKind::Eventual,
+                1.0,
+            ),
+            (
+                "8 KB transactional: 4",
+                8 * KB,
+                ReadKind::Transactional,
+                4.0,
+            ),
+            (
+                "3.5 KB rounds up to 4 KB",
+                3 * KB + 512,
+                ReadKind::Strong,
+                1.0,
+            ),
+            (
+                "6.5 KB rounds up to 8 KB",
+                6 * KB + 512,
+                ReadKind::Strong,
+                2.0,
+            ),
             ("10 KB rounds up to 12 KB", 10 * KB, ReadKind::Strong, 3.0),
             ("1 byte past 4 KB: 2", 4 * KB + 1, ReadKind::Strong, 2.0),
             ("a missing item costs the minimum", 0, ReadKind::Strong, 1.0),
             ("missing, eventually consistent", 0, ReadKind::Eventual, 0.5),
-            ("400 KB strongly consistent: 100", 400 * KB, ReadKind::Strong, 100.0),
+            (
+                "400 KB strongly consistent: 100",
+                400 * KB,
+                ReadKind::Strong,
+                100.0,
+            ),
         ];
         for (what, bytes, kind, units) in cases {
             assert_eq!(item_read_units(*bytes, *kind), *units, "{what}");

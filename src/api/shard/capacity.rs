@@ -110,16 +110,7 @@ impl Op {
     }
 }
 
-/// What one table (or GSI) consumed and had refused on this shard, for
-/// `/metrics` (CloudWatch's ConsumedRead/WriteCapacityUnits and
-/// ThrottledRequests).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TableUsage {
-    pub read_units: f64,
-    pub write_units: f64,
-    pub throttled_reads: u64,
-    pub throttled_writes: u64,
-}
+pub use crate::api::messages::TableUsage;
 
 #[derive(Default)]
 struct Buckets {
@@ -337,7 +328,10 @@ impl Meter {
                     && !check(state.table.get(op), limit, now)
                 {
                     let (limit_type, message) = if provisioned {
-                        ("ProvisionedThroughputExceeded", PROVISIONED_EXCEEDED_MESSAGE)
+                        (
+                            "ProvisionedThroughputExceeded",
+                            PROVISIONED_EXCEEDED_MESSAGE,
+                        )
                     } else {
                         ("MaxOnDemandThroughputExceeded", ON_DEMAND_EXCEEDED_MESSAGE)
                     };
@@ -370,14 +364,19 @@ impl Meter {
         if let Some(hash) = key_hash {
             let limit = self.key_limit(op);
             let mut keys = self.keys.borrow_mut();
-            if keys.len() >= self.settings.partition_buckets_max && !keys.contains_key(&(table.id, hash)) {
+            if keys.len() >= self.settings.partition_buckets_max
+                && !keys.contains_key(&(table.id, hash))
+            {
                 // Bounded: drop the buckets that are full again (idle keys);
                 // if none is, forget them all (each restarts full).
                 keys.retain(|_, b| {
-                    [b.read.as_mut(), b.write.as_mut()].into_iter().flatten().any(|b| {
-                        b.refill(limit.rate, limit.burst_s, now);
-                        b.tokens() < limit.rate * limit.burst_s
-                    })
+                    [b.read.as_mut(), b.write.as_mut()]
+                        .into_iter()
+                        .flatten()
+                        .any(|b| {
+                            b.refill(limit.rate, limit.burst_s, now);
+                            b.tokens() < limit.rate * limit.burst_s
+                        })
                 });
                 if keys.len() >= self.settings.partition_buckets_max {
                     keys.clear();
@@ -578,11 +577,17 @@ mod tests {
         }
         assert_eq!(admitted, 8);
         let e = m.admit_read(&t, None, None).expect_err("throttled");
-        assert!(e.type_name.ends_with("#ProvisionedThroughputExceededException"));
+        assert!(
+            e.type_name
+                .ends_with("#ProvisionedThroughputExceededException")
+        );
         assert_eq!(e.message, PROVISIONED_EXCEEDED_MESSAGE);
         let reasons = e.throttling.expect("reasons");
         assert_eq!(reasons[0].reason, "TableReadProvisionedThroughputExceeded");
-        assert_eq!(reasons[0].resource, "arn:aws:dynamodb:us-east-1:000000000000:table/T");
+        assert_eq!(
+            reasons[0].resource,
+            "arn:aws:dynamodb:us-east-1:000000000000:table/T"
+        );
         // Writes have their own bucket.
         assert!(m.admit_write(&t, None).is_ok());
         assert_eq!(m.usage()[0].1.throttled_reads, 2);

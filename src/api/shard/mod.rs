@@ -105,6 +105,8 @@ pub struct Shard {
     pub txns: txns::Txns,
     /// Capacity buckets and per-table consumption (`capacity.rs`).
     pub meter: capacity::Meter,
+    /// Request counts and latency by operation and table (`/metrics`).
+    pub metrics: crate::metrics::RequestMetrics,
 }
 
 impl Shard {

@@ -120,6 +120,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             backfills: Default::default(),
             txns: Default::default(),
             meter: Default::default(),
+            metrics: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
