@@ -146,7 +146,7 @@ pub async fn metrics_prometheus(
             );
         }
     }
-    let capacity: [(&str, &str, fn(&TableUsage) -> f64); 4] = [
+    let capacity: [CapacityFamily; 4] = [
         (
             "dynacore_consumed_read_capacity_units_total",
             "Read capacity units consumed per table (ConsumedReadCapacityUnits).",
@@ -186,7 +186,7 @@ pub async fn metrics_prometheus(
         }
     }
     let health_report = health.report();
-    let per_shard: [(&str, &str, &str, fn(&ShardStats) -> f64); 22] = [
+    let per_shard: [ShardFamily; 22] = [
         (
             "dynacore_forwarded_out_total",
             "counter",
@@ -403,6 +403,16 @@ pub async fn metrics_prometheus(
     }
     (200, e.finish())
 }
+
+/// (name, help, value) of a per-table capacity family.
+type CapacityFamily = (&'static str, &'static str, fn(&TableUsage) -> f64);
+/// (name, type, help, value) of a per-shard family.
+type ShardFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ShardStats) -> f64,
+);
 
 fn phase_sum_s(p: &PhaseSummary) -> f64 {
     (p.mean as f64 * p.count as f64) / 1e6

@@ -27,7 +27,8 @@ pub struct ApiError {
     /// ConditionalCheckFailed with `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
     pub item: Option<Item>,
     /// A server fault's detail, for the log only: never sent to clients.
-    pub detail: Option<String>,
+    /// (`Box<str>`: errors stay within 128 bytes on every path.)
+    pub detail: Option<Box<str>>,
     /// TransactionCanceledException: one reason per action, in request
     /// order (boxed: errors stay small on every path that returns one).
     pub reasons: Option<Box<Cancellation>>,
@@ -309,7 +310,7 @@ impl ApiError {
     /// A server fault: clients get [`INTERNAL_MESSAGE`], the log `detail`.
     pub fn internal(detail: impl Into<String>) -> Self {
         let mut error = Self::new(500, DYNAMODB, "InternalServerError", INTERNAL_MESSAGE);
-        error.detail = Some(detail.into());
+        error.detail = Some(detail.into().into_boxed_str());
         error
     }
 
