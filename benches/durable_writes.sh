@@ -21,7 +21,7 @@ keys=1000000   # puts spread over 1M keys: inserts, the memtable fills and flush
 
 start_server() { # data_dir
   rm -rf "$1"
-  taskset -c 0 $server serve --shards 1 --data-dir "$1" --listen 127.0.0.1:$port 2>"$out/server.err" &
+  taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$1" --listen 127.0.0.1:$port 2>"$out/server.err" &
   pid=$!
   for _ in $(seq 1 400); do curl -s -o /dev/null $ep/ && break; sleep 0.05; done
   curl -s -o /dev/null -H 'X-Amz-Target: DynamoDB_20120810.CreateTable' -H 'Content-Type: application/x-amz-json-1.0' \

@@ -22,7 +22,7 @@ out=${OUT:-target/forwarding}; rm -rf "$out"; mkdir -p "$out"
 port=8061; base=8062; data=target/forwarding-data
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 rm -rf "$data"
-$server serve --shards 2 --data-dir "$data" --listen 127.0.0.1:$port --shard-port-base $base \
+$server serve --admin-listen off --shards 2 --data-dir "$data" --listen 127.0.0.1:$port --shard-port-base $base \
   ${DYNACORE_ARGS:-} >/dev/null 2>"$out/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT

@@ -16,7 +16,7 @@ ulimit -n 65536 2>/dev/null || true
 server=target/release/dynacore; lg=target/release/dynacore-loadgen
 port=8030; data=target/front-door-data
 rm -rf "$data"
-$server serve --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port 2>target/front-door.log &
+$server serve --admin-listen off --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port 2>target/front-door.log &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do curl -sf -o /dev/null http://127.0.0.1:$port/dynacore/health && break; sleep 0.1; done

@@ -10,6 +10,10 @@
 #  - glommio: `dynacore-loadgen fake-server`, a glommio executor framing
 #           with httparse and writing a canned 10 × 100 B GetItem reply: the
 #           floor of Dynacore's own runtime (io_uring, task wake-ups).
+#  - nometrics: Dynacore again, with `metrics_enabled = false` and
+#           `[capacity] enforce = false` (its own data directory, loaded the
+#           same way): "Dynacore ÷ nometrics" is the CPU overhead of request
+#           metrics and capacity enforcement per GetItem (target < 1.03×).
 # CPU is user + system time of each server process from /proc/<pid>/stat
 # over its measured run, divided by the requests the load generator
 # attempted in that run (every server is idle between its runs).
@@ -25,23 +29,29 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}; rounds=${2:-2}; records=${3:-10000}; rate=${RATE:-8000}
 lg=${LOADGEN:-target/release/dynacore-loadgen}; server=${SERVER:-target/release/dynacore}
 out=${OUT:-target/get-cpu}; rm -rf "$out"; mkdir -p "$out"
-dport=8031; gport=8032; bport=8033; data=target/get-cpu-data
+dport=8031; gport=8032; bport=8033; nport=8034; data=target/get-cpu-data; ndata=target/get-cpu-data-nometrics
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 cc -O2 -o "$out/bare_epoll" benches/tools/bare_epoll.c
 
-rm -rf "$data"
+rm -rf "$data" "$ndata"
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$data"' EXIT
-taskset -c 0 $server serve --shards 1 --data-dir "$data" --listen 127.0.0.1:$dport 2>"$out/server.err" &
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$data" "$ndata"' EXIT
+printf 'metrics_enabled = false\n[capacity]\nenforce = false\n' > "$out/nometrics.toml"
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$ndata" --listen 127.0.0.1:$nport \
+  --config "$out/nometrics.toml" 2>"$out/server-nometrics.err" &
+npid=$!; pids+=($npid)
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$data" --listen 127.0.0.1:$dport 2>"$out/server.err" &
 dpid=$!; pids+=($dpid)
 taskset -c 0 $lg fake-server --listen 127.0.0.1:$gport --no-pin 2>"$out/fake.err" &
 gpid=$!; pids+=($gpid)
-for p in $dport $gport; do
+for p in $dport $gport $nport; do
   for _ in $(seq 1 400); do curl -s -o /dev/null http://127.0.0.1:$p/ && break; sleep 0.05; done
 done
 # Load the records once (10 fields × 100 B, loadgen's default shape).
 $lg run --endpoint http://127.0.0.1:$dport --record-count "$records" --duration 1 --warmup 0 \
   --mix get=100 --cpu-offset 1 --quiet >/dev/null 2>"$out/load.err"
+$lg run --endpoint http://127.0.0.1:$nport --record-count "$records" --duration 1 --warmup 0 \
+  --mix get=100 --cpu-offset 1 --quiet >/dev/null 2>>"$out/load.err"
 # Capture one real GetItem reply, byte for byte, for the epoll responder.
 python3 - $dport "$out/reply.bin" <<'PY'
 import json, socket, sys
@@ -88,6 +98,7 @@ for r in $(seq 1 "$rounds"); do
     measure dynacore $dpid $dport $shape "${extra[@]}"
     measure bare $bpid $bport $shape "${extra[@]}"
     measure glommio $gpid $gport $shape "${extra[@]}"
+    measure nometrics $npid $nport $shape "${extra[@]}"
   done
 done
 echo "dynacore RSS after the runs: $(awk '/VmRSS/{print $2" kB"}' /proc/$dpid/status)"
@@ -106,7 +117,7 @@ print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
 ratios = {}
 for r in range(1, rounds + 1):
     for shape in ("closed", "open"):
-        rows = {n: row(n, shape, r) for n in ("dynacore", "bare", "glommio")}
+        rows = {n: row(n, shape, r) for n in ("dynacore", "bare", "glommio", "nometrics")}
         dc = rows["dynacore"][1]
         for name, (d, c) in rows.items():
             a = d["all"]

@@ -35,7 +35,7 @@ metrics() { curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench "$
 pending() { metrics | python3 -c 'import json,sys; print(sum(s["gsi_outbox_pending_records"] for s in json.load(sys.stdin)["shards"]))'; }
 drain() { for _ in $(seq 1 600); do [ "$(pending)" = 0 ] && return; sleep 0.1; done; echo "outbox did not drain" >&2; }
 
-$server serve --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
+$server serve --admin-listen off --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -s -o /dev/null "$endpoint/" && break; sleep 0.1; done
@@ -61,7 +61,7 @@ echo "RSS after the put runs: $(grep VmRSS /proc/$pid/status | awk '{print $2, $
 echo "== GSI lag under a steady 2000 puts/s (1 GSI, fresh process)" >&2
 kill $pid; wait $pid 2>/dev/null || true
 rm -rf "$data"
-$server serve --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port 2>>"$out/server.err" &
+$server serve --admin-listen off --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port 2>>"$out/server.err" &
 pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "$endpoint/" && break; sleep 0.1; done
 create lag 1

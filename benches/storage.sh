@@ -14,7 +14,7 @@ lg=target/release/dynacore-loadgen; server=target/release/dynacore
 out=target/storage-bench; rm -rf "$out"; mkdir -p "$out"
 start_server() { # data_dir config
   rm -rf "$1"
-  taskset -c 0 $server serve --shards 1 --data-dir "$1" --listen 127.0.0.1:8010 --config "$2" 2>"$out/server.err" &
+  taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$1" --listen 127.0.0.1:8010 --config "$2" 2>"$out/server.err" &
   pid=$!
   for _ in $(seq 1 200); do curl -s -o /dev/null http://127.0.0.1:8010/ && return; sleep 0.05; done
 }
@@ -56,7 +56,7 @@ $lg run --endpoint http://127.0.0.1:8010 --mix put=100 --record-count 200000 --f
 wal_bytes=$(du -sb target/storage-recover | awk '{print $1}')
 kill -9 $pid; wait $pid 2>/dev/null || true
 t0=$(date +%s.%N)
-taskset -c 0 $server serve --shards 1 --data-dir target/storage-recover --listen 127.0.0.1:8010 --config "$out/bigmem.toml" 2>>"$out/server.err" &
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir target/storage-recover --listen 127.0.0.1:8010 --config "$out/bigmem.toml" 2>>"$out/server.err" &
 pid=$!
 until curl -s -o /dev/null http://127.0.0.1:8010/; do sleep 0.01; done
 t1=$(date +%s.%N)

@@ -23,7 +23,7 @@ call() { # operation json
     -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00" -d "$2"
 }
 
-$server serve --shards 2 --shard-port-base $base --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
+$server serve --admin-listen off --shards 2 --shard-port-base $base --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -s -o /dev/null "$endpoint/" && break; sleep 0.1; done

@@ -23,7 +23,7 @@ dynacore() { # label shards cpus [extra loadgen flags]
   local label=$1 shards=$2 cpus=$3; shift 3
   local data=target/ycsb-data-$label
   rm -rf "$data"
-  taskset -c "$cpus" $server serve --shards "$shards" --data-dir "$data" --listen 127.0.0.1:8010 \
+  taskset -c "$cpus" $server serve --admin-listen off --shards "$shards" --data-dir "$data" --listen 127.0.0.1:8010 \
     --shard-port-base 8020 2>/dev/null &
   local pid=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:8010/ && break; sleep 0.1; done

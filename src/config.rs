@@ -219,7 +219,75 @@ pub struct Config {
     /// HMACs). Past it the cache starts over. Each costs ~400 bytes.
     /// Default 1024: far more keys than a server has in use on one day.
     pub signing_keys_max: usize,
+    /// Address of the admin listener: Prometheus `GET /metrics` and the
+    /// `/dynacore/*` endpoints (health, partition map, JSON metrics).
+    /// Default `127.0.0.1:9464` (loopback only; 9464 is the usual port of a
+    /// Prometheus exporter, and 8001–8004 are taken by the peer servers the
+    /// benches compare against). `"off"` (or `""`) turns it off. Served by
+    /// shard 0 only: scrapes are rare and small. Start-up is refused if
+    /// something already accepts there, as for `listen`.
+    pub admin_listen: String,
+    /// Per-operation metrics (request counts and latency histograms per
+    /// operation and table, errors by type, consumed capacity, throttles).
+    /// Costs a few counter updates and one table lookup per request; off
+    /// leaves `/metrics` with the engine and shard figures only. Default
+    /// true (the bench `benches/get_cpu.sh` measures the difference).
+    pub metrics_enabled: bool,
+    /// Tables tracked by name in the per-table metrics of each shard; the
+    /// rest are counted under `table="_other"`. Bounds the label
+    /// cardinality Prometheus stores (operations × tables × shards series).
+    /// Default 100; raise it for accounts with more tables that matter.
+    pub metrics_tables_max: usize,
+    /// Requests slower than this (from the request's last byte to its reply
+    /// queued) are logged at WARN with their duration split
+    /// (queue/parse/engine/reply), operation, table, key hash and
+    /// request id. 0 turns the slow-request log off. Default 1000 ms.
+    pub slow_request_ms: u64,
+    /// Request log: `"off"` (default) or `"json"`: one JSON line per
+    /// request on stderr (request id, operation, table, status, error type,
+    /// duration in µs). Costs a formatted line per request; for debugging
+    /// and audits, not for benchmarks.
+    pub request_log: String,
+    pub capacity: CapacityConfig,
     pub engine: EngineConfig,
+}
+
+/// Provisioned and on-demand capacity enforcement (`[capacity]`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapacityConfig {
+    /// Throttle as DynamoDB does: PROVISIONED tables and GSIs get
+    /// ProvisionedThroughputExceededException past their throughput and
+    /// burst credit, PAY_PER_REQUEST tables with OnDemandThroughput
+    /// maximums get ThrottlingException past them. `false` never throttles
+    /// (DynamoDB Local's behaviour). Default true.
+    pub enforce: bool,
+    /// Seconds of unused throughput a bucket may bank (DynamoDB keeps 300 s
+    /// of burst capacity). Larger lets longer bursts through; smaller
+    /// throttles sooner. Default 300.
+    pub burst_s: u64,
+    /// Read units one partition key may consume per second (DynamoDB's
+    /// per-partition limit, 3000); a hot key past it is throttled even
+    /// when its table has room. Default 3000.
+    pub partition_read_units_max: u64,
+    /// Write units per second of one partition key (DynamoDB: 1000).
+    pub partition_write_units_max: u64,
+    /// Hot-key buckets a shard keeps (least recently refilled are dropped
+    /// first; a dropped bucket starts full again). Bounds memory at ~64
+    /// bytes each. Default 10000.
+    pub partition_buckets_max: usize,
+}
+
+impl Default for CapacityConfig {
+    fn default() -> Self {
+        CapacityConfig {
+            enforce: true,
+            burst_s: 300,
+            partition_read_units_max: 3000,
+            partition_write_units_max: 1000,
+            partition_buckets_max: 10_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -265,6 +333,12 @@ impl Default for Config {
             credentials_file: None,
             insecure_no_auth: false,
             signing_keys_max: 1024,
+            admin_listen: "127.0.0.1:9464".to_string(),
+            metrics_enabled: true,
+            metrics_tables_max: 100,
+            slow_request_ms: 1000,
+            request_log: "off".to_string(),
+            capacity: CapacityConfig::default(),
             engine: EngineConfig::default(),
         }
     }
@@ -317,6 +391,14 @@ impl Config {
         config.shards = defaults.shards;
         config.shard_port_base = defaults.shard_port_base;
         config
+    }
+
+    /// The admin listener's address, if it is on.
+    pub fn admin_address(&self) -> Option<&str> {
+        match self.admin_listen.trim() {
+            "" | "off" => None,
+            addr => Some(addr),
+        }
     }
 
     pub fn preset(name: &str) -> Option<Config> {

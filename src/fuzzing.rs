@@ -133,6 +133,8 @@ async fn new_shard() -> Rc<Shard> {
         expiry: Default::default(),
         txns: Default::default(),
         streams: Default::default(),
+        meter: Default::default(),
+        metrics: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);
     crate::api::index::open(&shard)

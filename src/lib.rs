@@ -17,6 +17,7 @@ pub mod config;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod metrics;
 pub mod model;
 pub mod routing;
 pub mod runtime;

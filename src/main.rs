@@ -81,6 +81,9 @@ struct ServeArgs {
     /// PEM private key for --tls-cert (re-read on SIGHUP).
     #[arg(long)]
     tls_key: Option<PathBuf>,
+    /// Admin listener (Prometheus /metrics, /dynacore/*): ADDR, or "off".
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -104,6 +107,9 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     };
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(admin) = args.admin_listen {
+        config.admin_listen = admin;
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;

@@ -52,7 +52,16 @@ fn relative_data_dir_serves() {
     let _ = std::fs::remove_dir_all(cwd.join(&dir));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dynacore"))
         .current_dir(cwd)
-        .args(["serve", "--shards", "1", "--data-dir", &dir, "--listen"])
+        .args([
+            "serve",
+            "--admin-listen",
+            "off",
+            "--shards",
+            "1",
+            "--data-dir",
+            &dir,
+        ])
+        .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -11,7 +11,7 @@ here=benches/wrk
 peer=${1:-8004}; rounds=${2:-3}; secs=${3:-5}
 port=8010; data=target/wrk-bench-data
 rm -rf "$data"
-taskset -c 0 target/release/dynacore serve --shards 1 --data-dir "$data" --listen 127.0.0.1:$port 2>/dev/null &
+taskset -c 0 target/release/dynacore serve --admin-listen off --shards 1 --data-dir "$data" --listen 127.0.0.1:$port 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$port/ && break; sleep 0.1; done

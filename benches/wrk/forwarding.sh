@@ -9,7 +9,7 @@ here=benches/wrk
 rounds=${1:-3}; secs=${2:-5}
 port=8010; base=8020; data=target/wrk-forward-data
 rm -rf "$data"
-target/release/dynacore serve --shards 2 --data-dir "$data" --listen 127.0.0.1:$port --shard-port-base $base ${DYNACORE_ARGS:-} 2>/dev/null &
+target/release/dynacore serve --admin-listen off --shards 2 --data-dir "$data" --listen 127.0.0.1:$port --shard-port-base $base ${DYNACORE_ARGS:-} 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$port/ && break; sleep 0.1; done

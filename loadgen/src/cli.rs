@@ -157,6 +157,16 @@ pub struct WorkloadArgs {
     /// Per-request timeout in ms (counted as RequestTimeout errors; 0 = none).
     #[arg(long, default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+    /// Retry a throttled request (ThrottlingException,
+    /// ProvisionedThroughputExceededException, …) up to this many times
+    /// with SDK-style exponential back-off and full jitter; retries and
+    /// throttles are reported apart from errors. 0 (default) never retries.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+    /// Back-off base in ms: attempt n waits a random time in
+    /// [0, min(base × 2^n, 20 s)] (the AWS SDKs' DynamoDB default is 25 ms).
+    #[arg(long, default_value_t = 25)]
+    pub retry_base_ms: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -367,6 +377,8 @@ impl WorkloadArgs {
             },
             request_timeout: (self.request_timeout_ms > 0)
                 .then(|| std::time::Duration::from_millis(self.request_timeout_ms)),
+            retries_max: self.retries,
+            retry_base: std::time::Duration::from_millis(self.retry_base_ms),
         })
     }
 

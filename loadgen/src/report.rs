@@ -64,6 +64,11 @@ pub struct OpReport {
     /// the SLO gate checks.
     #[serde(default)]
     pub p99_with_failures_us: u64,
+    /// `[upper bound s, successful requests ≤ it]`, cumulative, at the
+    /// server's `dynacore_request_duration_seconds` bucket edges (+Inf is
+    /// `ops`): comparable bucket for bucket with `/metrics`.
+    #[serde(default)]
+    pub buckets: Vec<(f64, u64)>,
 }
 
 impl OpReport {
@@ -76,6 +81,10 @@ impl OpReport {
             uncorrected: Latency::of(&s.uncorrected),
             percentiles: percentile_table(&s.corrected),
             p99_with_failures_us: s.with_failures().value_at_quantile(0.99),
+            buckets: crate::stats::cumulative_buckets(&s.corrected)
+                .into_iter()
+                .filter(|(le, _)| le.is_finite())
+                .collect(),
         }
     }
 }
@@ -117,6 +126,9 @@ pub struct Report {
     pub ops: u64,
     pub errors: u64,
     pub throttles: u64,
+    /// Throttled attempts retried with back-off (`--retries`).
+    #[serde(default)]
+    pub retries: u64,
     pub error_types: BTreeMap<String, u64>,
     pub throughput_ops_per_s: f64,
     pub cpu_user_s: f64,
@@ -168,6 +180,7 @@ impl Report {
             ops,
             errors: totals.total_errors(),
             throttles: totals.throttles,
+            retries: totals.retries,
             error_types: totals.error_types.clone(),
             throughput_ops_per_s: ops as f64 / seconds,
             cpu_user_s: cpu.user.as_secs_f64(),
@@ -200,7 +213,7 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "== {}{} ({} loop{}) on {}: {:.0} ops/s, {} ops, {} errors ({} throttles) in {:.1} s",
+            "== {}{} ({} loop{}) on {}: {:.0} ops/s, {} ops, {} errors, {} throttled attempts ({} retried) in {:.1} s",
             self.workload,
             if self.label == self.workload {
                 String::new()
@@ -216,6 +229,7 @@ impl Report {
             self.ops,
             self.errors,
             self.throttles,
+            self.retries,
             self.duration_s
         );
         let ms = |us: u64| us as f64 / 1000.0;
@@ -254,6 +268,18 @@ impl Report {
             line(name, r);
         }
         line("ALL", &self.all);
+        if !self.all.buckets.is_empty() && self.all.ops > 0 {
+            // The server's histogram edges: compare with
+            // dynacore_request_duration_seconds bucket for bucket.
+            let mut text = String::from("ALL ≤ server bucket edges (cumulative %):");
+            for (le, n) in &self.all.buckets {
+                let pct = 100.0 * *n as f64 / self.all.ops as f64;
+                if le.is_finite() {
+                    let _ = write!(text, " {}s {pct:.1}", le);
+                }
+            }
+            let _ = writeln!(s, "{text}");
+        }
         for (t, n) in &self.error_types {
             let _ = writeln!(s, "  error {t}: {n}");
         }

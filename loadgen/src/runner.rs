@@ -52,6 +52,26 @@ pub struct RunSpec {
     pub pinning: Pinning,
     /// Per-request deadline; `None` waits forever.
     pub request_timeout: Option<Duration>,
+    /// Throttled requests retried at most this often (0: never).
+    pub retries_max: u32,
+    /// Exponential back-off base of those retries (full jitter).
+    pub retry_base: Duration,
+}
+
+/// SDK-style back-off before retry `attempt` (0-based): a uniformly random
+/// wait in [0, min(base × 2^attempt, 20 s)] ("full jitter").
+pub fn backoff(base: Duration, attempt: u32, random: u64) -> Duration {
+    let cap = Duration::from_secs(20);
+    let ceiling = base
+        .checked_mul(1u32 << attempt.min(20))
+        .unwrap_or(cap)
+        .min(cap);
+    let micros = ceiling.as_micros() as u64;
+    Duration::from_micros(if micros == 0 {
+        0
+    } else {
+        random % (micros + 1)
+    })
 }
 
 /// What the main thread gets back.
@@ -302,7 +322,18 @@ async fn worker(ctx: Rc<ThreadCtx>, w: usize) {
             }
             break;
         }
-        let outcome = worker.execute(op).await;
+        let mut outcome = worker.execute(op).await;
+        let mut attempt = 0;
+        while attempt < spec.retries_max
+            && matches!(&outcome, Err(OpFailure::Dynamo(t)) if is_throttle(t))
+        {
+            // A throttled attempt that will be retried: counted, not an error.
+            ctx.stats.borrow_mut().record_retry();
+            sleep_until(Instant::now() + backoff(spec.retry_base, attempt, worker.rng.next_u64()))
+                .await;
+            attempt += 1;
+            outcome = worker.execute(op).await;
+        }
         let done = Instant::now();
         let (c, u) = latency_pair_us(intended, sent, done);
         match outcome {

@@ -19,6 +19,25 @@ use hdrhistogram::Histogram;
 
 use crate::workload::OpKind;
 
+/// The server's latency bucket edges (`src/metrics/buckets.rs`, the
+/// buckets of `dynacore_request_duration_seconds`), so the load
+/// generator's per-operation figures line up with the server's.
+pub mod buckets {
+    #![allow(dead_code)]
+    include!("../../src/metrics/buckets.rs");
+}
+
+/// `(upper bound in seconds, requests at or below it)`, cumulative, for
+/// every server bucket edge and +Inf.
+pub fn cumulative_buckets(h: &Histogram<u64>) -> Vec<(f64, u64)> {
+    let mut out: Vec<(f64, u64)> = buckets::LATENCY_BUCKETS_US
+        .iter()
+        .map(|edge| (*edge as f64 / 1e6, h.count_between(0, *edge)))
+        .collect();
+    out.push((f64::INFINITY, h.len()));
+    out
+}
+
 /// Highest trackable latency: 100 s in microseconds; larger values saturate.
 pub const LATENCY_MAX_US: u64 = 100_000_000;
 pub const SIGFIG: u8 = 3;
@@ -77,6 +96,9 @@ pub struct Stats {
     pub ops: Vec<Option<OpStats>>,
     pub error_types: BTreeMap<String, u64>,
     pub throttles: u64,
+    /// Throttled attempts that were retried (`--retries`); each also
+    /// counts in `throttles`, none in the errors.
+    pub retries: u64,
     /// Open loop only: how late the load generator itself sent requests whose
     /// intended time had not yet come when a worker picked them (timer and
     /// CPU scheduling delay). Large values mean the *generator* is the
@@ -126,6 +148,12 @@ impl Stats {
 
     /// Counts one failed operation without a latency (prefer
     /// [`Stats::record_failure`]).
+    /// A throttled attempt about to be retried.
+    pub fn record_retry(&mut self) {
+        self.retries += 1;
+        self.throttles += 1;
+    }
+
     pub fn record_error(&mut self, op: OpKind, error_type: &str, throttle: bool) {
         self.op_mut(op).errors += 1;
         if throttle {
@@ -159,6 +187,7 @@ impl Stats {
             *self.error_types.entry(k.clone()).or_insert(0) += v;
         }
         self.throttles += other.throttles;
+        self.retries += other.retries;
     }
 
     pub fn total_ops(&self) -> u64 {
@@ -182,6 +211,20 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_use_the_server_edges() {
+        let mut h = new_histogram();
+        for us in [40, 60, 2_000, 30_000_000] {
+            h.record(us).expect("in range");
+        }
+        let b = cumulative_buckets(&h);
+        assert_eq!(b.len(), 18);
+        assert_eq!(b[0], (0.00005, 1));
+        assert_eq!(b[1], (0.0001, 2));
+        assert_eq!(b[16], (10.0, 3));
+        assert_eq!(b[17].1, 4);
+    }
 
     #[test]
     fn record_merge_and_errors() {

@@ -30,25 +30,76 @@ pub async fn handle_http(
     body: Vec<u8>,
     caller: Option<&Key>,
 ) -> (u16, Vec<u8>) {
+    let (status, body, trace) = handle_http_traced(shard, head, body, caller).await;
+    if let Some(detail) = &trace.fault {
+        tracing::error!(shard = shard.id, error = %detail, "request failed");
+    }
+    (status, body)
+}
+
+/// What the request logs need of one request: its operation, table, error
+/// and where its time went.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    pub operation: &'static str,
+    /// The table's label slot in [`crate::metrics::RequestMetrics`].
+    pub table_slot: u32,
+    /// JSON parse and request validation.
+    pub parse_us: u64,
+    /// The operation itself (forwarding, storage, the durable wait).
+    pub engine_us: u64,
+    /// The error's full `__type`, if it failed.
+    pub error: Option<String>,
+    /// A server fault's detail (for the log only; the client got the
+    /// generic message).
+    pub fault: Option<String>,
+}
+
+/// [`handle_http`], also returning the request's [`Trace`]; counts it in
+/// the shard's request metrics.
+pub async fn handle_http_traced(
+    shard: &Rc<Shard>,
+    head: &RequestHead<'_>,
+    body: Vec<u8>,
+    caller: Option<&Key>,
+) -> (u16, Vec<u8>, Trace) {
+    let started = std::time::Instant::now();
     shard
         .counters
         .requests
         .set(shard.counters.requests.get() + 1);
+    let mut trace = Trace {
+        operation: "Unknown",
+        ..Trace::default()
+    };
     let result = match route(head) {
-        Ok(op) => execute_as(shard, op, body, false, caller).await,
+        Ok(op) => {
+            trace.operation = op.name();
+            execute_traced(shard, op, body, false, caller, Some(&mut trace)).await
+        }
         Err(e) => Err(e),
     };
-    match result {
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    trace.engine_us = micros.saturating_sub(trace.parse_us);
+    let (status, body) = match result {
         Ok(body) => (200, body),
         Err(e) => {
             shard.counters.errors.set(shard.counters.errors.get() + 1);
             if e.is_server_fault() {
-                // The client got the generic message; the detail is here.
-                tracing::error!(shard = shard.id, error = %e, "request failed");
+                trace.fault = Some(e.to_string());
             }
+            trace.error = Some(e.type_name.clone());
             (e.status, e.to_json())
         }
-    }
+    };
+    shard.metrics.record(
+        trace.operation,
+        trace.table_slot,
+        micros,
+        0,
+        trace.error.as_deref(),
+    );
+    (status, body, trace)
 }
 
 /// Runs `op`; `forwarded` marks a request that another shard sent here.
@@ -58,19 +109,22 @@ pub async fn execute(
     body: Vec<u8>,
     forwarded: bool,
 ) -> Result<Vec<u8>, ApiError> {
-    execute_as(shard, op, body, forwarded, None).await
+    execute_traced(shard, op, body, forwarded, None, None).await
 }
 
 /// [`execute`] on behalf of `caller`, whose policy is evaluated (per item
 /// for batches and transactions) after validation and before the handler
-/// runs. A forwarded request was authorized where it arrived.
-pub async fn execute_as(
+/// runs (a forwarded request was authorized where it arrived); `trace`
+/// collects what the request logs and metrics need.
+async fn execute_traced(
     shard: &Rc<Shard>,
     op: Operation,
     body: Vec<u8>,
     forwarded: bool,
     caller: Option<&Key>,
+    trace: Option<&mut Trace>,
 ) -> Result<Vec<u8>, ApiError> {
+    let parse_started = std::time::Instant::now();
     // simd-json parses in place; keep the original bytes for forwarding
     // (the copy's memory is reused across requests).
     let mut scratch = request::Scratch::copy_of(&body);
@@ -85,6 +139,12 @@ pub async fn execute_as(
     let fields = request::Fields::of(&json)?;
     if !forwarded && let Some(key) = caller {
         access::authorize(shard, key, op, &fields)?;
+    }
+    if let Some(trace) = trace {
+        trace.parse_us = u64::try_from(parse_started.elapsed().as_micros()).unwrap_or(0);
+        if shard.metrics.enabled() {
+            trace.table_slot = shard.metrics.slot(fields.str("TableName").ok().flatten());
+        }
     }
     let outcome = match op {
         Operation::CreateTable => ops::create_table::handle(shard, fields).await?,

@@ -216,6 +216,17 @@ pub struct OutboxStats {
     pub lag_samples: u64,
 }
 
+/// What one table (or GSI) consumed and had refused on a shard, for
+/// `/metrics` (CloudWatch's ConsumedRead/WriteCapacityUnits and
+/// ThrottledRequests).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableUsage {
+    pub read_units: f64,
+    pub write_units: f64,
+    pub throttled_reads: u64,
+    pub throttled_writes: u64,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ShardStats {
     pub prefix: PrefixStats,
@@ -238,6 +249,12 @@ pub struct ShardStats {
     /// Stream records written and trimmed on this shard since start.
     pub stream_records_written: u64,
     pub stream_records_trimmed: u64,
+    /// Requests by operation and table, errors by type (`/metrics`).
+    pub requests_by_operation: Box<crate::metrics::RequestSnapshot>,
+    /// Capacity consumed and refused per table.
+    pub capacity: Vec<(String, TableUsage)>,
+    /// The engine's memtable, cache, flush and compaction figures.
+    pub engine: Box<crate::engine::EngineStats>,
 }
 
 /// Transaction counters of a shard (`/dynacore/metrics`).

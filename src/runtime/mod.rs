@@ -136,6 +136,9 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             })?)
         }
     };
+    if let Some(admin) = config.admin_address() {
+        refuse_if_listening(admin)?;
+    }
     let auth = auth::Shared::start(&config, &listen_addrs(&config, shard_count))?;
     auth::spawn_reloader(auth.clone())?;
     let catalog = Arc::new(load_catalog(&config.data_dir)?);
@@ -235,8 +238,8 @@ fn shard_addr(config: &Config, base: u16, id: u32) -> String {
     format!("{host}:{}", u32::from(base) + id)
 }
 
-/// Every address the server will listen on (the shared port and the
-/// shards' own ports): the start rule without credentials checks them all.
+/// Every address the server will listen on (the shared port, the TLS and
+/// admin ports, and the shards' own ports): the start rule without credentials checks them all.
 fn listen_addrs(config: &Config, shard_count: u32) -> Vec<String> {
     let mut addrs = if config.listen.is_empty() {
         Vec::new()
@@ -244,6 +247,7 @@ fn listen_addrs(config: &Config, shard_count: u32) -> Vec<String> {
         vec![config.listen.clone()]
     };
     addrs.extend(config.tls_listen.iter().cloned());
+    addrs.extend(config.admin_address().map(str::to_string));
     if let Some(base) = config.shard_port_base {
         addrs.extend((0..shard_count).map(|id| shard_addr(config, base, id)));
     }
@@ -322,6 +326,22 @@ async fn shard_main(
             config.transaction_tokens_max,
         ),
         streams: Default::default(),
+        meter: crate::api::shard::capacity::Meter::new(
+            crate::api::shard::capacity::CapacitySettings {
+                enforce: config.capacity.enforce,
+                burst_s: config.capacity.burst_s as f64,
+                partition_read_units_max: config.capacity.partition_read_units_max as f64,
+                partition_write_units_max: config.capacity.partition_write_units_max as f64,
+                partition_buckets_max: config.capacity.partition_buckets_max,
+                shards: shard_count,
+            },
+            &config.region,
+            "000000000000",
+        ),
+        metrics: crate::metrics::RequestMetrics::new(
+            config.metrics_enabled,
+            config.metrics_tables_max,
+        ),
     });
     crate::api::index::open(&shard)
         .await
@@ -347,7 +367,7 @@ async fn shard_main(
     // transaction is not locked again yet.
     mesh::spawn_receivers(shard.clone(), receivers);
     let local_config = Rc::new((*config).clone());
-    let shard_auth = auth::ShardAuth::new(auth, &config);
+    let shard_auth = auth::ShardAuth::new(auth.clone(), &config);
     let front = server::Front::new(shard.clone(), local_config, health.clone(), shard_auth);
     let mut addrs = Vec::new();
     if !config.listen.is_empty() {
@@ -368,6 +388,23 @@ async fn shard_main(
             source,
         })?;
         glommio::spawn_local(server::accept_loop(front.clone(), listener, tls)).detach();
+    }
+    // The admin listener (Prometheus /metrics, /dynacore/*) on shard 0:
+    // scrapes are rare, and a single listener is never shared by accident.
+    if id == 0
+        && let Some(addr) = config.admin_address()
+    {
+        let admin = server::Front::admin(
+            shard.clone(),
+            Rc::new((*config).clone()),
+            health.clone(),
+            auth::ShardAuth::new(auth, &config),
+        );
+        let listener = server::bind(addr).map_err(|source| RuntimeError::Listen {
+            listen: addr.to_string(),
+            source,
+        })?;
+        glommio::spawn_local(server::accept_loop(admin, listener, None)).detach();
     }
     health.set_state(id, health::ShardState::Serving);
     #[cfg(debug_assertions)]

@@ -133,6 +133,8 @@ pub struct Front {
     pub health: Arc<Health>,
     /// The credentials in force on this shard (refreshed by its heartbeat).
     pub auth: ShardAuth,
+    /// The admin listener's front: `GET /metrics` and `/dynacore/*` only.
+    pub admin: bool,
     open: Cell<usize>,
     budget: Budget,
 }
@@ -150,6 +152,30 @@ impl Front {
             config,
             health,
             auth,
+            admin: false,
+            open: Cell::new(0),
+            budget: Budget {
+                used: Cell::new(0),
+                max,
+            },
+        })
+    }
+
+    /// The admin listener's front (its connections are not counted in the
+    /// shard's client connection figures).
+    pub fn admin(
+        shard: Rc<Shard>,
+        config: Rc<Config>,
+        health: Arc<Health>,
+        auth: ShardAuth,
+    ) -> Rc<Front> {
+        let max = config.connection_buffers_bytes_max;
+        Rc::new(Front {
+            shard,
+            config,
+            health,
+            auth,
+            admin: true,
             open: Cell::new(0),
             budget: Budget {
                 used: Cell::new(0),
@@ -159,6 +185,10 @@ impl Front {
     }
 
     fn add_connections(&self, delta: isize) {
+        if self.admin {
+            self.open.set(self.open.get().saturating_add_signed(delta));
+            return;
+        }
         let open = self.open.get().saturating_add_signed(delta);
         self.open.set(open);
         self.health.set_connections_open(self.shard.id, open as u64);
@@ -542,6 +572,10 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
         preflight(out, &request, &id);
         return;
     }
+    if front.admin {
+        admin_request(front, &request, out, &id).await;
+        return;
+    }
     match (request.method.as_str(), request.path.as_str()) {
         // DynamoDB ignores the path of an API request.
         ("POST", _) => api_request(front, request, out, &id, cors).await,
@@ -584,6 +618,35 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
         }
         _ => not_found(out, &id, close, cors),
     }
+}
+
+/// The admin listener: Prometheus `GET /metrics` and the `/dynacore/*`
+/// endpoints; anything else is 404.
+async fn admin_request(front: &Front, request: &http::Request, out: &mut Vec<u8>, id: &str) {
+    let shard = &front.shard;
+    let close = request.close;
+    let (status, content_type, body) = match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/metrics") => {
+            let (status, body) =
+                super::admin::metrics_prometheus(shard, &front.health, &front.config).await;
+            (status, crate::metrics::prom::CONTENT_TYPE, body)
+        }
+        ("GET", "/dynacore/health") => {
+            let (status, body) = front.health.http_report();
+            (status, "application/json", body)
+        }
+        ("GET", "/dynacore/partition-map") => (
+            200,
+            "application/json",
+            super::admin::partition_map_json(shard, &front.config),
+        ),
+        ("GET", "/dynacore/metrics") => {
+            let (status, body) = super::admin::metrics_json(shard).await;
+            (status, "application/json", body)
+        }
+        _ => (404, "text/plain", b"not found\n".to_vec()),
+    };
+    http::write_response(out, status, content_type, id, &body, close);
 }
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
@@ -746,15 +809,92 @@ async fn api_request(
         has_authorization: request.has_authorization,
     };
     let key = caller.as_ref().and_then(Caller::key);
-    let (status, body) = api::handle_http(shard, &head, body, key).await;
+    let started = Instant::now();
+    let (status, body, trace) = api::dispatch::handle_http_traced(shard, &head, body, key).await;
+    let replied = Instant::now();
+    let mut compressed = None;
     if request.accepts_gzip && body.len() >= front.config.response_gzip_bytes_min {
-        let compressed = http::gzip(&body);
-        if compressed.len() < body.len() {
-            reply(out, status, &compressed, Some("gzip"));
-            return;
+        let gz = http::gzip(&body);
+        if gz.len() < body.len() {
+            compressed = Some(gz);
         }
     }
-    reply(out, status, &body, None);
+    match &compressed {
+        Some(gz) => reply(out, status, gz, Some("gzip")),
+        None => reply(out, status, &body, None),
+    }
+    log_request(front, id, status, &trace, started, replied);
+}
+
+/// The request logs: a server fault's detail, the slow-request log
+/// (`slow_request_ms`) and the JSON request log (`request_log = "json"`),
+/// each line with the request's `x-amzn-RequestId`.
+fn log_request(
+    front: &Front,
+    id: &str,
+    status: u16,
+    trace: &api::dispatch::Trace,
+    started: Instant,
+    replied: Instant,
+) {
+    let shard = &front.shard;
+    if let Some(detail) = &trace.fault {
+        tracing::error!(shard = shard.id, request_id = id, error = %detail, "request failed");
+    }
+    let config = &front.config;
+    let json = config.request_log == "json";
+    if config.slow_request_ms == 0 && !json {
+        return;
+    }
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let total_us = micros(started.elapsed());
+    let reply_us = micros(replied.elapsed());
+    let slow = config.slow_request_ms > 0 && total_us >= config.slow_request_ms * 1000;
+    if !slow && !json {
+        return;
+    }
+    let table = shard.metrics.table_name(trace.table_slot);
+    let error = trace
+        .error
+        .as_deref()
+        .map(|t| t.rsplit('#').next().unwrap_or(t))
+        .unwrap_or("");
+    if slow {
+        tracing::warn!(
+            shard = shard.id,
+            request_id = id,
+            operation = trace.operation,
+            table = %table,
+            status,
+            error_type = error,
+            total_us,
+            parse_us = trace.parse_us,
+            engine_us = trace.engine_us,
+            reply_us,
+            "slow request"
+        );
+    }
+    if json {
+        let mut line = String::with_capacity(256);
+        line.push_str("{\"type\":\"request\",\"request_id\":\"");
+        line.push_str(id);
+        line.push_str(&format!(
+            "\",\"shard\":{},\"operation\":\"{}\",\"table\":{},\"status\":{status},\"error_type\":\"{error}\",\"duration_us\":{total_us},\"parse_us\":{},\"engine_us\":{},\"reply_us\":{reply_us},\"slow\":{slow}}}",
+            shard.id,
+            trace.operation,
+            json_string(&table),
+            trace.parse_us,
+            trace.engine_us,
+        ));
+        eprintln!("{line}");
+    }
+}
+
+/// `value` as a JSON string literal.
+fn json_string(value: &str) -> String {
+    let mut out = Vec::with_capacity(value.len() + 2);
+    crate::model::value::write_json_str(&mut out, value);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Budget bytes taken for the duration of one request; given back on drop.

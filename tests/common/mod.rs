@@ -24,6 +24,9 @@ static NEXT_DIR: AtomicU32 = AtomicU32::new(0);
 pub struct Server {
     pub child: Option<Child>,
     pub port: u16,
+    /// The admin listener's port (Prometheus `/metrics`, `/dynacore/*`),
+    /// free like `port`: parallel tests never meet on a fixed port.
+    pub admin_port: u16,
     pub data_dir: PathBuf,
     pub shards: u32,
     pub extra_args: Vec<String>,
@@ -75,6 +78,7 @@ impl Server {
         let mut server = Server {
             child: None,
             port: free_port(),
+            admin_port: free_port(),
             data_dir: fresh_data_dir(name),
             shards,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
@@ -85,8 +89,12 @@ impl Server {
         for attempt in 1.. {
             match server.launch() {
                 Ok(()) => break,
-                Err(e) if attempt < 10 && e.contains("cannot listen") => {
+                Err(e)
+                    if attempt < 10
+                        && (e.contains("cannot listen") || e.contains("already served")) =>
+                {
                     server.port = free_port();
+                    server.admin_port = free_port();
                 }
                 Err(e) => panic!("server starts: {e}"),
             }
@@ -103,6 +111,8 @@ impl Server {
             .arg(&self.data_dir)
             .arg("--shards")
             .arg(self.shards.to_string())
+            .arg("--admin-listen")
+            .arg(format!("127.0.0.1:{}", self.admin_port))
             .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -79,6 +79,8 @@ impl Server {
             let log_file = std::fs::File::create(&log).expect("server log under target/");
             let child = Command::new(&bin)
                 .arg("serve")
+                // Parallel tests never share the default admin port.
+                .args(["--admin-listen", "off"])
                 .args(args)
                 .args(["--listen", &addr, "--data-dir"])
                 .arg(scratch.join("data"))

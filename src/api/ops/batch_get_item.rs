@@ -89,6 +89,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             raw: member,
         });
     }
+    for req in &tables {
+        shard.meter.admit_read(&req.table, None, None)?;
+    }
     // One Get per owning shard, all tables together.
     let mut by_owner: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
     for (t, req) in tables.iter().enumerate() {
@@ -112,6 +115,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
                 found[t][k] = Some(decode_item(&bytes)?);
             }
         }
+    }
+    // Each item rounded on its own, as DynamoDB charges a batch.
+    for (req, items) in tables.iter().zip(&found) {
+        let units: f64 = items
+            .iter()
+            .map(|i| read_units(i.as_ref().map_or(0, item_size), req.consistent))
+            .sum();
+        shard.meter.charge_read(&req.table, None, units, None);
     }
     Ok(Outcome::Reply(reply(&tables, found, consumed)))
 }

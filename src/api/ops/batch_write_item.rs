@@ -59,7 +59,20 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         ));
     }
     let (writes, tables) = plan(shard, &request_items, total)?;
+    let catalog = shard.catalog();
+    for name in &tables {
+        if let Some(table) = catalog.table(name) {
+            shard.meter.admit_write(table, None)?;
+        }
+    }
     let (report, units) = execute(shard, writes, tables, consumed != ConsumedMode::None).await?;
+    for (name, table_units) in &units {
+        if let Some(table) = catalog.table(name) {
+            shard
+                .meter
+                .charge_write(table, *table_units, &report.index_units, None);
+        }
+    }
     Ok(Outcome::Reply(reply(
         report,
         want_metrics,

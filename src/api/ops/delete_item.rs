@@ -44,6 +44,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if key.owner != shard.id {
         return Ok(Outcome::Forward(key.owner));
     }
+    shard.meter.admit_write(&table, Some(key.hash))?;
+    let key_hash = key.hash;
     // The old item decides the condition, capacity and ALL_OLD.
     let locked = lock_and_read(shard, &key).await?;
     check(cond.as_ref(), locked.old.as_ref(), return_old)?;
@@ -64,12 +66,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if let (Some(old), "ALL_OLD") = (&old, return_values) {
         reply.item("Attributes", old);
     }
-    reply.consumed_with_indexes(
-        consumed,
-        &table.name,
-        write_units(old.as_ref().map_or(0, item_size)),
-        &report.index_units,
-    );
+    let units = write_units(old.as_ref().map_or(0, item_size));
+    shard
+        .meter
+        .charge_write(&table, units, &report.index_units, Some(key_hash));
+    reply.consumed_with_indexes(consumed, &table.name, units, &report.index_units);
     if want_metrics {
         reply.collection_metrics(&report.collections);
     }

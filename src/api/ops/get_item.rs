@@ -30,6 +30,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     ph.finish()?;
     let table = table_for_items(shard, name)?;
     let key = key_from_values(shard, &table, key_values)?;
+    shard.meter.admit_read(&table, None, Some(key.hash))?;
     let mut reply = ReplyBuilder::new();
     let mut size = 0;
     if let Some(bytes) = get_on_owner(shard, key.owner, &key.storage).await? {
@@ -43,6 +44,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             None => size = reply.stored_item("Item", &bytes)?,
         }
     }
-    reply.consumed(consumed, &table.name, read_units(size, consistent));
+    let units = read_units(size, consistent);
+    shard.meter.charge_read(&table, None, units, Some(key.hash));
+    reply.consumed(consumed, &table.name, units);
     Ok(Outcome::Reply(reply.finish()))
 }

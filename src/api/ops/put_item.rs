@@ -51,6 +51,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if key.owner != shard.id && !plain {
         return Ok(Outcome::Forward(key.owner));
     }
+    shard.meter.admit_write(&table, Some(key.hash))?;
+    let key_hash = key.hash;
     let encoded = encode_item(&item);
     let new_size = item_size(&item);
     // A plain put skips reading the old item and ships only the write to the
@@ -89,12 +91,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         reply.item("Attributes", old);
     }
     let old_size = old.as_ref().map_or(plain_old_size, item_size);
-    reply.consumed_with_indexes(
-        consumed,
-        &table.name,
-        write_units(new_size.max(old_size)),
-        &report.index_units,
-    );
+    let units = write_units(new_size.max(old_size));
+    shard
+        .meter
+        .charge_write(&table, units, &report.index_units, Some(key_hash));
+    reply.consumed_with_indexes(consumed, &table.name, units, &report.index_units);
     if want_metrics {
         reply.collection_metrics(&report.collections);
     }

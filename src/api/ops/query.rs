@@ -177,6 +177,7 @@ async fn query_table(
     if key.owner != shard.id {
         return Ok(Outcome::Forward(key.owner));
     }
+    shard.meter.admit_read(table, None, Some(key.hash))?;
     let partition = partition_prefix(table.id, key.hash, &pk);
     let (mut lower, mut upper) = sort_range(&partition, sort.as_ref());
     if let Some(start) = fields.get("ExclusiveStartKey") {
@@ -196,6 +197,7 @@ async fn query_table(
         request.limit,
     );
     fill(shard, &mut page, (lower, upper), request.forward).await?;
+    page.charge(&shard.meter, request.consistent, Some(key.hash));
     Ok(Outcome::Reply(
         page.reply(request.consumed, request.consistent),
     ))
@@ -277,6 +279,9 @@ async fn query_index(
     if owner != shard.id {
         return Ok(Outcome::Forward(owner));
     }
+    shard
+        .meter
+        .admit_read(table, Some(index_name), Some(hash))?;
     let mut prefix = keys::partition_prefix(index, hash, &hash_values);
     for value in &cond.range_eqs {
         keys::push_range_value(&mut prefix, value);
@@ -314,6 +319,7 @@ async fn query_index(
         reshape: plan.reshape,
     });
     fill_index(shard, table, plan, &mut page, range, q.forward).await?;
+    page.charge(&shard.meter, q.consistent, Some(hash));
     Ok(Outcome::Reply(page.reply(q.consumed, q.consistent)))
 }
 

@@ -112,8 +112,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
         walk.resume = Some((hash, storage));
     }
+    shard.meter.admit_read(&table, request.index_name, None)?;
     let mut page = new_page(&request, &walk);
     fill(shard, &walk, &mut page).await?;
+    page.charge(&shard.meter, request.consistent, None);
     Ok(Outcome::Reply(
         page.reply(request.consumed, request.consistent),
     ))

@@ -24,6 +24,11 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     {
         return Ok(Outcome::Forward(only));
     }
+    for get in &plan.gets {
+        shard
+            .meter
+            .admit_read(&get.table, None, Some(get.key.hash))?;
+    }
     let by_shard: Vec<(u32, Vec<Vec<u8>>)> = owners
         .iter()
         .map(|o| {
@@ -87,6 +92,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         }
         // Transactional reads cost 2 read units per 4 KB.
         let cost = 2.0 * read_units(size, true);
+        shard
+            .meter
+            .charge_read(&get.table, None, cost, Some(get.key.hash));
         match units.iter_mut().find(|(t, _)| *t == get.table.name) {
             Some((_, u)) => *u += cost,
             None => units.push((&get.table.name, cost)),

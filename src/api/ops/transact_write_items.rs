@@ -11,6 +11,7 @@ use std::rc::Rc;
 use crate::api::messages::TxnOp;
 use crate::api::messages::WriteReport;
 use crate::api::protocol::error::ApiError;
+use crate::api::protocol::error::CancellationReason;
 use crate::api::protocol::reply::{
     CollectionMetrics, ConsumedMode, IndexUnits, read_units, write_consumed_object, write_units,
 };
@@ -25,6 +26,12 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let plan = write_plan(shard, &fields)?;
     let shards = plan.shards(shard);
     let summary = Summary::of(&plan);
+    // Admitted on the shard that runs it (a forwarded one, on its owner).
+    let forwarded = matches!(shards[..], [only] if only != shard.id);
+    if !forwarded {
+        admit(shard, &plan.actions)?;
+    }
+    let tables: Vec<_> = plan.actions.iter().map(|a| a.table.clone()).collect();
     let finished = if let [only] = shards[..] {
         if only != shard.id {
             return Ok(Outcome::Forward(only));
@@ -59,7 +66,10 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         two_phase(shard, shares, summary.tables.len()).await?
     };
     match finished {
-        Finished::Committed { report, sizes } => Ok(Outcome::Reply(summary.reply(&report, &sizes))),
+        Finished::Committed { report, sizes } => {
+            summary.charge(shard, &tables, &report, &sizes);
+            Ok(Outcome::Reply(summary.reply(&report, &sizes)))
+        }
         Finished::Repeat => Ok(Outcome::Reply(summary.repeat_reply())),
         Finished::Cancelled(reasons) => Err(ApiError::transaction_canceled(reasons)),
     }
@@ -73,7 +83,73 @@ struct Summary {
     want_metrics: bool,
 }
 
+/// Refuses the transaction while a table it touches has no credit left:
+/// TransactionCanceledException with ThrottlingError for that action.
+fn admit(shard: &Shard, actions: &[crate::api::messages::TxnAction]) -> Result<(), ApiError> {
+    for (i, action) in actions.iter().enumerate() {
+        let admitted = if matches!(action.op, TxnOp::ConditionCheck) {
+            shard.meter.admit_read(&action.table, None, None)
+        } else {
+            shard.meter.admit_write(&action.table, None)
+        };
+        if admitted.is_err() {
+            let mut reasons = vec![CancellationReason::NONE; actions.len()];
+            reasons[i] = CancellationReason::new("ThrottlingError", THROTTLING_ERROR_MESSAGE);
+            return Err(ApiError::transaction_canceled(reasons));
+        }
+    }
+    Ok(())
+}
+
+/// DynamoDB's message of a ThrottlingError cancellation reason.
+const THROTTLING_ERROR_MESSAGE: &str = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html";
+
 impl Summary {
+    /// Charges the committed transaction to the meter: 2 write units per
+    /// KB of each write, 2 read units per 4 KB of each ConditionCheck.
+    fn charge(
+        &self,
+        shard: &Shard,
+        tables: &[std::sync::Arc<crate::catalog::TableDef>],
+        report: &WriteReport,
+        sizes: &[(usize, usize)],
+    ) {
+        for (index, bytes) in sizes {
+            let (Some((_, writes)), Some(table)) = (self.tables.get(*index), tables.get(*index))
+            else {
+                continue;
+            };
+            if *writes {
+                shard
+                    .meter
+                    .charge_write(table, 2.0 * write_units(*bytes), &[], None);
+            } else {
+                shard
+                    .meter
+                    .charge_read(table, None, 2.0 * read_units(*bytes, true), None);
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for table in tables {
+            if seen.contains(&table.name.as_str()) {
+                continue;
+            }
+            seen.push(&table.name);
+            let of_table: Vec<IndexUnits> = report
+                .index_units
+                .iter()
+                .filter(|u| u.table == table.name)
+                .map(|u| IndexUnits {
+                    units: 2.0 * u.units,
+                    ..u.clone()
+                })
+                .collect();
+            if !of_table.is_empty() {
+                shard.meter.charge_write(table, 0.0, &of_table, None);
+            }
+        }
+    }
+
     fn of(plan: &WritePlan) -> Summary {
         Summary {
             tables: plan

@@ -52,6 +52,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if key.owner != shard.id {
         return Ok(Outcome::Forward(key.owner));
     }
+    shard.meter.admit_write(&table, Some(key.hash))?;
     let locked = lock_and_read(shard, &key).await?;
     check(
         request.cond.as_ref(),
@@ -62,6 +63,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if locked.old.is_none() && request.update.as_ref().is_some_and(Update::only_removes) {
         drop(locked.guard);
         let mut reply = ReplyBuilder::new();
+        shard
+            .meter
+            .charge_write(&table, write_units(0), &[], Some(key.hash));
         reply.consumed(request.consumed, &table.name, write_units(0));
         return Ok(Outcome::Reply(reply.finish()));
     }
@@ -71,6 +75,13 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let committed = commit(shard, vec![write]).await?;
     drop(locked.guard);
     let report = committed.wait().await?;
+    let old_size = locked.old.as_ref().map_or(0, item_size);
+    shard.meter.charge_write(
+        &table,
+        write_units(item_size(&new).max(old_size)),
+        &report.index_units,
+        Some(key.hash),
+    );
     Ok(Outcome::Reply(reply(
         &request, &table, locked.old, new, &report,
     )))

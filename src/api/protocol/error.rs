@@ -27,11 +27,33 @@ pub struct ApiError {
     /// ConditionalCheckFailed with `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
     pub item: Option<Item>,
     /// A server fault's detail, for the log only: never sent to clients.
-    pub detail: Option<String>,
+    /// (`Box<str>`: errors stay within 128 bytes on every path.)
+    pub detail: Option<Box<str>>,
     /// TransactionCanceledException: one reason per action, in request
     /// order (boxed: errors stay small on every path that returns one).
     pub reasons: Option<Box<Cancellation>>,
+    /// ProvisionedThroughputExceededException and ThrottlingException of
+    /// capacity enforcement: why and on what (the 2025 API's
+    /// `ThrottlingReasons`).
+    pub throttling: Option<Box<Vec<ThrottlingReason>>>,
 }
+
+/// One `{"reason":…,"resource":…}` of `ThrottlingReasons`: the reason is
+/// ResourceType + OperationType + LimitType (`TableReadProvisionedThroughputExceeded`,
+/// `IndexWriteKeyRangeThroughputExceeded`, …), the resource a table or index ARN.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThrottlingReason {
+    pub reason: String,
+    pub resource: String,
+}
+
+/// DynamoDB's message when a provisioned table's throughput is exceeded.
+pub const PROVISIONED_EXCEEDED_MESSAGE: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
+/// ... and when one of its GSIs' is (the base write is refused).
+pub const INDEX_PROVISIONED_EXCEEDED_MESSAGE: &str = "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API";
+/// The message of a ThrottlingException past an on-demand maximum.
+pub const ON_DEMAND_EXCEEDED_MESSAGE: &str =
+    "Throughput exceeds the maximum OnDemandThroughput configured on table or index";
 
 /// The CancellationReasons of a TransactionCanceledException.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,6 +115,7 @@ impl ApiError {
             item: None,
             detail: None,
             reasons: None,
+            throttling: None,
         }
     }
 
@@ -246,6 +269,19 @@ impl ApiError {
         )
     }
 
+    /// A capacity refusal with its ThrottlingReasons: provisioned
+    /// (ProvisionedThroughputExceededException) or on demand
+    /// (ThrottlingException).
+    pub fn throttled(provisioned: bool, message: &str, reasons: Vec<ThrottlingReason>) -> Self {
+        let mut error = if provisioned {
+            Self::provisioned_throughput_exceeded(message)
+        } else {
+            Self::throttling(message)
+        };
+        error.throttling = Some(Box::new(reasons));
+        error
+    }
+
     /// Too many requests in flight on a shard.
     pub fn throttling(message: impl Into<String>) -> Self {
         Self::new(
@@ -314,7 +350,7 @@ impl ApiError {
     /// A server fault: clients get [`INTERNAL_MESSAGE`], the log `detail`.
     pub fn internal(detail: impl Into<String>) -> Self {
         let mut error = Self::new(500, DYNAMODB, "InternalServerError", INTERNAL_MESSAGE);
-        error.detail = Some(detail.into());
+        error.detail = Some(detail.into().into_boxed_str());
         error
     }
 
@@ -363,6 +399,20 @@ impl ApiError {
                     out.extend_from_slice(b",\"Item\":");
                     write_json_map(&mut out, item);
                 }
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        if let Some(reasons) = &self.throttling {
+            out.extend_from_slice(b",\"ThrottlingReasons\":[");
+            for (i, r) in reasons.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"reason\":");
+                write_json_str(&mut out, &r.reason);
+                out.extend_from_slice(b",\"resource\":");
+                write_json_str(&mut out, &r.resource);
                 out.push(b'}');
             }
             out.push(b']');

@@ -3,6 +3,7 @@
 //! per KB, 1 read unit per 4 KB, halved for eventually consistent reads;
 //! index writes broken down per index for INDEXES).
 
+use super::capacity;
 use crate::catalog::IndexKind;
 use crate::model::codec::{DecodeError, write_item_json};
 use crate::model::value::{Item, Value, write_json_map, write_json_str};
@@ -48,15 +49,16 @@ pub struct IndexUnits {
     pub units: f64,
 }
 
-/// Write capacity units: 1 per KB of the larger of old and new item.
+/// Write capacity units: 1 per KB of the larger of old and new item
+/// ([`capacity::item_write_units`]).
 pub fn write_units(bytes: usize) -> f64 {
-    bytes.div_ceil(1024).max(1) as f64
+    capacity::item_write_units(bytes, false)
 }
 
-/// Read capacity units: 1 per 4 KB, halved for eventually consistent reads.
+/// Read capacity units: 1 per 4 KB, halved for eventually consistent reads
+/// ([`capacity::item_read_units`]).
 pub fn read_units(bytes: usize, consistent: bool) -> f64 {
-    let units = bytes.div_ceil(4096).max(1) as f64;
-    if consistent { units } else { units / 2.0 }
+    capacity::item_read_units(bytes, capacity::ReadKind::of(consistent))
 }
 
 /// Appends `,"ConsumedCapacity":{…}` when requested.

@@ -10,6 +10,7 @@ use crate::api::expr::{self, Condition, Projection};
 use crate::api::index::keys;
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::reply::{ConsumedMode, read_units, write_consumed};
+use crate::api::shard::capacity::Meter;
 use crate::catalog::{IndexDef, IndexKind, TableDef};
 use crate::model::Item;
 use crate::model::codec::decode_item;
@@ -134,6 +135,36 @@ impl<'r> PageBuilder<'r> {
             }
         }
         key
+    }
+
+    /// Charges what this page read to `meter`: the bytes examined, summed
+    /// then rounded (before any filter), to the table or to the index read;
+    /// base items an LSI read fetched, to the table.
+    pub fn charge(&self, meter: &Meter, consistent: bool, key_hash: Option<u64>) {
+        match &self.index {
+            None => meter.charge_read(
+                self.table,
+                None,
+                read_units(self.bytes, consistent),
+                key_hash,
+            ),
+            Some(ix) => {
+                meter.charge_read(
+                    self.table,
+                    Some(&ix.index.name),
+                    read_units(self.bytes, consistent),
+                    key_hash,
+                );
+                if self.fetched_bytes > 0 {
+                    meter.charge_read(
+                        self.table,
+                        None,
+                        read_units(self.fetched_bytes, consistent),
+                        None,
+                    );
+                }
+            }
+        }
     }
 
     pub fn reply(self, consumed: ConsumedMode, consistent: bool) -> Vec<u8> {

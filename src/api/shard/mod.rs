@@ -12,6 +12,7 @@
 
 pub mod backfills;
 pub mod expiry;
+pub mod capacity;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
@@ -136,6 +137,10 @@ pub struct Shard {
     pub streams: streams::StreamShards,
     /// The TTL expirer's counters.
     pub expiry: expiry::ExpiryCounters,
+    /// Capacity buckets and per-table consumption (`capacity.rs`).
+    pub meter: capacity::Meter,
+    /// Request counts and latency by operation and table (`/metrics`).
+    pub metrics: crate::metrics::RequestMetrics,
 }
 
 impl Shard {

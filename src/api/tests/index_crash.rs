@@ -125,6 +125,8 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             expiry: Default::default(),
             txns: Default::default(),
             streams: Default::default(),
+            meter: Default::default(),
+            metrics: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);

@@ -35,6 +35,10 @@ pub struct PhaseSummary {
     pub p999: u64,
     pub max: u64,
     pub mean: u64,
+    /// Observations per bucket of the shared latency edges
+    /// (`metrics::LATENCY_BUCKETS_US`, then +Inf), for Prometheus
+    /// histograms (µs phases only; meaningless for record counts).
+    pub buckets: [u64; crate::metrics::LATENCY_BUCKETS_US.len() + 1],
 }
 
 /// Every phase's summary (see the module docs for what each times).
@@ -85,6 +89,14 @@ impl Hist {
         if h.is_empty() {
             return PhaseSummary::default();
         }
+        let mut buckets = [0u64; crate::metrics::LATENCY_BUCKETS_US.len() + 1];
+        let mut below = 0u64;
+        for (i, edge) in crate::metrics::LATENCY_BUCKETS_US.iter().enumerate() {
+            let upto = h.count_between(0, *edge);
+            buckets[i] = upto.saturating_sub(below);
+            below = upto;
+        }
+        buckets[crate::metrics::LATENCY_BUCKETS_US.len()] = h.len().saturating_sub(below);
         PhaseSummary {
             count: h.len(),
             p50: h.value_at_quantile(0.50),
@@ -92,6 +104,7 @@ impl Hist {
             p999: h.value_at_quantile(0.999),
             max: h.max(),
             mean: h.mean() as u64,
+            buckets,
         }
     }
 }

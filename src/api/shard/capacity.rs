@@ -1,0 +1,654 @@
+//! Capacity enforcement: token buckets per table, per GSI and per
+//! partition key, refilled at the provisioned rate with `burst_s` seconds
+//! of burst credit, as DynamoDB throttles.
+//!
+//! Buckets are shard-local (no lock, no message per request): each shard
+//! holds `1/shards` of every rate and credit, since clients spread over the
+//! shards through SO_REUSEPORT. DynamoDB's own admission is the model: a
+//! request is admitted while its bucket has credit left (> 0), and then
+//! charged what it really consumed, so one large read may take a bucket
+//! into debt that later refills repay. A refusal changes nothing stored.
+//!
+//! PROVISIONED tables: table read/write buckets at the table's RCU/WCU, each
+//! GSI's at its own; LSIs consume the table's. A write to a table whose
+//! GSI has no write credit is refused on the base table (DynamoDB's GSI
+//! write back-pressure). PAY_PER_REQUEST tables: only OnDemandThroughput
+//! maximums, a per-second cap (one second of credit), ThrottlingException.
+//! Both: one partition key may take at most `partition_read_units_max` /
+//! `partition_write_units_max` per second (one second of credit).
+//!
+//! Limits are read from the catalog on every admission, so an UpdateTable
+//! applies at once; a bucket keeps its credit, clamped to the new burst.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::api::protocol::error::{
+    ApiError, INDEX_PROVISIONED_EXCEEDED_MESSAGE, ON_DEMAND_EXCEEDED_MESSAGE,
+    PROVISIONED_EXCEEDED_MESSAGE, ThrottlingReason,
+};
+use crate::api::protocol::reply::IndexUnits;
+use crate::catalog::{BillingMode, IndexKind, TableDef};
+
+/// The knobs of `[capacity]` a shard needs.
+#[derive(Clone, Debug)]
+pub struct CapacitySettings {
+    pub enforce: bool,
+    pub burst_s: f64,
+    pub partition_read_units_max: f64,
+    pub partition_write_units_max: f64,
+    pub partition_buckets_max: usize,
+    /// Shards sharing every rate.
+    pub shards: u32,
+}
+
+impl CapacitySettings {
+    /// Never throttles (unit tests, DynamoDB Local's behaviour).
+    pub fn off() -> Self {
+        CapacitySettings {
+            enforce: false,
+            burst_s: 300.0,
+            partition_read_units_max: 3000.0,
+            partition_write_units_max: 1000.0,
+            partition_buckets_max: 0,
+            shards: 1,
+        }
+    }
+}
+
+/// A token bucket: `tokens` units of credit, refilled at a rate set on
+/// every refill (so a changed limit applies at once).
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// A full bucket (a new table starts with its burst credit).
+    pub fn full(rate: f64, burst_s: f64, now: Instant) -> Bucket {
+        Bucket {
+            tokens: rate * burst_s,
+            at: now,
+        }
+    }
+
+    /// Adds the credit earned since the last refill at `rate`, up to
+    /// `burst_s` seconds of it.
+    pub fn refill(&mut self, rate: f64, burst_s: f64, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(rate * burst_s);
+        self.at = now;
+    }
+
+    pub fn has_credit(&self) -> bool {
+        self.tokens > 0.0
+    }
+
+    pub fn charge(&mut self, units: f64) {
+        self.tokens -= units;
+    }
+
+    pub fn tokens(&self) -> f64 {
+        self.tokens
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    Write,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Read => "Read",
+            Op::Write => "Write",
+        }
+    }
+}
+
+pub use crate::api::messages::TableUsage;
+
+#[derive(Default)]
+struct Buckets {
+    read: Option<Bucket>,
+    write: Option<Bucket>,
+}
+
+impl Buckets {
+    fn get(&mut self, op: Op) -> &mut Option<Bucket> {
+        match op {
+            Op::Read => &mut self.read,
+            Op::Write => &mut self.write,
+        }
+    }
+}
+
+#[derive(Default)]
+struct TableState {
+    name: String,
+    table: Buckets,
+    /// GSI buckets by index name (at most 20).
+    indexes: Vec<(String, Buckets)>,
+    usage: TableUsage,
+}
+
+impl TableState {
+    fn index(&mut self, name: &str) -> &mut Buckets {
+        let at = match self.indexes.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.indexes.push((name.to_string(), Buckets::default()));
+                self.indexes.len() - 1
+            }
+        };
+        &mut self.indexes[at].1
+    }
+}
+
+/// A shard's capacity meter.
+pub struct Meter {
+    settings: CapacitySettings,
+    arn_prefix: String,
+    tables: RefCell<HashMap<u32, TableState>>,
+    keys: RefCell<HashMap<(u32, u64), Buckets>>,
+}
+
+impl Default for Meter {
+    /// Meters, never throttles.
+    fn default() -> Self {
+        Meter::new(CapacitySettings::off(), "us-east-1", "000000000000")
+    }
+}
+
+/// A limit: units per second and seconds of credit, on this shard.
+#[derive(Clone, Copy)]
+struct Limit {
+    rate: f64,
+    burst_s: f64,
+}
+
+impl Meter {
+    pub fn new(settings: CapacitySettings, region: &str, account_id: &str) -> Meter {
+        Meter {
+            settings,
+            arn_prefix: format!("arn:aws:dynamodb:{region}:{account_id}:table/"),
+            tables: Default::default(),
+            keys: Default::default(),
+        }
+    }
+
+    pub fn enforcing(&self) -> bool {
+        self.settings.enforce
+    }
+
+    fn share(&self, units_per_s: f64) -> f64 {
+        units_per_s / f64::from(self.settings.shards.max(1))
+    }
+
+    /// The table's own limit for `op`, if it has one.
+    fn table_limit(&self, table: &TableDef, op: Op) -> Option<Limit> {
+        let units = match table.billing_mode {
+            BillingMode::Provisioned => match op {
+                Op::Read => table.read_capacity_units,
+                Op::Write => table.write_capacity_units,
+            },
+            BillingMode::PayPerRequest => {
+                let (read, write) = table.settings.on_demand?;
+                let max = if op == Op::Read { read } else { write };
+                // -1 (or unset): no maximum.
+                if max <= 0 {
+                    return None;
+                }
+                return Some(Limit {
+                    rate: self.share(max as f64),
+                    burst_s: 1.0,
+                });
+            }
+        };
+        (units > 0).then(|| Limit {
+            rate: self.share(units as f64),
+            burst_s: self.settings.burst_s,
+        })
+    }
+
+    fn index_limit(&self, table: &TableDef, index: &str, op: Op) -> Option<(Limit, bool)> {
+        if table.billing_mode != BillingMode::Provisioned {
+            return None;
+        }
+        let def = table
+            .indexes
+            .iter()
+            .find(|i| i.name == index && i.kind == IndexKind::Global)?;
+        let units = match op {
+            Op::Read => def.read_capacity_units,
+            Op::Write => def.write_capacity_units,
+        };
+        (units > 0).then(|| {
+            (
+                Limit {
+                    rate: self.share(units as f64),
+                    burst_s: self.settings.burst_s,
+                },
+                true,
+            )
+        })
+    }
+
+    fn key_limit(&self, op: Op) -> Limit {
+        let max = match op {
+            Op::Read => self.settings.partition_read_units_max,
+            Op::Write => self.settings.partition_write_units_max,
+        };
+        Limit {
+            rate: self.share(max),
+            burst_s: 1.0,
+        }
+    }
+
+    fn arn(&self, table: &str, index: Option<&str>) -> String {
+        match index {
+            Some(index) => format!("{}{table}/index/{index}", self.arn_prefix),
+            None => format!("{}{table}", self.arn_prefix),
+        }
+    }
+
+    /// Refuses a read of `table` (through `index`, a GSI or LSI name, if
+    /// any; of the partition key hashing to `key_hash`, if one) while its
+    /// bucket has no credit.
+    pub fn admit_read(
+        &self,
+        table: &TableDef,
+        index: Option<&str>,
+        key_hash: Option<u64>,
+    ) -> Result<(), ApiError> {
+        self.admit(table, index, key_hash, Op::Read)
+    }
+
+    /// Refuses a write to `table` while the table, any of its GSIs (their
+    /// back-pressure on the base table) or the partition key has no write
+    /// credit.
+    pub fn admit_write(&self, table: &TableDef, key_hash: Option<u64>) -> Result<(), ApiError> {
+        self.admit(table, None, key_hash, Op::Write)
+    }
+
+    fn admit(
+        &self,
+        table: &TableDef,
+        index: Option<&str>,
+        key_hash: Option<u64>,
+        op: Op,
+    ) -> Result<(), ApiError> {
+        if !self.settings.enforce {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut tables = self.tables.borrow_mut();
+        let state = tables.entry(table.id).or_default();
+        if state.name != table.name {
+            state.name.clone_from(&table.name);
+        }
+        let provisioned = table.billing_mode == BillingMode::Provisioned;
+        let refused = |state: &mut TableState, kind: &str, limit: &str, on: Option<&str>| {
+            match op {
+                Op::Read => state.usage.throttled_reads += 1,
+                Op::Write => state.usage.throttled_writes += 1,
+            }
+            ThrottlingReason {
+                reason: format!("{kind}{}{limit}", op.name()),
+                resource: self.arn(&table.name, on),
+            }
+        };
+        // The resource the request reads: a GSI has its own throughput; an
+        // LSI (and the table) the table's.
+        let gsi = index.filter(|i| {
+            table
+                .indexes
+                .iter()
+                .any(|d| d.name == *i && d.kind == IndexKind::Global)
+        });
+        match gsi {
+            Some(name) => {
+                if let Some((limit, _)) = self.index_limit(table, name, op)
+                    && !check(state.index(name).get(op), limit, now)
+                {
+                    let r = refused(state, "Index", "ProvisionedThroughputExceeded", Some(name));
+                    return Err(ApiError::throttled(
+                        true,
+                        PROVISIONED_EXCEEDED_MESSAGE,
+                        vec![r],
+                    ));
+                }
+            }
+            None => {
+                if let Some(limit) = self.table_limit(table, op)
+                    && !check(state.table.get(op), limit, now)
+                {
+                    let (limit_type, message) = if provisioned {
+                        (
+                            "ProvisionedThroughputExceeded",
+                            PROVISIONED_EXCEEDED_MESSAGE,
+                        )
+                    } else {
+                        ("MaxOnDemandThroughputExceeded", ON_DEMAND_EXCEEDED_MESSAGE)
+                    };
+                    let r = refused(state, "Table", limit_type, None);
+                    return Err(ApiError::throttled(provisioned, message, vec![r]));
+                }
+            }
+        }
+        if op == Op::Write {
+            // A GSI that cannot take its writes holds back the base table.
+            let gsis: Vec<&str> = table
+                .indexes
+                .iter()
+                .filter(|d| d.kind == IndexKind::Global)
+                .map(|d| d.name.as_str())
+                .collect();
+            for name in gsis {
+                if let Some((limit, _)) = self.index_limit(table, name, op)
+                    && !check(state.index(name).get(op), limit, now)
+                {
+                    let r = refused(state, "Index", "ProvisionedThroughputExceeded", Some(name));
+                    return Err(ApiError::throttled(
+                        true,
+                        INDEX_PROVISIONED_EXCEEDED_MESSAGE,
+                        vec![r],
+                    ));
+                }
+            }
+        }
+        if let Some(hash) = key_hash {
+            let limit = self.key_limit(op);
+            let mut keys = self.keys.borrow_mut();
+            if keys.len() >= self.settings.partition_buckets_max
+                && !keys.contains_key(&(table.id, hash))
+            {
+                // Bounded: drop the buckets that are full again (idle keys);
+                // if none is, forget them all (each restarts full).
+                keys.retain(|_, b| {
+                    [b.read.as_mut(), b.write.as_mut()]
+                        .into_iter()
+                        .flatten()
+                        .any(|b| {
+                            b.refill(limit.rate, limit.burst_s, now);
+                            b.tokens() < limit.rate * limit.burst_s
+                        })
+                });
+                if keys.len() >= self.settings.partition_buckets_max {
+                    keys.clear();
+                }
+            }
+            if self.settings.partition_buckets_max > 0 {
+                let buckets = keys.entry((table.id, hash)).or_default();
+                let on = if gsi.is_some() { "Index" } else { "Table" };
+                if !check(buckets.get(op), limit, now) {
+                    drop(keys);
+                    let r = refused(state, on, "KeyRangeThroughputExceeded", gsi);
+                    return Err(ApiError::throttled(
+                        provisioned,
+                        if provisioned {
+                            PROVISIONED_EXCEEDED_MESSAGE
+                        } else {
+                            ON_DEMAND_EXCEEDED_MESSAGE
+                        },
+                        vec![r],
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Charges a read of `units` (admitted before) to its buckets.
+    pub fn charge_read(
+        &self,
+        table: &TableDef,
+        index: Option<&str>,
+        units: f64,
+        key_hash: Option<u64>,
+    ) {
+        let mut tables = self.tables.borrow_mut();
+        let state = tables.entry(table.id).or_default();
+        if state.name != table.name {
+            state.name.clone_from(&table.name);
+        }
+        state.usage.read_units += units;
+        if !self.settings.enforce {
+            return;
+        }
+        let is_gsi = index.is_some_and(|i| {
+            table
+                .indexes
+                .iter()
+                .any(|d| d.name == i && d.kind == IndexKind::Global)
+        });
+        let bucket = match index {
+            Some(name) if is_gsi => state.index(name).read.as_mut(),
+            _ => state.table.read.as_mut(),
+        };
+        if let Some(b) = bucket {
+            b.charge(units);
+        }
+        self.charge_key(table.id, key_hash, Op::Read, units);
+    }
+
+    /// Charges a write: the table's units and each index's (GSIs to their
+    /// own buckets, LSIs to the table's).
+    pub fn charge_write(
+        &self,
+        table: &TableDef,
+        units: f64,
+        index_units: &[IndexUnits],
+        key_hash: Option<u64>,
+    ) {
+        let mut tables = self.tables.borrow_mut();
+        let state = tables.entry(table.id).or_default();
+        if state.name != table.name {
+            state.name.clone_from(&table.name);
+        }
+        let of_table = index_units.iter().filter(|u| u.table == table.name);
+        let mut total = units;
+        let mut local = 0.0;
+        for u in of_table.clone() {
+            total += u.units;
+            if u.kind == IndexKind::Local {
+                local += u.units;
+            }
+        }
+        state.usage.write_units += total;
+        if !self.settings.enforce {
+            return;
+        }
+        if let Some(b) = state.table.write.as_mut() {
+            b.charge(units + local);
+        }
+        for u in of_table.filter(|u| u.kind == IndexKind::Global) {
+            if let Some(b) = state.index(&u.index).write.as_mut() {
+                b.charge(u.units);
+            }
+        }
+        self.charge_key(table.id, key_hash, Op::Write, units + local);
+    }
+
+    fn charge_key(&self, table: u32, key_hash: Option<u64>, op: Op, units: f64) {
+        if let Some(hash) = key_hash
+            && let Some(buckets) = self.keys.borrow_mut().get_mut(&(table, hash))
+            && let Some(b) = buckets.get(op).as_mut()
+        {
+            b.charge(units);
+        }
+    }
+
+    /// (table name, what it consumed and had refused) of every table this
+    /// shard has metered, by name.
+    pub fn usage(&self) -> Vec<(String, TableUsage)> {
+        let mut out: Vec<_> = self
+            .tables
+            .borrow()
+            .values()
+            .map(|s| (s.name.clone(), s.usage.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Forgets a dropped table's buckets and figures.
+    pub fn forget(&self, live: &dyn Fn(u32) -> bool) {
+        self.tables.borrow_mut().retain(|id, _| live(*id));
+        self.keys.borrow_mut().retain(|(id, _), _| live(*id));
+    }
+}
+
+/// Refills `bucket` (created full on first use) and says whether it has
+/// credit.
+fn check(bucket: &mut Option<Bucket>, limit: Limit, now: Instant) -> bool {
+    let b = bucket.get_or_insert_with(|| Bucket::full(limit.rate, limit.burst_s, now));
+    b.refill(limit.rate, limit.burst_s, now);
+    b.has_credit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::KeyAttr;
+    use std::time::Duration;
+
+    fn provisioned(rcu: i64, wcu: i64) -> TableDef {
+        let mut t = TableDef::for_tests(
+            "T",
+            KeyAttr {
+                name: "pk".into(),
+                key_type: crate::catalog::KeyType::S,
+            },
+            None,
+            vec![],
+        );
+        t.billing_mode = BillingMode::Provisioned;
+        t.read_capacity_units = rcu;
+        t.write_capacity_units = wcu;
+        t
+    }
+
+    fn meter(shards: u32) -> Meter {
+        Meter::new(
+            CapacitySettings {
+                enforce: true,
+                shards,
+                partition_buckets_max: 100,
+                ..CapacitySettings::off()
+            },
+            "us-east-1",
+            "000000000000",
+        )
+    }
+
+    #[test]
+    fn a_bucket_refills_at_its_rate_up_to_its_burst() {
+        let t0 = Instant::now();
+        let mut b = Bucket::full(5.0, 300.0, t0);
+        assert_eq!(b.tokens(), 1500.0);
+        b.charge(1600.0);
+        assert!(!b.has_credit());
+        b.refill(5.0, 300.0, t0 + Duration::from_secs(10));
+        assert_eq!(b.tokens(), -50.0);
+        b.refill(5.0, 300.0, t0 + Duration::from_secs(11));
+        assert!(!b.has_credit(), "still 45 units in debt");
+        b.refill(5.0, 300.0, t0 + Duration::from_secs(21));
+        assert!(b.has_credit());
+        b.refill(5.0, 300.0, t0 + Duration::from_secs(10_000));
+        assert_eq!(b.tokens(), 1500.0);
+        // A lower limit clamps the banked credit at once.
+        b.refill(1.0, 300.0, t0 + Duration::from_secs(10_001));
+        assert_eq!(b.tokens(), 300.0);
+    }
+
+    #[test]
+    fn a_provisioned_table_refuses_past_its_credit_with_reasons() {
+        let m = meter(2);
+        let t = provisioned(5, 5);
+        // 2 shards: 2.5 units/s each, 750 units of credit on this one.
+        let mut admitted = 0;
+        while m.admit_read(&t, None, None).is_ok() {
+            m.charge_read(&t, None, 100.0, None);
+            admitted += 1;
+            assert!(admitted < 100, "never throttled");
+        }
+        assert_eq!(admitted, 8);
+        let e = m.admit_read(&t, None, None).expect_err("throttled");
+        assert!(
+            e.type_name
+                .ends_with("#ProvisionedThroughputExceededException")
+        );
+        assert_eq!(e.message, PROVISIONED_EXCEEDED_MESSAGE);
+        let reasons = e.throttling.expect("reasons");
+        assert_eq!(reasons[0].reason, "TableReadProvisionedThroughputExceeded");
+        assert_eq!(
+            reasons[0].resource,
+            "arn:aws:dynamodb:us-east-1:000000000000:table/T"
+        );
+        // Writes have their own bucket.
+        assert!(m.admit_write(&t, None).is_ok());
+        assert_eq!(m.usage()[0].1.throttled_reads, 2);
+    }
+
+    #[test]
+    fn on_demand_tables_throttle_only_past_their_maximum() {
+        let m = meter(1);
+        let mut t = provisioned(0, 0);
+        t.billing_mode = BillingMode::PayPerRequest;
+        for _ in 0..1000 {
+            assert!(m.admit_write(&t, None).is_ok());
+            m.charge_write(&t, 10.0, &[], None);
+        }
+        t.settings.on_demand = Some((-1, 5));
+        let mut n = 0;
+        while m.admit_write(&t, None).is_ok() {
+            m.charge_write(&t, 1.0, &[], None);
+            n += 1;
+            assert!(n < 100);
+        }
+        let e = m.admit_write(&t, None).expect_err("throttled");
+        assert!(e.type_name.ends_with("#ThrottlingException"));
+        assert_eq!(
+            e.throttling.expect("reasons")[0].reason,
+            "TableWriteMaxOnDemandThroughputExceeded"
+        );
+    }
+
+    #[test]
+    fn a_hot_key_is_throttled_before_its_table() {
+        let m = meter(1);
+        let mut t = provisioned(0, 0);
+        t.billing_mode = BillingMode::PayPerRequest;
+        let mut n = 0;
+        while m.admit_write(&t, Some(7)).is_ok() {
+            m.charge_write(&t, 100.0, &[], Some(7));
+            n += 1;
+            assert!(n < 100);
+        }
+        // 1000 units of one second's credit: 10 writes of 100 (one more if
+        // the clock moved on meanwhile).
+        assert!((10..=11).contains(&n), "{n}");
+        let e = m.admit_write(&t, Some(7)).expect_err("hot key");
+        assert_eq!(
+            e.throttling.expect("reasons")[0].reason,
+            "TableWriteKeyRangeThroughputExceeded"
+        );
+        assert!(m.admit_write(&t, Some(8)).is_ok(), "another key has room");
+    }
+
+    #[test]
+    fn enforce_off_never_throttles_but_still_meters() {
+        let m = Meter::new(CapacitySettings::off(), "us-east-1", "0");
+        let t = provisioned(1, 1);
+        for _ in 0..10_000 {
+            assert!(m.admit_read(&t, None, Some(1)).is_ok());
+            m.charge_read(&t, None, 100.0, Some(1));
+        }
+        assert_eq!(m.usage()[0].1.read_units, 1_000_000.0);
+    }
+}

@@ -1,0 +1,140 @@
+//! Provisioned capacity through the real binary: a 5 RCU table refuses a
+//! burst once its burst credit (300 s of throughput) is spent, with
+//! DynamoDB's error, message and ThrottlingReasons, and serves again once
+//! its bucket has refilled; `capacity.enforce = false` never throttles.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, error_message, error_type, start_with_config, wait_until};
+
+const TABLE: &str = "provisioned5";
+
+fn create_provisioned(server: &Server, rcu: u32, wcu: u32) {
+    let (status, body) = server.call(
+        "CreateTable",
+        &format!(
+            r#"{{"TableName":"{TABLE}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],
+            "KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],
+            "ProvisionedThroughput":{{"ReadCapacityUnits":{rcu},"WriteCapacityUnits":{wcu}}}}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A 40 KB item: 10 read units strongly consistent.
+fn put_big_item(server: &Server) {
+    let blob = "x".repeat(40 * 1024);
+    let (status, body) = server.call(
+        "PutItem",
+        &format!(r#"{{"TableName":"{TABLE}","Item":{{"pk":{{"S":"k"}},"v":{{"S":"{blob}"}}}}}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+fn get(server: &Server) -> (u16, String) {
+    server.call(
+        "GetItem",
+        &format!(r#"{{"TableName":"{TABLE}","Key":{{"pk":{{"S":"k"}}}},"ConsistentRead":true}}"#),
+    )
+}
+
+/// Sends strongly consistent GetItems until `refusals` were refused (or
+/// `max` were sent); returns (admitted, refused, a refusal's body).
+fn burst(server: &Server, refusals: usize, max: usize) -> (usize, usize, String) {
+    let (mut ok, mut refused, mut last) = (0, 0, String::new());
+    for _ in 0..max {
+        let (status, body) = get(server);
+        match status {
+            200 => ok += 1,
+            400 => {
+                assert_eq!(
+                    error_type(&body),
+                    "ProvisionedThroughputExceededException",
+                    "{body}"
+                );
+                refused += 1;
+                last = body;
+                if refused >= refusals {
+                    break;
+                }
+            }
+            other => panic!("GetItem answered {other}: {body}"),
+        }
+    }
+    (ok, refused, last)
+}
+
+#[test]
+fn a_5_rcu_table_refuses_a_burst_past_its_credit_and_recovers() {
+    let server = Server::start("capacity-throttle", 2);
+    create_provisioned(&server, 5, 1000);
+    put_big_item(&server);
+    // 5 RCU × 300 s = 1500 units of credit: 150 reads of 10 units (spread
+    // over the shards, each holding its share). Far more are sent.
+    let (ok, refused, body) = burst(&server, 20, 5000);
+    assert!(refused >= 20, "never throttled after {ok} reads");
+    assert!(
+        ok <= 400,
+        "{ok} reads of 10 units went through a 1500-unit credit"
+    );
+    assert_eq!(
+        error_message(&body),
+        "The level of configured provisioned throughput for the table was exceeded. \
+         Consider increasing your provisioning level with the UpdateTable API."
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
+    let reasons = json["ThrottlingReasons"]
+        .as_array()
+        .expect("ThrottlingReasons");
+    assert_eq!(
+        reasons[0]["reason"], "TableReadProvisionedThroughputExceeded",
+        "{body}"
+    );
+    assert_eq!(
+        reasons[0]["resource"],
+        format!("arn:aws:dynamodb:us-east-1:000000000000:table/{TABLE}")
+    );
+    // Nothing stored changed, and writes have their own bucket.
+    put_big_item(&server);
+    // The bucket refills at 5 units/s (2.5 per shard): a read is served
+    // again within seconds; the deadline is generous.
+    assert!(
+        wait_until(Duration::from_secs(120), || get(&server).0 == 200),
+        "never recovered"
+    );
+}
+
+#[test]
+fn an_update_table_raising_throughput_applies_at_once() {
+    let server = Server::start("capacity-update", 1);
+    create_provisioned(&server, 1, 1000);
+    put_big_item(&server);
+    let (_, refused, _) = burst(&server, 5, 5000);
+    assert!(refused >= 5, "a 1 RCU table never throttled");
+    let (status, body) = server.call(
+        "UpdateTable",
+        &format!(
+            r#"{{"TableName":"{TABLE}","ProvisionedThroughput":{{"ReadCapacityUnits":40000,"WriteCapacityUnits":1000}}}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    // 40000 units/s repay the debt of a few reads in milliseconds.
+    assert!(
+        wait_until(Duration::from_secs(60), || get(&server).0 == 200),
+        "the new throughput never applied"
+    );
+    let (ok, refused, _) = burst(&server, 1, 100);
+    assert_eq!((ok, refused), (100, 0), "throttled under 40000 RCU");
+}
+
+#[test]
+fn enforce_false_never_throttles() {
+    let server = start_with_config("capacity-off", 1, "[capacity]\nenforce = false\n");
+    create_provisioned(&server, 1, 1);
+    put_big_item(&server);
+    // 1 RCU: a 300-unit credit, here 400 reads of 10 units all served.
+    let (ok, refused, body) = burst(&server, 1, 400);
+    assert_eq!((ok, refused), (400, 0), "{body}");
+}
