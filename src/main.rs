@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a new random 32-byte encryption key to FILE (mode 0600; an
     /// existing file is never overwritten).
     Keygen {
@@ -148,7 +148,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => build_config(args)
+        Command::Serve(args) => build_config(*args)
             .and_then(|config| dynacore::runtime::run(config).map_err(|e| e.to_string())),
         Command::Keygen { file } => keygen(&file),
     };

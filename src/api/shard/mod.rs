@@ -11,8 +11,8 @@
 //! builds the shard to the dispatcher's entry point.
 
 pub mod backfills;
-pub mod expiry;
 pub mod capacity;
+pub mod expiry;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
