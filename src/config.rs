@@ -150,6 +150,23 @@ pub struct Config {
     /// applied again). Each costs ~100 bytes of memory and one small
     /// record on disk. Default 100000.
     pub transaction_tokens_max: usize,
+    /// Where on-demand backups live (one folder per backup: `backup.json`
+    /// and one checksummed data file per shard). Default: `backups` in the
+    /// data directory. Another file system works too (backups are copies,
+    /// not links); the same disk keeps them cheapest to write.
+    pub backup_dir: Option<PathBuf>,
+    /// How long a backup's cut may hold a shard's writes while transactions
+    /// decided there finish applying; past it the cut is retried (up to
+    /// three times, then the backup fails). Longer rides out slow
+    /// transactions; shorter bounds the foreground pause. Default 1000 ms.
+    pub backup_cut_wait_ms: u64,
+    /// Bytes of a backup data file written (or read, on restore) per file
+    /// job: the memory a backup or restore holds per shard. Default 4 MiB.
+    pub backup_chunk_bytes: usize,
+    /// Backups being created or restored at once (more get
+    /// LimitExceededException, as DynamoDB limits concurrent control-plane
+    /// operations). Default 10.
+    pub backup_operations_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -182,6 +199,10 @@ impl Default for Config {
             table_status_transition_ms: 5,
             transaction_lock_wait_ms: 100,
             transaction_tokens_max: 100_000,
+            backup_dir: None,
+            backup_cut_wait_ms: 1000,
+            backup_chunk_bytes: 4 << 20,
+            backup_operations_max: 10,
             engine: EngineConfig::default(),
         }
     }
@@ -234,6 +255,13 @@ impl Config {
         config.shards = defaults.shards;
         config.shard_port_base = defaults.shard_port_base;
         config
+    }
+
+    /// The backup directory: `backup_dir`, or `backups` in the data directory.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     pub fn preset(name: &str) -> Option<Config> {

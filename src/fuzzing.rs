@@ -116,6 +116,9 @@ async fn new_shard() -> Rc<Shard> {
             gsi_backpressure_wait: std::time::Duration::from_millis(1000),
             tables_max: 2500,
             table_status_transition: std::time::Duration::ZERO,
+                backup_cut_wait: std::time::Duration::from_secs(1),
+                backup_chunk_bytes: 1 << 20,
+                backup_operations_max: 10,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),
@@ -125,6 +128,8 @@ async fn new_shard() -> Rc<Shard> {
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(1_000),
         backfills: Default::default(),
+        backups: Default::default(),
+        cut: Default::default(),
         txns: Default::default(),
     });
     *services.shard.borrow_mut() = Rc::downgrade(&shard);

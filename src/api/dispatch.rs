@@ -91,6 +91,13 @@ pub async fn execute(
         Operation::DescribeTimeToLive => ops::describe_time_to_live::handle(shard, fields)?,
         Operation::TransactWriteItems => ops::transact_write_items::handle(shard, fields).await?,
         Operation::TransactGetItems => ops::transact_get_items::handle(shard, fields).await?,
+        Operation::CreateBackup => ops::create_backup::handle(shard, fields).await?,
+        Operation::DescribeBackup => ops::describe_backup::handle(shard, fields).await?,
+        Operation::ListBackups => ops::list_backups::handle(shard, fields).await?,
+        Operation::DeleteBackup => ops::delete_backup::handle(shard, fields).await?,
+        Operation::RestoreTableFromBackup => {
+            ops::restore_table_from_backup::handle(shard, fields).await?
+        }
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),
@@ -198,5 +205,8 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             Ok(reply) => reply,
             Err(_) => MeshReply::Done(Err(ApiError::internal("unroutable transaction message"))),
         },
+        request @ (MeshRequest::BackupCut { .. }
+        | MeshRequest::BackupSnapshot { .. }
+        | MeshRequest::BackupWrite { .. }) => crate::api::backup::serve(shard, request).await,
     }
 }

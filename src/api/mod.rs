@@ -15,6 +15,8 @@
 //! ```text
 //! dispatch      HTTP entry (route, execute, forward) and the mesh's inbound side
 //! ops/          one file per DynamoDB operation: validate → plan → execute
+//! backup/       on-demand backups: the cut across shards, data files, the
+//!               registry, restores
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
 //! read/         one page of a Query or Scan
@@ -31,6 +33,7 @@
 //! This module knows nothing of glommio: the runtime provides transport and
 //! blocking file work through [`Services`].
 
+pub mod backup;
 pub mod dispatch;
 pub mod expr;
 pub mod index;

@@ -190,6 +190,21 @@ pub struct TableDef {
     /// In the order first set (a re-set key keeps its place).
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Set on a table made by RestoreTableFromBackup: its RestoreSummary.
+    /// While `in_progress`, the table stays CREATING (the restore task,
+    /// not a timer, makes it ACTIVE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreInfo>,
+}
+
+/// Where a restored table came from (DescribeTable's RestoreSummary).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RestoreInfo {
+    pub source_backup_arn: String,
+    pub source_table_arn: String,
+    /// Seconds since the Unix epoch.
+    pub restore_date_time: f64,
+    pub in_progress: bool,
 }
 
 impl TableDef {
@@ -219,6 +234,7 @@ impl TableDef {
             status: TableStatus::Active,
             settings: TableSettings::default(),
             tags: vec![],
+            restore: None,
         }
     }
 
@@ -529,6 +545,7 @@ mod tests {
                 key: "env".into(),
                 value: "test".into(),
             }],
+            restore: None,
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

@@ -228,6 +228,7 @@ async fn shard_main(
         shard_count,
         config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
+        config.backup_dir(),
         counters.clone(),
     );
     let shard = Rc::new(Shard {
@@ -241,6 +242,9 @@ async fn shard_main(
             gsi_backpressure_wait: Duration::from_millis(config.gsi_backpressure_wait_ms),
             tables_max: config.tables_max,
             table_status_transition: Duration::from_millis(config.table_status_transition_ms),
+            backup_cut_wait: Duration::from_millis(config.backup_cut_wait_ms),
+            backup_chunk_bytes: config.backup_chunk_bytes.max(4096),
+            backup_operations_max: config.backup_operations_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -250,6 +254,8 @@ async fn shard_main(
         inbound: crate::api::inbound,
         outbox: crate::api::shard::outbox::Outbox::new(config.index_outbox_records_max),
         backfills: Default::default(),
+        backups: Default::default(),
+        cut: Default::default(),
         txns: crate::api::shard::txns::Txns::new(
             Duration::from_millis(config.transaction_lock_wait_ms),
             config.transaction_tokens_max,
@@ -263,6 +269,7 @@ async fn shard_main(
         })?;
     // Tables left CREATING or DELETING by the previous run finish now.
     crate::api::table::ddl::resume(&shard);
+    crate::api::backup::restore::resume(&shard);
     // Prepared transactions re-lock their items before anyone is served.
     crate::api::txn::open(&shard)
         .await

@@ -259,6 +259,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         status: TableStatus::Active,
         settings: TableSettings::default(),
         tags: vec![],
+        restore: None,
     })
 }
 

@@ -49,6 +49,11 @@ operations!(
     DescribeTimeToLive,
     TransactWriteItems,
     TransactGetItems,
+    CreateBackup,
+    DescribeBackup,
+    ListBackups,
+    DeleteBackup,
+    RestoreTableFromBackup,
 );
 
 /// The `X-Amz-Target` prefix of DynamoDB's current API version.

@@ -109,6 +109,9 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 gsi_backpressure_wait: std::time::Duration::from_millis(1000),
                 tables_max: 2500,
                 table_status_transition: std::time::Duration::ZERO,
+                backup_cut_wait: std::time::Duration::from_secs(1),
+                backup_chunk_bytes: 1 << 20,
+                backup_operations_max: 10,
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),
@@ -118,7 +121,9 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             inbound: crate::api::inbound,
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
-            txns: Default::default(),
+            backups: Default::default(),
+        cut: Default::default(),
+        txns: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
