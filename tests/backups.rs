@@ -300,12 +300,13 @@ async fn a_backup_cut_during_transfers_holds_whole_transactions() {
     println!("seed {seed}");
     const ACCOUNTS: usize = 20;
     const BALANCE: i64 = 1000;
+    const BACKUPS: usize = 16;
     let server = Server::start("backup-cut", 2);
     let client = server.client();
     transfers::open_accounts(&client, ACCOUNTS, BALANCE).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();
-    for w in 0..4u64 {
+    for w in 0..8u64 {
         let (client, stop) = (client.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             let mut rng = Rng::new(seed ^ w);
@@ -323,8 +324,9 @@ async fn a_backup_cut_during_transfers_holds_whole_transactions() {
         }));
     }
     let mut arns = Vec::new();
-    for b in 0..3 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    // Many cuts, each while transfers are in flight on both shards.
+    for b in 0..BACKUPS {
+        tokio::time::sleep(Duration::from_millis(20)).await;
         arns.push(backup(&client, transfers::TABLE, &format!("cut-{b}")).await);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
