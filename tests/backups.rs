@@ -52,34 +52,50 @@ fn item(i: u64, rng: &mut Rng) -> Item {
     item.insert("pk".into(), s(&format!("p{}", i % 17)));
     item.insert("sk".into(), n(i));
     item.insert("num".into(), n(format!("-{}.5", 1 + rng.below(1000))));
-    item.insert("bin".into(), AttributeValue::B(Blob::new(vec![i as u8, 0, 255])));
-    item.insert("yes".into(), AttributeValue::Bool(i % 2 == 0));
+    item.insert(
+        "bin".into(),
+        AttributeValue::B(Blob::new(vec![i as u8, 0, 255])),
+    );
+    item.insert("yes".into(), AttributeValue::Bool(i.is_multiple_of(2)));
     item.insert("nil".into(), AttributeValue::Null(true));
     item.insert(
         "ss".into(),
         AttributeValue::Ss(vec![format!("a{i}"), "b".into()]),
     );
-    item.insert("ns".into(), AttributeValue::Ns(vec![i.to_string(), "0.5".into()]));
+    item.insert(
+        "ns".into(),
+        AttributeValue::Ns(vec![i.to_string(), "0.5".into()]),
+    );
     item.insert(
         "bs".into(),
         AttributeValue::Bs(vec![Blob::new(vec![1]), Blob::new(vec![i as u8, 9])]),
     );
     item.insert(
         "list".into(),
-        AttributeValue::L(vec![s("x"), n(i), AttributeValue::M(HashMap::from([("k".into(), s("v"))]))]),
+        AttributeValue::L(vec![
+            s("x"),
+            n(i),
+            AttributeValue::M(HashMap::from([("k".into(), s("v"))])),
+        ]),
     );
     item.insert(
         "map".into(),
         AttributeValue::M(HashMap::from([
-            ("deep".into(), AttributeValue::L(vec![AttributeValue::Bool(true)])),
+            (
+                "deep".into(),
+                AttributeValue::L(vec![AttributeValue::Bool(true)]),
+            ),
             ("big".into(), s(&"z".repeat(rng.below(400) as usize))),
         ])),
     );
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         item.insert("g".into(), s(&format!("g{}", i % 5)));
     }
-    if i % 4 != 0 {
-        item.insert("l".into(), AttributeValue::B(Blob::new(vec![(i % 7) as u8])));
+    if !i.is_multiple_of(4) {
+        item.insert(
+            "l".into(),
+            AttributeValue::B(Blob::new(vec![(i % 7) as u8])),
+        );
     }
     item
 }
@@ -116,7 +132,12 @@ async fn scan_all(client: &Client, table: &str) -> BTreeMap<(String, String), It
     }
 }
 
-async fn index_count(client: &Client, table: &str, index: &str, key: (&str, AttributeValue)) -> usize {
+async fn index_count(
+    client: &Client,
+    table: &str,
+    index: &str,
+    key: (&str, AttributeValue),
+) -> usize {
     let mut count = 0;
     let mut start = None;
     loop {
@@ -155,7 +176,10 @@ async fn wait_available(client: &Client, arn: &str) {
         if details.backup_status() == &BackupStatus::Available {
             return;
         }
-        assert!(Instant::now() < deadline, "backup {arn} never became AVAILABLE");
+        assert!(
+            Instant::now() < deadline,
+            "backup {arn} never became AVAILABLE"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -171,11 +195,16 @@ async fn wait_active(client: &Client, table: &str) {
             .expect("describe table");
         let t = d.table().expect("table");
         if t.table_status() == Some(&TableStatus::Active) {
-            let restore = t.restore_summary().expect("a restored table has a RestoreSummary");
+            let restore = t
+                .restore_summary()
+                .expect("a restored table has a RestoreSummary");
             assert!(!restore.restore_in_progress());
             return;
         }
-        assert!(Instant::now() < deadline, "table {table} never became ACTIVE");
+        assert!(
+            Instant::now() < deadline,
+            "table {table} never became ACTIVE"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -196,9 +225,15 @@ async fn backup(client: &Client, table: &str, name: &str) -> String {
         .map(|(_, id)| id)
         .expect("a backup ARN");
     let (ms, hex) = id.split_once('-').expect("ms-hex");
-    assert!(ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit()), "{arn}");
-    assert!(hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "{arn}");
-    assert!(arn.starts_with(&format!("arn:aws:dynamodb:us-east-1:")), "{arn}");
+    assert!(
+        ms.len() == 13 && ms.bytes().all(|b| b.is_ascii_digit()),
+        "{arn}"
+    );
+    assert!(
+        hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{arn}"
+    );
+    assert!(arn.starts_with("arn:aws:dynamodb:us-east-1:"), "{arn}");
     assert!(arn.contains(&format!(":table/{table}/backup/")), "{arn}");
     arn
 }
@@ -249,7 +284,12 @@ async fn backup_and_restore_round_trip_with_indexes_and_every_type() {
     wait_available(&client, &arn).await;
 
     // The backup outlives its table.
-    client.delete_table().table_name("src").send().await.expect("delete table");
+    client
+        .delete_table()
+        .table_name("src")
+        .send()
+        .await
+        .expect("delete table");
     restore(&client, &arn, "copy").await;
     let restored = scan_all(&client, "copy").await;
     assert_eq!(restored.len(), written.len(), "seed {seed}");
@@ -277,14 +317,29 @@ async fn backup_and_restore_round_trip_with_indexes_and_every_type() {
 
     // ListBackups finds it by table; DeleteBackup answers DELETED; then it
     // is gone.
-    let list = client.list_backups().table_name("src").send().await.expect("list");
+    let list = client
+        .list_backups()
+        .table_name("src")
+        .send()
+        .await
+        .expect("list");
     let summaries = list.backup_summaries();
     assert_eq!(summaries.len(), 1);
     assert_eq!(summaries[0].backup_arn(), Some(arn.as_str()));
     assert_eq!(summaries[0].backup_status(), Some(&BackupStatus::Available));
-    let none = client.list_backups().table_name("copy").send().await.expect("list");
+    let none = client
+        .list_backups()
+        .table_name("copy")
+        .send()
+        .await
+        .expect("list");
     assert!(none.backup_summaries().is_empty());
-    let deleted = client.delete_backup().backup_arn(&arn).send().await.expect("delete backup");
+    let deleted = client
+        .delete_backup()
+        .backup_arn(&arn)
+        .send()
+        .await
+        .expect("delete backup");
     let status = deleted
         .backup_description()
         .and_then(|d| d.backup_details())
@@ -386,7 +441,11 @@ async fn backups_survive_sigkill_and_damaged_ones_are_refused() {
     server.kill();
     // Damage one byte of one data file of the second backup.
     let id = bad.rsplit_once("/backup/").expect("id").1;
-    let file = server.data_dir.join("backups").join(id).join("shard-001.data");
+    let file = server
+        .data_dir
+        .join("backups")
+        .join(id)
+        .join("shard-001.data");
     let mut bytes = std::fs::read(&file).expect("backup data file");
     let at = bytes.len() / 2;
     bytes[at] ^= 0x40;
@@ -400,7 +459,10 @@ async fn backups_survive_sigkill_and_damaged_ones_are_refused() {
     );
     assert_eq!(status, 500, "{body}");
     let (code, _) = failure(client.describe_table().table_name("from-bad").send().await);
-    assert_eq!(code, "ResourceNotFoundException", "a damaged backup created a table");
+    assert_eq!(
+        code, "ResourceNotFoundException",
+        "a damaged backup created a table"
+    );
     restore(&client, &good, "from-good").await;
     let restored = client
         .scan()
@@ -425,7 +487,8 @@ async fn bad_backup_requests_get_dynamodb_errors_and_change_nothing() {
         .send()
         .await
         .expect("put");
-    let missing = "arn:aws:dynamodb:us-east-1:000000000000:table/tbl/backup/01700000000000-0000abcd";
+    let missing =
+        "arn:aws:dynamodb:us-east-1:000000000000:table/tbl/backup/01700000000000-0000abcd";
     let (code, message) = failure(client.describe_backup().backup_arn(missing).send().await);
     assert_eq!(code, "BackupNotFoundException");
     assert_eq!(message, format!("Backup not found: {missing}"));
@@ -471,7 +534,12 @@ async fn bad_backup_requests_get_dynamodb_errors_and_change_nothing() {
     assert_eq!(code, "TableAlreadyExistsException");
     assert_eq!(message, "Table already exists: other");
     // Nothing changed: the other table is still empty, the backup still there.
-    let other = client.scan().table_name("other").send().await.expect("scan");
+    let other = client
+        .scan()
+        .table_name("other")
+        .send()
+        .await
+        .expect("scan");
     assert_eq!(other.count(), 0);
     let list = client.list_backups().send().await.expect("list");
     assert_eq!(list.backup_summaries().len(), 1);

@@ -194,7 +194,7 @@ pub struct TableDef {
     /// While `in_progress`, the table stays CREATING (the restore task,
     /// not a timer, makes it ACTIVE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restore: Option<RestoreInfo>,
+    pub restore: Option<Box<RestoreInfo>>,
 }
 
 /// Where a restored table came from (DescribeTable's RestoreSummary).

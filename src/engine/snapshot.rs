@@ -13,12 +13,12 @@
 use std::ops::Bound;
 use std::rc::Rc;
 
+use crate::engine::EngineError;
 use crate::engine::io::Fs;
 use crate::engine::iter::{MergeIter, Range, Source};
 use crate::engine::memtable::Memtable;
 use crate::engine::store::LsmStore;
 use crate::engine::version::Version;
-use crate::engine::EngineError;
 
 /// An immutable view of a store as of one instant.
 pub struct Snapshot<F: Fs> {

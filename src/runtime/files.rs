@@ -74,25 +74,6 @@ pub fn check_layout(data_dir: &Path, shards: u32) -> Result<(), RuntimeError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layout_refuses_another_shard_count() {
-        let dir = std::env::temp_dir().join(format!("dynacore-layout-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        assert!(check_layout(&dir, 2).is_ok());
-        assert!(check_layout(&dir, 2).is_ok());
-        let err = check_layout(&dir, 3).expect_err("must refuse");
-        let err = err.to_string();
-        assert!(err.contains("created with 2 shards"), "{err}");
-        fs::write(dir.join(LAYOUT_FILE), "something else").expect("write");
-        assert!(check_layout(&dir, 2).is_err());
-        let _ = fs::remove_dir_all(dir);
-    }
-}
-
 /// Runs one backup file job under `root` (`Services::files`). Paths are
 /// relative; one with `..` or a root is refused, so a job never leaves the
 /// backup directory.
@@ -181,5 +162,24 @@ pub fn run_job(
             }
             Ok(FileDone::Done)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_refuses_another_shard_count() {
+        let dir = std::env::temp_dir().join(format!("dynacore-layout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        assert!(check_layout(&dir, 2).is_ok());
+        assert!(check_layout(&dir, 2).is_ok());
+        let err = check_layout(&dir, 3).expect_err("must refuse");
+        let err = err.to_string();
+        assert!(err.contains("created with 2 shards"), "{err}");
+        fs::write(dir.join(LAYOUT_FILE), "something else").expect("write");
+        assert!(check_layout(&dir, 2).is_err());
+        let _ = fs::remove_dir_all(dir);
     }
 }

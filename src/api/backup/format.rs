@@ -63,7 +63,10 @@ impl Reader {
             if got != crc {
                 return Err(corrupt(
                     path,
-                    &format!("record {} checksum {got:08x}, expected {crc:08x}", self.items),
+                    &format!(
+                        "record {} checksum {got:08x}, expected {crc:08x}",
+                        self.items
+                    ),
                 ));
             }
             items.push(item.to_vec());

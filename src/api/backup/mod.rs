@@ -178,7 +178,14 @@ pub async fn ensure_loaded(shard: &Rc<Shard>) -> Result<(), ApiError> {
     if shard.backups.loaded.get() {
         return Ok(());
     }
-    let FileDone::Names(names) = files(shard, FileJob::List { path: String::new() }).await? else {
+    let FileDone::Names(names) = files(
+        shard,
+        FileJob::List {
+            path: String::new(),
+        },
+    )
+    .await?
+    else {
         return Err(ApiError::internal("backup directory listing"));
     };
     for name in names {

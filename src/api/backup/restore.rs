@@ -73,13 +73,20 @@ async fn read_all(
             }
         }
         reader.finish(&file.path)?;
-        if reader.bytes != file.bytes || reader.items != file.items || reader.file_crc != file.crc32c
+        if reader.bytes != file.bytes
+            || reader.items != file.items
+            || reader.file_crc != file.crc32c
         {
             return Err(corrupt(
                 &file.path,
                 &format!(
                     "{} bytes, {} items, crc {:08x}; the record says {} bytes, {} items, crc {:08x}",
-                    reader.bytes, reader.items, reader.file_crc, file.bytes, file.items, file.crc32c
+                    reader.bytes,
+                    reader.items,
+                    reader.file_crc,
+                    file.bytes,
+                    file.items,
+                    file.crc32c
                 ),
             ));
         }

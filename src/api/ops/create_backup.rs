@@ -29,7 +29,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     v.into_result()?;
     let (Some(table), Some(name)) = (table, name) else {
-        return Err(ApiError::validation("TableName and BackupName are required"));
+        return Err(ApiError::validation(
+            "TableName and BackupName are required",
+        ));
     };
     let table = crate::api::table::arn::name_or_arn(shard, table);
     let def = shard

@@ -60,9 +60,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         Some(sse) => sse.str("KMSMasterKeyId")?.map(str::to_string),
         None => None,
     };
-    if billing == Some("PROVISIONED")
-        && throughput.is_none_or(|(r, w)| r < 1 || w < 1)
-    {
+    if billing == Some("PROVISIONED") && throughput.is_none_or(|(r, w)| r < 1 || w < 1) {
         return Err(ApiError::validation(
             "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
         ));
@@ -84,16 +82,24 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         )));
     }
     let mut def = record.table.clone();
-    for (keep, kind) in [(&keep_gsis, IndexKind::Global), (&keep_lsis, IndexKind::Local)] {
+    for (keep, kind) in [
+        (&keep_gsis, IndexKind::Global),
+        (&keep_lsis, IndexKind::Local),
+    ] {
         let Some(keep) = keep else { continue };
         for name in keep {
-            if !def.indexes.iter().any(|i| i.kind == kind && &i.name == name) {
+            if !def
+                .indexes
+                .iter()
+                .any(|i| i.kind == kind && &i.name == name)
+            {
                 return Err(ApiError::validation(format!(
                     "The index {name} is not in the backup's table"
                 )));
             }
         }
-        def.indexes.retain(|i| i.kind != kind || keep.contains(&i.name));
+        def.indexes
+            .retain(|i| i.kind != kind || keep.contains(&i.name));
     }
     // Nothing created yet: a damaged backup is refused here, whole.
     restore::verify(shard, &record).await?;
@@ -133,16 +139,22 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             index.write_capacity_units = 0;
         }
     }
-    def.restore = Some(RestoreInfo {
+    def.restore = Some(Box::new(RestoreInfo {
         source_backup_arn: record.arn.clone(),
         source_table_arn: record.table_arn.clone(),
         restore_date_time: record.created_at,
         in_progress: true,
-    });
+    }));
     let created = submit(shard, CatalogCommand::Create(def)).await?;
     restore::start_load(shard, record, created.clone());
     let mut out = Vec::new();
-    write_description(&mut out, shard, &created, "CREATING", &TableStats::default());
+    write_description(
+        &mut out,
+        shard,
+        &created,
+        "CREATING",
+        &TableStats::default(),
+    );
     let mut reply = ReplyBuilder::new();
     reply.raw("TableDescription", &out);
     Ok(Outcome::Reply(reply.finish()))

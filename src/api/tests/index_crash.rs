@@ -122,8 +122,8 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
             outbox: crate::api::shard::outbox::Outbox::new(64),
             backfills: Default::default(),
             backups: Default::default(),
-        cut: Default::default(),
-        txns: Default::default(),
+            cut: Default::default(),
+            txns: Default::default(),
         });
         services.shards.borrow_mut().push(Rc::downgrade(&shard));
         shards.push(shard);
