@@ -98,3 +98,100 @@ impl<F: Fs> Snapshot<F> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::io::dma::block_on;
+    use crate::engine::io::mem::MemFs;
+    use crate::engine::{EngineConfig, WriteBatch};
+    use crate::testkit::{self, Rng};
+    use std::collections::BTreeMap;
+
+    fn key(k: u64) -> Vec<u8> {
+        let mut out = 1u32.to_be_bytes().to_vec();
+        out.extend_from_slice(format!("key{k:06}").as_bytes());
+        out
+    }
+
+    /// A snapshot keeps answering with the state of its instant while the
+    /// store goes on writing, flushing, compacting and dropping a prefix.
+    #[test]
+    fn a_snapshot_is_unmoved_by_later_writes_flushes_compactions_and_drops() {
+        testkit::for_seeds(testkit::fixed_seeds(3), |seed| {
+            block_on(async move {
+                let store = LsmStore::open_with(MemFs::new(), &EngineConfig::test_min())
+                    .await
+                    .expect("open");
+                let mut rng = Rng(seed);
+                let mut model = BTreeMap::new();
+                let write = |rng: &mut Rng, model: &mut BTreeMap<Vec<u8>, Vec<u8>>| {
+                    let k = key(rng.below(500));
+                    let batch: WriteBatch = if rng.below(5) == 0 {
+                        model.remove(&k);
+                        vec![(k, None)]
+                    } else {
+                        let v = vec![rng.next() as u8; rng.below(200) as usize];
+                        model.insert(k.clone(), v.clone());
+                        vec![(k, Some(v))]
+                    };
+                    batch
+                };
+                for _ in 0..2000 {
+                    let batch = write(&mut rng, &mut model);
+                    store
+                        .write(batch)
+                        .expect("write")
+                        .wait()
+                        .await
+                        .expect("durable");
+                }
+                let snapshot = store.snapshot().expect("snapshot");
+                let frozen = model.clone();
+                for _ in 0..3000 {
+                    let batch = write(&mut rng, &mut model);
+                    store
+                        .write(batch)
+                        .expect("write")
+                        .wait()
+                        .await
+                        .expect("durable");
+                }
+                store.quiesce().await.expect("quiesce");
+                store
+                    .delete_prefix(&1u32.to_be_bytes())
+                    .await
+                    .expect("drop");
+                // Read the snapshot in small pages, as a backup does.
+                let mut got = BTreeMap::new();
+                let mut after: Option<Vec<u8>> = None;
+                loop {
+                    let lower = match &after {
+                        Some(k) => Bound::Excluded(k.as_slice()),
+                        None => Bound::Unbounded,
+                    };
+                    let page = snapshot
+                        .scan(lower, Bound::Unbounded, 1 + rng.below(50) as usize, 4096)
+                        .await
+                        .expect("snapshot scan");
+                    let Some((last, _)) = page.last() else { break };
+                    after = Some(last.clone());
+                    got.extend(page);
+                }
+                assert_eq!(got, frozen, "seed {seed}");
+                let now = store
+                    .scan(
+                        Bound::Unbounded,
+                        Bound::Unbounded,
+                        false,
+                        usize::MAX,
+                        usize::MAX,
+                    )
+                    .await
+                    .expect("scan");
+                assert!(now.is_empty(), "the store itself dropped the prefix");
+            })
+            .expect("executor");
+        });
+    }
+}
