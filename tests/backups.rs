@@ -555,6 +555,35 @@ async fn bad_backup_requests_get_dynamodb_errors_and_change_nothing() {
     assert_eq!(other.count(), 0);
     let list = client.list_backups().send().await.expect("list");
     assert_eq!(list.backup_summaries().len(), 1);
+    // Paging: Limit 2 over three backups, oldest first.
+    let mut arns = vec![arn.clone()];
+    for name in ["second", "third"] {
+        let next = backup(&client, "tbl", name).await;
+        wait_available(&client, &next).await;
+        arns.push(next);
+    }
+    let first = client.list_backups().limit(2).send().await.expect("page 1");
+    let page1: Vec<String> = first
+        .backup_summaries()
+        .iter()
+        .filter_map(|b| b.backup_arn().map(str::to_string))
+        .collect();
+    assert_eq!(page1, arns[..2].to_vec());
+    assert_eq!(first.last_evaluated_backup_arn(), Some(arns[1].as_str()));
+    let second = client
+        .list_backups()
+        .limit(2)
+        .exclusive_start_backup_arn(&arns[1])
+        .send()
+        .await
+        .expect("page 2");
+    let page2: Vec<&str> = second
+        .backup_summaries()
+        .iter()
+        .filter_map(|b| b.backup_arn())
+        .collect();
+    assert_eq!(page2, vec![arns[2].as_str()]);
+    assert_eq!(second.last_evaluated_backup_arn(), None);
     let (status, body) = server.call(
         "ListBackups",
         r#"{"TimeRangeLowerBound": 2000000000, "TimeRangeUpperBound": 1000000000}"#,
