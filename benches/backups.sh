@@ -39,7 +39,7 @@ stop = os.path.join(os.environ["OUT"], "stop")
 runs = []
 while not os.path.exists(stop):
     t0 = time.monotonic()
-    arn = c.create_backup(TableName="usertable", BackupName=f"b{len(runs)}")["BackupDetails"]["BackupArn"]
+    arn = c.create_backup(TableName="usertable", BackupName=f"bench-{len(runs)}")["BackupDetails"]["BackupArn"]
     cut = time.monotonic() - t0
     while True:
         d = c.describe_backup(BackupArn=arn)["BackupDescription"]
