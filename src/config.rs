@@ -249,6 +249,23 @@ pub struct Config {
     /// and audits, not for benchmarks.
     pub request_log: String,
     pub capacity: CapacityConfig,
+    /// Where on-demand backups live (one folder per backup: `backup.json`
+    /// and one checksummed data file per shard). Default: `backups` in the
+    /// data directory. Another file system works too (backups are copies,
+    /// not links); the same disk keeps them cheapest to write.
+    pub backup_dir: Option<PathBuf>,
+    /// How long a backup's cut may hold a shard's writes while transactions
+    /// decided there finish applying; past it the cut is retried (up to
+    /// three times, then the backup fails). Longer rides out slow
+    /// transactions; shorter bounds the foreground pause. Default 1000 ms.
+    pub backup_cut_wait_ms: u64,
+    /// Bytes of a backup data file written (or read, on restore) per file
+    /// job: the memory a backup or restore holds per shard. Default 4 MiB.
+    pub backup_chunk_bytes: usize,
+    /// Backups being created or restored at once (more get
+    /// LimitExceededException, as DynamoDB limits concurrent control-plane
+    /// operations). Default 10.
+    pub backup_operations_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -339,6 +356,10 @@ impl Default for Config {
             slow_request_ms: 1000,
             request_log: "off".to_string(),
             capacity: CapacityConfig::default(),
+            backup_dir: None,
+            backup_cut_wait_ms: 1000,
+            backup_chunk_bytes: 4 << 20,
+            backup_operations_max: 10,
             engine: EngineConfig::default(),
         }
     }
@@ -399,6 +420,13 @@ impl Config {
             "" | "off" => None,
             addr => Some(addr),
         }
+    }
+
+    /// The backup directory: `backup_dir`, or `backups` in the data directory.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     pub fn preset(name: &str) -> Option<Config> {

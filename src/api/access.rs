@@ -344,6 +344,18 @@ fn table_name<'a>(fields: &Fields<'a, '_>) -> &'a str {
         .unwrap_or("")
 }
 
+/// What a restore does to its target table: the read and write actions
+/// DynamoDB's guide says a restore needs there.
+const RESTORE_TARGET_ACTIONS: [&str; 7] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchWriteItem",
+];
+
 fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
     let action = format!("dynamodb:{}", op.name());
     let table = table_name(fields);
@@ -463,7 +475,39 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
                 .to_string();
             simple(resource)
         }
-        Operation::ListStreams => simple("*".to_string()),
+        Operation::ListStreams | Operation::ListBackups => simple("*".to_string()),
+        Operation::DescribeBackup | Operation::DeleteBackup => {
+            let resource = fields
+                .get("BackupArn")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            simple(resource)
+        }
+        Operation::RestoreTableFromBackup => {
+            // The action on the source backup, and read and write on the
+            // target table ("RestoreTableFromBackup permissions are
+            // necessary on the source backup, and DynamoDB read and write
+            // permissions on the target table").
+            let backup = fields
+                .get("BackupArn")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let target = fields
+                .get("TargetTableName")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            let mut out = simple(backup);
+            for item_action in RESTORE_TARGET_ACTIONS {
+                out.push(Check {
+                    action: item_action.to_string(),
+                    resource: arn(shard, target),
+                    context: Vec::new(),
+                });
+            }
+            out
+        }
         Operation::DescribeStream | Operation::GetShardIterator => {
             let resource = fields
                 .get("StreamArn")
@@ -485,7 +529,8 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
         | Operation::DeleteTable
         | Operation::DescribeContinuousBackups
         | Operation::DescribeTimeToLive
-        | Operation::UpdateTimeToLive => simple(arn(shard, table)),
+        | Operation::UpdateTimeToLive
+        | Operation::CreateBackup => simple(arn(shard, table)),
     }
 }
 

@@ -176,6 +176,13 @@ async fn execute_traced(
         Operation::DescribeStream => streams::describe_stream::handle(shard, fields)?,
         Operation::GetShardIterator => streams::get_shard_iterator::handle(shard, fields)?,
         Operation::GetRecords => streams::get_records::handle(shard, fields).await?,
+        Operation::CreateBackup => ops::create_backup::handle(shard, fields).await?,
+        Operation::DescribeBackup => ops::describe_backup::handle(shard, fields).await?,
+        Operation::ListBackups => ops::list_backups::handle(shard, fields).await?,
+        Operation::DeleteBackup => ops::delete_backup::handle(shard, fields).await?,
+        Operation::RestoreTableFromBackup => {
+            ops::restore_table_from_backup::handle(shard, fields).await?
+        }
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),
@@ -283,5 +290,8 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             Ok(reply) => reply,
             Err(_) => MeshReply::Done(Err(ApiError::internal("unroutable transaction message"))),
         },
+        request @ (MeshRequest::BackupCut { .. }
+        | MeshRequest::BackupSnapshot { .. }
+        | MeshRequest::BackupWrite { .. }) => crate::api::backup::serve(shard, request).await,
     }
 }

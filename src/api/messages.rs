@@ -104,6 +104,32 @@ pub enum MeshRequest {
     TxnRelease {
         read: u64,
     },
+    /// Backups (`api::backup`), from the coordinator: close (wait for this
+    /// shard's transaction decisions, bounded) or open the cut gate.
+    BackupCut {
+        close: bool,
+    },
+    /// Snapshot this shard now (its gate is closed) for backup `backup`.
+    BackupSnapshot {
+        backup: String,
+    },
+    /// Write the table's items of the snapshot of `backup` to `path`
+    /// (background task queue); replies with the file's size and checksum.
+    BackupWrite {
+        backup: String,
+        table_id: u32,
+        path: String,
+    },
+}
+
+/// One shard's data file of a backup (`backup.json` lists them).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackupFileInfo {
+    pub path: String,
+    pub bytes: u64,
+    pub items: u64,
+    /// CRC-32C of the whole file.
+    pub crc32c: u32,
 }
 
 /// A held transactional read: its id (for `TxnRelease`) and the values
@@ -190,6 +216,7 @@ pub enum MeshReply {
     /// A `TxnRead`: the hold's id and the values, or
     /// TransactionConflictException if a lock was not had in time.
     Read(Result<HeldRead, ApiError>),
+    BackupFile(Result<BackupFileInfo, ApiError>),
 }
 
 /// What a durable write reports: item collection sizes (tables with
@@ -305,6 +332,7 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
         MeshReply::Vote(_) => "Vote",
         MeshReply::Resolved(_) => "Resolved",
         MeshReply::Read(_) => "Read",
+        MeshReply::BackupFile(_) => "BackupFile",
     };
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }

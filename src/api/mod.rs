@@ -17,6 +17,8 @@
 //! access        a request's IAM facts (per item for batches) → auth::policy
 //! ops/          one file per DynamoDB operation: validate → plan → execute
 //! ttl           the TTL expirer: deletes expired items through the write path
+//! backup/       on-demand backups: the cut across shards, data files, the
+//!               registry, restores
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
 //! streams/      DynamoDB Streams: records (written by write/), their storage,
@@ -36,6 +38,7 @@
 //! blocking file work through [`Services`].
 
 pub mod access;
+pub mod backup;
 pub mod dispatch;
 pub mod expr;
 pub mod index;

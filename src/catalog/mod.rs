@@ -249,6 +249,21 @@ pub struct TableDef {
     /// Catalogs written before TTL existed hold tables with TTL DISABLED.
     #[serde(default)]
     pub ttl: TimeToLive,
+    /// Set on a table made by RestoreTableFromBackup: its RestoreSummary.
+    /// While `in_progress`, the table stays CREATING (the restore task,
+    /// not a timer, makes it ACTIVE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Box<RestoreInfo>>,
+}
+
+/// Where a restored table came from (DescribeTable's RestoreSummary).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RestoreInfo {
+    pub source_backup_arn: String,
+    pub source_table_arn: String,
+    /// Seconds since the Unix epoch.
+    pub restore_date_time: f64,
+    pub in_progress: bool,
 }
 
 impl TableDef {
@@ -280,6 +295,7 @@ impl TableDef {
             tags: vec![],
             streams: vec![],
             ttl: TimeToLive::default(),
+            restore: None,
         }
     }
 
@@ -738,6 +754,7 @@ mod tests {
                 attribute_name: Some("expires".into()),
                 changed_at: Some(2.5),
             },
+            restore: None,
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

@@ -66,6 +66,8 @@ impl Transition {
 pub fn follow_up(table: &TableDef) -> Option<CatalogCommand> {
     let (name, id) = (table.name.clone(), table.id);
     match table.status {
+        // A restore ends its CREATING state itself, once the data is in.
+        TableStatus::Creating if table.restore.as_ref().is_some_and(|r| r.in_progress) => None,
         TableStatus::Creating => Some(CatalogCommand::TableActive { name, id }),
         TableStatus::Deleting => Some(CatalogCommand::DeleteFinish { name, id }),
         TableStatus::Active => match table.ttl.status {
@@ -189,6 +191,9 @@ impl Catalog {
             Some(t) if t.id == id && t.status == TableStatus::Creating => {
                 let mut def = (**t).clone();
                 def.status = TableStatus::Active;
+                if let Some(restore) = &mut def.restore {
+                    restore.in_progress = false;
+                }
                 Ok(self.install(def, vec![]))
             }
             // Deleted (or replaced) meanwhile: nothing to record.

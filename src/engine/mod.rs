@@ -44,6 +44,7 @@ pub mod iter;
 pub mod manifest;
 pub mod memtable;
 pub mod seal;
+pub mod snapshot;
 pub mod sst;
 pub mod store;
 pub mod sync;
@@ -57,6 +58,7 @@ mod tests;
 
 pub use batch::{MAX_KEY_BYTES, PrefixStats, WriteBatch, check_batch_input};
 pub use error::{CorruptionDetail, EngineError};
+pub use snapshot::Snapshot;
 pub use store::{EngineStats, LsmStore};
 
 use std::rc::Rc;

@@ -213,6 +213,10 @@ fn validate(config: &EngineConfig) -> Result<(), EngineError> {
 }
 
 impl<F: Fs> LsmStore<F> {
+    pub(crate) fn shared(&self) -> &Rc<Shared<F>> {
+        &self.shared
+    }
+
     /// Opens (or creates) the store kept in subdirectory `name` of `parent`
     /// (a shard's `shard-NNN` in the data directory).
     ///

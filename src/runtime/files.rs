@@ -74,6 +74,97 @@ pub fn check_layout(data_dir: &Path, shards: u32) -> Result<(), RuntimeError> {
     }
 }
 
+/// Runs one backup file job under `root` (`Services::files`). Paths are
+/// relative; one with `..` or a root is refused, so a job never leaves the
+/// backup directory.
+pub fn run_job(
+    root: &Path,
+    job: crate::api::shard::files::FileJob,
+) -> std::io::Result<crate::api::shard::files::FileDone> {
+    use crate::api::shard::files::{FileDone, FileJob};
+    use std::io::{Read, Seek, SeekFrom};
+    let under = |rel: &str| -> std::io::Result<std::path::PathBuf> {
+        let rel = Path::new(rel);
+        if rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("backup path {} leaves the backup directory", rel.display()),
+            ));
+        }
+        Ok(root.join(rel))
+    };
+    match job {
+        FileJob::Create { path } => {
+            let path = under(&path)?;
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            fs::File::create(&path)?;
+            Ok(FileDone::Done)
+        }
+        FileJob::Append { path, bytes } => {
+            let mut file = fs::OpenOptions::new().append(true).open(under(&path)?)?;
+            file.write_all(&bytes)?;
+            Ok(FileDone::Done)
+        }
+        FileJob::Sync { path } => {
+            let path = under(&path)?;
+            fs::File::open(&path)?.sync_all()?;
+            if let Some(dir) = path.parent() {
+                fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(FileDone::Done)
+        }
+        FileJob::WriteAtomically { path, bytes } => {
+            let path = under(&path)?;
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            write_atomically(&path, &bytes)?;
+            Ok(FileDone::Done)
+        }
+        FileJob::ReadAt { path, offset, len } => {
+            let mut file = fs::File::open(under(&path)?)?;
+            file.seek(SeekFrom::Start(offset))?;
+            let mut bytes = Vec::new();
+            file.take(len).read_to_end(&mut bytes)?;
+            Ok(FileDone::Bytes(bytes))
+        }
+        FileJob::Read { path } => Ok(FileDone::Bytes(fs::read(under(&path)?)?)),
+        FileJob::List { path } => {
+            let dir = if path.is_empty() {
+                root.to_path_buf()
+            } else {
+                under(&path)?
+            };
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(FileDone::Names(Vec::new()));
+                }
+                Err(e) => return Err(e),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                names.push(entry?.file_name().to_string_lossy().into_owned());
+            }
+            names.sort();
+            Ok(FileDone::Names(names))
+        }
+        FileJob::RemoveAll { path } => {
+            match fs::remove_dir_all(under(&path)?) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            Ok(FileDone::Done)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

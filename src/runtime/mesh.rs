@@ -47,6 +47,7 @@ pub struct MeshServices {
     permits: Vec<Rc<Semaphore>>,
     outboxes: Rc<Vec<Outbox>>,
     catalog_path: std::path::PathBuf,
+    backup_dir: std::path::PathBuf,
     counters: Rc<Counters>,
 }
 
@@ -56,6 +57,7 @@ impl MeshServices {
         shard_count: u32,
         max_inflight: usize,
         catalog_path: std::path::PathBuf,
+        backup_dir: std::path::PathBuf,
         counters: Rc<Counters>,
     ) -> Self {
         MeshServices {
@@ -72,6 +74,7 @@ impl MeshServices {
                     .collect(),
             ),
             catalog_path,
+            backup_dir,
             counters,
         }
     }
@@ -91,6 +94,8 @@ async fn flush(senders: Rc<Senders<Envelope>>, outboxes: Rc<Vec<Outbox>>, to: us
         let _ = senders.send_to(to, Envelope(letters)).await;
     }
 }
+
+use crate::api::shard::files::{FileDone, FileJob};
 
 impl Services for MeshServices {
     fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>> {
@@ -134,6 +139,16 @@ impl Services for MeshServices {
 
     fn sleep(&self, duration: std::time::Duration) -> LocalFuture<()> {
         Box::pin(glommio::timer::sleep(duration))
+    }
+
+    fn files(&self, job: FileJob) -> LocalFuture<Result<FileDone, ApiError>> {
+        let root = self.backup_dir.clone();
+        Box::pin(async move {
+            glommio::executor()
+                .spawn_blocking(move || super::files::run_job(&root, job))
+                .await
+                .map_err(|e| ApiError::internal(format!("backup file job: {e}")))
+        })
     }
 
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>> {

@@ -289,6 +289,7 @@ async fn shard_main(
         shard_count,
         config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
+        config.backup_dir(),
         counters.clone(),
     );
     let shard = Rc::new(Shard {
@@ -311,6 +312,9 @@ async fn shard_main(
             ttl_change_interval_ms: config.ttl_change_interval_ms,
             ttl_scan_interval: Duration::from_millis(config.ttl_scan_interval_ms),
             ttl_deletes_per_second_max: config.ttl_deletes_per_second_max,
+            backup_cut_wait: Duration::from_millis(config.backup_cut_wait_ms),
+            backup_chunk_bytes: config.backup_chunk_bytes.max(4096),
+            backup_operations_max: config.backup_operations_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -321,6 +325,8 @@ async fn shard_main(
         outbox: crate::api::shard::outbox::Outbox::new(config.index_outbox_records_max),
         backfills: Default::default(),
         expiry: Default::default(),
+        backups: Default::default(),
+        cut: Default::default(),
         txns: crate::api::shard::txns::Txns::new(
             Duration::from_millis(config.transaction_lock_wait_ms),
             config.transaction_tokens_max,
@@ -353,6 +359,7 @@ async fn shard_main(
     crate::api::table::ddl::resume(&shard);
     // Expired items of TTL-enabled tables go in the background.
     crate::api::ttl::start(&shard);
+    crate::api::backup::restore::resume(&shard);
     // Prepared transactions re-lock their items before anyone is served.
     crate::api::txn::open(&shard)
         .await

@@ -249,6 +249,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         tags: vec![],
         streams: vec![],
         ttl: Default::default(),
+        restore: None,
     })
 }
 

@@ -7,19 +7,24 @@
 
 pub mod batch_get_item;
 pub mod batch_write_item;
+pub mod create_backup;
 pub mod create_table;
+pub mod delete_backup;
 pub mod delete_item;
 pub mod delete_table;
+pub mod describe_backup;
 pub mod describe_continuous_backups;
 pub mod describe_endpoints;
 pub mod describe_limits;
 pub mod describe_table;
 pub mod describe_time_to_live;
 pub mod get_item;
+pub mod list_backups;
 pub mod list_tables;
 pub mod list_tags_of_resource;
 pub mod put_item;
 pub mod query;
+pub mod restore_table_from_backup;
 pub mod scan;
 pub mod tag_resource;
 pub mod transact_get_items;

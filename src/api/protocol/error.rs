@@ -240,6 +240,22 @@ impl ApiError {
         )
     }
 
+    pub fn backup_not_found(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "BackupNotFoundException", message)
+    }
+
+    pub fn backup_in_use(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "BackupInUseException", message)
+    }
+
+    pub fn table_already_exists(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "TableAlreadyExistsException", message)
+    }
+
+    pub fn table_in_use(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "TableInUseException", message)
+    }
+
     pub fn resource_in_use(message: impl Into<String>) -> Self {
         Self::new(400, DYNAMODB, "ResourceInUseException", message)
     }

@@ -56,6 +56,11 @@ operations!(
     DescribeStream,
     GetShardIterator,
     GetRecords,
+    CreateBackup,
+    DescribeBackup,
+    ListBackups,
+    DeleteBackup,
+    RestoreTableFromBackup,
 );
 
 impl Operation {

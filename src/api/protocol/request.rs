@@ -188,6 +188,17 @@ impl<'a, 'v> Fields<'a, 'v> {
         }
     }
 
+    /// A timestamp member (seconds since the epoch, as the SDKs send it).
+    pub fn timestamp(&self, name: &str) -> Result<Option<f64>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Static(StaticNode::I64(n))) => Ok(Some(*n as f64)),
+            Some(Json::Static(StaticNode::U64(n))) => Ok(Some(*n as f64)),
+            Some(Json::Static(StaticNode::F64(x))) if x.is_finite() => Ok(Some(*x)),
+            Some(other) => Err(wrong_type(other, "Timestamp")),
+        }
+    }
+
     pub fn object(&self, name: &str) -> Result<Option<Fields<'a, 'v>>, ApiError> {
         match self.get(name) {
             None => Ok(None),

@@ -13,6 +13,9 @@
 pub mod backfills;
 pub mod capacity;
 pub mod expiry;
+pub mod backups;
+pub mod cut;
+pub mod files;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
@@ -42,6 +45,12 @@ pub trait Services {
     fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>>;
     /// Durably replaces the catalog file (shard 0 only).
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>>;
+    /// Runs a file job off the shard thread, under the backup directory
+    /// (backups and their restores). Servers without one refuse.
+    fn files(&self, job: files::FileJob) -> LocalFuture<Result<files::FileDone, ApiError>> {
+        let _ = job;
+        Box::pin(async { Err(ApiError::internal("no backup directory")) })
+    }
     /// Runs `task` on this shard beside the request path (GSI replication:
     /// its lag is client-visible).
     fn spawn(&self, task: LocalFuture<()>);
@@ -83,6 +92,12 @@ pub struct ApiSettings {
     /// How long a table stays CREATING or DELETING; zero skips the states
     /// (CreateTable still answers CREATING, DeleteTable DELETING).
     pub table_status_transition: std::time::Duration,
+    /// How long a backup cut may hold a shard's writes (`backup_cut_wait_ms`).
+    pub backup_cut_wait: std::time::Duration,
+    /// Bytes per backup file job (`backup_chunk_bytes`).
+    pub backup_chunk_bytes: usize,
+    /// Backup creations and restores at once (`backup_operations_max`).
+    pub backup_operations_max: usize,
     /// Least time between two changes of a table's TTL setting.
     pub ttl_change_interval_ms: u64,
     /// Pause between two TTL expirer passes.
@@ -141,6 +156,10 @@ pub struct Shard {
     pub meter: capacity::Meter,
     /// Request counts and latency by operation and table (`/metrics`).
     pub metrics: crate::metrics::RequestMetrics,
+    /// The backup cut gate (closed while a backup snapshots all shards).
+    pub cut: cut::Cut,
+    /// Backup snapshots and (coordinator) the backup registry.
+    pub backups: backups::Backups,
 }
 
 impl Shard {

@@ -71,3 +71,15 @@ pub fn not_found(arn: &str) -> ApiError {
         "Requested resource not found: ResourcArn: {arn} not found"
     ))
 }
+
+/// A TableName member that may be the table's ARN (the backup
+/// operations): the name inside this server's table ARN, else as given.
+pub fn name_or_arn<'a>(shard: &Shard, name: &'a str) -> &'a str {
+    let prefix = format!(
+        "arn:aws:dynamodb:{}:{}:table/",
+        shard.settings.region, shard.settings.account_id
+    );
+    name.strip_prefix(prefix.as_str())
+        .filter(|rest| !rest.contains('/'))
+        .unwrap_or(name)
+}

@@ -127,6 +127,19 @@ pub fn write_description_with(
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
     write_billing_and_settings(out, def);
+    if let Some(restore) = &def.restore {
+        out.extend_from_slice(b",\"RestoreSummary\":{\"SourceBackupArn\":");
+        write_json_str(out, &restore.source_backup_arn);
+        out.extend_from_slice(b",\"SourceTableArn\":");
+        write_json_str(out, &restore.source_table_arn);
+        out.extend_from_slice(
+            format!(
+                ",\"RestoreDateTime\":{:.3},\"RestoreInProgress\":{}}}",
+                restore.restore_date_time, restore.in_progress
+            )
+            .as_bytes(),
+        );
+    }
     out.push(b'}');
 }
 

@@ -143,6 +143,9 @@ async fn drive(
         };
     }
     // Every participant is prepared: the decision record makes it commit.
+    // The permit keeps a backup cut from falling between the decision and
+    // its application on every participant (`shard::cut`).
+    let _permit = shard.cut.decision().await;
     let record = vec![(decision_key(txn.seq), Some(encode_decision(&participants)))];
     let durable = match shard.store.write(record) {
         Ok(durable) => durable,

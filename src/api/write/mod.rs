@@ -105,6 +105,14 @@ pub async fn commit_with(
         if shard.catalog().version != catalog.version {
             continue;
         }
+        // The backup cut gate, checked right before the synchronous apply:
+        // no change lands on a closed shard (`shard::cut`); a decided
+        // transaction's commit passes, so it is wholly in the cut.
+        if enforce && shard.cut.is_closed() {
+            drop(guards);
+            shard.cut.wait_open().await;
+            continue;
+        }
         batch.extend(extra);
         return apply(shard, writes, &tables, batch, collections, guards);
     }

@@ -1,0 +1,196 @@
+//! CreateBackup on the coordinator: register, cut every shard at one
+//! instant (inside the request, so the backup holds every write
+//! acknowledged before CreateBackup was answered), then copy in the
+//! background and mark the backup AVAILABLE.
+//!
+//! Crash reasoning: the record is written CREATING before any file; if we
+//! crash before the final AVAILABLE record, the next start-up removes the
+//! folder (`ensure_loaded`), so no half-written backup is ever offered.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::api::backup::{backup_arn, ensure_loaded, files, new_backup_id, persist};
+use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::protocol::error::ApiError;
+use crate::api::shard::Shard;
+use crate::api::shard::backups::{BackupRecord, BackupStatus};
+use crate::api::shard::files::FileJob;
+use crate::api::shard::peers::call_or_local;
+use crate::api::table::describe::table_arn;
+use crate::api::txn::join::join_all;
+use crate::catalog::TableDef;
+
+/// Attempts at a cut before the backup fails.
+const CUT_ATTEMPTS: usize = 3;
+
+/// Registers and cuts a backup of `table`; the copy continues in the
+/// background. Returns the CREATING record.
+pub async fn start(
+    shard: &Rc<Shard>,
+    table: Arc<TableDef>,
+    name: String,
+) -> Result<BackupRecord, ApiError> {
+    ensure_loaded(shard).await?;
+    let backups = &shard.backups;
+    if backups.operations.get() >= shard.settings.backup_operations_max {
+        return Err(ApiError::limit_exceeded(format!(
+            "Subscriber limit exceeded: There is a limit of {} concurrent backup and restore operations",
+            shard.settings.backup_operations_max
+        )));
+    }
+    let now_ms = now_ms();
+    let id = new_backup_id(&table.name, now_ms);
+    let table_arn = table_arn(shard, &table.name);
+    let record = BackupRecord {
+        arn: backup_arn(&table_arn, &id),
+        name,
+        id: id.clone(),
+        table_arn,
+        table: (*table).clone(),
+        created_at: now_ms as f64 / 1000.0,
+        status: BackupStatus::Creating,
+        bytes: 0,
+        items: 0,
+        files: Vec::new(),
+    };
+    persist(shard, &record).await?;
+    backups.operations.set(backups.operations.get() + 1);
+    backups
+        .records
+        .borrow_mut()
+        .insert(record.arn.clone(), record.clone());
+    if let Err(e) = cut(shard, &id).await {
+        backups.operations.set(backups.operations.get() - 1);
+        forget(shard, &record).await;
+        return Err(e);
+    }
+    let task_shard = shard.clone();
+    let task_record = record.clone();
+    shard.services.spawn(Box::pin(async move {
+        copy(&task_shard, task_record).await;
+    }));
+    Ok(record)
+}
+
+/// Closes every shard's gate, snapshots every shard, opens the gates.
+async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
+    let shards = shard.map.shard_count();
+    let mut last = None;
+    for _ in 0..CUT_ATTEMPTS {
+        let mut closed = Vec::new();
+        let mut failed = None;
+        for to in 0..shards {
+            match done(call_or_local(shard, to, MeshRequest::BackupCut { close: true }).await) {
+                Ok(()) => closed.push(to),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if failed.is_none() {
+            // Every shard is closed: no change applies anywhere until the
+            // gates open, so these snapshots are one instant.
+            for to in 0..shards {
+                let request = MeshRequest::BackupSnapshot {
+                    backup: id.to_string(),
+                };
+                if let Err(e) = done(call_or_local(shard, to, request).await) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        for to in closed {
+            let _ = call_or_local(shard, to, MeshRequest::BackupCut { close: false }).await;
+        }
+        match failed {
+            None => return Ok(()),
+            Some(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ApiError::internal("backup cut failed")))
+}
+
+fn done(reply: Result<MeshReply, ApiError>) -> Result<(), ApiError> {
+    match reply? {
+        MeshReply::Done(r) => r,
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Every shard writes its file (background queue); then the record.
+async fn copy(shard: &Rc<Shard>, mut record: BackupRecord) {
+    let calls = (0..shard.map.shard_count())
+        .map(|to| {
+            let shard = shard.clone();
+            let request = MeshRequest::BackupWrite {
+                backup: record.id.clone(),
+                table_id: record.table.id,
+                path: format!("{}/shard-{to:03}.data", record.id),
+            };
+            Box::pin(async move { call_or_local(&shard, to, request).await })
+                as crate::api::shard::LocalFuture<_>
+        })
+        .collect();
+    let mut failed = None;
+    for reply in join_all(calls).await {
+        match reply {
+            Ok(MeshReply::BackupFile(Ok(file))) => {
+                record.bytes += file.bytes;
+                record.items += file.items;
+                record.files.push(file);
+            }
+            Ok(MeshReply::BackupFile(Err(e))) | Err(e) => {
+                failed.get_or_insert(e);
+            }
+            Ok(other) => {
+                failed.get_or_insert(unexpected(&other));
+            }
+        }
+    }
+    if failed.is_none() {
+        record.status = BackupStatus::Available;
+        if let Err(e) = persist(shard, &record).await {
+            failed = Some(e);
+        }
+    }
+    let backups = &shard.backups;
+    backups.operations.set(backups.operations.get() - 1);
+    match failed {
+        None => {
+            tracing::info!(backup = %record.arn, items = record.items, bytes = record.bytes, "backup available");
+            backups
+                .records
+                .borrow_mut()
+                .insert(record.arn.clone(), record);
+        }
+        Some(e) => {
+            tracing::error!(backup = %record.arn, error = %e, "backup failed; removed");
+            forget(shard, &record).await;
+        }
+    }
+}
+
+/// Removes a backup that will never be AVAILABLE.
+async fn forget(shard: &Shard, record: &BackupRecord) {
+    shard.backups.records.borrow_mut().remove(&record.arn);
+    if let Err(e) = files(
+        shard,
+        FileJob::RemoveAll {
+            path: record.id.clone(),
+        },
+    )
+    .await
+    {
+        tracing::warn!(backup = %record.arn, error = %e, "could not remove a failed backup's files");
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,64 @@
+//! A shard's backup state: the snapshots it holds for backups in progress
+//! (every shard) and, on the coordinator, the registry of backups (loaded
+//! from the backup directory on first use). Plain data; `api::backup`
+//! owns the logic.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::messages::BackupFileInfo;
+use crate::catalog::TableDef;
+use crate::engine::Snapshot;
+use crate::engine::io::either::EitherFs;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackupStatus {
+    Creating,
+    Available,
+    Deleted,
+}
+
+impl BackupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupStatus::Creating => "CREATING",
+            BackupStatus::Available => "AVAILABLE",
+            BackupStatus::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One backup, as `backup.json` records it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackupRecord {
+    pub arn: String,
+    pub name: String,
+    /// `<13-digit ms>-<8 hex>`: the ARN's last part and the folder name.
+    pub id: String,
+    pub table_arn: String,
+    /// The table as it was when the backup was cut (schema, indexes).
+    pub table: TableDef,
+    /// Seconds since the Unix epoch.
+    pub created_at: f64,
+    pub status: BackupStatus,
+    pub bytes: u64,
+    pub items: u64,
+    pub files: Vec<BackupFileInfo>,
+}
+
+#[derive(Default)]
+pub struct Backups {
+    /// Coordinator: every backup by ARN.
+    pub records: RefCell<BTreeMap<String, BackupRecord>>,
+    pub loaded: Cell<bool>,
+    /// Backups being created or restored from (control-plane operations
+    /// in flight), bounded by `backup_operations_max`.
+    pub operations: Cell<usize>,
+    /// Backup ARNs a restore is reading (DeleteBackup waits: BackupInUse).
+    pub restoring: RefCell<HashMap<String, usize>>,
+    /// Every shard: snapshots cut for backups in progress, by backup id.
+    pub snapshots: RefCell<HashMap<String, Rc<Snapshot<EitherFs>>>>,
+}
