@@ -11,10 +11,10 @@
 //! builds the shard to the dispatcher's entry point.
 
 pub mod backfills;
-pub mod capacity;
-pub mod expiry;
 pub mod backups;
+pub mod capacity;
 pub mod cut;
+pub mod expiry;
 pub mod files;
 pub mod locks;
 pub mod outbox;
