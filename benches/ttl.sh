@@ -24,9 +24,9 @@ ttl_change_interval_ms = 0
 TOML
 call() { # operation json
   curl -s -X POST "$endpoint/" -H "Content-Type: application/x-amz-json-1.0" \
-    -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 bench" -d "$2"
+    -H "X-Amz-Target: DynamoDB_20120810.$1" -H "Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00" -d "$2"
 }
-metric() { curl -s "$endpoint/dynacore/metrics" | python3 -c "import json,sys; print(sum(s['$1'] for s in json.load(sys.stdin)['shards']))"; }
+metric() { curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench "$endpoint/dynacore/metrics" | python3 -c "import json,sys; print(sum(s['$1'] for s in json.load(sys.stdin)['shards']))"; }
 
 pin=""; [ "$shards" = 1 ] && pin="taskset -c 0"
 $pin $server serve --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port \
@@ -47,7 +47,7 @@ def batch(start):
              "pad": {"S": "x" * 200}}}} for i in range(start, min(start + 25, items))]
     body = json.dumps({"RequestItems": {"exp": reqs}}).encode()
     req = urllib.request.Request(endpoint + "/", body, {
-        "Content-Type": "application/x-amz-json-1.0", "Authorization": "AWS4-HMAC-SHA256 bench",
+        "Content-Type": "application/x-amz-json-1.0", "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
         "X-Amz-Target": "DynamoDB_20120810.BatchWriteItem"})
     urllib.request.urlopen(req).read()
 with ThreadPoolExecutor(8) as pool:

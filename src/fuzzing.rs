@@ -30,7 +30,7 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them.
-pub const OPERATIONS: [Operation; 23] = [
+pub const OPERATIONS: [Operation; 27] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -54,6 +54,10 @@ pub const OPERATIONS: [Operation; 23] = [
     Operation::TransactWriteItems,
     Operation::TransactGetItems,
     Operation::UpdateTimeToLive,
+    Operation::ListStreams,
+    Operation::DescribeStream,
+    Operation::GetShardIterator,
+    Operation::GetRecords,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).

@@ -17,7 +17,11 @@ python3 $here/setup.py $port >/dev/null
 # Split the keys by owner with the server's own published partition map.
 python3 - "$port" <<'PY'
 import json, sys, urllib.request, xxhash
-m = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/dynacore/partition-map"))
+# Admin endpoints on the data port answer signed requests only (any
+# well-formed signature on a server without credentials).
+auth = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00"
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/dynacore/partition-map", headers={"Authorization": auth})
+m = json.load(urllib.request.urlopen(req))
 end0 = int(m["shards"][0]["hash_end"])
 keys = ["key%d" % i for i in range(1000)]
 h = lambda k: xxhash.xxh3_64(b"bench\x00S" + k.encode()).intdigest()

@@ -15,9 +15,10 @@ use std::rc::Rc;
 
 use crate::engine::EngineError;
 use crate::engine::io::Fs;
+use crate::engine::io::dma;
 use crate::engine::iter::{MergeIter, Range, Source};
 use crate::engine::memtable::Memtable;
-use crate::engine::store::LsmStore;
+use crate::engine::store::{LsmStore, SCAN_YIELD_STEPS};
 use crate::engine::version::Version;
 
 /// An immutable view of a store as of one instant.
@@ -86,7 +87,16 @@ impl<F: Fs> Snapshot<F> {
         let mut iter = MergeIter::new(sources, false);
         let mut out = Vec::new();
         let mut bytes = 0usize;
+        let mut steps = 0usize;
         while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
+            // Tombstones are skipped without filling the page: a range of
+            // deleted keys (mass TTL expiry, a DeleteItem sweep) could keep
+            // this loop on the shard thread for a long time. Let queued
+            // requests run once this task's time slice is spent.
+            steps += 1;
+            if steps.is_multiple_of(SCAN_YIELD_STEPS) {
+                dma::yield_if_needed().await;
+            }
             let Some((key, value)) = iter.next().await? else {
                 break;
             };

@@ -39,6 +39,9 @@ use std::rc::Rc;
 /// at 16 writers and 3 tables over, ~50k writes/s become ~25k/s, leaving the
 /// compactor CPU before L0 reaches the stop trigger.
 const L0_SLOWDOWN_STEP_US: u64 = 200;
+/// Entries a scan visits (live or tombstone) between two chances to yield
+/// the shard thread. Checking costs a read of the preemption flag.
+pub(crate) const SCAN_YIELD_STEPS: usize = 64;
 
 /// Write accounting and shape, from [`LsmStore::stats`].
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -598,7 +601,16 @@ impl<F: Fs> LsmStore<F> {
         let mut iter = self.merge_iter(range);
         let mut out = Vec::new();
         let mut bytes = 0usize;
+        let mut steps = 0usize;
         while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
+            // Tombstones are skipped without filling the page: a range of
+            // deleted keys (mass TTL expiry, a DeleteItem sweep) could keep
+            // this loop on the shard thread for a long time. Let queued
+            // requests run once this task's time slice is spent.
+            steps += 1;
+            if steps.is_multiple_of(SCAN_YIELD_STEPS) {
+                dma::yield_if_needed().await;
+            }
             let Some((key, value)) = iter.next().await? else {
                 break;
             };
