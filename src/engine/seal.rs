@@ -2,8 +2,21 @@
 //! or ARMv8 crypto when the CPU has them) under per-file data keys wrapped
 //! by the master key. This module owns the primitives and their on-disk
 //! layout; it is **not yet wired** into the WAL, SSTables, manifest or
-//! catalog (see NOTES-tlsenc.md for the plan), and the server exposes no
-//! `--encryption-key-file` until it is.
+//! catalog (plan below), and the server exposes no `--encryption-key-file`
+//! until it is.
+//!
+//! # Plan for wiring it in
+//! Seal at record and block encode/decode: WAL record payloads under the
+//! segment's file key with the sequence number as the nonce counter (a
+//! recycled segment keeps its key; its records get new sequence numbers);
+//! SSTable blocks with the block offset as the counter, the 16-byte tag
+//! inside the block before its CRC (blocks are already padded, so O_DIRECT
+//! alignment is untouched); manifest edits with the edit index; the catalog
+//! as one sealed unit per version. The wrapped file key goes in each file's
+//! first 4 KiB header block; an `ENCRYPTION` file beside `LAYOUT` holds the
+//! key check value, checked at open (a wrong key, no key, or a key on a
+//! plaintext directory is refused); `SealError::Tampered` becomes
+//! `EngineError::Corruption { path, offset }`.
 //!
 //! # Keys
 //! - **Master key**: 32 random bytes in a file of exactly 32 bytes
