@@ -29,9 +29,9 @@ TOML
 export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$data"' EXIT
-taskset -c 0 $server serve --shards 1 --data-dir "$data/off" --listen 127.0.0.1:$offport 2>"$out/off.err" &
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$data/off" --listen 127.0.0.1:$offport 2>"$out/off.err" &
 offpid=$!; pids+=($offpid)
-taskset -c 0 $server serve --shards 1 --data-dir "$data/on" --listen 127.0.0.1:$onport \
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$data/on" --listen 127.0.0.1:$onport \
   --credentials "$out/credentials.toml" 2>"$out/on.err" &
 onpid=$!; pids+=($onpid)
 for p in $offport $onport; do

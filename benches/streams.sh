@@ -28,7 +28,7 @@ create() { # table, stream spec JSON ("" for none)
 }
 start_server() {
   rm -rf "$data"
-  taskset -c 0 $server serve --shards 1 --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
+  taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
   pid=$!
   for _ in $(seq 1 400); do curl -s -o /dev/null $ep/ && break; sleep 0.05; done
 }

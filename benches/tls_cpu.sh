@@ -36,7 +36,7 @@ tick_us=$((1000000 / $(getconf CLK_TCK)))
 rm -rf "$data"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$data"' EXIT
-taskset -c 0 $server serve --shards 1 --data-dir "$data" --listen 127.0.0.1:$pport \
+taskset -c 0 $server serve --admin-listen off --shards 1 --data-dir "$data" --listen 127.0.0.1:$pport \
   --tls-listen 127.0.0.1:$tport --tls-cert "$out/server.pem" --tls-key "$out/server.key" \
   2>"$out/server.err" &
 spid=$!; pids+=($spid)

@@ -29,7 +29,7 @@ call() { # operation json
 metric() { curl -s --aws-sigv4 aws:amz:us-east-1:dynamodb --user bench:bench "$endpoint/dynacore/metrics" | python3 -c "import json,sys; print(sum(s['$1'] for s in json.load(sys.stdin)['shards']))"; }
 
 pin=""; [ "$shards" = 1 ] && pin="taskset -c 0"
-$pin $server serve --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port \
+$pin $server serve --admin-listen off --shards "$shards" --data-dir "$data" --listen 127.0.0.1:$port \
   --config "$out/config.toml" 2>"$out/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
