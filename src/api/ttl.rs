@@ -39,6 +39,10 @@ use crate::model::{Item, Value};
 
 /// Base items read per page (the expirer yields between pages).
 const PAGE_ITEMS: usize = 256;
+/// Entries (live or tombstone) one engine call visits at most: after a mass
+/// expiry the walk crosses long runs of tombstones, and each call is one
+/// stretch the shard thread cannot serve requests.
+const PAGE_STEPS_MAX: usize = 1024;
 /// Expired items deleted in one engine batch (their locks are held
 /// together, briefly: from the re-read to the apply).
 const DELETE_BATCH_ITEMS: usize = 64;
@@ -134,20 +138,25 @@ async fn walk(
         if expiring(shard, table_id).as_deref() != Some(attribute) {
             return Ok(());
         }
-        let page = shard
+        let (page, resume) = shard
             .store
-            .scan(
+            .scan_steps(
                 as_ref_bound(&lower),
                 as_ref_bound(&upper),
                 false,
                 PAGE_ITEMS,
                 usize::MAX,
+                PAGE_STEPS_MAX,
             )
             .await?;
-        let Some((last, _)) = page.last() else {
-            return Ok(());
+        // Continue after the last key visited: past the tombstones of
+        // what earlier passes deleted, a page may hold no item at all.
+        let next = match (resume, page.last()) {
+            (Some(key), _) => key,
+            (None, Some((last, _))) => last.clone(),
+            (None, None) => return Ok(()),
         };
-        lower = Bound::Excluded(last.clone());
+        lower = Bound::Excluded(next);
         let now = now_secs();
         let expired: Vec<Vec<u8>> = page
             .into_iter()

@@ -43,6 +43,10 @@ const L0_SLOWDOWN_STEP_US: u64 = 200;
 /// the shard thread. Checking costs a read of the preemption flag.
 pub(crate) const SCAN_YIELD_STEPS: usize = 64;
 
+/// A page of [`LsmStore::scan_steps`]: the live entries, and the last key
+/// visited if the step budget ended the page early.
+pub type ScanPage = (Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>);
+
 /// Write accounting and shape, from [`LsmStore::stats`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngineStats {
@@ -582,6 +586,25 @@ impl<F: Fs> LsmStore<F> {
         max_entries: usize,
         max_bytes: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
+        let (entries, _) = self
+            .scan_steps(lower, upper, reverse, max_entries, max_bytes, usize::MAX)
+            .await?;
+        Ok(entries)
+    }
+
+    /// [`scan`](Self::scan) that also stops after visiting `max_steps`
+    /// entries, live or tombstone: then it returns the last key visited,
+    /// to continue after (a background walk over a range of deleted keys
+    /// gives the thread back between calls). None: the page is complete.
+    pub async fn scan_steps(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+        max_entries: usize,
+        max_bytes: usize,
+        max_steps: usize,
+    ) -> Result<ScanPage, EngineError> {
         let inverted = match (lower, upper) {
             (Bound::Included(l), Bound::Included(u)) => l > u,
             (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
@@ -590,7 +613,7 @@ impl<F: Fs> LsmStore<F> {
             _ => false,
         };
         if inverted || max_entries == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let range = Range {
             lower: lower.map(<[u8]>::to_vec),
@@ -602,11 +625,15 @@ impl<F: Fs> LsmStore<F> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         let mut steps = 0usize;
+        let mut resume = None;
         while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
             // Tombstones are skipped without filling the page: a range of
             // deleted keys (mass TTL expiry, a DeleteItem sweep) could keep
             // this loop on the shard thread for a long time. Let queued
             // requests run once this task's time slice is spent.
+            if steps == max_steps {
+                return Ok((out, resume));
+            }
             steps += 1;
             if steps.is_multiple_of(SCAN_YIELD_STEPS) {
                 dma::yield_if_needed().await;
@@ -614,12 +641,15 @@ impl<F: Fs> LsmStore<F> {
             let Some((key, value)) = iter.next().await? else {
                 break;
             };
+            if max_steps != usize::MAX {
+                resume = Some(key.clone());
+            }
             if let Some(value) = value {
                 bytes += key.len() + value.len();
                 out.push((key, value));
             }
         }
-        Ok(out)
+        Ok((out, None))
     }
 
     fn merge_iter(&self, range: Range) -> MergeIter<F> {

@@ -722,3 +722,70 @@ fn measure_write_amplification() {
         );
     });
 }
+
+#[test]
+fn scan_steps_stops_in_tombstones_and_resumes_after_them() {
+    run(async {
+        let store = MemStore::open_with(MemFs::new(), &EngineConfig::test_min())
+            .await
+            .expect("open");
+        // 600 keys, all but every 100th deleted: long runs of tombstones.
+        let puts = (0..600).map(|i| (key(1, i), Some(vec![7; 10]))).collect();
+        store
+            .write(puts)
+            .expect("write")
+            .wait()
+            .await
+            .expect("durable");
+        let deletes = (0..600)
+            .filter(|i| i % 100 != 0)
+            .map(|i| (key(1, i), None))
+            .collect();
+        store
+            .write(deletes)
+            .expect("write")
+            .wait()
+            .await
+            .expect("durable");
+        let (upper, mut lower) = (key(2, 0), Bound::Unbounded);
+        let (mut live, mut calls) = (Vec::new(), 0);
+        loop {
+            calls += 1;
+            let (page, resume) = store
+                .scan_steps(
+                    lower.as_ref().map(|k: &Vec<u8>| k.as_slice()),
+                    Bound::Excluded(&upper),
+                    false,
+                    1000,
+                    usize::MAX,
+                    50,
+                )
+                .await
+                .expect("scan");
+            assert!(page.len() <= 1, "50 steps hold at most one live key");
+            live.extend(page.iter().map(|(k, _)| k.clone()));
+            let next = match (resume, page.last()) {
+                (Some(k), _) => k,
+                (None, Some((k, _))) => k.clone(),
+                (None, None) => break,
+            };
+            lower = Bound::Excluded(next);
+        }
+        let expected: Vec<Vec<u8>> = (0..600).step_by(100).map(|i| key(1, i)).collect();
+        assert_eq!(live, expected);
+        // 600 visited entries in calls of 50, not one call for all.
+        assert!(calls >= 12, "{calls} calls");
+        // Unbounded, the same range is one page.
+        let all = store
+            .scan(
+                Bound::Unbounded,
+                Bound::Excluded(&upper),
+                false,
+                1000,
+                usize::MAX,
+            )
+            .await
+            .expect("scan");
+        assert_eq!(all.len(), 6);
+    });
+}
