@@ -148,6 +148,7 @@ async fn indexes_converge_after_sigkill() {
     let acked: Acked = Arc::default();
     let inflight: Inflight = Arc::default();
     for round in 0..3 {
+        inflight.lock().expect("inflight").clear();
         let client = server.client();
         let mut writers = Vec::new();
         for writer in 0..6u64 {
@@ -249,6 +250,10 @@ async fn indexes_converge_after_sigkill() {
                 allowed.contains(&got_v),
                 "round {round}: p{pk}/{sk} holds v={got_v:?}, acknowledged {v:?}"
             );
+            // What is stored is the truth from here on: an in-flight write
+            // that landed is no longer in flight in the next round (each
+            // round's writers start over at i = 0).
+            acked.lock().expect("acked").insert((*pk, *sk), got_v);
         }
         check_indexes(&server, round).await;
     }
