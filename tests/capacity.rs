@@ -138,3 +138,65 @@ fn enforce_false_never_throttles() {
     let (ok, refused, body) = burst(&server, 1, 400);
     assert_eq!((ok, refused), (400, 0), "{body}");
 }
+
+/// A BatchWriteItem of `n` 100 KB items (100 write units each) from `first`.
+fn big_batch(first: usize, n: usize) -> String {
+    let blob = "x".repeat(100 * 1024);
+    let requests: Vec<String> = (first..first + n)
+        .map(|i| {
+            format!(r#"{{"PutRequest":{{"Item":{{"pk":{{"S":"b{i}"}},"v":{{"S":"{blob}"}}}}}}}}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"RequestItems":{{"{TABLE}":[{}]}},"ReturnConsumedCapacity":"TOTAL"}}"#,
+        requests.join(",")
+    )
+}
+
+#[test]
+fn a_throttled_batch_write_returns_unprocessed_items_then_refuses_when_empty() {
+    // 1 WCU and 1 s of burst: 1 unit of credit. The first 100-unit write is
+    // admitted and leaves ~99 s of debt, so what follows is deterministic.
+    let server = start_with_config("capacity-batch", 1, "[capacity]\nburst_s = 1\n");
+    create_provisioned(&server, 1000, 1);
+    let (status, body) = server.call("BatchWriteItem", &big_batch(0, 3));
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let unprocessed = json["UnprocessedItems"][TABLE]
+        .as_array()
+        .expect("UnprocessedItems");
+    assert_eq!(unprocessed.len(), 2, "{}", &body[..body.len().min(300)]);
+    assert_eq!(unprocessed[0]["PutRequest"]["Item"]["pk"]["S"], "b1");
+    // Only the written item is counted (100 KB of value and its names).
+    assert_eq!(json["ConsumedCapacity"][0]["CapacityUnits"], 101.0);
+    // An empty bucket: nothing can be written, the batch is refused.
+    let (status, refused) = server.call("BatchWriteItem", &big_batch(10, 2));
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        error_type(&refused),
+        "ProvisionedThroughputExceededException"
+    );
+    // Once the bucket has credit again (raised throughput repays the debt
+    // at once), the unprocessed items are written on retry.
+    let (status, body) = server.call(
+        "UpdateTable",
+        &format!(
+            r#"{{"TableName":"{TABLE}","ProvisionedThroughput":{{"ReadCapacityUnits":1000,"WriteCapacityUnits":40000}}}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let retry = serde_json::json!({ "RequestItems": json["UnprocessedItems"] }).to_string();
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let (status, body) = server.call("BatchWriteItem", &retry);
+            status == 200 && body.contains(r#""UnprocessedItems":{}"#)
+        }),
+        "the unprocessed items were never written"
+    );
+    let (status, body) = server.call(
+        "GetItem",
+        &format!(r#"{{"TableName":"{TABLE}","Key":{{"pk":{{"S":"b2"}}}}}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""pk":{"S":"b2"}"#), "retried item missing");
+}

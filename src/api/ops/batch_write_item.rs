@@ -40,6 +40,9 @@ struct Write {
     table: usize,
     /// The new item's size (0 for a delete).
     new_size: usize,
+    /// The request as DynamoDB JSON, returned in UnprocessedItems if
+    /// throttled.
+    request: Vec<u8>,
 }
 /// Write capacity units per table, in request order.
 type TableUnits = Vec<(String, f64)>;
@@ -60,17 +63,39 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     let (writes, tables) = plan(shard, &request_items, total)?;
     let catalog = shard.catalog();
-    for name in &tables {
-        if let Some(table) = catalog.table(name) {
-            shard.meter.admit_write(table, None)?;
+    // As DynamoDB: each write is admitted while its table has credit (its
+    // new item's units charged at once, so the next admission sees them);
+    // the rest come back as UnprocessedItems, and only a batch of which
+    // nothing could be written is refused.
+    let mut admitted = Vec::with_capacity(writes.len());
+    let mut unprocessed: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut estimates = vec![0.0; tables.len()];
+    let mut refusal = None;
+    for write in writes {
+        if let Some(table) = catalog.table(&tables[write.table]) {
+            if let Err(e) = shard.meter.admit_write(table, None) {
+                refusal.get_or_insert(e);
+                unprocessed.push((write.table, write.request));
+                continue;
+            }
+            let estimate = write_units(write.new_size);
+            shard.meter.charge_write(table, estimate, &[], None);
+            estimates[write.table] += estimate;
         }
+        admitted.push(write);
     }
-    let (report, units) = execute(shard, writes, tables, consumed != ConsumedMode::None).await?;
-    for (name, table_units) in &units {
+    if admitted.is_empty()
+        && let Some(e) = refusal
+    {
+        return Err(e);
+    }
+    let (report, units) = execute(shard, admitted, &tables, consumed != ConsumedMode::None).await?;
+    for (i, (name, table_units)) in units.iter().enumerate() {
         if let Some(table) = catalog.table(name) {
+            let rest = (*table_units - estimates[i]).max(0.0);
             shard
                 .meter
-                .charge_write(table, *table_units, &report.index_units, None);
+                .charge_write(table, rest, &report.index_units, None);
         }
     }
     Ok(Outcome::Reply(reply(
@@ -78,6 +103,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         want_metrics,
         consumed,
         &units,
+        &tables,
+        &unprocessed,
     )))
 }
 
@@ -170,15 +197,22 @@ fn plan_request(
                 }
             })?;
             check_index_keys(table, &item, false)?;
+            let mut request = b"{\"PutRequest\":{\"Item\":".to_vec();
+            write_item(&mut request, &item);
+            request.extend_from_slice(b"}}");
             Ok(Write {
                 owner: key.owner,
                 key: key.storage,
                 value: Some(encode_item(&item)),
                 table: position,
                 new_size: item_size(&item),
+                request,
             })
         }
         Parsed::Delete(values) => {
+            let mut request = b"{\"DeleteRequest\":{\"Key\":".to_vec();
+            write_item(&mut request, &values);
+            request.extend_from_slice(b"}}");
             let key = key_from_values(shard, table, values)?;
             Ok(Write {
                 owner: key.owner,
@@ -186,9 +220,24 @@ fn plan_request(
                 value: None,
                 table: position,
                 new_size: 0,
+                request,
             })
         }
     }
+}
+
+/// `item` as DynamoDB JSON (`{"name":{"S":"…"},…}`).
+fn write_item(out: &mut Vec<u8>, item: &Item) {
+    out.push(b'{');
+    for (i, (name, value)) in item.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, name);
+        out.push(b':');
+        value.write_json(out);
+    }
+    out.push(b'}');
 }
 
 /// One mesh write per owning shard (each atomic), merged reports, and
@@ -197,10 +246,10 @@ fn plan_request(
 async fn execute(
     shard: &Rc<Shard>,
     writes: Vec<Write>,
-    tables: Vec<String>,
+    tables: &[String],
     measure: bool,
 ) -> Result<(WriteReport, TableUnits), ApiError> {
-    let mut units: TableUnits = tables.into_iter().map(|name| (name, 0.0)).collect();
+    let mut units: TableUnits = tables.iter().map(|name| (name.clone(), 0.0)).collect();
     let mut by_owner: BTreeMap<u32, Vec<Write>> = BTreeMap::new();
     for write in writes {
         by_owner.entry(write.owner).or_default().push(write);
@@ -230,13 +279,33 @@ fn reply(
     want_metrics: bool,
     consumed: ConsumedMode,
     units: &[(String, f64)],
+    tables: &[String],
+    unprocessed: &[(usize, Vec<u8>)],
 ) -> Vec<u8> {
     let WriteReport {
         mut collections,
         index_units,
         ..
     } = report;
-    let mut out = b"{\"UnprocessedItems\":{}".to_vec();
+    // {"Table": [request, …], …}, in the request's order.
+    let mut out = b"{\"UnprocessedItems\":{".to_vec();
+    for (i, (table, request)) in unprocessed.iter().enumerate() {
+        let first_of_table = i == 0 || unprocessed[i - 1].0 != *table;
+        if first_of_table {
+            if i > 0 {
+                out.extend_from_slice(b"],");
+            }
+            write_json_str(&mut out, tables.get(*table).map_or("", String::as_str));
+            out.extend_from_slice(b":[");
+        } else {
+            out.push(b',');
+        }
+        out.extend_from_slice(request);
+    }
+    if !unprocessed.is_empty() {
+        out.push(b']');
+    }
+    out.push(b'}');
     if want_metrics && !collections.is_empty() {
         // {"Table": [metrics, …], …}, tables in name order.
         collections.sort_by(|a, b| a.table.cmp(&b.table));
