@@ -544,3 +544,43 @@ fn insecure_no_auth_on_a_wildcard_address_starts_and_warns() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("WITHOUT authentication"), "{stderr}");
 }
+
+/// The DynamoDB Streams targets are signed requests too: the SDK's streams
+/// client with the configured secret is served, with another secret it
+/// gets InvalidSignatureException, and a malformed signature is refused.
+#[tokio::test]
+async fn streams_operations_are_verified() {
+    let (server, _) = start_with_credentials("auth-streams", CREDENTIALS);
+    let endpoint = server.endpoint();
+    let streams = |secret: &str| {
+        let config = aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                "AKIDTEST", secret, None, None, "test",
+            ))
+            .build();
+        aws_sdk_dynamodbstreams::Client::from_conf(config)
+    };
+    let listed = streams("secret")
+        .list_streams()
+        .send()
+        .await
+        .expect("the right secret is served");
+    assert!(listed.streams().is_empty());
+    let e = streams("not-the-secret")
+        .list_streams()
+        .send()
+        .await
+        .expect_err("a wrong secret is refused");
+    assert_eq!(e.code(), Some("InvalidSignatureException"));
+    assert_eq!(e.message(), Some(MISMATCH));
+    let unsigned = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\n\
+        X-Amz-Target: DynamoDBStreams_20120810.ListStreams\r\nAuthorization: x\r\nContent-Length: 2\r\n\r\n{}";
+    let (status, kind, _) = exchange(&server, unsigned);
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "IncompleteSignatureException")
+    );
+}
