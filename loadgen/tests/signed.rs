@@ -59,8 +59,7 @@ fn shard_aware_run_with_real_credentials() {
         "[[credentials]]\naccess_key_id = \"AKIDLOAD\"\nsecret_access_key = \"load-secret\"\n",
     )
     .expect("write credentials");
-    let port_base = common::free_port();
-    let server = common::Server::start(
+    let server = common::Server::start_with_shard_ports(
         &scratch,
         &[
             "--shards",
@@ -69,8 +68,6 @@ fn shard_aware_run_with_real_credentials() {
             "test_min",
             "--credentials",
             creds.to_str().expect("utf-8"),
-            "--shard-port-base",
-            &port_base.to_string(),
         ],
     );
     let report = scratch.join("report.json");

@@ -71,17 +71,36 @@ impl Server {
     /// port is picked free and bound later by the child, so another
     /// process may take it in between: only that failure is retried, on a
     /// fresh port. The server's log goes to `<scratch>/server.log`.
+    #[allow(dead_code)] // each test binary compiles common/ on its own
     pub fn start(scratch: &Path, args: &[&str]) -> Server {
+        Server::start_inner(scratch, args, false)
+    }
+
+    /// [`start`](Self::start) with shard-aware ports: `--shard-port-base`
+    /// is picked free on every attempt too (a base chosen once could stay
+    /// taken by another process, and every retry would fail alike).
+    #[allow(dead_code)] // each test binary compiles common/ on its own
+    pub fn start_with_shard_ports(scratch: &Path, args: &[&str]) -> Server {
+        Server::start_inner(scratch, args, true)
+    }
+
+    fn start_inner(scratch: &Path, args: &[&str], shard_ports: bool) -> Server {
         let bin = server_binary().unwrap_or_else(|msg| panic!("{msg}"));
         let log = scratch.join("server.log");
         for attempt in 1.. {
             let addr = format!("127.0.0.1:{}", free_port());
+            let shard_args = if shard_ports {
+                vec!["--shard-port-base".to_string(), free_port().to_string()]
+            } else {
+                Vec::new()
+            };
             let log_file = std::fs::File::create(&log).expect("server log under target/");
             let child = Command::new(&bin)
                 .arg("serve")
                 // Parallel tests never share the default admin port.
                 .args(["--admin-listen", "off"])
                 .args(args)
+                .args(&shard_args)
                 .args(["--listen", &addr, "--data-dir"])
                 .arg(scratch.join("data"))
                 .stdout(Stdio::null())
