@@ -337,11 +337,14 @@ fn item_check(
     }
 }
 
+/// A string member of the request, "" if absent (validation ran first:
+/// a required one is there).
+fn member<'a>(fields: &Fields<'a, '_>, name: &str) -> &'a str {
+    fields.get(name).and_then(|v| v.as_str()).unwrap_or("")
+}
+
 fn table_name<'a>(fields: &Fields<'a, '_>) -> &'a str {
-    fields
-        .get("TableName")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
+    member(fields, "TableName")
 }
 
 /// What a restore does to its target table: the read and write actions
@@ -468,36 +471,19 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
             simple("*".to_string())
         }
         Operation::TagResource | Operation::UntagResource | Operation::ListTagsOfResource => {
-            let resource = fields
-                .get("ResourceArn")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            simple(resource)
+            simple(member(fields, "ResourceArn").to_string())
         }
         Operation::ListStreams | Operation::ListBackups => simple("*".to_string()),
         Operation::DescribeBackup | Operation::DeleteBackup => {
-            let resource = fields
-                .get("BackupArn")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            simple(resource)
+            simple(member(fields, "BackupArn").to_string())
         }
         Operation::RestoreTableFromBackup => {
             // The action on the source backup, and read and write on the
             // target table ("RestoreTableFromBackup permissions are
             // necessary on the source backup, and DynamoDB read and write
             // permissions on the target table").
-            let backup = fields
-                .get("BackupArn")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            let target = fields
-                .get("TargetTableName")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
+            let backup = member(fields, "BackupArn").to_string();
+            let target = member(fields, "TargetTableName");
             let mut out = simple(backup);
             for item_action in RESTORE_TARGET_ACTIONS {
                 out.push(Check {
@@ -509,19 +495,10 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
             out
         }
         Operation::DescribeStream | Operation::GetShardIterator => {
-            let resource = fields
-                .get("StreamArn")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            simple(resource)
+            simple(member(fields, "StreamArn").to_string())
         }
         Operation::GetRecords => {
-            let token = fields
-                .get("ShardIterator")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            simple(iterator_stream_arn(shard, token))
+            simple(iterator_stream_arn(shard, member(fields, "ShardIterator")))
         }
         Operation::CreateTable
         | Operation::DescribeTable
