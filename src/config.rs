@@ -266,6 +266,17 @@ pub struct Config {
     /// LimitExceededException, as DynamoDB limits concurrent control-plane
     /// operations). Default 10.
     pub backup_operations_max: usize,
+    /// Point-in-time recovery takes a new base (a consistent snapshot of
+    /// the table, like a backup) of every PITR table this often; a restore
+    /// replays at most this much history on top of a base. Shorter bounds
+    /// restore time; longer writes fewer bases. Default 6 h.
+    pub pitr_base_interval_ms: u64,
+    /// Pause between two PITR maintenance passes (new bases, trimming
+    /// history and bases older than the recovery period). Default 60 s.
+    pub pitr_tick_ms: u64,
+    /// The length of one RecoveryPeriodInDays day. Only tests shorten it
+    /// (to see the window move); default 86 400 000 ms.
+    pub pitr_day_ms: u64,
     pub engine: EngineConfig,
 }
 
@@ -360,6 +371,9 @@ impl Default for Config {
             backup_cut_wait_ms: 1000,
             backup_chunk_bytes: 4 << 20,
             backup_operations_max: 10,
+            pitr_base_interval_ms: 6 * 3_600_000,
+            pitr_tick_ms: 60_000,
+            pitr_day_ms: 86_400_000,
             engine: EngineConfig::default(),
         }
     }

@@ -30,7 +30,7 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them.
-pub const OPERATIONS: [Operation; 27] = [
+pub const OPERATIONS: [Operation; 28] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -50,6 +50,7 @@ pub const OPERATIONS: [Operation; 27] = [
     Operation::DescribeEndpoints,
     Operation::DescribeLimits,
     Operation::DescribeContinuousBackups,
+    Operation::UpdateContinuousBackups,
     Operation::DescribeTimeToLive,
     Operation::TransactWriteItems,
     Operation::TransactGetItems,
@@ -121,6 +122,7 @@ async fn new_shard() -> Rc<Shard> {
             gsi_backpressure_wait: std::time::Duration::from_millis(1000),
             tables_max: 2500,
             table_status_transition: std::time::Duration::ZERO,
+            pitr: Default::default(),
             streams: Default::default(),
             ttl_change_interval_ms: 0,
             ttl_scan_interval: std::time::Duration::from_millis(100),
@@ -139,6 +141,7 @@ async fn new_shard() -> Rc<Shard> {
         backfills: Default::default(),
         expiry: Default::default(),
         backups: Default::default(),
+        pitr: Default::default(),
         cut: Default::default(),
         txns: Default::default(),
         streams: Default::default(),

@@ -494,6 +494,24 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
             }
             out
         }
+        Operation::RestoreTableToPointInTime => {
+            // As RestoreTableFromBackup, with the source table as the
+            // action's resource.
+            let source = match member(fields, "SourceTableArn") {
+                "" => arn(shard, member(fields, "SourceTableName")),
+                source => source.to_string(),
+            };
+            let target = member(fields, "TargetTableName");
+            let mut out = simple(source);
+            for item_action in RESTORE_TARGET_ACTIONS {
+                out.push(Check {
+                    action: item_action.to_string(),
+                    resource: arn(shard, target),
+                    context: Vec::new(),
+                });
+            }
+            out
+        }
         Operation::DescribeStream | Operation::GetShardIterator => {
             simple(member(fields, "StreamArn").to_string())
         }
@@ -505,6 +523,7 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
         | Operation::UpdateTable
         | Operation::DeleteTable
         | Operation::DescribeContinuousBackups
+        | Operation::UpdateContinuousBackups
         | Operation::DescribeTimeToLive
         | Operation::UpdateTimeToLive
         | Operation::CreateBackup => simple(arn(shard, table)),

@@ -166,7 +166,13 @@ async fn execute_traced(
         Operation::DescribeEndpoints => ops::describe_endpoints::handle(shard)?,
         Operation::DescribeLimits => ops::describe_limits::handle()?,
         Operation::DescribeContinuousBackups => {
-            ops::describe_continuous_backups::handle(shard, fields)?
+            ops::describe_continuous_backups::handle(shard, fields).await?
+        }
+        Operation::UpdateContinuousBackups => {
+            ops::update_continuous_backups::handle(shard, fields).await?
+        }
+        Operation::RestoreTableToPointInTime => {
+            ops::restore_table_to_point_in_time::handle(shard, fields).await?
         }
         Operation::DescribeTimeToLive => ops::describe_time_to_live::handle(shard, fields)?,
         Operation::UpdateTimeToLive => ops::update_time_to_live::handle(shard, fields).await?,
@@ -293,5 +299,20 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
         request @ (MeshRequest::BackupCut { .. }
         | MeshRequest::BackupSnapshot { .. }
         | MeshRequest::BackupWrite { .. }) => crate::api::backup::serve(shard, request).await,
+        MeshRequest::PitrReplay {
+            source,
+            after,
+            until_ms,
+            target,
+        } => MeshReply::Done(
+            crate::api::pitr::replay::replay(shard, source, after, until_ms, target)
+                .await
+                .map(|_| ()),
+        ),
+        MeshRequest::PitrTrim { table_id, through } => MeshReply::Done(
+            crate::api::pitr::replay::trim(shard, table_id, through)
+                .await
+                .map(|_| ()),
+        ),
     }
 }

@@ -120,6 +120,21 @@ pub enum MeshRequest {
         table_id: u32,
         path: String,
     },
+    /// Point-in-time restore (`api::pitr`), from the coordinator: replay
+    /// this shard's history of table `source` after WAL sequence `after`,
+    /// up to time `until_ms`, into `target`.
+    PitrReplay {
+        source: u32,
+        after: u64,
+        until_ms: u64,
+        target: Arc<TableDef>,
+    },
+    /// Delete this shard's history of table `table_id` up to and
+    /// including WAL sequence `through`.
+    PitrTrim {
+        table_id: u32,
+        through: u64,
+    },
 }
 
 /// One shard's data file of a backup (`backup.json` lists them).
@@ -130,6 +145,10 @@ pub struct BackupFileInfo {
     pub items: u64,
     /// CRC-32C of the whole file.
     pub crc32c: u32,
+    /// The last WAL sequence number the shard's snapshot holds (a PITR
+    /// base replays that shard's history after it).
+    #[serde(default)]
+    pub snapshot_seq: u64,
 }
 
 /// A held transactional read: its id (for `TxnRelease`) and the values
@@ -276,6 +295,13 @@ pub struct ShardStats {
     /// Stream records written and trimmed on this shard since start.
     pub stream_records_written: u64,
     pub stream_records_trimmed: u64,
+    /// Point-in-time history records and bytes written and records
+    /// trimmed on this shard since start; bytes of the PITR bases
+    /// (coordinator; 0 elsewhere).
+    pub pitr_records_written: u64,
+    pub pitr_bytes_written: u64,
+    pub pitr_records_trimmed: u64,
+    pub pitr_base_bytes: u64,
     /// Requests by operation and table, errors by type (`/metrics`).
     pub requests_by_operation: Box<crate::metrics::RequestSnapshot>,
     /// Capacity consumed and refused per table.

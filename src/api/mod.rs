@@ -44,6 +44,7 @@ pub mod expr;
 pub mod index;
 pub mod messages;
 pub mod ops;
+pub mod pitr;
 pub mod protocol;
 pub mod read;
 pub mod shard;

@@ -98,6 +98,8 @@ pub struct Tag {
 
 /// DynamoDB's most tags on one resource.
 pub const TAGS_MAX: usize = 50;
+/// RecoveryPeriodInDays: 1 to 35, 35 when not given.
+pub const PITR_PERIOD_DAYS_MAX: u32 = 35;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TableClass {
@@ -254,6 +256,19 @@ pub struct TableDef {
     /// not a timer, makes it ACTIVE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Box<RestoreInfo>>,
+    /// Point-in-time recovery (UpdateContinuousBackups); None: disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<PointInTime>,
+}
+
+/// A table's point-in-time recovery setting (`api::pitr`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PointInTime {
+    /// When it was (last) enabled, ms since the Unix epoch: history from
+    /// an earlier enabling is never used.
+    pub enabled_ms: u64,
+    /// RecoveryPeriodInDays, 1–35.
+    pub recovery_period_days: u32,
 }
 
 /// Where a restored table came from (DescribeTable's RestoreSummary).
@@ -264,6 +279,18 @@ pub struct RestoreInfo {
     /// Seconds since the Unix epoch.
     pub restore_date_time: f64,
     pub in_progress: bool,
+    /// RestoreTableToPointInTime (`source_backup_arn` is then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_in_time: Option<PointInTimeRestore>,
+}
+
+/// What a point-in-time restore loads: a PITR base, then the history of
+/// the source table up to `until_ms`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PointInTimeRestore {
+    pub base_arn: String,
+    pub source_table_id: u32,
+    pub until_ms: u64,
 }
 
 impl TableDef {
@@ -296,6 +323,7 @@ impl TableDef {
             streams: vec![],
             ttl: TimeToLive::default(),
             restore: None,
+            pitr: None,
         }
     }
 
@@ -699,6 +727,15 @@ pub enum CatalogCommand {
         name: String,
         id: u32,
     },
+    /// UpdateContinuousBackups: enable point-in-time recovery (or change
+    /// its period: `recovery_period_days` None keeps it, 35 when newly
+    /// enabled) or disable it.
+    UpdatePointInTime {
+        name: String,
+        enabled: bool,
+        recovery_period_days: Option<u32>,
+        now_ms: u64,
+    },
 }
 
 #[cfg(test)]
@@ -755,6 +792,10 @@ mod tests {
                 changed_at: Some(2.5),
             },
             restore: None,
+            pitr: Some(PointInTime {
+                enabled_ms: 1_700_000_000_000,
+                recovery_period_days: 7,
+            }),
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

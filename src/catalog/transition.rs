@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
-    SettingsUpdate, StreamChange, TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
+    PITR_PERIOD_DAYS_MAX, PointInTime, SettingsUpdate, StreamChange, TAGS_MAX, TableDef,
+    TableStatus, Tag, TtlStatus,
 };
 
 /// DynamoDB's per-table limits on secondary indexes.
@@ -128,6 +129,12 @@ impl Catalog {
                 change_interval_ms,
             } => next.update_ttl(&name, enabled, attribute_name, now, change_interval_ms),
             CatalogCommand::TimeToLiveSettled { name, id } => next.ttl_settled(&name, id),
+            CatalogCommand::UpdatePointInTime {
+                name,
+                enabled,
+                recovery_period_days,
+                now_ms,
+            } => next.update_pitr(&name, enabled, recovery_period_days, now_ms),
         }
     }
 
@@ -264,6 +271,30 @@ impl Catalog {
             Some(command) => transition.then(command),
             None => transition,
         })
+    }
+
+    /// Enabling an enabled table only changes its period (its history
+    /// goes on); disabling forgets it (the history is trimmed).
+    fn update_pitr(
+        self,
+        name: &str,
+        enabled: bool,
+        recovery_period_days: Option<u32>,
+        now_ms: u64,
+    ) -> Result<Transition, CatalogError> {
+        let mut def = self.active_copy(name)?;
+        def.pitr = match (enabled, def.pitr) {
+            (false, _) => None,
+            (true, Some(on)) => Some(PointInTime {
+                recovery_period_days: recovery_period_days.unwrap_or(on.recovery_period_days),
+                ..on
+            }),
+            (true, None) => Some(PointInTime {
+                enabled_ms: now_ms,
+                recovery_period_days: recovery_period_days.unwrap_or(PITR_PERIOD_DAYS_MAX),
+            }),
+        };
+        Ok(self.install(def, vec![]))
     }
 
     fn ttl_settled(self, name: &str, id: u32) -> Result<Transition, CatalogError> {

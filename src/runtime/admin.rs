@@ -74,6 +74,10 @@ pub async fn metrics_json(shard: &Rc<Shard>) -> (u16, Vec<u8>) {
                     "\"stream_records_written\":{},\"stream_records_trimmed\":{},",
                     s.stream_records_written, s.stream_records_trimmed
                 ));
+                out.push_str(&format!(
+                    "\"pitr_records_written\":{},\"pitr_bytes_written\":{},\"pitr_records_trimmed\":{},\"pitr_base_bytes\":{},",
+                    s.pitr_records_written, s.pitr_bytes_written, s.pitr_records_trimmed, s.pitr_base_bytes
+                ));
                 out.push_str("\"write_phases\":{");
                 // "write_phases":{"fdatasync_us":{"count":…,"p50":…,…},…}
                 for (j, (name, p)) in s.write_phases.named().into_iter().enumerate() {
@@ -192,7 +196,7 @@ pub async fn metrics_prometheus(
         }
     }
     let health_report = health.report();
-    let per_shard: [ShardFamily; 22] = [
+    let per_shard: [ShardFamily; 26] = [
         (
             "dynacore_forwarded_out_total",
             "counter",
@@ -309,6 +313,30 @@ pub async fn metrics_prometheus(
             "counter",
             "Items GSI backfills have indexed.",
             |s| s.backfill_items as f64,
+        ),
+        (
+            "dynacore_pitr_history_records_written_total",
+            "counter",
+            "Point-in-time recovery history records written.",
+            |s| s.pitr_records_written as f64,
+        ),
+        (
+            "dynacore_pitr_history_bytes_written_total",
+            "counter",
+            "Point-in-time recovery history bytes written (record values).",
+            |s| s.pitr_bytes_written as f64,
+        ),
+        (
+            "dynacore_pitr_history_records_trimmed_total",
+            "counter",
+            "Point-in-time recovery history records trimmed (older than every base kept).",
+            |s| s.pitr_records_trimmed as f64,
+        ),
+        (
+            "dynacore_pitr_base_bytes",
+            "gauge",
+            "Bytes of the point-in-time recovery bases kept (coordinator).",
+            |s| s.pitr_base_bytes as f64,
         ),
         (
             "dynacore_transactions_committed_total",

@@ -315,6 +315,11 @@ async fn shard_main(
             backup_cut_wait: Duration::from_millis(config.backup_cut_wait_ms),
             backup_chunk_bytes: config.backup_chunk_bytes.max(4096),
             backup_operations_max: config.backup_operations_max,
+            pitr: crate::api::shard::PitrSettings {
+                base_interval_ms: config.pitr_base_interval_ms.max(1),
+                tick_ms: config.pitr_tick_ms.max(1),
+                day_ms: config.pitr_day_ms.max(1),
+            },
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -326,6 +331,7 @@ async fn shard_main(
         backfills: Default::default(),
         expiry: Default::default(),
         backups: Default::default(),
+        pitr: Default::default(),
         cut: Default::default(),
         txns: crate::api::shard::txns::Txns::new(
             Duration::from_millis(config.transaction_lock_wait_ms),
@@ -360,6 +366,7 @@ async fn shard_main(
     // Expired items of TTL-enabled tables go in the background.
     crate::api::ttl::start(&shard);
     crate::api::backup::restore::resume(&shard);
+    crate::api::pitr::base::start(&shard);
     // Prepared transactions re-lock their items before anyone is served.
     crate::api::txn::open(&shard)
         .await

@@ -14,7 +14,7 @@ use crate::api::backup::{backup_arn, ensure_loaded, files, new_backup_id, persis
 use crate::api::messages::{MeshReply, MeshRequest, unexpected};
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
-use crate::api::shard::backups::{BackupRecord, BackupStatus};
+use crate::api::shard::backups::{BackupRecord, BackupStatus, PitrBase};
 use crate::api::shard::files::FileJob;
 use crate::api::shard::peers::call_or_local;
 use crate::api::table::describe::table_arn;
@@ -24,12 +24,20 @@ use crate::catalog::TableDef;
 /// Attempts at a cut before the backup fails.
 const CUT_ATTEMPTS: usize = 3;
 
+/// What a cut is for.
+pub enum Kind {
+    /// CreateBackup, with the backup's name.
+    User(String),
+    /// A point-in-time recovery base (`api::pitr`).
+    PitrBase,
+}
+
 /// Registers and cuts a backup of `table`; the copy continues in the
 /// background. Returns the CREATING record.
 pub async fn start(
     shard: &Rc<Shard>,
     table: Arc<TableDef>,
-    name: String,
+    kind: Kind,
 ) -> Result<BackupRecord, ApiError> {
     ensure_loaded(shard).await?;
     let backups = &shard.backups;
@@ -40,10 +48,21 @@ pub async fn start(
         )));
     }
     let now_ms = now_ms();
-    let id = new_backup_id(&table.name, now_ms);
     let table_arn = table_arn(shard, &table.name);
-    let record = BackupRecord {
-        arn: backup_arn(&table_arn, &id),
+    let (id, arn, name, pitr_base) = match kind {
+        Kind::User(name) => {
+            let id = new_backup_id(&table.name, now_ms);
+            (id.clone(), backup_arn(&table_arn, &id), name, None)
+        }
+        Kind::PitrBase => {
+            // Its own folder prefix and ARN path: never a user backup's.
+            let id = format!("pitr-{}", new_backup_id(&table.name, now_ms));
+            let arn = format!("{table_arn}/pitr-base/{id}");
+            (id, arn, String::new(), Some(PitrBase { cut_ms: 0 }))
+        }
+    };
+    let mut record = BackupRecord {
+        arn,
         name,
         id: id.clone(),
         table_arn,
@@ -53,17 +72,27 @@ pub async fn start(
         bytes: 0,
         items: 0,
         files: Vec::new(),
+        pitr_base,
     };
     persist(shard, &record).await?;
     backups.operations.set(backups.operations.get() + 1);
     backups
-        .records
+        .registry(&record)
         .borrow_mut()
         .insert(record.arn.clone(), record.clone());
     if let Err(e) = cut(shard, &id).await {
         backups.operations.set(backups.operations.get() - 1);
         forget(shard, &record).await;
         return Err(e);
+    }
+    if let Some(base) = &mut record.pitr_base {
+        // After the gates opened: every change in the snapshots was
+        // applied before this instant.
+        base.cut_ms = self::now_ms();
+        backups
+            .registry(&record)
+            .borrow_mut()
+            .insert(record.arn.clone(), record.clone());
     }
     let task_shard = shard.clone();
     let task_record = record.clone();
@@ -162,7 +191,7 @@ async fn copy(shard: &Rc<Shard>, mut record: BackupRecord) {
         None => {
             tracing::info!(backup = %record.arn, items = record.items, bytes = record.bytes, "backup available");
             backups
-                .records
+                .registry(&record)
                 .borrow_mut()
                 .insert(record.arn.clone(), record);
         }
@@ -173,9 +202,14 @@ async fn copy(shard: &Rc<Shard>, mut record: BackupRecord) {
     }
 }
 
-/// Removes a backup that will never be AVAILABLE.
-async fn forget(shard: &Shard, record: &BackupRecord) {
-    shard.backups.records.borrow_mut().remove(&record.arn);
+/// Removes a backup that will never be AVAILABLE (or a PITR base no
+/// longer needed).
+pub async fn forget(shard: &Shard, record: &BackupRecord) {
+    shard
+        .backups
+        .registry(record)
+        .borrow_mut()
+        .remove(&record.arn);
     if let Err(e) = files(
         shard,
         FileJob::RemoveAll {

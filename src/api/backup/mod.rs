@@ -19,6 +19,7 @@
 pub mod create;
 pub mod describe;
 pub mod format;
+pub mod overrides;
 pub mod restore;
 
 use std::rc::Rc;
@@ -117,6 +118,7 @@ async fn write_file(
         bytes: 0,
         items: 0,
         crc32c: 0,
+        snapshot_seq: snapshot.seq,
     };
     let mut after: Option<Vec<u8>> = None;
     loop {
@@ -207,7 +209,7 @@ pub async fn ensure_loaded(shard: &Rc<Shard>) -> Result<(), ApiError> {
         }
         shard
             .backups
-            .records
+            .registry(&record)
             .borrow_mut()
             .insert(record.arn.clone(), record);
     }

@@ -128,48 +128,112 @@ impl AsyncItems for Load<'_> {
                 .or_default()
                 .push((key.storage, Some(bytes)));
         }
-        for (owner, batch) in by_owner {
-            let mut batch = batch;
-            while !batch.is_empty() {
-                let rest = batch.split_off(batch.len().min(BATCH_ITEMS_MAX));
-                let request = MeshRequest::Write {
-                    batch,
-                    measure: false,
-                };
-                match call_or_local(self.shard, owner, request).await? {
-                    MeshReply::Written(r) => {
-                        r?;
-                    }
-                    other => return Err(unexpected(&other)),
-                }
-                batch = rest;
-            }
-        }
-        Ok(())
+        write_by_owner(self.shard, by_owner).await
     }
 }
 
-/// Loads the items of `record` into `table` and makes it ACTIVE; retried
-/// until it succeeds or the table is gone (a server fault must not leave
-/// a table CREATING forever).
-pub async fn load(shard: Rc<Shard>, record: BackupRecord, table: Arc<TableDef>) {
+/// Writes each owner's batch (puts and deletes) through the write path, in
+/// bounded pieces, and waits until they are durable.
+pub async fn write_by_owner(
+    shard: &Rc<Shard>,
+    by_owner: BTreeMap<u32, WriteBatch>,
+) -> Result<(), ApiError> {
+    for (owner, batch) in by_owner {
+        let mut batch = batch;
+        while !batch.is_empty() {
+            let rest = batch.split_off(batch.len().min(BATCH_ITEMS_MAX));
+            let request = MeshRequest::Write {
+                batch,
+                measure: false,
+            };
+            match call_or_local(shard, owner, request).await? {
+                MeshReply::Written(r) => {
+                    r?;
+                }
+                other => return Err(unexpected(&other)),
+            }
+            batch = rest;
+        }
+    }
+    Ok(())
+}
+
+/// Where a restore's items come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// RestoreTableFromBackup.
+    Backup(BackupRecord),
+    /// RestoreTableToPointInTime: a PITR base, then each shard's history of
+    /// table `table_id` after the base, up to `until_ms` (`api::pitr`).
+    PointInTime {
+        base: BackupRecord,
+        table_id: u32,
+        until_ms: u64,
+    },
+}
+
+impl Source {
+    /// The backup (or base) whose files are loaded first.
+    pub fn record(&self) -> &BackupRecord {
+        match self {
+            Source::Backup(record) | Source::PointInTime { base: record, .. } => record,
+        }
+    }
+}
+
+/// One full load of `source` into `table` (repeatable: puts and deletes of
+/// the same items end in the same table).
+async fn load_once(
+    shard: &Rc<Shard>,
+    source: &Source,
+    table: &Arc<TableDef>,
+) -> Result<(), ApiError> {
+    let loader = Load {
+        shard,
+        table: table.clone(),
+    };
+    read_all(shard, source.record(), loader).await?;
+    if let Source::PointInTime {
+        base,
+        table_id,
+        until_ms,
+    } = source
+    {
+        // Each shard's history after its part of the base; keys are
+        // disjoint between shards, so the shards' replays commute.
+        for (to, file) in base.files.iter().enumerate() {
+            let request = MeshRequest::PitrReplay {
+                source: *table_id,
+                after: file.snapshot_seq,
+                until_ms: *until_ms,
+                target: table.clone(),
+            };
+            match call_or_local(shard, to as u32, request).await? {
+                MeshReply::Done(r) => r?,
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads `source` into `table` and makes it ACTIVE; retried until it
+/// succeeds or the table is gone (a server fault must not leave a table
+/// CREATING forever).
+pub async fn load(shard: Rc<Shard>, source: Source, table: Arc<TableDef>) {
+    let arn = source.record().arn.clone();
     *shard
         .backups
         .restoring
         .borrow_mut()
-        .entry(record.arn.clone())
+        .entry(arn.clone())
         .or_default() += 1;
     loop {
         let current = shard.catalog().table(&table.name).cloned();
         if current.is_none_or(|t| t.id != table.id) {
             break;
         }
-        let loader = Load {
-            shard: &shard,
-            table: table.clone(),
-        };
-        let loaded = read_all(&shard, &record, loader).await;
-        let done = match loaded {
+        let done = match load_once(&shard, &source, &table).await {
             Ok(()) => submit(
                 &shard,
                 CatalogCommand::TableActive {
@@ -183,7 +247,7 @@ pub async fn load(shard: Rc<Shard>, record: BackupRecord, table: Arc<TableDef>) 
         };
         match done {
             Ok(()) => {
-                tracing::info!(table = %table.name, backup = %record.arn, items = record.items, "restore done");
+                tracing::info!(table = %table.name, source = %arn, "restore done");
                 break;
             }
             Err(e) => {
@@ -196,10 +260,10 @@ pub async fn load(shard: Rc<Shard>, record: BackupRecord, table: Arc<TableDef>) 
         }
     }
     let mut restoring = shard.backups.restoring.borrow_mut();
-    if let Some(n) = restoring.get_mut(&record.arn) {
+    if let Some(n) = restoring.get_mut(&arn) {
         *n -= 1;
         if *n == 0 {
-            restoring.remove(&record.arn);
+            restoring.remove(&arn);
         }
     }
     drop(restoring);
@@ -207,11 +271,11 @@ pub async fn load(shard: Rc<Shard>, record: BackupRecord, table: Arc<TableDef>) 
     ops.set(ops.get().saturating_sub(1));
 }
 
-/// Starts loading `table` (just created) from `record`.
-pub fn start_load(shard: &Rc<Shard>, record: BackupRecord, table: Arc<TableDef>) {
+/// Starts loading `table` (just created) from `source`.
+pub fn start_load(shard: &Rc<Shard>, source: Source, table: Arc<TableDef>) {
     let ops = &shard.backups.operations;
     ops.set(ops.get() + 1);
-    let task = load(shard.clone(), record, table);
+    let task = load(shard.clone(), source, table);
     shard.services.spawn(Box::pin(task));
 }
 
@@ -230,19 +294,36 @@ pub fn resume(shard: &Rc<Shard>) {
     for table in pending {
         let task_shard = shard.clone();
         shard.services.spawn(Box::pin(async move {
-            let Some(arn) = table.restore.as_ref().map(|r| r.source_backup_arn.clone()) else {
+            let Some(info) = table.restore.clone() else {
                 return;
             };
-            let record = match ensure_loaded(&task_shard).await {
-                Ok(()) => task_shard.backups.records.borrow().get(&arn).cloned(),
-                Err(e) => {
-                    tracing::error!(table = %table.name, error = %e, "cannot resume restore");
-                    None
-                }
+            if let Err(e) = ensure_loaded(&task_shard).await {
+                tracing::error!(table = %table.name, error = %e, "cannot resume restore");
+                return;
+            }
+            let source = match &info.point_in_time {
+                None => task_shard
+                    .backups
+                    .records
+                    .borrow()
+                    .get(&info.source_backup_arn)
+                    .cloned()
+                    .map(Source::Backup),
+                Some(pit) => task_shard
+                    .backups
+                    .bases
+                    .borrow()
+                    .get(&pit.base_arn)
+                    .cloned()
+                    .map(|base| Source::PointInTime {
+                        base,
+                        table_id: pit.source_table_id,
+                        until_ms: pit.until_ms,
+                    }),
             };
-            match record {
-                Some(record) => start_load(&task_shard, record, table),
-                None => tracing::error!(table = %table.name, backup = %arn, "restore source is gone; table stays CREATING"),
+            match source {
+                Some(source) => start_load(&task_shard, source, table),
+                None => tracing::error!(table = %table.name, source = %info.source_table_arn, "restore source is gone; table stays CREATING"),
             }
         }));
     }

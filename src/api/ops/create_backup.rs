@@ -48,7 +48,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if shard.id != COORDINATOR {
         return Ok(Outcome::Forward(COORDINATOR));
     }
-    let record = create::start(shard, def, name.to_string()).await?;
+    let record = create::start(shard, def, create::Kind::User(name.to_string())).await?;
     let mut out = Vec::new();
     describe::write_details(&mut out, &record, record.status.as_str());
     let mut reply = ReplyBuilder::new();

@@ -250,6 +250,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         streams: vec![],
         ttl: Default::default(),
         restore: None,
+        pitr: None,
     })
 }
 

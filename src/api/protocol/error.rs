@@ -240,6 +240,26 @@ impl ApiError {
         )
     }
 
+    /// RestoreTableToPointInTime of a table without point-in-time recovery.
+    pub fn point_in_time_recovery_unavailable(table: &str) -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "PointInTimeRecoveryUnavailableException",
+            format!("Point in time recovery is not enabled for table '{table}'"),
+        )
+    }
+
+    /// A RestoreDateTime outside the restorable window.
+    pub fn invalid_restore_time() -> Self {
+        Self::new(
+            400,
+            DYNAMODB,
+            "InvalidRestoreTimeException",
+            "RestoreDateTime must be between EarliestRestorableDateTime and LatestRestorableDateTime",
+        )
+    }
+
     pub fn backup_not_found(message: impl Into<String>) -> Self {
         Self::new(400, DYNAMODB, "BackupNotFoundException", message)
     }

@@ -61,6 +61,8 @@ operations!(
     ListBackups,
     DeleteBackup,
     RestoreTableFromBackup,
+    UpdateContinuousBackups,
+    RestoreTableToPointInTime,
 );
 
 impl Operation {

@@ -21,6 +21,17 @@ pub enum BackupStatus {
     Deleted,
 }
 
+impl Backups {
+    /// The registry `record` belongs in (backups or PITR bases).
+    pub fn registry(&self, record: &BackupRecord) -> &RefCell<BTreeMap<String, BackupRecord>> {
+        if record.is_pitr_base() {
+            &self.bases
+        } else {
+            &self.records
+        }
+    }
+}
+
 impl BackupStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,13 +57,34 @@ pub struct BackupRecord {
     pub status: BackupStatus,
     pub bytes: u64,
     pub items: u64,
+    /// One per shard, in shard order.
     pub files: Vec<BackupFileInfo>,
+    /// Set on a point-in-time recovery base (`api::pitr`), which is kept
+    /// in [`Backups::bases`] and never listed as a backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr_base: Option<PitrBase>,
+}
+
+/// What a PITR base adds to a backup record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PitrBase {
+    /// Read after the cut ended: the base serves restores to any time at
+    /// or after it (ms since the Unix epoch).
+    pub cut_ms: u64,
+}
+
+impl BackupRecord {
+    pub fn is_pitr_base(&self) -> bool {
+        self.pitr_base.is_some()
+    }
 }
 
 #[derive(Default)]
 pub struct Backups {
     /// Coordinator: every backup by ARN.
     pub records: RefCell<BTreeMap<String, BackupRecord>>,
+    /// Coordinator: every PITR base by ARN (same folder layout).
+    pub bases: RefCell<BTreeMap<String, BackupRecord>>,
     pub loaded: Cell<bool>,
     /// Backups being created or restored from (control-plane operations
     /// in flight), bounded by `backup_operations_max`.

@@ -19,6 +19,7 @@ pub mod files;
 pub mod locks;
 pub mod outbox;
 pub mod peers;
+pub mod pitr;
 pub mod streams;
 pub mod txns;
 
@@ -105,6 +106,28 @@ pub struct ApiSettings {
     /// Most TTL deletions per second on one shard.
     pub ttl_deletes_per_second_max: u64,
     pub streams: StreamSettings,
+    pub pitr: PitrSettings,
+}
+
+/// The point-in-time recovery knobs (`config.rs` documents each).
+#[derive(Clone, Debug)]
+pub struct PitrSettings {
+    /// A new base of each PITR table this often (bounds restore time).
+    pub base_interval_ms: u64,
+    /// Pause between two maintenance passes (bases, trimming).
+    pub tick_ms: u64,
+    /// The length of a RecoveryPeriodInDays day (shortened only by tests).
+    pub day_ms: u64,
+}
+
+impl Default for PitrSettings {
+    fn default() -> Self {
+        PitrSettings {
+            base_interval_ms: 6 * 3_600_000,
+            tick_ms: 60_000,
+            day_ms: 86_400_000,
+        }
+    }
 }
 
 /// The DynamoDB Streams knobs (`config.rs` documents each).
@@ -160,6 +183,8 @@ pub struct Shard {
     pub cut: cut::Cut,
     /// Backup snapshots and (coordinator) the backup registry.
     pub backups: backups::Backups,
+    /// Point-in-time recovery: the history clock and counters.
+    pub pitr: pitr::PitrShard,
 }
 
 impl Shard {

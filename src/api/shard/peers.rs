@@ -110,6 +110,10 @@ pub fn local_stats(shard: &Shard, prefix: &[u8]) -> ShardStats {
         transactions: shard.txns.stats(),
         stream_records_written: shard.streams.records_written.get(),
         stream_records_trimmed: shard.streams.records_trimmed.get(),
+        pitr_records_written: shard.pitr.records_written.get(),
+        pitr_bytes_written: shard.pitr.bytes_written.get(),
+        pitr_records_trimmed: shard.pitr.records_trimmed.get(),
+        pitr_base_bytes: shard.backups.bases.borrow().values().map(|b| b.bytes).sum(),
         ..if prefix == METRICS_PREFIX {
             ShardStats {
                 requests_by_operation: Box::new(shard.metrics.snapshot()),

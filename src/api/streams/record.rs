@@ -104,7 +104,7 @@ pub fn push_records(
 }
 
 /// The key attributes of `item` in `table`.
-fn key_of(table: &TableDef, item: &Item) -> Item {
+pub fn key_of(table: &TableDef, item: &Item) -> Item {
     table
         .key_attrs()
         .filter_map(|k| item.get(&k.name).map(|v| (k.name.clone(), v.clone())))

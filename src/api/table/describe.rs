@@ -128,9 +128,13 @@ pub fn write_description_with(
     write_json_str(out, &def.uuid);
     write_billing_and_settings(out, def);
     if let Some(restore) = &def.restore {
-        out.extend_from_slice(b",\"RestoreSummary\":{\"SourceBackupArn\":");
-        write_json_str(out, &restore.source_backup_arn);
-        out.extend_from_slice(b",\"SourceTableArn\":");
+        out.extend_from_slice(b",\"RestoreSummary\":{");
+        if !restore.source_backup_arn.is_empty() {
+            out.extend_from_slice(b"\"SourceBackupArn\":");
+            write_json_str(out, &restore.source_backup_arn);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"SourceTableArn\":");
         write_json_str(out, &restore.source_table_arn);
         out.extend_from_slice(
             format!(

@@ -15,7 +15,9 @@
 //!
 //! - for tables with an enabled stream, one stream record per item the
 //!   write changes (`api::streams::record`), numbered by this batch's WAL
-//!   sequence.
+//!   sequence;
+//! - for tables with point-in-time recovery, one history record per item
+//!   the write changes (`api::pitr`), numbered the same way.
 //!
 //! Because all of it is one WAL record, a crash keeps all or none of it.
 //! Transactions (`api::txn`) add their own records to the same batch
@@ -33,6 +35,7 @@ use std::sync::Arc;
 
 use crate::api::index::maintain::index_changes;
 use crate::api::messages::WriteReport;
+use crate::api::pitr;
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::reply::CollectionMetrics;
 use crate::api::shard::Shard;
@@ -45,8 +48,9 @@ use crate::engine::WriteBatch;
 use crate::model::codec::decode_item;
 use crate::model::value::item_size;
 
-/// The table of each write whose old and new images the write path needs
-/// (None: no indexes to maintain and no stream to publish to).
+/// The table of each write the write path does more for than store the
+/// item (None: no indexes to maintain, no stream to publish to, no
+/// point-in-time history to keep).
 pub type IndexedTables = Vec<Option<Arc<TableDef>>>;
 
 /// Applies `writes` and their index changes as one atomic batch.
@@ -129,10 +133,17 @@ fn indexed_tables(catalog: &Catalog, writes: &[BaseWrite]) -> IndexedTables {
         .iter()
         .map(|w| {
             table_of(catalog, &w.storage)
-                .filter(|t| !t.indexes.is_empty() || t.enabled_stream().is_some())
+                .filter(|t| needs_images(t) || pitr::tracks(t))
                 .cloned()
         })
         .collect()
+}
+
+/// Whether writes to `table` need the items' old and new images (index
+/// maintenance, stream records). Point-in-time history needs only the old
+/// image of a delete (its key attributes).
+fn needs_images(table: &TableDef) -> bool {
+    !table.indexes.is_empty() || table.enabled_stream().is_some()
 }
 
 /// The table a base storage key belongs to, in `catalog`.
@@ -148,8 +159,9 @@ async fn load_images(
     tables: &IndexedTables,
 ) -> Result<(), ApiError> {
     for (write, table) in writes.iter_mut().zip(tables) {
-        if table.is_none() {
-            continue;
+        let Some(table) = table else { continue };
+        if !needs_images(table) && write.value.is_some() {
+            continue; // a put recorded for PITR only: its value suffices
         }
         if !write.old_known {
             write.old = match shard.store.get(&write.storage).await? {
@@ -209,6 +221,17 @@ fn apply(
 ) -> Result<Committed, ApiError> {
     let mut remote: Vec<IndexOp> = Vec::new();
     let mut index_units = Vec::new();
+    // Before the values move into the batch (no await from here on).
+    if let Some(wal_seq) = shard.store.next_write_seq() {
+        pitr::push_history(
+            shard,
+            &writes,
+            tables,
+            wal_seq,
+            streams::now_ms(),
+            &mut batch,
+        );
+    }
     for (write, table) in writes.iter_mut().zip(tables) {
         if let Some(table) = table {
             index_changes(
