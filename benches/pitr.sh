@@ -63,7 +63,6 @@ def metric(name):
 off, on = (json.load(open(os.path.join(out, n))) for n in ("off.json", "on.json"))
 enable = json.load(open(os.path.join(out, "enable.json")))
 p = lambda r, q: r["all"][f"p{q}_us"] / 1000
-puts_on = on["all"]["count"] + on.get("warmup_count", 0)
 history_bytes = metric("dynacore_pitr_history_bytes_written_total")
 history_records = metric("dynacore_pitr_history_records_written_total")
 base_bytes = metric("dynacore_pitr_base_bytes")
@@ -74,7 +73,7 @@ c.restore_table_to_point_in_time(SourceTableName="usertable", TargetTableName="r
 while c.describe_table(TableName="restored")["Table"]["TableStatus"] != "ACTIVE":
     time.sleep(0.02)
 restore_s = time.monotonic() - t0
-print(f"PutItem open loop {os.environ.get('RATE','')}, 16 connections: PITR off p50 {p(off,50):.2f} ms p99 {p(off,99):.2f} ms "
+print(f"PutItem open loop, 16 connections: PITR off p50 {p(off,50):.2f} ms p99 {p(off,99):.2f} ms "
       f"({off.get('throughput_ops_per_s', 0):,.0f} ops/s); on p50 {p(on,50):.2f} ms p99 {p(on,99):.2f} ms "
       f"({on.get('throughput_ops_per_s', 0):,.0f} ops/s); p99 on/off {p(on,99)/max(p(off,99),1e-9):.2f}x")
 print(f"enable: answered in {enable['enable_s']*1000:.0f} ms (first base cut), window open after {enable['open_s']:.2f} s; "
