@@ -32,6 +32,13 @@ pub struct Config {
     pub tls_handshake_timeout_ms: u64,
     /// Data directory. Default ./dynacore-data.
     pub data_dir: PathBuf,
+    /// Encryption at rest: a file of exactly 32 random bytes (`dynacore
+    /// keygen FILE`). When set, WAL records, SSTable blocks, manifests and
+    /// the catalog are sealed with AES-256-GCM under per-file keys wrapped by
+    /// it. A directory is created encrypted or not and stays so: opening it
+    /// without its key, with another key, or an existing plaintext one with
+    /// a key is refused. Default: none (plaintext). Costs: see README.
+    pub encryption_key_file: Option<PathBuf>,
     /// Shard count; default: the CPUs available to the process. A data
     /// directory keeps the count it was created with.
     pub shards: Option<u32>,
@@ -323,6 +330,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8000".to_string(),
             data_dir: PathBuf::from("./dynacore-data"),
+            encryption_key_file: None,
             shards: None,
             shard_port_base: None,
             tls_listen: None,

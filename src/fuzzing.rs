@@ -131,6 +131,7 @@ async fn new_shard() -> Rc<Shard> {
             backup_cut_wait: std::time::Duration::from_secs(1),
             backup_chunk_bytes: 1 << 20,
             backup_operations_max: 10,
+            encrypted_at_rest: false,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),

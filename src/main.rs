@@ -81,6 +81,9 @@ struct ServeArgs {
     /// PEM private key for --tls-cert (re-read on SIGHUP).
     #[arg(long)]
     tls_key: Option<PathBuf>,
+    /// Encrypt data at rest under the 32-byte key in FILE (`dynacore keygen`).
+    #[arg(long, value_name = "FILE")]
+    encryption_key_file: Option<PathBuf>,
     /// Admin listener (Prometheus /metrics, /dynacore/*): ADDR, or "off".
     #[arg(long)]
     admin_listen: Option<String>,
@@ -134,6 +137,9 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     }
     if args.tls_key.is_some() {
         config.tls_key = args.tls_key;
+    }
+    if args.encryption_key_file.is_some() {
+        config.encryption_key_file = args.encryption_key_file;
     }
     Ok(config)
 }

@@ -88,7 +88,8 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     let hidden = version.hidden_for(mem.max_seq());
     let clean_seq = version.max_tombstone_seq();
     let id = shared.allocate_file_id();
-    let mut writer = TableWriter::create(&*shared.fs, id).await?;
+    let mut writer =
+        TableWriter::create(&*shared.fs, id, shared.config.master_key.as_deref()).await?;
     let mut written = 0usize;
     for (key, value) in mem.entries() {
         if hidden.iter().any(|p| key.starts_with(p)) {
@@ -103,7 +104,13 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     let table = if writer.entries() > 0 {
         let meta = writer.finish(mem.max_seq(), clean_seq).await?;
         Some(Rc::new(
-            Table::open(&*shared.fs, meta, shared.cache.clone()).await?,
+            Table::open(
+                &*shared.fs,
+                meta,
+                shared.cache.clone(),
+                shared.config.master_key.as_deref(),
+            )
+            .await?,
         ))
     } else {
         let name = writer.name().to_string();
@@ -339,7 +346,14 @@ async fn merge<F: Fs>(
             continue;
         }
         if writer.is_none() {
-            writer = Some(TableWriter::create(&*shared.fs, shared.allocate_file_id()).await?);
+            writer = Some(
+                TableWriter::create(
+                    &*shared.fs,
+                    shared.allocate_file_id(),
+                    shared.config.master_key.as_deref(),
+                )
+                .await?,
+            );
         }
         if let Some(w) = writer.as_mut() {
             w.add(&key, value.as_deref()).await?;
@@ -348,7 +362,13 @@ async fn merge<F: Fs>(
             {
                 let meta = full.finish(max_seq, clean_seq).await?;
                 outputs.push(Rc::new(
-                    Table::open(&*shared.fs, meta, shared.cache.clone()).await?,
+                    Table::open(
+                        &*shared.fs,
+                        meta,
+                        shared.cache.clone(),
+                        shared.config.master_key.as_deref(),
+                    )
+                    .await?,
                 ));
             }
         }
@@ -356,7 +376,13 @@ async fn merge<F: Fs>(
     if let Some(last) = writer.take() {
         let meta = last.finish(max_seq, clean_seq).await?;
         outputs.push(Rc::new(
-            Table::open(&*shared.fs, meta, shared.cache.clone()).await?,
+            Table::open(
+                &*shared.fs,
+                meta,
+                shared.cache.clone(),
+                shared.config.master_key.as_deref(),
+            )
+            .await?,
         ));
     }
     Ok(outputs)

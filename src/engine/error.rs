@@ -44,6 +44,10 @@ pub enum CorruptionDetail {
         expected: u32,
         got: u32,
     },
+    /// Encryption at rest: the sealed `what` failed AES-GCM authentication
+    /// (its bytes were changed, it was moved, or it was sealed under another
+    /// key). Never decrypted, never served.
+    Tampered { what: &'static str },
     /// Anything else, in words.
     Malformed(String),
 }
@@ -58,6 +62,10 @@ impl std::fmt::Display for CorruptionDetail {
             } => write!(
                 f,
                 "{what} checksum mismatch: stored {expected:#010x}, computed {got:#010x}"
+            ),
+            CorruptionDetail::Tampered { what } => write!(
+                f,
+                "{what} fails authentication: tampered with, moved, or sealed under another key"
             ),
             CorruptionDetail::Malformed(detail) => f.write_str(detail),
         }
@@ -77,6 +85,24 @@ impl From<String> for CorruptionDetail {
 }
 
 impl EngineError {
+    /// Sealed bytes of `path` at `offset` that did not open (`seal::SealError`
+    /// on read): corruption, never silently accepted.
+    pub fn tampered(path: &str, offset: u64, what: &'static str) -> EngineError {
+        EngineError::Corruption {
+            path: path.to_string(),
+            offset,
+            detail: CorruptionDetail::Tampered { what },
+        }
+    }
+
+    /// Sealing on write failed (only the system RNG can make it fail).
+    pub fn sealing(path: &str, error: crate::engine::seal::SealError) -> EngineError {
+        EngineError::Io {
+            path: path.to_string(),
+            source: std::io::Error::other(error.to_string()),
+        }
+    }
+
     /// Whether the error is a property of the batch itself, so writing the
     /// same batch again fails the same way (a caller that retries must not
     /// retry these), rather than of the store's state (I/O, a poisoned or

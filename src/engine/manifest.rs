@@ -21,6 +21,18 @@
 //! crc32c u32 of magic..body end | zero padding to 4 KiB
 //! ```
 //!
+//! Sealed (encryption at rest, `seal.rs`): every version of the manifest
+//! gets a fresh file key, so its one unit uses counter 0:
+//!
+//! ```text
+//! 0..4096       header block: wrapped file key (AAD name "MANIFEST", also
+//!               for MANIFEST.tmp: the file is renamed) | zeros
+//! 4096..4100    sealed_len u32
+//! 4100..        the plaintext layout above (padding included), sealed
+//!               (ciphertext ‖ 16-byte tag; domain Index, counter 0)
+//!               | zero padding to 4 KiB
+//! ```
+//!
 //! `flushed_seq`: every WAL record at or below it is in the tables.
 //! `wal_min_segment`: older segments hold no record above `flushed_seq`.
 //! A range tombstone (prefix, seq) deletes every key under prefix written
@@ -28,6 +40,7 @@
 
 use crate::engine::EngineError;
 use crate::engine::io::{Fs, FsFile, align_up};
+use crate::engine::seal::{Domain, HEADER_BLOCK_BYTES, MasterKey};
 use crate::engine::sst::table::TableMeta;
 use crate::engine::wal::io_error;
 
@@ -177,8 +190,54 @@ pub fn decode(bytes: &[u8]) -> Result<ManifestData, String> {
 }
 
 /// Makes `data` the durable manifest.
-pub async fn write<F: Fs>(fs: &F, data: &ManifestData) -> Result<(), EngineError> {
-    let bytes = encode(data);
+/// The file's bytes: [`encode`], sealed under a fresh file key when
+/// `master_key` is set.
+fn encode_file(
+    data: &ManifestData,
+    master_key: Option<&MasterKey>,
+) -> Result<Vec<u8>, EngineError> {
+    let plain = encode(data);
+    let Some(master) = master_key else {
+        return Ok(plain);
+    };
+    let (key, mut out) = master
+        .new_header_block(MANIFEST)
+        .map_err(|e| EngineError::sealing(MANIFEST, e))?;
+    let mut sealed = plain;
+    key.seal(MANIFEST, Domain::Index, 0, &mut sealed)
+        .map_err(|e| EngineError::sealing(MANIFEST, e))?;
+    out.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+    out.extend_from_slice(&sealed);
+    out.resize(align_up(out.len() as u64) as usize, 0);
+    Ok(out)
+}
+
+/// The plaintext layout inside a sealed manifest file.
+fn open_file(bytes: &[u8], master: &MasterKey) -> Result<Vec<u8>, EngineError> {
+    let tampered = |offset, what| EngineError::tampered(MANIFEST, offset, what);
+    let key = master
+        .open_file_key(MANIFEST, &bytes[..bytes.len().min(HEADER_BLOCK_BYTES)])
+        .map_err(|_| tampered(0, "manifest key header"))?;
+    let at = HEADER_BLOCK_BYTES;
+    let len = bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| tampered(at as u64, "manifest length"))?;
+    let mut sealed = bytes
+        .get(at + 4..(at + 4).saturating_add(len))
+        .ok_or_else(|| tampered(at as u64, "manifest length"))?
+        .to_vec();
+    key.open(MANIFEST, Domain::Index, 0, &mut sealed)
+        .map_err(|_| tampered(at as u64 + 4, "manifest"))?;
+    Ok(sealed)
+}
+
+pub async fn write<F: Fs>(
+    fs: &F,
+    data: &ManifestData,
+    master_key: Option<&MasterKey>,
+) -> Result<(), EngineError> {
+    let bytes = encode_file(data, master_key)?;
     let file = fs
         .create(MANIFEST_TMP)
         .await
@@ -203,13 +262,20 @@ pub async fn write<F: Fs>(fs: &F, data: &ManifestData) -> Result<(), EngineError
 }
 
 /// Reads `MANIFEST`.
-pub async fn read<F: Fs>(fs: &F) -> Result<ManifestData, EngineError> {
+pub async fn read<F: Fs>(
+    fs: &F,
+    master_key: Option<&MasterKey>,
+) -> Result<ManifestData, EngineError> {
     let file = fs.open(MANIFEST).await.map_err(|e| io_error(MANIFEST, e))?;
     let size = file.size().await.map_err(|e| io_error(MANIFEST, e))?;
     let bytes = file
         .read_at(0, size as usize)
         .await
         .map_err(|e| io_error(MANIFEST, e))?;
+    let bytes = match master_key {
+        None => bytes,
+        Some(master) => open_file(&bytes, master)?,
+    };
     decode(&bytes).map_err(|detail| EngineError::Corruption {
         path: MANIFEST.into(),
         offset: 0,

@@ -1,22 +1,32 @@
 //! Sealing for encryption at rest: AES-256-GCM (ring; AES-NI/PCLMULQDQ
 //! or ARMv8 crypto when the CPU has them) under per-file data keys wrapped
 //! by the master key. This module owns the primitives and their on-disk
-//! layout; it is **not yet wired** into the WAL, SSTables, manifest or
-//! catalog (plan below), and the server exposes no `--encryption-key-file`
-//! until it is.
+//! layout; the formats that use them say where their units sit.
 //!
-//! # Plan for wiring it in
-//! Seal at record and block encode/decode: WAL record payloads under the
-//! segment's file key with the sequence number as the nonce counter (a
-//! recycled segment keeps its key; its records get new sequence numbers);
-//! SSTable blocks with the block offset as the counter, the 16-byte tag
-//! inside the block before its CRC (blocks are already padded, so O_DIRECT
-//! alignment is untouched); manifest edits with the edit index; the catalog
-//! as one sealed unit per version. The wrapped file key goes in each file's
-//! first 4 KiB header block; an `ENCRYPTION` file beside `LAYOUT` holds the
-//! key check value, checked at open (a wrong key, no key, or a key on a
-//! plaintext directory is refused); `SealError::Tampered` becomes
-//! `EngineError::Corruption { path, offset }`.
+//! # What is sealed, and where (`encryption_key_file` set)
+//! - **WAL segments** (`wal/mod.rs`): block 0 (4 KiB) holds the wrapped
+//!   file key; records start at 4096. A record's header (lengths, seq,
+//!   segment id, CRCs) stays plaintext so torn-tail detection works without
+//!   the key; its body is sealed (domain Record, counter = seq) and the
+//!   body CRC covers the sealed bytes. A recycled segment is re-keyed when
+//!   prepared (its name changes, and the header is bound to the name).
+//! - **SSTables** (`sst/table.rs`): block 0 holds the wrapped key; each
+//!   data block is sealed whole, CRC included (ciphertext ‖ tag, domain
+//!   Block, counter = file offset); index, bloom and stats each sealed
+//!   (domain Index, counter = offset); the footer stays plaintext (it only
+//!   locates the units; every unit it points at is authenticated, and its
+//!   counts are checked against the sealed manifest).
+//! - **Manifest** (`manifest.rs`): rewritten whole, so each version is one
+//!   unit under its own fresh file key (counter 0).
+//! - **Catalog** (`runtime/encryption.rs`): likewise one unit per version.
+//! - The `ENCRYPTION` record beside `LAYOUT` holds the key check value,
+//!   checked at start-up: no key, another key, or a key on a plaintext
+//!   directory is refused before any file is read.
+//! - A unit that fails to open becomes `EngineError::Corruption { path,
+//!   offset, detail: Tampered }` (catalog: `RuntimeError::CatalogTampered`).
+//!
+//! Not sealed: backups written by CreateBackup (`api/backup`), the
+//! `LAYOUT`/`ENCRYPTION` records, file names and sizes.
 //!
 //! # Keys
 //! - **Master key**: 32 random bytes in a file of exactly 32 bytes
@@ -49,10 +59,12 @@
 //! ```
 //! Nonce (not stored, 12 bytes): `counter` u64 LE ‖ `domain` u32 LE, where
 //! the caller names a counter it never reuses under one file key: an
-//! SSTable block's file offset (written once: SSTables are immutable), a
+//! SSTable unit's file offset (written once: SSTables are immutable), a
 //! WAL record's sequence number (unique for the life of the store; a
-//! rewritten tail block re-seals the *same* records under the same numbers,
-//! i.e. the same plaintext, which GCM tolerates), a manifest edit's index.
+//! rewritten tail block re-sends the bytes already sealed, and a group
+//! retried after ENOSPC re-seals the *same* records under the same numbers,
+//! i.e. the same plaintext, which GCM tolerates), 0 for a manifest or
+//! catalog version (each has its own key).
 //! `domain` separates kinds of unit sharing one file key (0 blocks, 1
 //! records, 2 index/footer). A counter is never reused because each file
 //! has its own random key: two files can both seal counter 0.
@@ -92,10 +104,22 @@ pub enum SealError {
     Random,
 }
 
+/// Bytes reserved at the start of a sealed WAL segment or SSTable for its
+/// wrapped file key: one direct-I/O block, so the units after it keep
+/// their alignment.
+pub const HEADER_BLOCK_BYTES: usize = 4096;
+
 /// The master key (kept in memory only; never written to the data dir).
 pub struct MasterKey {
     key: LessSafeKey,
     kcv: [u8; KCV_BYTES],
+}
+
+impl std::fmt::Debug for MasterKey {
+    // Never the key; the check value identifies it without revealing it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey(kcv {})", self.check_value_hex())
+    }
 }
 
 impl MasterKey {
@@ -127,6 +151,21 @@ impl MasterKey {
     /// The key check value recorded in an encrypted data directory.
     pub fn check_value(&self) -> [u8; KCV_BYTES] {
         self.kcv
+    }
+
+    /// The key check value as 32 lowercase hex digits (the `ENCRYPTION`
+    /// file's form).
+    pub fn check_value_hex(&self) -> String {
+        self.kcv.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A new file key for `file` and its header block: the wrapped key
+    /// followed by zeros up to [`HEADER_BLOCK_BYTES`].
+    pub fn new_header_block(&self, file: &str) -> Result<(FileKey, Vec<u8>), SealError> {
+        let (key, wrapped) = self.new_file_key(file)?;
+        let mut block = vec![0u8; HEADER_BLOCK_BYTES];
+        block[..WRAPPED_BYTES].copy_from_slice(&wrapped);
+        Ok((key, block))
     }
 
     /// A new random file key for `file`, and its wrapped form for the

@@ -164,7 +164,7 @@ impl<F: Fs> Shared<F> {
             self.flushed_seq.get(),
             self.wal_min_segment.get(),
         );
-        manifest::write(&*self.fs, &data).await?;
+        manifest::write(&*self.fs, &data, self.config.master_key.as_deref()).await?;
         self.commit.l0_tables.set(next.levels[0].len());
         *self.version.borrow_mut() = Rc::new(next);
         self.version_changes.set(self.version_changes.get() + 1);
@@ -273,7 +273,7 @@ impl<F: Fs> LsmStore<F> {
         }
         segments.sort_unstable();
         let data = if has_manifest {
-            manifest::read(&*fs).await?
+            manifest::read(&*fs, config.master_key.as_deref()).await?
         } else if !segments.is_empty() || !tables_on_disk.is_empty() {
             return Err(EngineError::Corruption {
                 path: MANIFEST.into(),
@@ -287,7 +287,7 @@ impl<F: Fs> LsmStore<F> {
                 wal_min_segment: 1,
                 ..ManifestData::default()
             };
-            manifest::write(&*fs, &fresh).await?;
+            manifest::write(&*fs, &fresh, config.master_key.as_deref()).await?;
             fresh
         };
 
@@ -304,7 +304,13 @@ impl<F: Fs> LsmStore<F> {
                     config.levels
                 )));
             }
-            let table = Table::open(&*fs, meta.clone(), cache.clone()).await?;
+            let table = Table::open(
+                &*fs,
+                meta.clone(),
+                cache.clone(),
+                config.master_key.as_deref(),
+            )
+            .await?;
             version.levels[level].push(Rc::new(table));
         }
         for id in tables_on_disk {
@@ -356,7 +362,8 @@ impl<F: Fs> LsmStore<F> {
         let old_min = data.wal_min_segment;
         let mut memtables: Vec<Rc<Memtable>> = vec![Rc::new(Memtable::new(old_min))];
         let tombstones = data.tombstones.clone();
-        let recovered = wal::recover(&*fs, &replay, data.flushed_seq, |seq, batch| {
+        let master_key = config.master_key.as_deref();
+        let recovered = wal::recover(&*fs, &replay, data.flushed_seq, master_key, |seq, batch| {
             let Some(mem) = memtables.last().cloned() else {
                 return;
             };
@@ -412,6 +419,7 @@ impl<F: Fs> LsmStore<F> {
                 segment_bytes: config.wal_segment_bytes,
                 segments_prepared_max: config.wal_segments_prepared_max,
                 relaxed_interval_ms,
+                master_key: config.master_key.clone(),
             },
             commit,
             last_seq,

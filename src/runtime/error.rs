@@ -32,6 +32,27 @@ pub enum RuntimeError {
         recorded: u32,
         requested: u32,
     },
+    #[error("cannot use encryption key file {}: {reason}", path.display())]
+    EncryptionKey { path: PathBuf, reason: String },
+    #[error(
+        "data directory {} is encrypted at rest; start with --encryption-key-file and the key it was created with",
+        data_dir.display()
+    )]
+    EncryptedWithoutKey { data_dir: PathBuf },
+    #[error(
+        "wrong encryption key for data directory {}: its key check value (ENCRYPTION) does not match the key given; start with the key it was created with",
+        data_dir.display()
+    )]
+    WrongEncryptionKey { data_dir: PathBuf },
+    #[error(
+        "data directory {} holds unencrypted data; refusing to open it with --encryption-key-file (encrypting an existing directory is not supported: start without the key, or use a new data directory)",
+        data_dir.display()
+    )]
+    PlaintextWithKey { data_dir: PathBuf },
+    #[error("{} is not a Dynacore ENCRYPTION record; refusing to guess whether the data is encrypted", path.display())]
+    NotAnEncryptionFile { path: PathBuf },
+    #[error("catalog {} fails authentication: tampered with, or sealed under another key", path.display())]
+    CatalogTampered { path: PathBuf },
     #[error("corrupt catalog {}: {source}", path.display())]
     CorruptCatalog {
         path: PathBuf,

@@ -49,6 +49,8 @@ pub struct MeshServices {
     catalog_path: std::path::PathBuf,
     backup_dir: std::path::PathBuf,
     counters: Rc<Counters>,
+    /// Encryption at rest: the catalog is sealed before it is written.
+    master_key: Option<std::sync::Arc<crate::engine::seal::MasterKey>>,
 }
 
 impl MeshServices {
@@ -59,6 +61,7 @@ impl MeshServices {
         catalog_path: std::path::PathBuf,
         backup_dir: std::path::PathBuf,
         counters: Rc<Counters>,
+        master_key: Option<std::sync::Arc<crate::engine::seal::MasterKey>>,
     ) -> Self {
         MeshServices {
             senders: Rc::new(senders),
@@ -76,6 +79,7 @@ impl MeshServices {
             catalog_path,
             backup_dir,
             counters,
+            master_key,
         }
     }
 }
@@ -153,7 +157,13 @@ impl Services for MeshServices {
 
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>> {
         let path = self.catalog_path.clone();
+        let master_key = self.master_key.clone();
         Box::pin(async move {
+            let bytes = match &master_key {
+                None => bytes,
+                Some(key) => super::encryption::seal_catalog(key, &bytes)
+                    .map_err(|e| ApiError::internal(format!("cannot seal the catalog: {e}")))?,
+            };
             glommio::executor()
                 .spawn_blocking(move || super::files::write_atomically(&path, &bytes))
                 .await

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod encryption;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -64,11 +65,21 @@ pub fn allowed_cpus() -> Vec<usize> {
     if parsed.is_empty() { vec![0] } else { parsed }
 }
 
-fn load_catalog(data_dir: &Path) -> Result<Catalog, RuntimeError> {
+fn load_catalog(
+    data_dir: &Path,
+    key: Option<&crate::engine::seal::MasterKey>,
+) -> Result<Catalog, RuntimeError> {
     let path = data_dir.join(CATALOG_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => Catalog::from_bytes(&bytes)
-            .map_err(|source| RuntimeError::CorruptCatalog { path, source }),
+        Ok(bytes) => {
+            let bytes = match key {
+                None => bytes,
+                Some(key) => encryption::open_catalog(key, &bytes)
+                    .map_err(|_| RuntimeError::CatalogTampered { path: path.clone() })?,
+            };
+            Catalog::from_bytes(&bytes)
+                .map_err(|source| RuntimeError::CorruptCatalog { path, source })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::default()),
         Err(source) => Err(RuntimeError::Io {
             action: "read",
@@ -109,10 +120,17 @@ fn refuse_if_listening(listen: &str) -> Result<(), RuntimeError> {
 pub fn run(config: Config) -> Result<(), RuntimeError> {
     let cpus = allowed_cpus();
     let shard_count = config.shards.unwrap_or(cpus.len() as u32).max(1);
+    let master_key = match &config.encryption_key_file {
+        Some(path) => Some(encryption::load_key(path)?),
+        None => None,
+    };
+    // Before LAYOUT: a new directory is marked encrypted before anything else.
+    encryption::check_data_dir(&config.data_dir, master_key.as_deref())?;
     files::check_layout(&config.data_dir, shard_count)?;
     // glommio opens directories relative to nothing useful (a relative path
     // fails with EBADF), so every shard gets the absolute path.
     let mut config = config;
+    config.engine.master_key = master_key;
     config.data_dir =
         std::fs::canonicalize(&config.data_dir).map_err(|source| RuntimeError::Io {
             action: "resolve data directory",
@@ -141,7 +159,10 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
     }
     let auth = auth::Shared::start(&config, &listen_addrs(&config, shard_count))?;
     auth::spawn_reloader(auth.clone())?;
-    let catalog = Arc::new(load_catalog(&config.data_dir)?);
+    let catalog = Arc::new(load_catalog(
+        &config.data_dir,
+        config.engine.master_key.as_deref(),
+    )?);
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, shutdown.clone()).map_err(RuntimeError::Signal)?;
@@ -291,6 +312,7 @@ async fn shard_main(
         config.data_dir.join(CATALOG_FILE),
         config.backup_dir(),
         counters.clone(),
+        config.engine.master_key.clone(),
     );
     let shard = Rc::new(Shard {
         id,
@@ -320,6 +342,7 @@ async fn shard_main(
                 tick_ms: config.pitr_tick_ms.max(1),
                 day_ms: config.pitr_day_ms.max(1),
             },
+            encrypted_at_rest: config.engine.master_key.is_some(),
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),

@@ -99,6 +99,9 @@ pub struct ApiSettings {
     pub backup_chunk_bytes: usize,
     /// Backup creations and restores at once (`backup_operations_max`).
     pub backup_operations_max: usize,
+    /// Whether the server seals its data at rest (`encryption_key_file`):
+    /// DescribeTable's SSEDescription says so, truthfully.
+    pub encrypted_at_rest: bool,
     /// Least time between two changes of a table's TTL setting.
     pub ttl_change_interval_ms: u64,
     /// Pause between two TTL expirer passes.

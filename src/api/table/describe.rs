@@ -126,7 +126,7 @@ pub fn write_description_with(
     write_stream_members(out, &arn, def);
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
-    write_billing_and_settings(out, def);
+    write_billing_and_settings(out, def, shard.settings.encrypted_at_rest);
     if let Some(restore) = &def.restore {
         out.extend_from_slice(b",\"RestoreSummary\":{");
         if !restore.source_backup_arn.is_empty() {
@@ -206,14 +206,14 @@ pub fn write_deleting_description(
     write_json_str(out, &table_arn(shard, &def.name));
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
-    write_billing_and_settings(out, def);
+    write_billing_and_settings(out, def, shard.settings.encrypted_at_rest);
     out.push(b'}');
 }
 
 /// BillingModeSummary, DeletionProtectionEnabled and the settings a client
 /// set (TableClassSummary, SSEDescription, OnDemandThroughput,
 /// WarmThroughput), each as `,"Member":…`.
-fn write_billing_and_settings(out: &mut Vec<u8>, def: &TableDef) {
+fn write_billing_and_settings(out: &mut Vec<u8>, def: &TableDef, encrypted_at_rest: bool) {
     out.extend_from_slice(b",\"BillingModeSummary\":{\"BillingMode\":\"");
     out.extend_from_slice(def.billing_mode.as_str().as_bytes());
     out.push(b'"');
@@ -233,13 +233,7 @@ fn write_billing_and_settings(out: &mut Vec<u8>, def: &TableDef) {
         out.extend_from_slice(class.as_str().as_bytes());
         out.extend_from_slice(b"\"}");
     }
-    if let Some(key) = &settings.sse_kms_key_arn {
-        out.extend_from_slice(
-            b",\"SSEDescription\":{\"Status\":\"ENABLED\",\"SSEType\":\"KMS\",\"KMSMasterKeyArn\":",
-        );
-        write_json_str(out, key);
-        out.push(b'}');
-    }
+    write_sse_description(out, settings.sse_kms_key_arn.is_some(), encrypted_at_rest);
     if let Some((read, write)) = settings.on_demand {
         out.extend_from_slice(
             format!(
@@ -255,6 +249,22 @@ fn write_billing_and_settings(out: &mut Vec<u8>, def: &TableDef) {
             )
             .as_bytes(),
         );
+    }
+}
+
+/// SSEDescription as it is, not as asked: a server with an encryption key
+/// seals every table with AES-256 (GCM) under its own key, so every table
+/// is ENABLED with SSEType AES256 and no KMS key (there is no KMS here,
+/// whatever key a client named). Without a key nothing is encrypted: a
+/// table whose creator asked for SSE is described DISABLED rather than
+/// claimed encrypted, and the others carry no SSEDescription, as before.
+fn write_sse_description(out: &mut Vec<u8>, requested: bool, encrypted_at_rest: bool) {
+    if encrypted_at_rest {
+        out.extend_from_slice(
+            b",\"SSEDescription\":{\"Status\":\"ENABLED\",\"SSEType\":\"AES256\"}",
+        );
+    } else if requested {
+        out.extend_from_slice(b",\"SSEDescription\":{\"Status\":\"DISABLED\"}");
     }
 }
 

@@ -117,6 +117,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 backup_cut_wait: std::time::Duration::from_secs(1),
                 backup_chunk_bytes: 1 << 20,
                 backup_operations_max: 10,
+                encrypted_at_rest: false,
             },
             catalog: RefCell::new(catalog.clone()),
             store: Rc::new(store),

@@ -26,6 +26,7 @@ use super::block::{Block, BlockBuilder, Entry};
 use super::bloom;
 use super::cache::BlockCache;
 use crate::engine::io::{BLOCK_BYTES, Fs, FsFile, align_down, align_up};
+use crate::engine::seal::{Domain, FileKey, HEADER_BLOCK_BYTES, MasterKey};
 use crate::engine::wal::io_error;
 use crate::engine::{CorruptionDetail, EngineError, PrefixStats};
 use std::collections::BTreeMap;
@@ -82,6 +83,23 @@ fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// A unit read at `offset` as plaintext: opened under `key` when the table
+/// is sealed (a unit that fails is corruption at its offset), else as is.
+fn open_unit(
+    key: Option<&FileKey>,
+    name: &str,
+    domain: Domain,
+    offset: u64,
+    mut bytes: Vec<u8>,
+    what: &'static str,
+) -> Result<Vec<u8>, EngineError> {
+    if let Some(key) = key {
+        key.open(name, domain, offset, &mut bytes)
+            .map_err(|_| EngineError::tampered(name, offset, what))?;
+    }
+    Ok(bytes)
+}
+
 fn check_crc<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8], CorruptionDetail> {
     let (body, crc) = bytes
         .split_last_chunk::<4>()
@@ -109,6 +127,8 @@ fn stats_bucket(key: &[u8]) -> (u8, [u8; 4]) {
 pub struct TableWriter<F: Fs> {
     file: F::File,
     name: String,
+    /// Sealed tables: the file key (its wrapped form is the first block).
+    key: Option<FileKey>,
     id: u64,
     buf: Vec<u8>,
     flushed: u64,
@@ -121,14 +141,32 @@ pub struct TableWriter<F: Fs> {
 }
 
 impl<F: Fs> TableWriter<F> {
-    pub async fn create(fs: &F, id: u64) -> Result<TableWriter<F>, EngineError> {
+    /// A new table file; with `master_key`, sealed (its first block holds
+    /// the wrapped file key).
+    pub async fn create(
+        fs: &F,
+        id: u64,
+        master_key: Option<&MasterKey>,
+    ) -> Result<TableWriter<F>, EngineError> {
         let name = table_name(id);
         let file = fs.create(&name).await.map_err(|e| io_error(&name, e))?;
+        let mut buf = Vec::with_capacity(WRITE_CHUNK_BYTES + DATA_BLOCK_BYTES);
+        let key = match master_key {
+            None => None,
+            Some(master) => {
+                let (key, block) = master
+                    .new_header_block(&name)
+                    .map_err(|e| EngineError::sealing(&name, e))?;
+                buf.extend_from_slice(&block);
+                Some(key)
+            }
+        };
         Ok(TableWriter {
             file,
             name,
+            key,
             id,
-            buf: Vec::with_capacity(WRITE_CHUNK_BYTES + DATA_BLOCK_BYTES),
+            buf,
             flushed: 0,
             block: BlockBuilder::default(),
             index: Vec::new(),
@@ -166,7 +204,7 @@ impl<F: Fs> TableWriter<F> {
         }
         self.entries += 1;
         if self.block.size_estimate() >= DATA_BLOCK_BYTES {
-            self.finish_block();
+            self.finish_block()?;
         }
         if self.buf.len() >= WRITE_CHUNK_BYTES {
             let aligned = align_down(self.buf.len() as u64) as usize;
@@ -180,21 +218,38 @@ impl<F: Fs> TableWriter<F> {
         Ok(())
     }
 
-    fn finish_block(&mut self) {
+    fn finish_block(&mut self) -> Result<(), EngineError> {
         if self.block.is_empty() {
-            return;
+            return Ok(());
         }
         let last_key = self.block.last_key().to_vec();
-        let bytes = self.block.finish();
         let offset = self.flushed + self.buf.len() as u64;
+        let block = self.block.finish();
+        let bytes = self.seal(Domain::Block, offset, block)?;
         self.index.push((last_key, offset, bytes.len() as u32));
         self.buf.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// `bytes` as written at `offset`: sealed (ciphertext ‖ tag, the offset
+    /// as nonce counter) when the table is, else unchanged.
+    fn seal(
+        &self,
+        domain: Domain,
+        offset: u64,
+        mut bytes: Vec<u8>,
+    ) -> Result<Vec<u8>, EngineError> {
+        if let Some(key) = &self.key {
+            key.seal(&self.name, domain, offset, &mut bytes)
+                .map_err(|e| EngineError::sealing(&self.name, e))?;
+        }
+        Ok(bytes)
     }
 
     /// Writes index, filter, stats and footer, then fdatasyncs. The caller
     /// makes the file live by naming it in a durable manifest.
     pub async fn finish(mut self, max_seq: u64, clean_seq: u64) -> Result<TableMeta, EngineError> {
-        self.finish_block();
+        self.finish_block()?;
         let largest = self.index.last().map(|e| e.0.clone()).unwrap_or_default();
         let index_offset = self.flushed + self.buf.len() as u64;
         let mut index = Vec::new();
@@ -205,8 +260,13 @@ impl<F: Fs> TableWriter<F> {
             index.extend_from_slice(&len.to_le_bytes());
         }
         index.extend_from_slice(&(self.index.len() as u32).to_le_bytes());
-        let index = with_crc(index);
-        let bloom = with_crc(bloom::build(&self.hashes));
+        let index = self.seal(Domain::Index, index_offset, with_crc(index))?;
+        let bloom_at = index_offset + index.len() as u64;
+        let bloom = self.seal(
+            Domain::Index,
+            bloom_at,
+            with_crc(bloom::build(&self.hashes)),
+        )?;
         let mut stats = Vec::new();
         for ((len, prefix), s) in &self.stats {
             stats.push(*len);
@@ -215,7 +275,8 @@ impl<F: Fs> TableWriter<F> {
             stats.extend_from_slice(&s.bytes.to_le_bytes());
         }
         stats.extend_from_slice(&(self.stats.len() as u32).to_le_bytes());
-        let stats = with_crc(stats);
+        let stats_at = bloom_at + bloom.len() as u64;
+        let stats = self.seal(Domain::Index, stats_at, with_crc(stats))?;
         self.buf.extend_from_slice(&index);
         self.buf.extend_from_slice(&bloom);
         self.buf.extend_from_slice(&stats);
@@ -274,14 +335,19 @@ pub struct Table<F: Fs> {
     bloom: Vec<u8>,
     stats: StatsBuckets,
     cache: Rc<BlockCache>,
+    /// Sealed tables: the file key.
+    key: Option<FileKey>,
 }
 
 impl<F: Fs> Table<F> {
     /// Opens and validates the table the manifest describes as `meta`.
+    /// Opens and validates the table; with `master_key` it must be sealed
+    /// (its key header unwraps, every unit authenticates).
     pub async fn open(
         fs: &F,
         meta: TableMeta,
         cache: Rc<BlockCache>,
+        master_key: Option<&MasterKey>,
     ) -> Result<Table<F>, EngineError> {
         let name = table_name(meta.id);
         let corrupt = |offset: u64, detail: CorruptionDetail| EngineError::Corruption {
@@ -332,6 +398,20 @@ impl<F: Fs> Table<F> {
                 .into(),
             ));
         }
+        let key = match master_key {
+            None => None,
+            Some(master) => {
+                let header = file
+                    .read_at(0, HEADER_BLOCK_BYTES)
+                    .await
+                    .map_err(|e| io_error(&name, e))?;
+                Some(
+                    master
+                        .open_file_key(&name, &header)
+                        .map_err(|_| EngineError::tampered(&name, 0, "SSTable key header"))?,
+                )
+            }
+        };
         let blob = file
             .read_at(index_offset, meta_len)
             .await
@@ -339,15 +419,23 @@ impl<F: Fs> Table<F> {
         if blob.len() != meta_len {
             return Err(corrupt(index_offset, "short read of table metadata".into()));
         }
-        let index_bytes =
-            check_crc(&blob[..index_len], "index").map_err(|d| corrupt(index_offset, d))?;
         let bloom_at = index_offset + index_len as u64;
-        let bloom = check_crc(&blob[index_len..index_len + bloom_len], "bloom")
+        let stats_at = bloom_at + bloom_len as u64;
+        let unit = |at: u64, bytes: &[u8], what: &'static str| {
+            open_unit(key.as_ref(), &name, Domain::Index, at, bytes.to_vec(), what)
+        };
+        let index_unit = unit(index_offset, &blob[..index_len], "SSTable index")?;
+        let bloom_unit = unit(
+            bloom_at,
+            &blob[index_len..index_len + bloom_len],
+            "SSTable bloom filter",
+        )?;
+        let stats_unit = unit(stats_at, &blob[index_len + bloom_len..], "SSTable stats")?;
+        let index_bytes = check_crc(&index_unit, "index").map_err(|d| corrupt(index_offset, d))?;
+        let bloom = check_crc(&bloom_unit, "bloom")
             .map_err(|d| corrupt(bloom_at, d))?
             .to_vec();
-        let stats_at = bloom_at + bloom_len as u64;
-        let stats_bytes =
-            check_crc(&blob[index_len + bloom_len..], "stats").map_err(|d| corrupt(stats_at, d))?;
+        let stats_bytes = check_crc(&stats_unit, "stats").map_err(|d| corrupt(stats_at, d))?;
         let index = parse_index(index_bytes, index_offset)
             .ok_or_else(|| corrupt(index_offset, "index does not decode".into()))?;
         let stats = parse_stats(stats_bytes)
@@ -360,6 +448,7 @@ impl<F: Fs> Table<F> {
             bloom,
             stats,
             cache,
+            key,
         })
     }
 
@@ -389,6 +478,14 @@ impl<F: Fs> Table<F> {
             .read_at(entry.offset, entry.len as usize)
             .await
             .map_err(|e| io_error(&self.name, e))?;
+        let bytes = open_unit(
+            self.key.as_ref(),
+            &self.name,
+            Domain::Block,
+            entry.offset,
+            bytes,
+            "SSTable block",
+        )?;
         let block = Block::parse(bytes).map_err(|detail| EngineError::Corruption {
             path: self.name.clone(),
             offset: entry.offset,

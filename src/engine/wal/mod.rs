@@ -47,11 +47,13 @@ pub mod record;
 mod recovery_tests;
 
 use crate::engine::io::{Fs, FsFile, align_down, align_up, dma};
+use crate::engine::seal::{Domain, FileKey, HEADER_BLOCK_BYTES, MasterKey, TAG_BYTES};
 use crate::engine::sync::WaitList;
 use crate::engine::{EngineError, WriteBatch};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Recycled segments kept for reuse; more are deleted.
@@ -181,11 +183,22 @@ pub struct WalOptions {
     pub segments_prepared_max: usize,
     /// `Some(ms)`: relaxed mode, acknowledge before sync and sync every `ms`.
     pub relaxed_interval_ms: Option<u64>,
+    /// Encryption at rest: each segment gets a file key, wrapped in its
+    /// first block; record bodies are sealed under it.
+    pub master_key: Option<Arc<MasterKey>>,
+}
+
+/// Where a segment's records start: after the header block if it is
+/// sealed.
+pub fn records_start(sealed: bool) -> u64 {
+    if sealed { HEADER_BLOCK_BYTES as u64 } else { 0 }
 }
 
 struct ActiveSegment<File> {
     id: u64,
     file: File,
+    /// The segment's file key when sealed.
+    key: Option<Rc<FileKey>>,
     /// Logical end of the records written so far.
     offset: u64,
     /// Bytes of the partial last block (`align_down(offset)..offset`).
@@ -198,6 +211,7 @@ struct ActiveSegment<File> {
 struct PreparedSegment<File> {
     id: u64,
     file: File,
+    key: Option<Rc<FileKey>>,
 }
 
 pub struct Wal<F: Fs> {
@@ -394,8 +408,9 @@ impl<F: Fs> Wal<F> {
         self.live_segments.borrow_mut().push_back(segment.id);
         Ok(ActiveSegment {
             id: segment.id,
+            offset: records_start(segment.key.is_some()),
             file: segment.file,
-            offset: 0,
+            key: segment.key,
             tail: Vec::new(),
         })
     }
@@ -481,7 +496,25 @@ impl<F: Fs> Wal<F> {
         file.preallocate(segment_bytes)
             .await
             .map_err(|e| io_error(&name, e))?;
-        if zero_from < segment_bytes {
+        // Sealed: a fresh file key, even for a recycled file (its old header
+        // was wrapped for the old name and its stale records are ignored).
+        let mut unsynced = false;
+        let mut zero_from = zero_from;
+        let key = match &self.options.master_key {
+            None => None,
+            Some(master) => {
+                let (key, block) = master
+                    .new_header_block(&name)
+                    .map_err(|e| EngineError::sealing(&name, e))?;
+                file.write_at(&block, 0)
+                    .await
+                    .map_err(|e| io_error(&name, e))?;
+                unsynced = true;
+                zero_from = zero_from.max(HEADER_BLOCK_BYTES as u64);
+                Some(Rc::new(key))
+            }
+        };
+        if zero_from < segment_bytes || unsynced {
             let zeros = vec![0u8; ZERO_FILL_CHUNK_BYTES];
             let mut at = zero_from;
             while at < segment_bytes {
@@ -505,7 +538,7 @@ impl<F: Fs> Wal<F> {
             .await
             .map_err(|e| io_error("data directory", e))?;
         self.next_prepare_id.set(id + 1);
-        Ok(PreparedSegment { id, file })
+        Ok(PreparedSegment { id, file, key })
     }
 
     async fn run(self: Rc<Self>, mut active: ActiveSegment<F::File>) {
@@ -560,18 +593,32 @@ impl<F: Fs> Wal<F> {
         group: &[(u64, Vec<u8>, Instant)],
     ) -> Result<(), EngineError> {
         let first = group.first().map_or(0, |(seq, _, _)| *seq);
-        let encode = |segment: u64| {
+        let encode = |active: &ActiveSegment<F::File>| -> Result<Vec<u8>, EngineError> {
             let mut bytes = Vec::new();
+            let name = segment_name(active.id);
             for (seq, body, _) in group {
-                record::encode_record(&mut bytes, segment, *seq, first, body);
+                match &active.key {
+                    None => record::encode_record(&mut bytes, active.id, *seq, first, body),
+                    Some(key) => {
+                        // Nonce counter: the sequence number, unique under
+                        // this segment's key (seal.rs, the nonce scheme).
+                        let mut sealed = Vec::with_capacity(body.len() + TAG_BYTES);
+                        sealed.extend_from_slice(body);
+                        key.seal(&name, Domain::Record, *seq, &mut sealed)
+                            .map_err(|e| EngineError::sealing(&name, e))?;
+                        record::encode_record(&mut bytes, active.id, *seq, first, &sealed);
+                    }
+                }
             }
-            bytes
+            Ok(bytes)
         };
-        let mut bytes = encode(active.id);
-        if active.offset > 0 && active.offset + bytes.len() as u64 > self.options.segment_bytes {
+        let mut bytes = encode(&*active)?;
+        let start = records_start(active.key.is_some());
+        if active.offset > start && active.offset + bytes.len() as u64 > self.options.segment_bytes
+        {
             // Everything in the old segment is synced already.
             *active = self.roll().await?;
-            bytes = encode(active.id);
+            bytes = encode(&*active)?;
         }
         let block_start = align_down(active.offset);
         let end = active.offset + bytes.len() as u64;
@@ -615,6 +662,7 @@ pub async fn recover<F: Fs>(
     fs: &F,
     segments: &[u64],
     flushed_seq: u64,
+    master_key: Option<&MasterKey>,
     mut apply: impl FnMut(u64, WriteBatch),
 ) -> Result<Recovered, EngineError> {
     let mut last: Option<(u64, u64)> = None; // (seq, group_first_seq)
@@ -627,7 +675,11 @@ pub async fn recover<F: Fs>(
             .read_at(0, size as usize)
             .await
             .map_err(|e| io_error(&name, e))?;
-        let scan = record::scan_segment(&bytes, segment);
+        let start = (records_start(master_key.is_some()) as usize).min(bytes.len());
+        let scan = record::scan_segment_from(&bytes, start, segment);
+        // Unwrapped at the first record to replay: a segment with none (a
+        // prepared one, or one whose header a crash tore) needs no key.
+        let mut file_key: Option<FileKey> = None;
         let corruption = |offset: u64, detail: String| EngineError::Corruption {
             path: name.clone(),
             offset,
@@ -665,7 +717,25 @@ pub async fn recover<F: Fs>(
             }
             last = Some((rec.seq, rec.group_first_seq));
             if rec.seq > flushed_seq {
-                let batch = record::decode_batch(&rec.body).ok_or_else(|| {
+                let opened;
+                let body = match master_key {
+                    None => &rec.body,
+                    Some(master) => {
+                        let key = match file_key.take() {
+                            Some(key) => key,
+                            None => master.open_file_key(&name, &bytes[..start]).map_err(|_| {
+                                EngineError::tampered(&name, 0, "WAL segment key header")
+                            })?,
+                        };
+                        let mut body = rec.body.clone();
+                        key.open(&name, Domain::Record, rec.seq, &mut body)
+                            .map_err(|_| EngineError::tampered(&name, rec.offset, "WAL record"))?;
+                        file_key = Some(key);
+                        opened = body;
+                        &opened
+                    }
+                };
+                let batch = record::decode_batch(body).ok_or_else(|| {
                     corruption(rec.offset, "checksummed record body does not decode".into())
                 })?;
                 apply(rec.seq, batch);

@@ -164,8 +164,14 @@ fn record_at(bytes: &[u8], at: usize, segment: u64) -> Option<Record> {
 /// Scans a segment's bytes. Pure: classification (torn tail or corruption)
 /// is left to the caller, which knows the neighbouring segments.
 pub fn scan_segment(bytes: &[u8], segment: u64) -> SegmentScan {
+    scan_segment_from(bytes, 0, segment)
+}
+
+/// [`scan_segment`] of records starting at `start` (a sealed segment's
+/// records follow its header block); offsets stay file offsets.
+pub fn scan_segment_from(bytes: &[u8], start: usize, segment: u64) -> SegmentScan {
     let mut scan = SegmentScan::default();
-    let mut at = 0usize;
+    let mut at = start;
     while at < bytes.len() {
         match record_at(bytes, at, segment) {
             Some(record) => {

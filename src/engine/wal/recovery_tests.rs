@@ -30,7 +30,7 @@ fn segment_bytes(records: &[(u64, u64)], segment: u64) -> (Vec<u8>, Vec<usize>) 
 }
 
 async fn recover_last_seq(fs: &MemFs, segments: &[u64]) -> Result<u64, EngineError> {
-    wal::recover(fs, segments, 0, |_, _| {})
+    wal::recover(fs, segments, 0, None, |_, _| {})
         .await
         .map(|r| r.last_seq)
 }
@@ -86,7 +86,7 @@ fn wal_recovery_tells_torn_groups_from_damaged_synced_records() {
         fresh.truncate(100);
         fresh.extend_from_slice(&stale[100..]);
         fs.put_durable(&wal::segment_name(3), &fresh);
-        let recovered = wal::recover(&fs, &[3], 8, |_, _| {})
+        let recovered = wal::recover(&fs, &[3], 8, None, |_, _| {})
             .await
             .expect("stale data ignored");
         assert_eq!(recovered.last_seq, 9);
