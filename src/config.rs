@@ -266,6 +266,17 @@ pub struct Config {
     /// LimitExceededException, as DynamoDB limits concurrent control-plane
     /// operations). Default 10.
     pub backup_operations_max: usize,
+    /// The root of the S3-layout folders ExportTableToPointInTime writes
+    /// and ImportTable reads: an export's `S3Bucket` is a folder under it
+    /// and `S3Prefix` a path inside that folder (`--export-root`).
+    /// Default: `exports` in the data directory. The export and import
+    /// records live in its `.dynacore/` folder (no bucket name starts with
+    /// a dot).
+    pub export_root: Option<PathBuf>,
+    /// Exports plus imports in progress at once (more get
+    /// LimitExceededException, as DynamoDB limits concurrent exports and
+    /// imports). Default 10.
+    pub transfer_operations_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -360,6 +371,8 @@ impl Default for Config {
             backup_cut_wait_ms: 1000,
             backup_chunk_bytes: 4 << 20,
             backup_operations_max: 10,
+            export_root: None,
+            transfer_operations_max: 10,
             engine: EngineConfig::default(),
         }
     }
@@ -427,6 +440,13 @@ impl Config {
         self.backup_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
+    /// The export root: `export_root`, or `exports` in the data directory.
+    pub fn export_root(&self) -> PathBuf {
+        self.export_root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("exports"))
     }
 
     pub fn preset(name: &str) -> Option<Config> {

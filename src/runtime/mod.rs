@@ -290,6 +290,7 @@ async fn shard_main(
         config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
         config.backup_dir(),
+        config.export_root(),
         counters.clone(),
     );
     let shard = Rc::new(Shard {
@@ -315,6 +316,7 @@ async fn shard_main(
             backup_cut_wait: Duration::from_millis(config.backup_cut_wait_ms),
             backup_chunk_bytes: config.backup_chunk_bytes.max(4096),
             backup_operations_max: config.backup_operations_max,
+            transfer_operations_max: config.transfer_operations_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -326,6 +328,7 @@ async fn shard_main(
         backfills: Default::default(),
         expiry: Default::default(),
         backups: Default::default(),
+        transfers: Default::default(),
         cut: Default::default(),
         txns: crate::api::shard::txns::Txns::new(
             Duration::from_millis(config.transaction_lock_wait_ms),
@@ -360,6 +363,7 @@ async fn shard_main(
     // Expired items of TTL-enabled tables go in the background.
     crate::api::ttl::start(&shard);
     crate::api::backup::restore::resume(&shard);
+    crate::api::transfer::import::resume(&shard);
     // Prepared transactions re-lock their items before anyone is served.
     crate::api::txn::open(&shard)
         .await

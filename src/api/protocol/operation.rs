@@ -61,6 +61,12 @@ operations!(
     ListBackups,
     DeleteBackup,
     RestoreTableFromBackup,
+    ExportTableToPointInTime,
+    DescribeExport,
+    ListExports,
+    ImportTable,
+    DescribeImport,
+    ListImports,
 );
 
 impl Operation {

@@ -20,6 +20,7 @@ pub mod locks;
 pub mod outbox;
 pub mod peers;
 pub mod streams;
+pub mod transfers;
 pub mod txns;
 
 use std::cell::{Cell, RefCell};
@@ -50,6 +51,12 @@ pub trait Services {
     fn files(&self, job: files::FileJob) -> LocalFuture<Result<files::FileDone, ApiError>> {
         let _ = job;
         Box::pin(async { Err(ApiError::internal("no backup directory")) })
+    }
+    /// Runs a file job off the shard thread, under the export root (the
+    /// S3-layout folders of ExportTableToPointInTime and ImportTable).
+    fn export_files(&self, job: files::FileJob) -> LocalFuture<Result<files::FileDone, ApiError>> {
+        let _ = job;
+        Box::pin(async { Err(ApiError::internal("no export root")) })
     }
     /// Runs `task` on this shard beside the request path (GSI replication:
     /// its lag is client-visible).
@@ -98,6 +105,8 @@ pub struct ApiSettings {
     pub backup_chunk_bytes: usize,
     /// Backup creations and restores at once (`backup_operations_max`).
     pub backup_operations_max: usize,
+    /// Exports and imports in progress at once (`transfer_operations_max`).
+    pub transfer_operations_max: usize,
     /// Least time between two changes of a table's TTL setting.
     pub ttl_change_interval_ms: u64,
     /// Pause between two TTL expirer passes.
@@ -160,6 +169,8 @@ pub struct Shard {
     pub cut: cut::Cut,
     /// Backup snapshots and (coordinator) the backup registry.
     pub backups: backups::Backups,
+    /// (Coordinator) the export and import registry.
+    pub transfers: transfers::Transfers,
 }
 
 impl Shard {
