@@ -2,8 +2,8 @@
 //! a FULL export (DynamoDB JSON and Ion) of a table with every attribute
 //! type and a GSI, read by an independent Python reader
 //! (`tests/export_reader.py`, standard library only), imported into new
-//! tables that scan equal to the source with the GSI queryable; CSV and
-//! uncompressed imports with bad lines counted and skipped; records that
+//! tables that scan equal to the source with the GSI queryable; CSV,
+//! uncompressed and ZSTD imports with bad lines counted and skipped; records that
 //! survive a restart; and DynamoDB's errors for bad requests, which create
 //! nothing.
 
@@ -490,6 +490,41 @@ async fn csv_and_uncompressed_json_imports_count_and_skip_bad_lines() {
     assert_eq!(done["ErrorCount"], 3);
     assert_eq!(scan_all(&client, "fromraw").await.len(), 2);
     assert_eq!(gsi_count(&client, "fromraw", "x").await, 1);
+
+    // ZSTD: the same lines, compressed, in two files under one prefix.
+    let dir = root.join("in-bucket").join("zst");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (name, lines) in [
+        (
+            "one.json.zst",
+            "{\"Item\":{\"pk\":{\"S\":\"z1\"},\"sk\":{\"N\":\"1\"}}}\n",
+        ),
+        (
+            "two.json.zst",
+            "{\"Item\":{\"pk\":{\"S\":\"z2\"},\"sk\":{\"N\":\"2\"}}}\nbad\n",
+        ),
+    ] {
+        let packed = zstd::encode_all(lines.as_bytes(), 3).expect("zstd");
+        std::fs::write(dir.join(name), packed).expect("write zstd");
+    }
+    let body = import_request("fromzstd", "DYNAMODB_JSON", "ZSTD", "in-bucket", "zst/", "");
+    let started = call(&server, "ImportTable", &body);
+    let arn = started["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeImport",
+        "ImportArn",
+        &arn,
+        "ImportTableDescription",
+    )
+    .await;
+    assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+    assert_eq!(done["ImportedItemCount"], 2);
+    assert_eq!(done["ErrorCount"], 1);
+    assert_eq!(scan_all(&client, "fromzstd").await.len(), 2);
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -1,6 +1,6 @@
 //! ImportTable: a new table from the data files under
 //! `<export root>/<S3Bucket>/<S3KeyPrefix>` (DynamoDB JSON, Ion or CSV;
-//! GZIP or uncompressed). TableCreationParameters are checked as
+//! GZIP, ZSTD or uncompressed). TableCreationParameters are checked as
 //! CreateTable checks its members (`create_table::definition`), so a bad
 //! schema creates nothing; an existing table is ResourceInUseException.
 //! Answered IN_PROGRESS with the table CREATING; `transfer::import` loads
@@ -126,11 +126,6 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     let compression_name = compression.unwrap_or("NONE");
     let packing = Compression::parse(compression_name).unwrap_or(Compression::None);
-    if packing == Compression::Zstd {
-        return Err(ApiError::validation(
-            "InputCompressionType ZSTD is not supported by this server (GZIP and NONE are)",
-        ));
-    }
     let table = create_table::definition(shard, &params)?;
     if shard.id != COORDINATOR {
         return Ok(Outcome::Forward(COORDINATOR));

@@ -387,6 +387,7 @@ async fn read_all(
 enum Decoder {
     Plain,
     Gzip(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
+    Zstd(Box<zstd::stream::write::Decoder<'static, Vec<u8>>>),
 }
 
 impl Decoder {
@@ -396,10 +397,9 @@ impl Decoder {
             Compression::Gzip => Ok(Decoder::Gzip(Box::new(flate2::write::MultiGzDecoder::new(
                 Vec::new(),
             )))),
-            Compression::Zstd => Err(failure(
-                "ValidationError",
-                "ZSTD input is not supported by this server",
-            )),
+            Compression::Zstd => zstd::stream::write::Decoder::new(Vec::new())
+                .map(|d| Decoder::Zstd(Box::new(d)))
+                .map_err(|e| failure("InternalServerError", format!("zstd: {e}"))),
         }
     }
 
@@ -407,6 +407,10 @@ impl Decoder {
         match self {
             Decoder::Plain => Ok(bytes.to_vec()),
             Decoder::Gzip(d) => {
+                d.write_all(bytes)?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Decoder::Zstd(d) => {
                 d.write_all(bytes)?;
                 Ok(std::mem::take(d.get_mut()))
             }
@@ -418,6 +422,10 @@ impl Decoder {
             Decoder::Plain => Ok(Vec::new()),
             Decoder::Gzip(d) => {
                 d.try_finish()?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Decoder::Zstd(d) => {
+                d.flush()?;
                 Ok(std::mem::take(d.get_mut()))
             }
         }
