@@ -58,6 +58,12 @@ pub const FILES_MAX: usize = 50_000;
 pub const LINE_BYTES_MAX: usize = 4 << 20;
 /// Bad lines logged per import (all are counted).
 pub const LOGGED_ERRORS_MAX: u64 = 100;
+/// Compressed bytes per decompression step: gzip expands at most ~1,000×,
+/// so one step's output stays under ~8 MB (zstd can expand further: a
+/// README weak spot).
+const DECODE_STEP_BYTES: usize = 8 << 10;
+/// Item bytes queued for the owners before they are written.
+const QUEUED_BYTES_MAX: usize = 4 << 20;
 /// DynamoDB's item size limit.
 const ITEM_BYTES_MAX: usize = 400 * 1024;
 
@@ -350,6 +356,7 @@ async fn read_all(
             csv_keys: keys.clone(),
             pending: Vec::new(),
             by_owner: BTreeMap::new(),
+            queued_bytes: 0,
             path: path.clone(),
             line_number: 0,
         };
@@ -369,10 +376,15 @@ async fn read_all(
             }
             offset += bytes.len() as u64;
             loader.record.processed_bytes += bytes.len() as u64;
-            let plain = decoder
-                .feed(&bytes)
-                .map_err(|e| failure("InvalidCompression", format!("{path}: {e}")))?;
-            loader.feed(&plain).await?;
+            // Small steps bound what one step decompresses (a gzip or
+            // zstd bomb cannot expand a whole chunk in memory at once).
+            for step in bytes.chunks(DECODE_STEP_BYTES) {
+                let plain = decoder
+                    .feed(step)
+                    .map_err(|e| failure("InvalidCompression", format!("{path}: {e}")))?;
+                loader.feed(&plain).await?;
+            }
+            loader.flush().await?;
         }
         let plain = decoder
             .finish()
@@ -443,6 +455,8 @@ struct FileLoader<'a> {
     csv_keys: Vec<crate::catalog::KeyAttr>,
     pending: Vec<u8>,
     by_owner: BTreeMap<u32, WriteBatch>,
+    /// Bytes in `by_owner` (flushed past [`QUEUED_BYTES_MAX`]).
+    queued_bytes: usize,
     path: String,
     line_number: u64,
 }
@@ -467,7 +481,10 @@ impl FileLoader<'_> {
                 ),
             ));
         }
-        self.flush().await
+        if self.queued_bytes >= QUEUED_BYTES_MAX {
+            self.flush().await?;
+        }
+        Ok(())
     }
 
     async fn finish(&mut self) -> Result<(), Failure> {
@@ -518,10 +535,12 @@ impl FileLoader<'_> {
         self.record.processed_items += 1;
         match self.checked(&item) {
             Ok((owner, storage)) => {
+                let stored = encode_item(&item);
+                self.queued_bytes += storage.len() + stored.len();
                 self.by_owner
                     .entry(owner)
                     .or_default()
-                    .push((storage, Some(encode_item(&item))));
+                    .push((storage, Some(stored)));
             }
             Err(e) => self.bad_line(&LineError(e.message.clone())),
         }
@@ -572,6 +591,7 @@ impl FileLoader<'_> {
     /// Writes what is queued, `BATCH_ITEMS_MAX` items per message.
     async fn flush(&mut self) -> Result<(), Failure> {
         let by_owner = std::mem::take(&mut self.by_owner);
+        self.queued_bytes = 0;
         for (owner, mut batch) in by_owner {
             while !batch.is_empty() {
                 let rest = batch.split_off(batch.len().min(BATCH_ITEMS_MAX));
