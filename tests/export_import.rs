@@ -3,9 +3,9 @@
 //! type and a GSI, read by an independent Python reader
 //! (`tests/export_reader.py`, standard library only), imported into new
 //! tables that scan equal to the source with the GSI queryable; CSV,
-//! uncompressed and ZSTD imports with bad lines counted and skipped; records that
-//! survive a restart; and DynamoDB's errors for bad requests, which create
-//! nothing.
+//! uncompressed and ZSTD imports with bad lines counted and skipped;
+//! records that survive a restart; an import a SIGKILL interrupts,
+//! resumed; and DynamoDB's errors for bad requests, which create nothing.
 
 mod common;
 
