@@ -284,6 +284,17 @@ pub struct Config {
     /// The length of one RecoveryPeriodInDays day. Only tests shorten it
     /// (to see the window move); default 86 400 000 ms.
     pub pitr_day_ms: u64,
+    /// The root of the S3-layout folders ExportTableToPointInTime writes
+    /// and ImportTable reads: an export's `S3Bucket` is a folder under it
+    /// and `S3Prefix` a path inside that folder (`--export-root`).
+    /// Default: `exports` in the data directory. The export and import
+    /// records live in its `.dynacore/` folder (no bucket name starts with
+    /// a dot).
+    pub export_root: Option<PathBuf>,
+    /// Exports plus imports in progress at once (more get
+    /// LimitExceededException, as DynamoDB limits concurrent exports and
+    /// imports). Default 10.
+    pub transfer_operations_max: usize,
     pub engine: EngineConfig,
 }
 
@@ -382,6 +393,8 @@ impl Default for Config {
             pitr_base_interval_ms: 6 * 3_600_000,
             pitr_tick_ms: 60_000,
             pitr_day_ms: 86_400_000,
+            export_root: None,
+            transfer_operations_max: 10,
             engine: EngineConfig::default(),
         }
     }
@@ -449,6 +462,13 @@ impl Config {
         self.backup_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
+    /// The export root: `export_root`, or `exports` in the data directory.
+    pub fn export_root(&self) -> PathBuf {
+        self.export_root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("exports"))
     }
 
     pub fn preset(name: &str) -> Option<Config> {

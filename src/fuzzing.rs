@@ -132,6 +132,7 @@ async fn new_shard() -> Rc<Shard> {
             backup_chunk_bytes: 1 << 20,
             backup_operations_max: 10,
             encrypted_at_rest: false,
+            transfer_operations_max: 10,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
         store: Rc::new(store),
@@ -144,6 +145,7 @@ async fn new_shard() -> Rc<Shard> {
         expiry: Default::default(),
         backups: Default::default(),
         pitr: Default::default(),
+        transfers: Default::default(),
         cut: Default::default(),
         txns: Default::default(),
         streams: Default::default(),
@@ -478,6 +480,53 @@ impl Bytes<'_> {
     }
 }
 
+/// Reads arbitrary bytes as one line of an import data file, in the format
+/// `data[0]` selects (DynamoDB JSON, Ion, CSV with a two-column header):
+/// no panic, and an item a JSON or Ion line yields writes back to a line
+/// (in both formats) that reads as the same item.
+pub fn import_lines(data: &[u8]) {
+    use crate::api::transfer::lines::{
+        CsvLayout, parse_csv_line, parse_ion_line, parse_json_line, write_ion_line, write_json_line,
+    };
+    use crate::catalog::{KeyAttr, KeyType};
+    let Some((&selector, line)) = data.split_first() else {
+        return;
+    };
+    let item = match selector % 3 {
+        0 => parse_json_line(&mut line.to_vec()).ok(),
+        1 => parse_ion_line(line).ok().flatten(),
+        _ => {
+            let layout = CsvLayout {
+                delimiter: if selector & 4 == 0 { ',' } else { '\t' },
+                header: vec!["pk".into(), "n".into()],
+                keys: vec![KeyAttr {
+                    name: "n".into(),
+                    key_type: KeyType::N,
+                }],
+            };
+            let _ = parse_csv_line(line, &layout);
+            None
+        }
+    };
+    let Some(item) = item else { return };
+    let mut ion = Vec::new();
+    write_ion_line(&item, &mut ion);
+    assert_eq!(
+        parse_ion_line(&ion).ok().flatten().as_ref(),
+        Some(&item),
+        "Ion round trip"
+    );
+    let stored = crate::model::codec::encode_item(&item);
+    let mut json = Vec::new();
+    write_json_line(&stored, &mut json).expect("an encoded item writes");
+    let len = json.len() - 1;
+    assert_eq!(
+        parse_json_line(&mut json[..len]).ok().as_ref(),
+        Some(&item),
+        "JSON round trip"
+    );
+}
+
 /// Reads arbitrary bytes as a backup data file, fed in chunks of
 /// `data[0] + 1` bytes (restores read files in chunks): no panic, and a
 /// file that reads whole re-encodes to the same bytes.
@@ -776,7 +825,7 @@ mod tests {
     #[test]
     fn seeds_and_regressions_pass_every_entry_point() {
         type EntryPoint = fn(&[u8]);
-        let targets: [(&str, EntryPoint); 10] = [
+        let targets: [(&str, EntryPoint); 11] = [
             ("authorization", super::authorization),
             ("request_decode", super::request),
             ("expression", super::expression),
@@ -787,6 +836,7 @@ mod tests {
             ("stream_names", super::stream_names),
             ("sealed_open", super::sealed_open),
             ("backup_file", super::backup_file),
+            ("import_lines", super::import_lines),
         ];
         for (target, run) in targets {
             for input in inputs(target) {

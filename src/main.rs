@@ -87,6 +87,10 @@ struct ServeArgs {
     /// Admin listener (Prometheus /metrics, /dynacore/*): ADDR, or "off".
     #[arg(long)]
     admin_listen: Option<String>,
+    /// Root of the S3-layout folders for ExportTableToPointInTime and
+    /// ImportTable (S3Bucket = a folder under it; default DATA_DIR/exports).
+    #[arg(long)]
+    export_root: Option<PathBuf>,
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -116,6 +120,9 @@ fn build_config(args: ServeArgs) -> Result<Config, String> {
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
+    }
+    if args.export_root.is_some() {
+        config.export_root = args.export_root;
     }
     if args.shards.is_some() {
         config.shards = args.shards;

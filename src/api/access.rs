@@ -473,7 +473,23 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
         Operation::TagResource | Operation::UntagResource | Operation::ListTagsOfResource => {
             simple(member(fields, "ResourceArn").to_string())
         }
-        Operation::ListStreams | Operation::ListBackups => simple("*".to_string()),
+        Operation::ListStreams
+        | Operation::ListBackups
+        | Operation::ListExports
+        | Operation::ListImports => simple("*".to_string()),
+        Operation::ExportTableToPointInTime => simple(member(fields, "TableArn").to_string()),
+        Operation::DescribeExport => simple(member(fields, "ExportArn").to_string()),
+        Operation::DescribeImport => simple(member(fields, "ImportArn").to_string()),
+        Operation::ImportTable => {
+            // The new table's ARN.
+            let target = fields
+                .get("TableCreationParameters")
+                .and_then(|p| p.as_object())
+                .and_then(|p| p.get("TableName"))
+                .and_then(|n| n.as_str())
+                .unwrap_or("");
+            simple(arn(shard, target))
+        }
         Operation::DescribeBackup | Operation::DeleteBackup => {
             simple(member(fields, "BackupArn").to_string())
         }

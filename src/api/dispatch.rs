@@ -189,6 +189,14 @@ async fn execute_traced(
         Operation::RestoreTableFromBackup => {
             ops::restore_table_from_backup::handle(shard, fields).await?
         }
+        Operation::ExportTableToPointInTime => {
+            ops::export_table_to_point_in_time::handle(shard, fields).await?
+        }
+        Operation::DescribeExport => ops::describe_export::handle(shard, fields).await?,
+        Operation::ListExports => ops::list_exports::handle(shard, fields).await?,
+        Operation::ImportTable => ops::import_table::handle(shard, fields).await?,
+        Operation::DescribeImport => ops::describe_import::handle(shard, fields).await?,
+        Operation::ListImports => ops::list_imports::handle(shard, fields).await?,
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),
@@ -314,5 +322,8 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
                 .await
                 .map(|_| ()),
         ),
+        request @ MeshRequest::ExportWrite { .. } => {
+            crate::api::transfer::export::serve(shard, request).await
+        }
     }
 }

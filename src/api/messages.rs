@@ -135,6 +135,15 @@ pub enum MeshRequest {
         table_id: u32,
         through: u64,
     },
+    /// Write the table's items of the snapshot cut for export `export`
+    /// (`BackupCut`/`BackupSnapshot` with the export's id) as one gzip'd
+    /// data file at `key` under the export root (`api::transfer::export`).
+    ExportWrite {
+        export: String,
+        table_id: u32,
+        key: String,
+        ion: bool,
+    },
 }
 
 /// One shard's data file of a backup (`backup.json` lists them).
@@ -149,6 +158,20 @@ pub struct BackupFileInfo {
     /// base replays that shard's history after it).
     #[serde(default)]
     pub snapshot_seq: u64,
+}
+
+/// One data file of an export (`manifest-files.json` lists them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportFileInfo {
+    /// Relative to the export root: `<bucket>/<prefix>/AWSDynamoDB/<id>/data/…`.
+    pub path: String,
+    pub items: u64,
+    /// Bytes of the gzip'd file.
+    pub bytes: u64,
+    /// The items' size by DynamoDB's rule (BilledSizeBytes).
+    pub item_bytes: u64,
+    /// MD5 of the gzip'd file.
+    pub md5: [u8; 16],
 }
 
 /// A held transactional read: its id (for `TxnRelease`) and the values
@@ -236,6 +259,7 @@ pub enum MeshReply {
     /// TransactionConflictException if a lock was not had in time.
     Read(Result<HeldRead, ApiError>),
     BackupFile(Result<BackupFileInfo, ApiError>),
+    ExportFile(Result<ExportFileInfo, ApiError>),
 }
 
 /// What a durable write reports: item collection sizes (tables with
@@ -359,6 +383,7 @@ pub fn unexpected(reply: &MeshReply) -> ApiError {
         MeshReply::Resolved(_) => "Resolved",
         MeshReply::Read(_) => "Read",
         MeshReply::BackupFile(_) => "BackupFile",
+        MeshReply::ExportFile(_) => "ExportFile",
     };
     ApiError::internal(format!("unexpected mesh reply {kind}"))
 }

@@ -19,6 +19,8 @@
 //! ttl           the TTL expirer: deletes expired items through the write path
 //! backup/       on-demand backups: the cut across shards, data files, the
 //!               registry, restores
+//! transfer/     export to and import from S3-layout folders (the backup cut,
+//!               line formats, manifests, the import loader)
 //! txn/          transactions: validation, locks, fast path, two-phase commit, recovery
 //! write/        the one write path: images, conditions, index changes, one batch
 //! streams/      DynamoDB Streams: records (written by write/), their storage,
@@ -50,6 +52,7 @@ pub mod read;
 pub mod shard;
 pub mod streams;
 pub mod table;
+pub mod transfer;
 pub mod ttl;
 pub mod txn;
 pub mod write;

@@ -143,6 +143,11 @@ pub struct TableSettings {
     pub on_demand: Option<(i64, i64)>,
     /// WarmThroughput (ReadUnitsPerSecond, WriteUnitsPerSecond).
     pub warm: Option<(i64, i64)>,
+    /// Set on a table ImportTable is loading: the import's ARN. While set
+    /// the table stays CREATING (the import task, not a timer, makes it
+    /// ACTIVE); `TableActive` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_arn: Option<String>,
 }
 
 /// A table's Time to Live state (UpdateTimeToLive, DescribeTimeToLive).
@@ -774,6 +779,7 @@ mod tests {
                 sse_kms_key_arn: Some("arn:aws:kms:us-east-1:000000000000:key/k".into()),
                 on_demand: Some((10, -1)),
                 warm: Some((12000, 4000)),
+                import_arn: None,
             },
             tags: vec![Tag {
                 key: "env".into(),

@@ -69,6 +69,8 @@ pub fn follow_up(table: &TableDef) -> Option<CatalogCommand> {
     match table.status {
         // A restore ends its CREATING state itself, once the data is in.
         TableStatus::Creating if table.restore.as_ref().is_some_and(|r| r.in_progress) => None,
+        // So does an import (ImportTable).
+        TableStatus::Creating if table.settings.import_arn.is_some() => None,
         TableStatus::Creating => Some(CatalogCommand::TableActive { name, id }),
         TableStatus::Deleting => Some(CatalogCommand::DeleteFinish { name, id }),
         TableStatus::Active => match table.ttl.status {
@@ -201,6 +203,7 @@ impl Catalog {
                 if let Some(restore) = &mut def.restore {
                     restore.in_progress = false;
                 }
+                def.settings.import_arn = None;
                 Ok(self.install(def, vec![]))
             }
             // Deleted (or replaced) meanwhile: nothing to record.

@@ -154,6 +154,17 @@ pub fn run_job(
             names.sort();
             Ok(FileDone::Names(names))
         }
+        FileJob::ListTree { path, max } => {
+            let dir = if path.is_empty() {
+                root.to_path_buf()
+            } else {
+                under(&path)?
+            };
+            let mut found = Vec::new();
+            list_tree(root, &dir, max, &mut found)?;
+            found.sort();
+            Ok(FileDone::Names(found))
+        }
         FileJob::RemoveAll { path } => {
             match fs::remove_dir_all(under(&path)?) {
                 Ok(()) => {}
@@ -163,6 +174,32 @@ pub fn run_job(
             Ok(FileDone::Done)
         }
     }
+}
+
+/// Appends the regular files under `dir` (paths relative to `root`) to
+/// `found`, depth first, stopping at `max`; a missing `dir` adds none.
+fn list_tree(root: &Path, dir: &Path, max: usize, found: &mut Vec<String>) -> std::io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        if found.len() >= max {
+            return Ok(());
+        }
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() {
+            list_tree(root, &path, max, found)?;
+        } else if kind.is_file()
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            found.push(rel.to_string_lossy().into_owned());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

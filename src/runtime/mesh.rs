@@ -48,6 +48,7 @@ pub struct MeshServices {
     outboxes: Rc<Vec<Outbox>>,
     catalog_path: std::path::PathBuf,
     backup_dir: std::path::PathBuf,
+    export_root: std::path::PathBuf,
     counters: Rc<Counters>,
     /// Encryption at rest: the catalog is sealed before it is written.
     master_key: Option<std::sync::Arc<crate::engine::seal::MasterKey>>,
@@ -60,6 +61,7 @@ impl MeshServices {
         max_inflight: usize,
         catalog_path: std::path::PathBuf,
         backup_dir: std::path::PathBuf,
+        export_root: std::path::PathBuf,
         counters: Rc<Counters>,
         master_key: Option<std::sync::Arc<crate::engine::seal::MasterKey>>,
     ) -> Self {
@@ -78,6 +80,7 @@ impl MeshServices {
             ),
             catalog_path,
             backup_dir,
+            export_root,
             counters,
             master_key,
         }
@@ -152,6 +155,16 @@ impl Services for MeshServices {
                 .spawn_blocking(move || super::files::run_job(&root, job))
                 .await
                 .map_err(|e| ApiError::internal(format!("backup file job: {e}")))
+        })
+    }
+
+    fn export_files(&self, job: FileJob) -> LocalFuture<Result<FileDone, ApiError>> {
+        let root = self.export_root.clone();
+        Box::pin(async move {
+            glommio::executor()
+                .spawn_blocking(move || super::files::run_job(&root, job))
+                .await
+                .map_err(|e| ApiError::internal(format!("export file job: {e}")))
         })
     }
 

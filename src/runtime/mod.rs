@@ -311,6 +311,7 @@ async fn shard_main(
         config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
         config.backup_dir(),
+        config.export_root(),
         counters.clone(),
         config.engine.master_key.clone(),
     );
@@ -343,6 +344,7 @@ async fn shard_main(
                 day_ms: config.pitr_day_ms.max(1),
             },
             encrypted_at_rest: config.engine.master_key.is_some(),
+            transfer_operations_max: config.transfer_operations_max,
         },
         catalog: RefCell::new(catalog),
         store: store.clone(),
@@ -355,6 +357,7 @@ async fn shard_main(
         expiry: Default::default(),
         backups: Default::default(),
         pitr: Default::default(),
+        transfers: Default::default(),
         cut: Default::default(),
         txns: crate::api::shard::txns::Txns::new(
             Duration::from_millis(config.transaction_lock_wait_ms),
@@ -390,6 +393,7 @@ async fn shard_main(
     crate::api::ttl::start(&shard);
     crate::api::backup::restore::resume(&shard);
     crate::api::pitr::base::start(&shard);
+    crate::api::transfer::import::resume(&shard);
     // Prepared transactions re-lock their items before anyone is served.
     crate::api::txn::open(&shard)
         .await

@@ -102,8 +102,10 @@ pub async fn start(
     Ok(record)
 }
 
-/// Closes every shard's gate, snapshots every shard, opens the gates.
-async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
+/// Closes every shard's gate, snapshots every shard (each keeps the
+/// snapshot under `id` in `backups.snapshots`), opens the gates. Exports
+/// cut the same way.
+pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
     let shards = shard.map.shard_count();
     let mut last = None;
     for _ in 0..CUT_ATTEMPTS {

@@ -38,18 +38,7 @@ struct Request<'a> {
 }
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
-    let request = read(&fields)?;
-    let extras = read_extras(&fields)?;
-    let mut def = plan(request)?;
-    let settings =
-        extras
-            .settings
-            .check_create(shard, def.billing_mode, def.read_capacity_units)?;
-    apply_settings(&mut def, settings);
-    def.tags = extras.tags;
-    if let Some(view_type) = extras.stream {
-        def.streams.push(new_stream(shard, view_type));
-    }
+    let mut def = definition(shard, &fields)?;
     if !shard.settings.table_status_transition.is_zero() {
         def.status = TableStatus::Creating;
     }
@@ -65,6 +54,25 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let mut reply = ReplyBuilder::new();
     reply.raw("TableDescription", &description);
     Ok(Outcome::Reply(reply.finish()))
+}
+
+/// The table a CreateTable request (or ImportTable's
+/// TableCreationParameters, the same members) describes, checked as
+/// CreateTable checks it; ACTIVE, id 0 (the coordinator allocates ids).
+pub fn definition(shard: &Rc<Shard>, fields: &Fields<'_, '_>) -> Result<TableDef, ApiError> {
+    let request = read(fields)?;
+    let extras = read_extras(fields)?;
+    let mut def = plan(request)?;
+    let settings =
+        extras
+            .settings
+            .check_create(shard, def.billing_mode, def.read_capacity_units)?;
+    apply_settings(&mut def, settings);
+    def.tags = extras.tags;
+    if let Some(view_type) = extras.stream {
+        def.streams.push(new_stream(shard, view_type));
+    }
+    Ok(def)
 }
 
 /// The members' shapes, reported together as DynamoDB's validator does.
@@ -150,6 +158,7 @@ fn apply_settings(def: &mut TableDef, settings: SettingsUpdate) {
     s.sse_kms_key_arn = settings.sse_kms_key_arn.flatten();
     s.on_demand = settings.on_demand;
     s.warm = settings.warm;
+    s.import_arn = None;
 }
 
 fn read_key_schema(

@@ -276,6 +276,24 @@ impl ApiError {
         Self::new(400, DYNAMODB, "TableInUseException", message)
     }
 
+    pub fn export_not_found(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ExportNotFoundException", message)
+    }
+
+    pub fn import_not_found(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ImportNotFoundException", message)
+    }
+
+    /// A ClientToken reused with other parameters (ExportTableToPointInTime,
+    /// as its API reference says).
+    pub fn import_conflict(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "ImportConflictException", message)
+    }
+
+    pub fn invalid_export_time(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "InvalidExportTimeException", message)
+    }
+
     pub fn resource_in_use(message: impl Into<String>) -> Self {
         Self::new(400, DYNAMODB, "ResourceInUseException", message)
     }

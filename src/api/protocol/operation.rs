@@ -63,6 +63,12 @@ operations!(
     RestoreTableFromBackup,
     UpdateContinuousBackups,
     RestoreTableToPointInTime,
+    ExportTableToPointInTime,
+    DescribeExport,
+    ListExports,
+    ImportTable,
+    DescribeImport,
+    ListImports,
 );
 
 impl Operation {

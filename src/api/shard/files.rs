@@ -1,5 +1,6 @@
 //! File jobs the API asks the runtime to run off the shard thread (backup
-//! files): plain data, paths relative to the backup directory. The runtime
+//! files; export and import files): plain data, paths relative to the
+//! backup directory or the export root. The runtime
 //! runs each with `spawn_blocking`, so a shard never waits on a blocking
 //! syscall; the API never names a file system call.
 
@@ -20,6 +21,10 @@ pub enum FileJob {
     Read { path: String },
     /// Names of the entries of directory `path` (none if it is missing).
     List { path: String },
+    /// Paths (relative to the root, `/`-separated, sorted) of every
+    /// regular file under directory `path`, at most `max` (none if it is
+    /// missing).
+    ListTree { path: String, max: usize },
     /// Removes directory `path` and everything in it (missing is fine).
     RemoveAll { path: String },
 }

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod peers;
 pub mod pitr;
 pub mod streams;
+pub mod transfers;
 pub mod txns;
 
 use std::cell::{Cell, RefCell};
@@ -51,6 +52,12 @@ pub trait Services {
     fn files(&self, job: files::FileJob) -> LocalFuture<Result<files::FileDone, ApiError>> {
         let _ = job;
         Box::pin(async { Err(ApiError::internal("no backup directory")) })
+    }
+    /// Runs a file job off the shard thread, under the export root (the
+    /// S3-layout folders of ExportTableToPointInTime and ImportTable).
+    fn export_files(&self, job: files::FileJob) -> LocalFuture<Result<files::FileDone, ApiError>> {
+        let _ = job;
+        Box::pin(async { Err(ApiError::internal("no export root")) })
     }
     /// Runs `task` on this shard beside the request path (GSI replication:
     /// its lag is client-visible).
@@ -102,6 +109,8 @@ pub struct ApiSettings {
     /// Whether the server seals its data at rest (`encryption_key_file`):
     /// DescribeTable's SSEDescription says so, truthfully.
     pub encrypted_at_rest: bool,
+    /// Exports and imports in progress at once (`transfer_operations_max`).
+    pub transfer_operations_max: usize,
     /// Least time between two changes of a table's TTL setting.
     pub ttl_change_interval_ms: u64,
     /// Pause between two TTL expirer passes.
@@ -188,6 +197,8 @@ pub struct Shard {
     pub backups: backups::Backups,
     /// Point-in-time recovery: the history clock and counters.
     pub pitr: pitr::PitrShard,
+    /// (Coordinator) the export and import registry.
+    pub transfers: transfers::Transfers,
 }
 
 impl Shard {

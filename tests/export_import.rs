@@ -1,0 +1,736 @@
+//! Export to and import from S3-layout folders through the real binary:
+//! a FULL export (DynamoDB JSON and Ion) of a table with every attribute
+//! type and a GSI, read by an independent Python reader
+//! (`tests/export_reader.py`, standard library only), imported into new
+//! tables that scan equal to the source with the GSI queryable; CSV,
+//! uncompressed and ZSTD imports with bad lines counted and skipped;
+//! records that survive a restart; an import a SIGKILL interrupts,
+//! resumed; and DynamoDB's errors for bad requests, which create nothing.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use common::values::{n, s};
+use common::{Server, error_type};
+use serde_json::Value as Json;
+
+type Item = HashMap<String, AttributeValue>;
+
+const SCHEMA: &str = r#"
+  "BillingMode": "PAY_PER_REQUEST",
+  "AttributeDefinitions": [
+    {"AttributeName": "pk", "AttributeType": "S"},
+    {"AttributeName": "sk", "AttributeType": "N"},
+    {"AttributeName": "g", "AttributeType": "S"}
+  ],
+  "KeySchema": [
+    {"AttributeName": "pk", "KeyType": "HASH"},
+    {"AttributeName": "sk", "KeyType": "RANGE"}
+  ],
+  "GlobalSecondaryIndexes": [{
+    "IndexName": "byG",
+    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "ALL"}
+  }]"#;
+
+const ITEMS: u64 = 300;
+
+/// An item with every attribute type; the GSI key on two thirds.
+fn item(i: u64) -> Item {
+    let mut item = Item::new();
+    item.insert("pk".into(), s(&format!("p{}", i % 23)));
+    item.insert("sk".into(), n(i));
+    item.insert("num".into(), n(format!("-{}.25", i * 7)));
+    item.insert(
+        "bin".into(),
+        AttributeValue::B(Blob::new(vec![i as u8, 0, 255])),
+    );
+    item.insert("yes".into(), AttributeValue::Bool(i.is_multiple_of(2)));
+    item.insert("nil".into(), AttributeValue::Null(true));
+    item.insert(
+        "ss".into(),
+        AttributeValue::Ss(vec![format!("a{i}"), "b\"'\\".into()]),
+    );
+    item.insert(
+        "ns".into(),
+        AttributeValue::Ns(vec![i.to_string(), "0.5".into()]),
+    );
+    item.insert(
+        "bs".into(),
+        AttributeValue::Bs(vec![Blob::new(vec![1]), Blob::new(vec![i as u8, 9])]),
+    );
+    item.insert(
+        "list".into(),
+        AttributeValue::L(vec![
+            s("x\ny"),
+            n(i),
+            AttributeValue::M(HashMap::from([("k".into(), s("v"))])),
+        ]),
+    );
+    item.insert(
+        "map".into(),
+        AttributeValue::M(HashMap::from([
+            (
+                "deep".into(),
+                AttributeValue::L(vec![AttributeValue::Bool(true)]),
+            ),
+            ("uni".into(), s("héllo ✓")),
+        ])),
+    );
+    if !i.is_multiple_of(3) {
+        item.insert("g".into(), s(&format!("g{}", i % 5)));
+    }
+    item
+}
+
+async fn put_items(client: &Client, table: &str) {
+    let all: Vec<Item> = (0..ITEMS).map(item).collect();
+    for chunk in all.chunks(25) {
+        let requests = chunk
+            .iter()
+            .map(|i| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(i.clone()))
+                            .build()
+                            .expect("put"),
+                    )
+                    .build()
+            })
+            .collect();
+        let out = client
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .expect("batch write");
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+}
+
+fn key_of(item: &Item) -> (String, String) {
+    let text = |v: &AttributeValue| match v {
+        AttributeValue::S(x) | AttributeValue::N(x) => x.clone(),
+        other => format!("{other:?}"),
+    };
+    (
+        text(&item["pk"]),
+        item.get("sk").map(text).unwrap_or_default(),
+    )
+}
+
+async fn scan_all(client: &Client, table: &str) -> BTreeMap<(String, String), Item> {
+    let mut out = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            out.insert(key_of(item), item.clone());
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+async fn gsi_count(client: &Client, table: &str, g: &str) -> usize {
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let page = client
+            .query()
+            .table_name(table)
+            .index_name("byG")
+            .key_condition_expression("g = :v")
+            .expression_attribute_values(":v", s(g))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("query the GSI");
+        count += page.items().len();
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return count;
+        }
+    }
+}
+
+fn call(server: &Server, op: &str, body: &str) -> Json {
+    let (status, reply) = server.call(op, body);
+    assert_eq!(status, 200, "{op}: {reply}");
+    serde_json::from_str(&reply).expect("JSON reply")
+}
+
+fn call_error(server: &Server, op: &str, body: &str) -> String {
+    let (status, reply) = server.call(op, body);
+    assert_eq!(status, 400, "{op} should fail: {reply}");
+    error_type(&reply)
+}
+
+/// Polls Describe<what> until its status leaves IN_PROGRESS.
+async fn wait_done(server: &Server, op: &str, arn_member: &str, arn: &str, member: &str) -> Json {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let reply = call(server, op, &format!(r#"{{"{arn_member}":"{arn}"}}"#));
+        let description = reply[member].clone();
+        let status = description[if op == "DescribeExport" {
+            "ExportStatus"
+        } else {
+            "ImportStatus"
+        }]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+        if status != "IN_PROGRESS" {
+            return description;
+        }
+        assert!(Instant::now() < deadline, "{arn} still IN_PROGRESS");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn table_arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
+}
+
+fn export_request(table: &str, format: &str, prefix: &str) -> String {
+    format!(
+        r#"{{"TableArn":"{}","S3Bucket":"exp-bucket","S3Prefix":"{prefix}","ExportFormat":"{format}"}}"#,
+        table_arn(table)
+    )
+}
+
+fn import_request(
+    table: &str,
+    format: &str,
+    compression: &str,
+    bucket: &str,
+    prefix: &str,
+    extra: &str,
+) -> String {
+    format!(
+        r#"{{"S3BucketSource":{{"S3Bucket":"{bucket}","S3KeyPrefix":"{prefix}"}},"InputFormat":"{format}","InputCompressionType":"{compression}"{extra},"TableCreationParameters":{{"TableName":"{table}",{SCHEMA}}}}}"#
+    )
+}
+
+/// The export's folder inside the bucket, from its manifest key.
+fn export_folder(description: &Json) -> String {
+    let manifest = description["ExportManifest"]
+        .as_str()
+        .expect("ExportManifest");
+    manifest
+        .strip_suffix("/manifest-summary.json")
+        .expect("the manifest is in the export folder")
+        .to_string()
+}
+
+fn python_reader(root: &std::path::Path, bucket: &str, folder: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/export_reader.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(root)
+        .arg(bucket)
+        .arg(folder)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "the independent reader refused the export: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_exports_round_trip_through_imports_in_both_formats() {
+    let mut server = Server::start("export-round-trip", 3);
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    put_items(&client, "src").await;
+    let source = scan_all(&client, "src").await;
+    assert_eq!(source.len() as u64, ITEMS);
+    let root = server.data_dir.join("exports");
+    let mut exports = Vec::new();
+    for (format, target, via_data) in [
+        ("DYNAMODB_JSON", "fromjson", false),
+        ("ION", "fromion", true),
+    ] {
+        let started = call(
+            &server,
+            "ExportTableToPointInTime",
+            &export_request("src", format, "runs/one"),
+        );
+        let d = &started["ExportDescription"];
+        assert_eq!(d["ExportStatus"], "IN_PROGRESS");
+        assert_eq!(d["ExportFormat"], format);
+        assert_eq!(d["ExportType"], "FULL_EXPORT");
+        assert_eq!(d["S3Bucket"], "exp-bucket");
+        assert_eq!(d["TableArn"], table_arn("src").as_str());
+        let arn = d["ExportArn"].as_str().expect("ExportArn").to_string();
+        assert!(
+            arn.starts_with(&format!("{}/export/", table_arn("src"))),
+            "{arn}"
+        );
+        let done = wait_done(
+            &server,
+            "DescribeExport",
+            "ExportArn",
+            &arn,
+            "ExportDescription",
+        )
+        .await;
+        assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+        assert_eq!(done["ItemCount"], ITEMS);
+        assert!(done["BilledSizeBytes"].as_u64().expect("BilledSizeBytes") > 0);
+        assert!(done["EndTime"].as_f64() >= done["StartTime"].as_f64());
+        let folder = export_folder(&done);
+        assert!(folder.starts_with("runs/one/AWSDynamoDB/"), "{folder}");
+        assert!(
+            root.join("exp-bucket")
+                .join(&folder)
+                .join("_started")
+                .exists()
+        );
+        let read = python_reader(&root, "exp-bucket", &folder);
+        assert!(
+            read.contains(&format!("items={ITEMS} files=3 format={format}")),
+            "{read}"
+        );
+
+        let prefix = if via_data {
+            format!("{folder}/data/")
+        } else {
+            folder.clone()
+        };
+        let imported = call(
+            &server,
+            "ImportTable",
+            &import_request(target, format, "GZIP", "exp-bucket", &prefix, ""),
+        );
+        let d = &imported["ImportTableDescription"];
+        assert_eq!(d["ImportStatus"], "IN_PROGRESS");
+        let import_arn = d["ImportArn"].as_str().expect("ImportArn").to_string();
+        let done = wait_done(
+            &server,
+            "DescribeImport",
+            "ImportArn",
+            &import_arn,
+            "ImportTableDescription",
+        )
+        .await;
+        assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+        assert_eq!(done["ImportedItemCount"], ITEMS);
+        assert_eq!(done["ProcessedItemCount"], ITEMS);
+        assert_eq!(done["ErrorCount"], 0);
+        assert!(done["ProcessedSizeBytes"].as_u64().expect("size") > 0);
+        assert_eq!(done["TableCreationParameters"]["TableName"], target);
+        let table = client
+            .describe_table()
+            .table_name(target)
+            .send()
+            .await
+            .expect("describe");
+        assert_eq!(
+            table
+                .table()
+                .and_then(|t| t.table_status())
+                .map(|s| s.as_str()),
+            Some("ACTIVE")
+        );
+        assert_eq!(
+            scan_all(&client, target).await,
+            source,
+            "{format} import differs"
+        );
+        for g in ["g1", "g2", "g4"] {
+            assert_eq!(
+                gsi_count(&client, target, g).await,
+                gsi_count(&client, "src", g).await
+            );
+            assert!(gsi_count(&client, target, g).await > 0);
+        }
+        exports.push(arn);
+    }
+    let listed = call(
+        &server,
+        "ListExports",
+        &format!(r#"{{"TableArn":"{}"}}"#, table_arn("src")),
+    );
+    let arns: Vec<&str> = listed["ExportSummaries"]
+        .as_array()
+        .expect("summaries")
+        .iter()
+        .filter_map(|s| s["ExportArn"].as_str())
+        .collect();
+    assert_eq!(arns, exports.iter().map(String::as_str).collect::<Vec<_>>());
+    let first = call(&server, "ListExports", r#"{"MaxResults":1}"#);
+    assert_eq!(first["ExportSummaries"].as_array().map(Vec::len), Some(1));
+    let token = first["NextToken"].as_str().expect("NextToken").to_string();
+    let second = call(
+        &server,
+        "ListExports",
+        &format!(r#"{{"MaxResults":1,"NextToken":"{token}"}}"#),
+    );
+    assert_eq!(
+        second["ExportSummaries"][0]["ExportArn"],
+        exports[1].as_str()
+    );
+    let imports = call(&server, "ListImports", "{}");
+    assert_eq!(
+        imports["ImportSummaryList"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // Records survive a restart.
+    server.restart();
+    let again = call(
+        &server,
+        "DescribeExport",
+        &format!(r#"{{"ExportArn":"{}"}}"#, exports[0]),
+    );
+    assert_eq!(again["ExportDescription"]["ExportStatus"], "COMPLETED");
+    let imports = call(&server, "ListImports", "{}");
+    assert_eq!(
+        imports["ImportSummaryList"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_and_uncompressed_json_imports_count_and_skip_bad_lines() {
+    let root = common::fresh_data_dir("export-root-flag");
+    let root_arg = root.to_string_lossy().to_string();
+    let server = Server::start_with("import-bad-lines", 2, &["--export-root", &root_arg]);
+    let client = server.client();
+    let dir = root.join("in-bucket").join("csv");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // HeaderList names the columns: no header line. Two bad lines: too
+    // many fields, and a non-number sort key.
+    std::fs::write(
+        dir.join("part-1.csv"),
+        "p1;1;hello\np1;2;\"semi;colon\"\np2;3;x;extra\np3;notanumber;x\np4;4;\n",
+    )
+    .expect("write csv");
+    let csv_options =
+        r#","InputFormatOptions":{"Csv":{"Delimiter":";","HeaderList":["pk","sk","note"]}}"#;
+    let body = import_request("fromcsv", "CSV", "NONE", "in-bucket", "csv/", csv_options);
+    let started = call(&server, "ImportTable", &body);
+    let arn = started["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeImport",
+        "ImportArn",
+        &arn,
+        "ImportTableDescription",
+    )
+    .await;
+    assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+    assert_eq!(done["ImportedItemCount"], 3);
+    assert_eq!(done["ErrorCount"], 2);
+    assert_eq!(done["InputFormatOptions"]["Csv"]["Delimiter"], ";");
+    let items = scan_all(&client, "fromcsv").await;
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[&("p1".into(), "2".into())]["note"], s("semi;colon"));
+    assert!(!items[&("p4".into(), "4".into())].contains_key("note"));
+
+    // DynamoDB JSON, uncompressed, with a header-less garbage line, an
+    // item without its sort key and a mistyped GSI key.
+    let dir = root.join("in-bucket").join("json");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("a.json"),
+        concat!(
+            "{\"Item\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"N\":\"1\"},\"g\":{\"S\":\"x\"}}}\n",
+            "garbage\n",
+            "{\"Item\":{\"pk\":{\"S\":\"b\"}}}\n",
+            "{\"Item\":{\"pk\":{\"S\":\"c\"},\"sk\":{\"N\":\"2\"},\"g\":{\"N\":\"5\"}}}\n",
+            "\n",
+            "{\"Item\":{\"pk\":{\"S\":\"d\"},\"sk\":{\"N\":\"3\"}}}"
+        ),
+    )
+    .expect("write json");
+    let body = import_request("fromraw", "DYNAMODB_JSON", "NONE", "in-bucket", "json", "");
+    let started = call(&server, "ImportTable", &body);
+    let arn = started["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeImport",
+        "ImportArn",
+        &arn,
+        "ImportTableDescription",
+    )
+    .await;
+    assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+    assert_eq!(done["ImportedItemCount"], 2);
+    assert_eq!(done["ErrorCount"], 3);
+    assert_eq!(scan_all(&client, "fromraw").await.len(), 2);
+    assert_eq!(gsi_count(&client, "fromraw", "x").await, 1);
+
+    // ZSTD: the same lines, compressed, in two files under one prefix.
+    let dir = root.join("in-bucket").join("zst");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (name, lines) in [
+        (
+            "one.json.zst",
+            "{\"Item\":{\"pk\":{\"S\":\"z1\"},\"sk\":{\"N\":\"1\"}}}\n",
+        ),
+        (
+            "two.json.zst",
+            "{\"Item\":{\"pk\":{\"S\":\"z2\"},\"sk\":{\"N\":\"2\"}}}\nbad\n",
+        ),
+    ] {
+        let packed = zstd::encode_all(lines.as_bytes(), 3).expect("zstd");
+        std::fs::write(dir.join(name), packed).expect("write zstd");
+    }
+    let body = import_request("fromzstd", "DYNAMODB_JSON", "ZSTD", "in-bucket", "zst/", "");
+    let started = call(&server, "ImportTable", &body);
+    let arn = started["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeImport",
+        "ImportArn",
+        &arn,
+        "ImportTableDescription",
+    )
+    .await;
+    assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+    assert_eq!(done["ImportedItemCount"], 2);
+    assert_eq!(done["ErrorCount"], 1);
+    assert_eq!(scan_all(&client, "fromzstd").await.len(), 2);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_requests_answer_dynamodb_errors_and_create_nothing() {
+    let server = Server::start("export-errors", 2);
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    client
+        .put_item()
+        .table_name("src")
+        .set_item(Some(item(1)))
+        .send()
+        .await
+        .expect("put");
+    let src = table_arn("src");
+    let cases = [
+        (
+            export_request("nosuch", "DYNAMODB_JSON", ""),
+            "TableNotFoundException",
+        ),
+        (export_request("src", "CSV", ""), "ValidationException"),
+        (
+            format!(r#"{{"TableArn":"{src}","S3Bucket":"Bad_Bucket"}}"#),
+            "ValidationException",
+        ),
+        (
+            format!(r#"{{"TableArn":"{src}","S3Bucket":"a/b"}}"#),
+            "ValidationException",
+        ),
+        (
+            format!(r#"{{"TableArn":"{src}","S3Bucket":"okbucket","S3Prefix":"../out"}}"#),
+            "ValidationException",
+        ),
+        (format!(r#"{{"TableArn":"{src}"}}"#), "ValidationException"),
+        (
+            format!(
+                r#"{{"TableArn":"{src}","S3Bucket":"okbucket","ExportType":"INCREMENTAL_EXPORT","IncrementalExportSpecification":{{"ExportFromTime":1,"ExportToTime":2}}}}"#
+            ),
+            "ValidationException",
+        ),
+        (
+            format!(r#"{{"TableArn":"{src}","S3Bucket":"okbucket","ExportTime":99999999999}}"#),
+            "InvalidExportTimeException",
+        ),
+        (
+            format!(r#"{{"TableArn":"{src}","S3Bucket":"okbucket","ExportTime":1000}}"#),
+            "InvalidExportTimeException",
+        ),
+    ];
+    for (body, expected) in &cases {
+        let got = call_error(&server, "ExportTableToPointInTime", body);
+        assert!(
+            got.ends_with(expected),
+            "{body}: {got}, expected {expected}"
+        );
+    }
+    let unknown = format!("{src}/export/01700000000000-deadbeef");
+    let got = call_error(
+        &server,
+        "DescribeExport",
+        &format!(r#"{{"ExportArn":"{unknown}"}}"#),
+    );
+    assert!(got.ends_with("ExportNotFoundException"), "{got}");
+    let unknown = format!("{src}/import/01700000000000-deadbeef");
+    let got = call_error(
+        &server,
+        "DescribeImport",
+        &format!(r#"{{"ImportArn":"{unknown}"}}"#),
+    );
+    assert!(got.ends_with("ImportNotFoundException"), "{got}");
+    let listed = call(&server, "ListExports", "{}");
+    assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), Some(0));
+    let got = call_error(&server, "ListExports", r#"{"MaxResults":26}"#);
+    assert!(got.ends_with("ValidationException"), "{got}");
+
+    // Imports: an existing table, a bad format, a bad schema, a bad bucket.
+    let import_cases = [
+        (import_request("src", "DYNAMODB_JSON", "GZIP", "okbucket", "", ""), "ResourceInUseException"),
+        (import_request("t1", "XML", "GZIP", "okbucket", "", ""), "ValidationException"),
+        (import_request("t1", "ION", "BZIP", "okbucket", "", ""), "ValidationException"),
+        (import_request("t1", "ION", "GZIP", "../up", "", ""), "ValidationException"),
+        (
+            r#"{"S3BucketSource":{"S3Bucket":"okbucket"},"InputFormat":"ION","TableCreationParameters":{"TableName":"t1","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"other","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}}"#.to_string(),
+            "ValidationException",
+        ),
+    ];
+    for (body, expected) in &import_cases {
+        let got = call_error(&server, "ImportTable", body);
+        assert!(
+            got.ends_with(expected),
+            "{body}: {got}, expected {expected}"
+        );
+    }
+    let tables = client.list_tables().send().await.expect("list tables");
+    assert_eq!(tables.table_names(), ["src"]);
+    let imports = call(&server, "ListImports", "{}");
+    assert_eq!(
+        imports["ImportSummaryList"].as_array().map(Vec::len),
+        Some(0)
+    );
+
+    // No data file under the prefix: the import fails and its table goes.
+    let started = call(
+        &server,
+        "ImportTable",
+        &import_request("empty", "DYNAMODB_JSON", "GZIP", "nobucket", "x/", ""),
+    );
+    let arn = started["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeImport",
+        "ImportArn",
+        &arn,
+        "ImportTableDescription",
+    )
+    .await;
+    assert_eq!(done["ImportStatus"], "FAILED", "{done}");
+    assert!(
+        done["FailureMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("No objects")),
+        "{done}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .describe_table()
+        .table_name("empty")
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the failed import's table stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // ClientToken: the same parameters are the same export; others conflict.
+    let with_token = |prefix: &str| {
+        format!(
+            r#"{{"TableArn":"{src}","S3Bucket":"okbucket","S3Prefix":"{prefix}","ClientToken":"tok-1"}}"#
+        )
+    };
+    let first = call(&server, "ExportTableToPointInTime", &with_token("p"));
+    let again = call(&server, "ExportTableToPointInTime", &with_token("p"));
+    assert_eq!(
+        first["ExportDescription"]["ExportArn"],
+        again["ExportDescription"]["ExportArn"]
+    );
+    let got = call_error(&server, "ExportTableToPointInTime", &with_token("other"));
+    assert!(got.ends_with("ImportConflictException"), "{got}");
+    let listed = call(&server, "ListExports", "{}");
+    assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_a_sigkill_interrupts_is_resumed_to_the_same_table() {
+    // About ten seconds of loading in the test profile's debug build.
+    const LINES: u64 = 7_000;
+    let mut server = Server::start("import-resume", 2);
+    let client = server.client();
+    let dir = server
+        .data_dir
+        .join("exports")
+        .join("big-bucket")
+        .join("in");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut text = String::new();
+    for i in 0..LINES {
+        text.push_str(&format!(
+            "{{\"Item\":{{\"pk\":{{\"S\":\"k{i}\"}},\"sk\":{{\"N\":\"{i}\"}},\"g\":{{\"S\":\"g{}\"}},\"pad\":{{\"S\":\"{}\"}}}}}}\n",
+            i % 7,
+            "x".repeat(200)
+        ));
+    }
+    std::fs::write(dir.join("items.json"), text).expect("write");
+    let body = import_request("resumed", "DYNAMODB_JSON", "NONE", "big-bucket", "in/", "");
+    let started = call(&server, "ImportTable", &body);
+    let arn = started["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    // Kill it mid-load (if the load already finished, the checks below
+    // still hold; at this size it has not).
+    server.kill();
+    server.launch().expect("restarts");
+    let done = wait_done(
+        &server,
+        "DescribeImport",
+        "ImportArn",
+        &arn,
+        "ImportTableDescription",
+    )
+    .await;
+    assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+    assert_eq!(done["ImportedItemCount"], LINES);
+    assert_eq!(done["ErrorCount"], 0);
+    assert_eq!(scan_all(&client, "resumed").await.len() as u64, LINES);
+    assert_eq!(gsi_count(&client, "resumed", "g3").await as u64, LINES / 7);
+}
