@@ -40,7 +40,7 @@ lgrun() { # json, extra args…
 
 echo "machine: $(nproc) CPUs, $(uname -r), data on $(df -T target | awk 'NR==2{print $1" "$2}'); $(date -u +%FT%TZ)"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for mode in plain sealed; do
+for mode in ${MODES:-plain sealed}; do
   extra=(); [[ $mode == sealed ]] && extra=(--encryption-key-file "$out/master.key")
   # Durable puts into an empty table, inserts over 1M keys.
   start_server target/encryption-data "${extra[@]}"
