@@ -128,11 +128,9 @@ impl Overrides {
         if self.sse_key.is_some() {
             def.settings.sse_kms_key_arn = self.sse_key.clone();
         }
-        // Indexes still being built on the source are not restored.
-        def.indexes.retain(|i| i.status != IndexStatus::Creating);
         for index in &mut def.indexes {
-            // Loaded through the write path, which maintains every index: no
-            // backfill.
+            // Loaded through the write path, which maintains every index
+            // (one still backfilling on the source too): no backfill.
             index.status = IndexStatus::Active;
             if def.billing_mode == BillingMode::PayPerRequest {
                 index.read_capacity_units = 0;

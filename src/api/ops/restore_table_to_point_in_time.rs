@@ -6,8 +6,8 @@
 //! history up to that time (`backup::restore::Source::PointInTime`,
 //! `api::pitr`). The base is checked whole before the table is created.
 //!
-//! The schema restored is the source's current one (indexes still being
-//! built are left out), not the one at the restore time.
+//! The schema restored is the source's current one, not the one at the
+//! restore time.
 
 use std::rc::Rc;
 

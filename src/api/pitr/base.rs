@@ -100,12 +100,10 @@ pub fn start(shard: &Rc<Shard>) {
 
 /// One maintenance pass over every PITR table and every base.
 pub async fn maintain(shard: &Rc<Shard>) -> Result<(), ApiError> {
-    let catalog = shard.catalog();
-    let has_pitr_tables = catalog.tables.values().any(|t| t.pitr.is_some());
-    if !has_pitr_tables && !shard.backups.loaded.get() {
-        return Ok(()); // nothing enabled since start: no registry to read
-    }
+    // Read once per process (bases of a table disabled before a restart
+    // are found and dropped too).
     ensure_loaded(shard).await?;
+    let catalog = shard.catalog();
     let now = now_ms();
     for table in catalog.tables.values() {
         if table.pitr.is_none() || table.status != TableStatus::Active {

@@ -41,7 +41,7 @@
 //! records its snapshot already holds. Tables whose PITR was disabled or
 //! that were deleted lose their bases and history the same way.
 //!
-//! **Storage layout** of a history record (on the owning shard's engine,
+//! **Storage layout** of a history record (`write::history`; on the owning shard's engine,
 //! under the system prefix `00 00 00 00` no table id uses):
 //!
 //! ```text
@@ -57,132 +57,7 @@
 pub mod base;
 pub mod replay;
 
-use std::sync::Arc;
-
-use crate::api::shard::Shard;
-use crate::api::streams::record::key_of;
-use crate::api::write::BaseWrite;
-use crate::catalog::TableDef;
-use crate::engine::WriteBatch;
-use crate::model::codec::encode_item;
-
-/// Prefix of every history record.
-pub const HISTORY_PREFIX: [u8; 5] = [0, 0, 0, 0, b'H'];
-/// Length of a history record key.
-pub const HISTORY_KEY_LEN: usize = 19;
-const RECORD_VERSION: u8 = 1;
-const KIND_PUT: u8 = 1;
-const KIND_DELETE: u8 = 2;
-
-/// The key of history record `index` of the batch at `wal_seq`.
-pub fn history_key(table_id: u32, wal_seq: u64, index: u16) -> Vec<u8> {
-    let mut key = Vec::with_capacity(HISTORY_KEY_LEN);
-    key.extend_from_slice(&HISTORY_PREFIX);
-    key.extend_from_slice(&table_id.to_be_bytes());
-    key.extend_from_slice(&wal_seq.to_be_bytes());
-    key.extend_from_slice(&index.to_be_bytes());
-    key
-}
-
-/// The prefix of one table's history records.
-pub fn table_history_prefix(table_id: u32) -> Vec<u8> {
-    let mut key = HISTORY_PREFIX.to_vec();
-    key.extend_from_slice(&table_id.to_be_bytes());
-    key
-}
-
-/// The WAL sequence in a history record key.
-pub fn key_wal_seq(key: &[u8]) -> Option<u64> {
-    let bytes = key.get(9..17)?;
-    Some(u64::from_be_bytes(bytes.try_into().ok()?))
-}
-
-/// One decoded history record.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Change<'a> {
-    pub time_ms: u64,
-    /// The new item (encoded), or None for a delete.
-    pub put: Option<&'a [u8]>,
-    /// The deleted item's key attributes (encoded), for a delete.
-    pub deleted_key: Option<&'a [u8]>,
-}
-
-fn encode(time_ms: u64, kind: u8, item: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(10 + item.len());
-    out.push(RECORD_VERSION);
-    out.extend_from_slice(&time_ms.to_le_bytes());
-    out.push(kind);
-    out.extend_from_slice(item);
-    out
-}
-
-/// Decodes a record value; None if it is not one this version wrote.
-pub fn decode(value: &[u8]) -> Option<Change<'_>> {
-    let (&version, rest) = value.split_first()?;
-    if version != RECORD_VERSION {
-        return None;
-    }
-    let time_ms = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
-    let (&kind, item) = rest.get(8..)?.split_first()?;
-    match kind {
-        KIND_PUT => Some(Change {
-            time_ms,
-            put: Some(item),
-            deleted_key: None,
-        }),
-        KIND_DELETE => Some(Change {
-            time_ms,
-            put: None,
-            deleted_key: Some(item),
-        }),
-        _ => None,
-    }
-}
-
-/// Whether the write path must record the changes of `table`.
-pub fn tracks(table: &TableDef) -> bool {
-    table.pitr.is_some()
-}
-
-/// The history records of `writes` (of `tables`, aligned), numbered by the
-/// WAL sequence their batch is about to get. Call before the writes'
-/// values are moved into the batch; nothing may await between this and the
-/// `Store::write`.
-pub fn push_history(
-    shard: &Shard,
-    writes: &[BaseWrite],
-    tables: &[Option<Arc<TableDef>>],
-    wal_seq: u64,
-    now_ms: u64,
-    batch: &mut WriteBatch,
-) {
-    let mut index = 0u16;
-    let mut bytes = 0u64;
-    let mut time_ms = None;
-    for (write, table) in writes.iter().zip(tables) {
-        let Some(table) = table.as_ref().filter(|t| tracks(t)) else {
-            continue;
-        };
-        let value = match (&write.value, &write.old) {
-            (Some(item), _) => {
-                let ms = *time_ms.get_or_insert_with(|| shard.pitr.stamp(now_ms));
-                encode(ms, KIND_PUT, item)
-            }
-            (None, Some(old)) => {
-                let ms = *time_ms.get_or_insert_with(|| shard.pitr.stamp(now_ms));
-                encode(ms, KIND_DELETE, &encode_item(&key_of(table, old)))
-            }
-            // Deleting an absent item changes nothing.
-            (None, None) => continue,
-        };
-        bytes += value.len() as u64;
-        batch.push((history_key(table.id, wal_seq, index), Some(value)));
-        index = index.saturating_add(1);
-    }
-    if index > 0 {
-        shard.pitr.count_written(u64::from(index), bytes);
-    }
-}
+pub use crate::api::write::history::*;
 
 #[cfg(test)]
 mod tests {
@@ -205,30 +80,5 @@ mod tests {
         ] {
             assert_ne!(HISTORY_PREFIX, other);
         }
-    }
-
-    #[test]
-    fn records_round_trip_and_keys_sort_in_log_order() {
-        let put = encode(7, KIND_PUT, b"item");
-        assert_eq!(
-            decode(&put),
-            Some(Change {
-                time_ms: 7,
-                put: Some(b"item"),
-                deleted_key: None
-            })
-        );
-        let delete = encode(9, KIND_DELETE, b"key");
-        assert_eq!(
-            decode(&delete).and_then(|c| c.deleted_key),
-            Some(&b"key"[..])
-        );
-        assert_eq!(decode(&[2, 0]), None);
-        assert_eq!(decode(&[RECORD_VERSION, 1, 2]), None);
-        let a = history_key(5, 255, 9);
-        let b = history_key(5, 256, 0);
-        assert!(a < b && a.len() == HISTORY_KEY_LEN);
-        assert!(a.starts_with(&table_history_prefix(5)));
-        assert_eq!(key_wal_seq(&b), Some(256));
     }
 }

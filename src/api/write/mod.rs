@@ -17,7 +17,8 @@
 //!   write changes (`api::streams::record`), numbered by this batch's WAL
 //!   sequence;
 //! - for tables with point-in-time recovery, one history record per item
-//!   the write changes (`api::pitr`), numbered the same way.
+//!   the write changes (`history`, design in `api::pitr`), numbered the
+//!   same way.
 //!
 //! Because all of it is one WAL record, a crash keeps all or none of it.
 //! Transactions (`api::txn`) add their own records to the same batch
@@ -27,6 +28,7 @@
 mod base;
 pub mod collection;
 pub mod condition;
+pub mod history;
 
 pub use base::{BaseWrite, Committed, WriteOrigin};
 
@@ -35,7 +37,6 @@ use std::sync::Arc;
 
 use crate::api::index::maintain::index_changes;
 use crate::api::messages::WriteReport;
-use crate::api::pitr;
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::reply::CollectionMetrics;
 use crate::api::shard::Shard;
@@ -133,7 +134,7 @@ fn indexed_tables(catalog: &Catalog, writes: &[BaseWrite]) -> IndexedTables {
         .iter()
         .map(|w| {
             table_of(catalog, &w.storage)
-                .filter(|t| needs_images(t) || pitr::tracks(t))
+                .filter(|t| needs_images(t) || history::tracks(t))
                 .cloned()
         })
         .collect()
@@ -223,7 +224,7 @@ fn apply(
     let mut index_units = Vec::new();
     // Before the values move into the batch (no await from here on).
     if let Some(wal_seq) = shard.store.next_write_seq() {
-        pitr::push_history(
+        history::push_history(
             shard,
             &writes,
             tables,
