@@ -592,6 +592,10 @@ impl FileLoader<'_> {
     async fn flush(&mut self) -> Result<(), Failure> {
         let by_owner = std::mem::take(&mut self.by_owner);
         self.queued_bytes = 0;
+        // Every batch at once: the owners' group commits then share one
+        // sync among them (the queue bound keeps the count small, and the
+        // mesh bounds requests in flight per peer).
+        let mut calls: Vec<crate::api::shard::LocalFuture<_>> = Vec::new();
         for (owner, mut batch) in by_owner {
             while !batch.is_empty() {
                 let rest = batch.split_off(batch.len().min(BATCH_ITEMS_MAX));
@@ -600,15 +604,21 @@ impl FileLoader<'_> {
                     batch,
                     measure: false,
                 };
-                match call_or_local(self.shard, owner, request).await? {
-                    MeshReply::Written(r) => {
-                        r?;
-                    }
-                    other => return Err(unexpected(&other).into()),
-                }
-                self.record.imported_items += n;
+                let shard = self.shard.clone();
+                calls.push(Box::pin(async move {
+                    (n, call_or_local(&shard, owner, request).await)
+                }));
                 batch = rest;
             }
+        }
+        for (n, reply) in crate::api::txn::join::join_all(calls).await {
+            match reply? {
+                MeshReply::Written(r) => {
+                    r?;
+                }
+                other => return Err(unexpected(&other).into()),
+            }
+            self.record.imported_items += n;
         }
         // Progress is visible to DescribeImport as it goes.
         self.shard
