@@ -203,6 +203,41 @@ async fn wait_done(server: &Server, op: &str, arn_member: &str, arn: &str, membe
     }
 }
 
+/// Enables point-in-time recovery on `table` (an export requires it) and
+/// waits until its restorable window opens (the first base is cut);
+/// returns (earliest, latest) in ms.
+fn enable_pitr(server: &Server, table: &str) -> (i64, i64) {
+    call(
+        server,
+        "UpdateContinuousBackups",
+        &format!(
+            r#"{{"TableName":"{table}","PointInTimeRecoverySpecification":{{"PointInTimeRecoveryEnabled":true}}}}"#
+        ),
+    );
+    pitr_window(server, table)
+}
+
+/// (earliest, latest) restorable times of `table` in ms, once open.
+fn pitr_window(server: &Server, table: &str) -> (i64, i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let reply = call(
+            server,
+            "DescribeContinuousBackups",
+            &format!(r#"{{"TableName":"{table}"}}"#),
+        );
+        let pitr = &reply["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"];
+        if let (Some(e), Some(l)) = (
+            pitr["EarliestRestorableDateTime"].as_f64(),
+            pitr["LatestRestorableDateTime"].as_f64(),
+        ) {
+            return ((e * 1000.0) as i64, (l * 1000.0) as i64);
+        }
+        assert!(Instant::now() < deadline, "the PITR window never opened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn table_arn(table: &str) -> String {
     format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
 }
@@ -265,6 +300,7 @@ async fn full_exports_round_trip_through_imports_in_both_formats() {
         "CreateTable",
         &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
     );
+    enable_pitr(&server, "src");
     put_items(&client, "src").await;
     let source = scan_all(&client, "src").await;
     assert_eq!(source.len() as u64, ITEMS);
@@ -545,6 +581,17 @@ async fn invalid_requests_answer_dynamodb_errors_and_create_nothing() {
         .await
         .expect("put");
     let src = table_arn("src");
+    // As in DynamoDB, a table without point-in-time recovery is refused.
+    let got = call_error(
+        &server,
+        "ExportTableToPointInTime",
+        &export_request("src", "DYNAMODB_JSON", ""),
+    );
+    assert!(
+        got.ends_with("PointInTimeRecoveryUnavailableException"),
+        "{got}"
+    );
+    enable_pitr(&server, "src");
     let cases = [
         (
             export_request("nosuch", "DYNAMODB_JSON", ""),

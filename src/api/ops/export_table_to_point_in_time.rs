@@ -6,8 +6,10 @@
 //!
 //! INCREMENTAL_EXPORT has its parameters checked and then answers
 //! ValidationException: it needs the point-in-time recovery change
-//! history (the seam is `transfer::export::ItemSource`). Point-in-time
-//! recovery is not required to be enabled for a FULL export of now.
+//! history (the seam is `transfer::export::ItemSource`). As in DynamoDB,
+//! the table must have point-in-time recovery enabled
+//! (PointInTimeRecoveryUnavailableException otherwise), even for an
+//! export of now.
 
 use std::rc::Rc;
 
@@ -124,6 +126,9 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .ok_or_else(|| ApiError::table_not_found_for_backups(arn))?;
     if shard.id != COORDINATOR {
         return Ok(Outcome::Forward(COORDINATOR));
+    }
+    if table.pitr.is_none() {
+        return Err(ApiError::point_in_time_recovery_unavailable(name));
     }
     let ion = format == Some("ION");
     let fingerprint = format!(
