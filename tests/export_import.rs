@@ -781,3 +781,196 @@ async fn an_import_a_sigkill_interrupts_is_resumed_to_the_same_table() {
     assert_eq!(scan_all(&client, "resumed").await.len() as u64, LINES);
     assert_eq!(gsi_count(&client, "resumed", "g3").await as u64, LINES / 7);
 }
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// Waits until the wall clock is past `ms` (the server stamps changes
+/// with the same clock, never ahead of it).
+fn wait_past(ms: i64) {
+    while now_ms() <= ms {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn past_export(table: &str, bucket: &str, at_ms: i64, format: &str) -> String {
+    format!(
+        r#"{{"TableArn":"{}","S3Bucket":"{bucket}","ExportTime":{}.{:03},"ExportFormat":"{format}"}}"#,
+        table_arn(table),
+        at_ms / 1000,
+        at_ms % 1000
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_at_a_past_time_holds_the_table_as_it_was_then() {
+    let server = Server::start("export-past", 3);
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    let (earliest, _) = enable_pitr(&server, "src");
+    put_items(&client, "src").await;
+    let then = scan_all(&client, "src").await;
+    assert_eq!(then.len() as u64, ITEMS);
+    // T: after every write above was acknowledged, before any below.
+    let at = now_ms();
+    wait_past(at + 2);
+    // After T: updates, deletes and new items (none of which T holds).
+    for i in 0..50u64 {
+        let mut changed = item(i);
+        changed.insert("num".into(), n("12345"));
+        client
+            .put_item()
+            .table_name("src")
+            .set_item(Some(changed))
+            .send()
+            .await
+            .expect("update");
+    }
+    for i in 100..140u64 {
+        let key = item(i);
+        client
+            .delete_item()
+            .table_name("src")
+            .key("pk", key["pk"].clone())
+            .key("sk", key["sk"].clone())
+            .send()
+            .await
+            .expect("delete");
+    }
+    for i in ITEMS..ITEMS + 20 {
+        client
+            .put_item()
+            .table_name("src")
+            .set_item(Some(item(i)))
+            .send()
+            .await
+            .expect("put");
+    }
+    let now_table = scan_all(&client, "src").await;
+    assert_eq!(now_table.len() as u64, ITEMS - 40 + 20);
+    assert_ne!(now_table, then, "the writes after T changed the table");
+    // Past the tolerance that makes an ExportTime "now".
+    wait_past(at + 1500);
+
+    // Before the window opened: refused, nothing created.
+    let got = call_error(
+        &server,
+        "ExportTableToPointInTime",
+        &past_export("src", "pastbucket", earliest - 5000, "DYNAMODB_JSON"),
+    );
+    assert!(got.ends_with("InvalidExportTimeException"), "{got}");
+    let listed = call(&server, "ListExports", "{}");
+    assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), Some(0));
+
+    let root = server.data_dir.join("exports");
+    for (format, target) in [("DYNAMODB_JSON", "atjson"), ("ION", "ation")] {
+        let started = call(
+            &server,
+            "ExportTableToPointInTime",
+            &past_export("src", "pastbucket", at, format),
+        );
+        let arn = started["ExportDescription"]["ExportArn"]
+            .as_str()
+            .expect("ExportArn")
+            .to_string();
+        let done = wait_done(
+            &server,
+            "DescribeExport",
+            "ExportArn",
+            &arn,
+            "ExportDescription",
+        )
+        .await;
+        assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+        assert_eq!(done["ItemCount"], ITEMS, "{done}");
+        let export_time = done["ExportTime"].as_f64().expect("ExportTime");
+        assert_eq!((export_time * 1000.0).round() as i64, at);
+        let folder = export_folder(&done);
+        let read = python_reader(&root, "pastbucket", &folder);
+        assert!(
+            read.contains(&format!("items={ITEMS} files=3 format={format}")),
+            "{read}"
+        );
+        let imported = call(
+            &server,
+            "ImportTable",
+            &import_request(
+                target,
+                format,
+                "GZIP",
+                "pastbucket",
+                &format!("{folder}/data/"),
+                "",
+            ),
+        );
+        let import_arn = imported["ImportTableDescription"]["ImportArn"]
+            .as_str()
+            .expect("ImportArn")
+            .to_string();
+        let done = wait_done(
+            &server,
+            "DescribeImport",
+            "ImportArn",
+            &import_arn,
+            "ImportTableDescription",
+        )
+        .await;
+        assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+        assert_eq!(
+            scan_all(&client, target).await,
+            then,
+            "the {format} export at T is not the table at T"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_past_export_past_its_history_bound_fails_naming_the_knob() {
+    let server = common::start_with_config(
+        "export-past-bound",
+        2,
+        "pitr_export_history_bytes_max = 200\n",
+    );
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    enable_pitr(&server, "src");
+    put_items(&client, "src").await;
+    let at = now_ms();
+    wait_past(at + 1500);
+    let started = call(
+        &server,
+        "ExportTableToPointInTime",
+        &past_export("src", "boundbucket", at, "DYNAMODB_JSON"),
+    );
+    let arn = started["ExportDescription"]["ExportArn"]
+        .as_str()
+        .expect("ExportArn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeExport",
+        "ExportArn",
+        &arn,
+        "ExportDescription",
+    )
+    .await;
+    assert_eq!(done["ExportStatus"], "FAILED", "{done}");
+    assert!(
+        done["FailureMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("pitr_export_history_bytes_max")),
+        "{done}"
+    );
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::api::backup::format::{Reader, corrupt};
 use crate::api::backup::{ensure_loaded, files, find};
-use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::messages::{BackupFileInfo, MeshReply, MeshRequest, unexpected};
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
 use crate::api::shard::backups::{BackupRecord, BackupStatus};
@@ -48,8 +48,22 @@ async fn read_all(
     record: &BackupRecord,
     mut each: impl AsyncItems,
 ) -> Result<(), ApiError> {
-    let chunk = shard.settings.backup_chunk_bytes as u64;
     for file in &record.files {
+        read_file(shard, file, &mut each).await?;
+    }
+    Ok(())
+}
+
+/// Reads one data file through the checks (every record's CRC, then the
+/// size, item count and CRC the record names), a chunk at a time through
+/// file jobs; `each` gets the items.
+pub(crate) async fn read_file(
+    shard: &Shard,
+    file: &BackupFileInfo,
+    each: &mut impl AsyncItems,
+) -> Result<(), ApiError> {
+    let chunk = shard.settings.backup_chunk_bytes as u64;
+    {
         let mut reader = Reader::default();
         let mut offset = 0u64;
         loop {
@@ -94,8 +108,8 @@ async fn read_all(
     Ok(())
 }
 
-/// What `read_all` feeds items to.
-trait AsyncItems {
+/// What `read_all` and `read_file` feed items to.
+pub(crate) trait AsyncItems {
     async fn items(&mut self, items: Vec<Vec<u8>>) -> Result<(), ApiError>;
 }
 

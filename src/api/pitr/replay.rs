@@ -129,3 +129,71 @@ pub async fn trim(shard: &Shard, table_id: u32, through: u64) -> Result<u64, Api
         shard.pitr.count_trimmed(count);
     }
 }
+
+/// The last change of every key of `table` in this shard's history after
+/// WAL sequence `after` with a time at or before `until_ms`, by storage
+/// key: the new item's bytes, or None for a delete. What an export at a
+/// past time overlays on its base; holding more than `bytes_max` (keys
+/// plus items) fails rather than growing without bound.
+pub async fn changes_until(
+    shard: &Rc<Shard>,
+    table: &TableDef,
+    after: u64,
+    until_ms: u64,
+    bytes_max: u64,
+) -> Result<BTreeMap<Vec<u8>, Option<Vec<u8>>>, ApiError> {
+    let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    let Some(first) = after.checked_add(1) else {
+        return Ok(latest);
+    };
+    let end = prefix_end(&table_history_prefix(table.id));
+    let mut from = Bound::Included(history_key(table.id, first, 0));
+    let mut held = 0u64;
+    loop {
+        let page = shard
+            .store
+            .scan(
+                as_ref_bound(&from),
+                as_ref_bound(&end),
+                false,
+                PAGE_RECORDS_MAX,
+                PAGE_BYTES_MAX,
+            )
+            .await?;
+        let Some((last, _)) = page.last() else {
+            return Ok(latest);
+        };
+        from = Bound::Excluded(last.clone());
+        for (key, value) in &page {
+            let change = decode(value).ok_or_else(|| {
+                ApiError::internal(format!(
+                    "point-in-time history record {key:02x?} does not decode"
+                ))
+            })?;
+            // A shard's records are in time order: none after this counts.
+            if change.time_ms > until_ms {
+                return Ok(latest);
+            }
+            let (item_bytes, put) = match (change.put, change.deleted_key) {
+                (Some(item), _) => (item, true),
+                (None, Some(keys)) => (keys, false),
+                (None, None) => continue,
+            };
+            let item = decode_item(item_bytes)?;
+            let storage = key_of_item(shard, table, &item)?.storage;
+            let value = put.then(|| item_bytes.to_vec());
+            let key_len = storage.len() as u64;
+            held += key_len + value.as_ref().map_or(0, |v| v.len() as u64);
+            if let Some(old) = latest.insert(storage, value) {
+                held -= key_len + old.map_or(0, |v| v.len() as u64);
+            }
+            if held > bytes_max {
+                return Err(ApiError::internal(format!(
+                    "the point-in-time history to export on shard {} exceeds \
+                     pitr_export_history_bytes_max ({bytes_max} bytes)",
+                    shard.id
+                )));
+            }
+        }
+    }
+}

@@ -5,11 +5,18 @@
 //! data file and the coordinator writes the manifests and marks the export
 //! COMPLETED.
 //!
-//! Where the items come from is [`ItemSource`]: today the cut's snapshot
-//! (an ExportTime of now). A point-in-time source (a materialization of the
-//! table at a past ExportTime, from the point-in-time recovery history) and
-//! INCREMENTAL_EXPORT plug in there; until then a past ExportTime answers
-//! InvalidExportTimeException and INCREMENTAL_EXPORT ValidationException
+//! Where the items come from is [`ItemSource`]: the cut's snapshot for an
+//! ExportTime of now, or, for a past ExportTime inside the restorable
+//! window, the table materialized at that time from point-in-time
+//! recovery (`api::pitr`): each shard reads its file of the newest base
+//! cut at or before the time (through file jobs, checked as a restore
+//! checks it) and overlays its history after that base's snapshot up to
+//! the time — the last change of each key, held in memory up to
+//! `pitr_export_history_bytes_max` (past it the export FAILs, naming the
+//! knob), wins over the base's item; a delete drops it. No cut is taken.
+//! The base is registered in `backups.restoring` while the export reads
+//! it, so point-in-time maintenance trims neither it nor the history after
+//! it. INCREMENTAL_EXPORT answers ValidationException
 //! (`ops::export_table_to_point_in_time`).
 //!
 //! Crash reasoning: the record is written IN_PROGRESS before any file, and
@@ -26,13 +33,18 @@ use base64::Engine as _;
 use md5::Digest as _;
 
 use crate::api::backup::create::cut;
-use crate::api::messages::{ExportFileInfo, MeshReply, MeshRequest, unexpected};
+use crate::api::backup::restore::{AsyncItems, read_file};
+use crate::api::messages::{ExportFileInfo, ExportPointInTime, MeshReply, MeshRequest, unexpected};
+use crate::api::pitr::base::{base_for, window};
+use crate::api::pitr::replay::changes_until;
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
+use crate::api::shard::backups::BackupRecord;
 use crate::api::shard::files::FileJob;
 use crate::api::shard::peers::call_or_local;
 use crate::api::shard::transfers::{ExportRecord, TransferStatus};
 use crate::api::table::describe::table_arn;
+use crate::api::table::key::key_of_item;
 use crate::api::transfer::layout::folder;
 use crate::api::transfer::lines::{write_ion_line, write_json_line};
 use crate::api::transfer::registry::{
@@ -41,6 +53,7 @@ use crate::api::transfer::registry::{
 };
 use crate::api::txn::join::join_all;
 use crate::catalog::TableDef;
+use crate::model::codec::decode_item;
 use crate::model::key::{prefix_end, table_prefix};
 
 /// An ExportTime this close to now (seconds, either side) is now.
@@ -66,25 +79,72 @@ pub struct ExportRequest {
 pub enum ItemSource {
     /// The table now: every shard's snapshot of one cut.
     CutSnapshot,
-    // The point-in-time seam: `PointInTime { at: f64 }`, a materialization
-    // of the table at a past ExportTime from the change history, goes here
-    // (and INCREMENTAL_EXPORT's change range beside it).
+    /// The table at `until_ms` (a past ExportTime): each shard's file of
+    /// `base` overlaid with its history up to then.
+    PointInTime {
+        base: Box<BackupRecord>,
+        until_ms: u64,
+    },
 }
 
-/// The source for `export_time` (None: now). A time in the future is
-/// InvalidExportTimeException, as is (until point-in-time recovery keeps a
-/// history to export from) a time in the past: DynamoDB's answer for a
-/// time outside the restorable window.
-pub fn source_for(export_time: Option<f64>, now: f64) -> Result<ItemSource, ApiError> {
+/// When an ExportTime asks for: now (None), or a past time in ms. A time
+/// in the future is InvalidExportTimeException.
+pub fn export_instant(export_time: Option<f64>, now: f64) -> Result<Option<u64>, ApiError> {
     match export_time {
-        None => Ok(ItemSource::CutSnapshot),
+        None => Ok(None),
         Some(t) if t > now + NOW_TOLERANCE_SECONDS => Err(ApiError::invalid_export_time(
             "Export time must not be in the future",
         )),
-        Some(t) if t >= now - NOW_TOLERANCE_SECONDS => Ok(ItemSource::CutSnapshot),
-        Some(_) => Err(ApiError::invalid_export_time(
-            "Export time is not within the restorable time window",
-        )),
+        Some(t) if t >= now - NOW_TOLERANCE_SECONDS => Ok(None),
+        // Whole microseconds first: 1.123 s is 1123 ms, not 1122.99….
+        Some(t) => Ok(Some(((t.max(0.0) * 1e6).round() / 1000.0) as u64)),
+    }
+}
+
+/// The source for `export_time` (None: now): a past time must lie in the
+/// table's restorable window (InvalidExportTimeException, DynamoDB's
+/// answer, otherwise) and is served from the base cut at or before it.
+pub async fn source_for(
+    shard: &Rc<Shard>,
+    table: &TableDef,
+    export_time: Option<f64>,
+    now: f64,
+) -> Result<ItemSource, ApiError> {
+    let Some(until_ms) = export_instant(export_time, now)? else {
+        return Ok(ItemSource::CutSnapshot);
+    };
+    let outside =
+        || ApiError::invalid_export_time("Export time is not within the restorable time window");
+    crate::api::backup::ensure_loaded(shard).await?;
+    let (earliest, _) = window(shard, table, (now * 1000.0) as u64).ok_or_else(outside)?;
+    if until_ms < earliest {
+        return Err(outside());
+    }
+    let base = base_for(shard, table, until_ms).ok_or_else(outside)?;
+    Ok(ItemSource::PointInTime {
+        base: Box::new(base),
+        until_ms,
+    })
+}
+
+/// Marks `base` as read (point-in-time maintenance keeps it and its
+/// history while the count is non-zero, as for a restore).
+fn hold_base(shard: &Shard, base: &BackupRecord) {
+    *shard
+        .backups
+        .restoring
+        .borrow_mut()
+        .entry(base.arn.clone())
+        .or_default() += 1;
+}
+
+fn release_base(shard: &Shard, arn: &str) {
+    let mut restoring = shard.backups.restoring.borrow_mut();
+    if let Some(n) = restoring.get_mut(arn) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            restoring.remove(arn);
+        }
     }
 }
 
@@ -97,7 +157,7 @@ pub async fn start(shard: &Rc<Shard>, request: ExportRequest) -> Result<ExportRe
     if let Some(earlier) = same_token(shard, &request, now)? {
         return Ok(earlier);
     }
-    let source = source_for(request.export_time, now)?;
+    let source = source_for(shard, &request.table, request.export_time, now).await?;
     check_operations(shard)?;
     let table = &request.table;
     let id = new_id(&table.name);
@@ -136,8 +196,9 @@ pub async fn start(shard: &Rc<Shard>, request: ExportRequest) -> Result<ExportRe
     )
     .await?;
     files(shard, FileJob::Sync { path: started }).await?;
-    let ItemSource::CutSnapshot = source;
-    if let Err(e) = cut(shard, &id).await {
+    if let ItemSource::CutSnapshot = source
+        && let Err(e) = cut(shard, &id).await
+    {
         let mut failed = record;
         failed.status = TransferStatus::Failed;
         failed.end_time = Some(now_seconds());
@@ -157,11 +218,18 @@ pub async fn start(shard: &Rc<Shard>, request: ExportRequest) -> Result<ExportRe
         .exports
         .borrow_mut()
         .insert(record.arn.clone(), record.clone());
+    if let ItemSource::PointInTime { base, .. } = &source {
+        hold_base(shard, base);
+    }
     let task_shard = shard.clone();
     let task_record = record.clone();
     let ion = request.ion;
+    let table = request.table.clone();
     shard.services.spawn(Box::pin(async move {
-        copy(&task_shard, task_record, ion).await;
+        copy(&task_shard, task_record, ion, &table, &source).await;
+        if let ItemSource::PointInTime { base, .. } = &source {
+            release_base(&task_shard, &base.arn);
+        }
     }));
     Ok(record)
 }
@@ -192,7 +260,13 @@ fn same_token(
 
 /// Every shard writes its data file (background queue); then the
 /// manifests and the record.
-async fn copy(shard: &Rc<Shard>, mut record: ExportRecord, ion: bool) {
+async fn copy(
+    shard: &Rc<Shard>,
+    mut record: ExportRecord,
+    ion: bool,
+    table: &Arc<TableDef>,
+    source: &ItemSource,
+) {
     let extension = if ion { "ion.gz" } else { "json.gz" };
     let tag = record.id.rsplit('-').next().unwrap_or("0").to_string();
     let calls = (0..shard.map.shard_count())
@@ -203,6 +277,7 @@ async fn copy(shard: &Rc<Shard>, mut record: ExportRecord, ion: bool) {
                 table_id: record.table_id,
                 key: format!("{}/data/{tag}-{to:03}.{extension}", folder(&record)),
                 ion,
+                point_in_time: point_in_time_part(table, source, to),
             };
             Box::pin(async move { call_or_local(&shard, to, request).await })
                 as crate::api::shard::LocalFuture<_>
@@ -249,6 +324,22 @@ async fn copy(shard: &Rc<Shard>, mut record: ExportRecord, ion: bool) {
         .exports
         .borrow_mut()
         .insert(record.arn.clone(), record);
+}
+
+/// Shard `to`'s part of a point-in-time source (None for a cut).
+fn point_in_time_part(
+    table: &Arc<TableDef>,
+    source: &ItemSource,
+    to: u32,
+) -> Option<ExportPointInTime> {
+    let ItemSource::PointInTime { base, until_ms } = source else {
+        return None;
+    };
+    Some(ExportPointInTime {
+        table: table.clone(),
+        base_file: base.files.get(to as usize).cloned(),
+        until_ms: *until_ms,
+    })
 }
 
 /// `manifest-files.json` (+ `.checksum`), then `manifest-summary.json`
@@ -305,29 +396,40 @@ pub fn hex(bytes: &[u8; 16]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Serves `ExportWrite` on this shard: writes the data file of the
-/// snapshot the cut left here, in the background task queue.
+/// Serves `ExportWrite` on this shard: writes its data file (of the
+/// snapshot the cut left here, or of the table at a past time) in the
+/// background task queue.
 pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     let MeshRequest::ExportWrite {
         export,
         table_id,
         key,
         ion,
+        point_in_time,
     } = request
     else {
         return MeshReply::ExportFile(Err(ApiError::internal("not an export message")));
     };
-    let snapshot = shard.backups.snapshots.borrow_mut().remove(&export);
-    let Some(snapshot) = snapshot else {
-        return MeshReply::ExportFile(Err(ApiError::internal(format!(
-            "no snapshot for export {export} on shard {}",
-            shard.id
-        ))));
+    let snapshot = match point_in_time {
+        Some(_) => None,
+        None => match shard.backups.snapshots.borrow_mut().remove(&export) {
+            Some(snapshot) => Some(snapshot),
+            None => {
+                return MeshReply::ExportFile(Err(ApiError::internal(format!(
+                    "no snapshot for export {export} on shard {}",
+                    shard.id
+                ))));
+            }
+        },
     };
     let (done, result) = futures_channel::oneshot::channel();
     let task_shard = shard.clone();
     shard.services.spawn_background(Box::pin(async move {
-        let written = write_file(&task_shard, &snapshot, table_id, &key, ion).await;
+        let written = match (&snapshot, &point_in_time) {
+            (Some(snapshot), _) => write_file(&task_shard, snapshot, table_id, &key, ion).await,
+            (None, Some(part)) => write_point_in_time(&task_shard, part, &key, ion).await,
+            (None, None) => Err(ApiError::internal("export part without a source")),
+        };
         let _ = done.send(written);
     }));
     match result.await {
@@ -336,8 +438,83 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     }
 }
 
-/// One data file: the table's items of `snapshot`, one line each, gzip'd,
+/// One export data file being written: items become lines, gzip'd and
 /// appended a chunk at a time (`backup_chunk_bytes`).
+struct DataFile<'a> {
+    shard: &'a Shard,
+    path: &'a str,
+    ion: bool,
+    chunk: usize,
+    gzip: flate2::write::GzEncoder<Vec<u8>>,
+    md5: md5::Md5,
+    info: ExportFileInfo,
+    line: Vec<u8>,
+}
+
+impl<'a> DataFile<'a> {
+    async fn create(shard: &'a Shard, path: &'a str, ion: bool) -> Result<Self, ApiError> {
+        files(shard, FileJob::Create { path: path.into() }).await?;
+        Ok(DataFile {
+            shard,
+            path,
+            ion,
+            chunk: shard.settings.backup_chunk_bytes,
+            gzip: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()),
+            md5: md5::Md5::new(),
+            info: ExportFileInfo {
+                path: path.to_string(),
+                ..ExportFileInfo::default()
+            },
+            line: Vec::new(),
+        })
+    }
+
+    /// Adds one item (its stored encoding) as a line.
+    fn push(&mut self, stored: &[u8]) -> Result<(), ApiError> {
+        self.line.clear();
+        let size = if self.ion {
+            let item = decode_item(stored)?;
+            write_ion_line(&item, &mut self.line);
+            crate::model::value::item_size(&item)
+        } else {
+            write_json_line(stored, &mut self.line)?
+        };
+        self.gzip
+            .write_all(&self.line)
+            .map_err(|e| ApiError::internal(format!("gzip: {e}")))?;
+        self.info.items += 1;
+        self.info.item_bytes += size as u64;
+        Ok(())
+    }
+
+    /// Appends the compressed bytes once a chunk's worth is held.
+    async fn flush_full(&mut self) -> Result<(), ApiError> {
+        if self.gzip.get_ref().len() >= self.chunk {
+            let bytes = std::mem::take(self.gzip.get_mut());
+            append(self.shard, self.path, bytes, &mut self.md5, &mut self.info).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<ExportFileInfo, ApiError> {
+        let rest = self
+            .gzip
+            .finish()
+            .map_err(|e| ApiError::internal(format!("gzip: {e}")))?;
+        append(self.shard, self.path, rest, &mut self.md5, &mut self.info).await?;
+        files(
+            self.shard,
+            FileJob::Sync {
+                path: self.path.into(),
+            },
+        )
+        .await?;
+        self.info.md5 = self.md5.finalize().into();
+        Ok(self.info)
+    }
+}
+
+/// One data file: the table's items of `snapshot`, one line each.
 async fn write_file(
     shard: &Rc<Shard>,
     snapshot: &crate::engine::Snapshot<crate::engine::io::either::EitherFs>,
@@ -345,17 +522,9 @@ async fn write_file(
     path: &str,
     ion: bool,
 ) -> Result<ExportFileInfo, ApiError> {
-    files(shard, FileJob::Create { path: path.into() }).await?;
+    let mut out = DataFile::create(shard, path, ion).await?;
     let prefix = table_prefix(table_id);
     let upper = prefix_end(&prefix);
-    let chunk = shard.settings.backup_chunk_bytes;
-    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut md5 = md5::Md5::new();
-    let mut info = ExportFileInfo {
-        path: path.to_string(),
-        ..ExportFileInfo::default()
-    };
-    let mut line = Vec::new();
     let mut after: Option<Vec<u8>> = None;
     loop {
         let lower = match &after {
@@ -363,35 +532,74 @@ async fn write_file(
             None => std::ops::Bound::Included(prefix.as_slice()),
         };
         let upper = crate::api::messages::as_ref_bound(&upper);
-        let page = snapshot.scan(lower, upper, 1024, chunk).await?;
+        let page = snapshot.scan(lower, upper, 1024, out.chunk).await?;
         let Some((last, _)) = page.last() else { break };
         after = Some(last.clone());
         for (_, stored) in &page {
-            line.clear();
-            let size = if ion {
-                let item = crate::model::codec::decode_item(stored)?;
-                write_ion_line(&item, &mut line);
-                crate::model::value::item_size(&item)
-            } else {
-                write_json_line(stored, &mut line)?
-            };
-            gzip.write_all(&line)
-                .map_err(|e| ApiError::internal(format!("gzip: {e}")))?;
-            info.items += 1;
-            info.item_bytes += size as u64;
+            out.push(stored)?;
         }
-        if gzip.get_ref().len() >= chunk {
-            let bytes = std::mem::take(gzip.get_mut());
-            append(shard, path, bytes, &mut md5, &mut info).await?;
-        }
+        out.flush_full().await?;
     }
-    let rest = gzip
-        .finish()
-        .map_err(|e| ApiError::internal(format!("gzip: {e}")))?;
-    append(shard, path, rest, &mut md5, &mut info).await?;
-    files(shard, FileJob::Sync { path: path.into() }).await?;
-    info.md5 = md5.finalize().into();
-    Ok(info)
+    out.finish().await
+}
+
+/// One data file: this shard's part of the table at `part.until_ms` —
+/// the history's last change of each key (held, bounded), then every base
+/// item the history did not change.
+async fn write_point_in_time(
+    shard: &Rc<Shard>,
+    part: &ExportPointInTime,
+    path: &str,
+    ion: bool,
+) -> Result<ExportFileInfo, ApiError> {
+    let base_file = part.base_file.as_ref().ok_or_else(|| {
+        ApiError::internal(format!(
+            "the point-in-time base has no file for shard {}",
+            shard.id
+        ))
+    })?;
+    let changes = changes_until(
+        shard,
+        &part.table,
+        base_file.snapshot_seq,
+        part.until_ms,
+        shard.settings.pitr.export_history_bytes_max,
+    )
+    .await?;
+    let mut out = DataFile::create(shard, path, ion).await?;
+    for item in changes.values().flatten() {
+        out.push(item)?;
+        out.flush_full().await?;
+    }
+    let mut unchanged = Unchanged {
+        shard,
+        table: &part.table,
+        changes: &changes,
+        out: &mut out,
+    };
+    read_file(shard, base_file, &mut unchanged).await?;
+    out.finish().await
+}
+
+/// Writes the base items whose key the history did not change.
+struct Unchanged<'a, 'b> {
+    shard: &'a Shard,
+    table: &'a TableDef,
+    changes: &'a std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    out: &'a mut DataFile<'b>,
+}
+
+impl AsyncItems for Unchanged<'_, '_> {
+    async fn items(&mut self, items: Vec<Vec<u8>>) -> Result<(), ApiError> {
+        for stored in items {
+            let item = decode_item(&stored)?;
+            let key = key_of_item(self.shard, self.table, &item)?;
+            if !self.changes.contains_key(&key.storage) {
+                self.out.push(&stored)?;
+            }
+        }
+        self.out.flush_full().await
+    }
 }
 
 async fn append(
@@ -423,17 +631,13 @@ mod tests {
 
     #[test]
     fn export_time_now_future_and_past() {
-        assert!(matches!(
-            source_for(None, 100.0),
-            Ok(ItemSource::CutSnapshot)
-        ));
-        assert!(matches!(
-            source_for(Some(99.5), 100.0),
-            Ok(ItemSource::CutSnapshot)
-        ));
-        let future = source_for(Some(200.0), 100.0).err().expect("future");
+        assert!(matches!(export_instant(None, 100.0), Ok(None)));
+        assert!(matches!(export_instant(Some(99.5), 100.0), Ok(None)));
+        let future = export_instant(Some(200.0), 100.0).expect_err("future");
         assert!(future.type_name.ends_with("InvalidExportTimeException"));
-        let past = source_for(Some(10.0), 100.0).err().expect("past");
-        assert!(past.type_name.ends_with("InvalidExportTimeException"));
+        assert!(matches!(
+            export_instant(Some(10.5), 100.0),
+            Ok(Some(10_500))
+        ));
     }
 }
