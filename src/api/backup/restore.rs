@@ -63,47 +63,37 @@ pub(crate) async fn read_file(
     each: &mut impl AsyncItems,
 ) -> Result<(), ApiError> {
     let chunk = shard.settings.backup_chunk_bytes as u64;
-    {
-        let mut reader = Reader::default();
-        let mut offset = 0u64;
-        loop {
-            let job = FileJob::ReadAt {
-                path: file.path.clone(),
-                offset,
-                len: chunk,
-            };
-            let bytes = match files(shard, job).await? {
-                FileDone::Bytes(bytes) => bytes,
-                _ => return Err(ApiError::internal("backup read")),
-            };
-            if bytes.is_empty() {
-                break;
-            }
-            offset += bytes.len() as u64;
-            let items = reader.feed(&file.path, &bytes)?;
-            each.items(items).await?;
-            if offset > file.bytes {
-                break;
-            }
+    let mut reader = Reader::default();
+    let mut offset = 0u64;
+    loop {
+        let job = FileJob::ReadAt {
+            path: file.path.clone(),
+            offset,
+            len: chunk,
+        };
+        let bytes = match files(shard, job).await? {
+            FileDone::Bytes(bytes) => bytes,
+            _ => return Err(ApiError::internal("backup read")),
+        };
+        if bytes.is_empty() {
+            break;
         }
-        reader.finish(&file.path)?;
-        if reader.bytes != file.bytes
-            || reader.items != file.items
-            || reader.file_crc != file.crc32c
-        {
-            return Err(corrupt(
-                &file.path,
-                &format!(
-                    "{} bytes, {} items, crc {:08x}; the record says {} bytes, {} items, crc {:08x}",
-                    reader.bytes,
-                    reader.items,
-                    reader.file_crc,
-                    file.bytes,
-                    file.items,
-                    file.crc32c
-                ),
-            ));
+        offset += bytes.len() as u64;
+        let items = reader.feed(&file.path, &bytes)?;
+        each.items(items).await?;
+        if offset > file.bytes {
+            break;
         }
+    }
+    reader.finish(&file.path)?;
+    if reader.bytes != file.bytes || reader.items != file.items || reader.file_crc != file.crc32c {
+        return Err(corrupt(
+            &file.path,
+            &format!(
+                "{} bytes, {} items, crc {:08x}; the record says {} bytes, {} items, crc {:08x}",
+                reader.bytes, reader.items, reader.file_crc, file.bytes, file.items, file.crc32c
+            ),
+        ));
     }
     Ok(())
 }
