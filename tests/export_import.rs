@@ -974,3 +974,190 @@ async fn a_past_export_past_its_history_bound_fails_naming_the_knob() {
         "{done}"
     );
 }
+
+fn incremental_export(bucket: &str, spec: &str, format: &str) -> String {
+    format!(
+        r#"{{"TableArn":"{}","S3Bucket":"{bucket}","ExportType":"INCREMENTAL_EXPORT","ExportFormat":"{format}","IncrementalExportSpecification":{{{spec}}}}}"#,
+        table_arn("src")
+    )
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+async fn put_num(client: &Client, i: u64, num: &str) {
+    let mut changed = item(i);
+    changed.insert("num".into(), n(num));
+    client
+        .put_item()
+        .table_name("src")
+        .set_item(Some(changed))
+        .send()
+        .await
+        .expect("put");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_export_lists_each_change_in_its_window_once() {
+    // One "day" is 8.64 s: the period must be 90 ms to 8.64 s.
+    let server = common::start_with_config("export-incremental", 3, "pitr_day_ms = 8640\n");
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    let (earliest, _) = enable_pitr(&server, "src");
+    for i in 0..30u64 {
+        put_num(&client, i, &format!("-{}.25", i * 7)).await;
+    }
+    let from = now_ms();
+    wait_past(from + 2);
+    // In the window: updates, deletes, new items, an item changed twice.
+    for i in 0..10u64 {
+        put_num(&client, i, "111").await;
+    }
+    for i in 10..15u64 {
+        let key = item(i);
+        client
+            .delete_item()
+            .table_name("src")
+            .key("pk", key["pk"].clone())
+            .key("sk", key["sk"].clone())
+            .send()
+            .await
+            .expect("delete");
+    }
+    for i in 100..105u64 {
+        put_num(&client, i, &format!("-{}.25", i * 7)).await;
+    }
+    put_num(&client, 20, "5").await;
+    put_num(&client, 20, "6").await;
+    wait_past(from + 200);
+    let to = now_ms();
+    wait_past(to + 2);
+    // After the window: not listed.
+    for i in 15..20u64 {
+        put_num(&client, i, "999").await;
+    }
+    let old = |i: u64| format!("-{}.25", i * 7);
+    let line = |i: u64, new: &str, old: &str| format!("change p{}|{i} new={new} old={old}", i % 23);
+    let mut expected: Vec<String> = Vec::new();
+    expected.extend((0..10).map(|i| line(i, "111", &old(i))));
+    expected.extend((10..15).map(|i| line(i, "-", &old(i))));
+    expected.extend((100..105).map(|i| line(i, &old(i), "-")));
+    expected.push(line(20, "6", &old(20)));
+    expected.sort();
+    let root = server.data_dir.join("exports");
+    let window = format!(
+        r#""ExportFromTime":{},"ExportToTime":{}"#,
+        seconds(from),
+        seconds(to)
+    );
+    for (view, format) in [
+        ("", "DYNAMODB_JSON"),
+        (r#","ExportViewType":"NEW_IMAGE""#, "DYNAMODB_JSON"),
+        ("", "ION"),
+    ] {
+        let started = call(
+            &server,
+            "ExportTableToPointInTime",
+            &incremental_export("incbucket", &format!("{window}{view}"), format),
+        );
+        let d = &started["ExportDescription"];
+        assert_eq!(d["ExportType"], "INCREMENTAL_EXPORT", "{d}");
+        let arn = d["ExportArn"].as_str().expect("ExportArn").to_string();
+        let done = wait_done(
+            &server,
+            "DescribeExport",
+            "ExportArn",
+            &arn,
+            "ExportDescription",
+        )
+        .await;
+        assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+        assert_eq!(done["ItemCount"], expected.len(), "{done}");
+        let spec = &done["IncrementalExportSpecification"];
+        let view_type = if view.is_empty() {
+            "NEW_AND_OLD_IMAGES"
+        } else {
+            "NEW_IMAGE"
+        };
+        assert_eq!(spec["ExportViewType"], view_type, "{done}");
+        assert_eq!(
+            (spec["ExportFromTime"].as_f64().expect("from") * 1000.0).round() as i64,
+            from
+        );
+        let read = python_reader(&root, "incbucket", &export_folder(&done));
+        let mut lines = read.lines();
+        assert_eq!(
+            lines.next(),
+            Some(format!("items={} files=3 format={format}", expected.len()).as_str()),
+            "{read}"
+        );
+        if format == "DYNAMODB_JSON" {
+            let got: Vec<String> = lines.map(str::to_string).collect();
+            let want: Vec<String> = if view.is_empty() {
+                expected.clone()
+            } else {
+                let mut new_only: Vec<String> = expected
+                    .iter()
+                    .map(|l| format!("{} old=-", l.rsplit_once(" old=").expect("old").0))
+                    .collect();
+                new_only.sort();
+                new_only
+            };
+            assert_eq!(got, want, "{view_type}");
+        }
+    }
+
+    // Bad requests answer DynamoDB's errors and create nothing.
+    wait_past(earliest + 9000);
+    let now = now_ms();
+    let span = |a: i64, b: i64| {
+        format!(
+            r#""ExportFromTime":{},"ExportToTime":{}"#,
+            seconds(a),
+            seconds(b)
+        )
+    };
+    let cases = [
+        (
+            span(earliest - 5000, earliest - 4000),
+            "InvalidExportTimeException",
+        ),
+        (span(from, now + 60_000), "InvalidExportTimeException"),
+        (span(to, from), "ValidationException"),
+        (span(from, from), "ValidationException"),
+        (span(from, from + 50), "ValidationException"),
+        (span(earliest, earliest + 9000), "ValidationException"),
+        (
+            format!(r#"{window},"ExportViewType":"OLD_IMAGE""#),
+            "ValidationException",
+        ),
+        (
+            format!(r#""ExportToTime":{}"#, seconds(to)),
+            "ValidationException",
+        ),
+    ];
+    let listed = call(&server, "ListExports", "{}");
+    let before = listed["ExportSummaries"].as_array().map(Vec::len);
+    for (spec, expected) in &cases {
+        let body = incremental_export("badbucket", spec, "DYNAMODB_JSON");
+        let got = call_error(&server, "ExportTableToPointInTime", &body);
+        assert!(
+            got.ends_with(expected),
+            "{body}: {got}, expected {expected}"
+        );
+    }
+    let body = format!(
+        r#"{{"TableArn":"{}","S3Bucket":"badbucket","ExportType":"INCREMENTAL_EXPORT"}}"#,
+        table_arn("src")
+    );
+    let got = call_error(&server, "ExportTableToPointInTime", &body);
+    assert!(got.ends_with("ValidationException"), "{got}");
+    let listed = call(&server, "ListExports", "{}");
+    assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), before);
+    assert!(!root.join("badbucket").exists());
+}

@@ -159,6 +159,12 @@ pub struct ExportPointInTime {
     pub base_file: Option<BackupFileInfo>,
     /// The export time, ms since the Unix epoch.
     pub until_ms: u64,
+    /// An INCREMENTAL_EXPORT: list the changes after this time (ms), not
+    /// the table at `until_ms`.
+    pub since_ms: Option<u64>,
+    /// An INCREMENTAL_EXPORT's lines carry the item at `since_ms` too
+    /// (NEW_AND_OLD_IMAGES).
+    pub old_images: bool,
 }
 
 /// One shard's data file of a backup (`backup.json` lists them).
