@@ -137,7 +137,9 @@ pub async fn incremental_source(
     let ms = |t: f64| ((t.max(0.0) * 1e6).round() / 1000.0) as u64;
     let now_ms = ms(now);
     let from_ms = ms(request.from);
-    let to_ms = request.to.map_or(now_ms, ms);
+    // A To within the tolerance ahead of now is now: nothing after the
+    // request's arrival is listed.
+    let to_ms = request.to.map_or(now_ms, ms).min(now_ms);
     if request.to.is_some_and(|t| t > now + NOW_TOLERANCE_SECONDS) {
         return Err(ApiError::invalid_export_time(
             "ExportToTime must not be in the future",
