@@ -284,6 +284,12 @@ pub struct Config {
     /// The length of one RecoveryPeriodInDays day. Only tests shorten it
     /// (to see the window move); default 86 400 000 ms.
     pub pitr_day_ms: u64,
+    /// Bytes of point-in-time history one shard holds while it writes its
+    /// part of an export at a past ExportTime (or an incremental export):
+    /// the last change of every key changed since the base, kept in memory
+    /// to overlay the base's items. Past it the export FAILs with a
+    /// FailureMessage naming this knob. Default 64 MiB.
+    pub pitr_export_history_bytes_max: u64,
     /// The root of the S3-layout folders ExportTableToPointInTime writes
     /// and ImportTable reads: an export's `S3Bucket` is a folder under it
     /// and `S3Prefix` a path inside that folder (`--export-root`).
@@ -393,6 +399,7 @@ impl Default for Config {
             pitr_base_interval_ms: 6 * 3_600_000,
             pitr_tick_ms: 60_000,
             pitr_day_ms: 86_400_000,
+            pitr_export_history_bytes_max: 64 << 20,
             export_root: None,
             transfer_operations_max: 10,
             engine: EngineConfig::default(),

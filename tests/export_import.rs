@@ -203,6 +203,41 @@ async fn wait_done(server: &Server, op: &str, arn_member: &str, arn: &str, membe
     }
 }
 
+/// Enables point-in-time recovery on `table` (an export requires it) and
+/// waits until its restorable window opens (the first base is cut);
+/// returns (earliest, latest) in ms.
+fn enable_pitr(server: &Server, table: &str) -> (i64, i64) {
+    call(
+        server,
+        "UpdateContinuousBackups",
+        &format!(
+            r#"{{"TableName":"{table}","PointInTimeRecoverySpecification":{{"PointInTimeRecoveryEnabled":true}}}}"#
+        ),
+    );
+    pitr_window(server, table)
+}
+
+/// (earliest, latest) restorable times of `table` in ms, once open.
+fn pitr_window(server: &Server, table: &str) -> (i64, i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let reply = call(
+            server,
+            "DescribeContinuousBackups",
+            &format!(r#"{{"TableName":"{table}"}}"#),
+        );
+        let pitr = &reply["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"];
+        if let (Some(e), Some(l)) = (
+            pitr["EarliestRestorableDateTime"].as_f64(),
+            pitr["LatestRestorableDateTime"].as_f64(),
+        ) {
+            return ((e * 1000.0) as i64, (l * 1000.0) as i64);
+        }
+        assert!(Instant::now() < deadline, "the PITR window never opened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn table_arn(table: &str) -> String {
     format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
 }
@@ -265,6 +300,7 @@ async fn full_exports_round_trip_through_imports_in_both_formats() {
         "CreateTable",
         &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
     );
+    enable_pitr(&server, "src");
     put_items(&client, "src").await;
     let source = scan_all(&client, "src").await;
     assert_eq!(source.len() as u64, ITEMS);
@@ -545,6 +581,17 @@ async fn invalid_requests_answer_dynamodb_errors_and_create_nothing() {
         .await
         .expect("put");
     let src = table_arn("src");
+    // As in DynamoDB, a table without point-in-time recovery is refused.
+    let got = call_error(
+        &server,
+        "ExportTableToPointInTime",
+        &export_request("src", "DYNAMODB_JSON", ""),
+    );
+    assert!(
+        got.ends_with("PointInTimeRecoveryUnavailableException"),
+        "{got}"
+    );
+    enable_pitr(&server, "src");
     let cases = [
         (
             export_request("nosuch", "DYNAMODB_JSON", ""),
@@ -733,4 +780,384 @@ async fn an_import_a_sigkill_interrupts_is_resumed_to_the_same_table() {
     assert_eq!(done["ErrorCount"], 0);
     assert_eq!(scan_all(&client, "resumed").await.len() as u64, LINES);
     assert_eq!(gsi_count(&client, "resumed", "g3").await as u64, LINES / 7);
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// Waits until the wall clock is past `ms` (the server stamps changes
+/// with the same clock, never ahead of it).
+fn wait_past(ms: i64) {
+    while now_ms() <= ms {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn past_export(table: &str, bucket: &str, at_ms: i64, format: &str) -> String {
+    format!(
+        r#"{{"TableArn":"{}","S3Bucket":"{bucket}","ExportTime":{}.{:03},"ExportFormat":"{format}"}}"#,
+        table_arn(table),
+        at_ms / 1000,
+        at_ms % 1000
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_at_a_past_time_holds_the_table_as_it_was_then() {
+    let server = Server::start("export-past", 3);
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    let (earliest, _) = enable_pitr(&server, "src");
+    put_items(&client, "src").await;
+    let then = scan_all(&client, "src").await;
+    assert_eq!(then.len() as u64, ITEMS);
+    // T: after every write above was acknowledged, before any below.
+    let at = now_ms();
+    wait_past(at + 2);
+    // After T: updates, deletes and new items (none of which T holds).
+    for i in 0..50u64 {
+        let mut changed = item(i);
+        changed.insert("num".into(), n("12345"));
+        client
+            .put_item()
+            .table_name("src")
+            .set_item(Some(changed))
+            .send()
+            .await
+            .expect("update");
+    }
+    for i in 100..140u64 {
+        let key = item(i);
+        client
+            .delete_item()
+            .table_name("src")
+            .key("pk", key["pk"].clone())
+            .key("sk", key["sk"].clone())
+            .send()
+            .await
+            .expect("delete");
+    }
+    for i in ITEMS..ITEMS + 20 {
+        client
+            .put_item()
+            .table_name("src")
+            .set_item(Some(item(i)))
+            .send()
+            .await
+            .expect("put");
+    }
+    let now_table = scan_all(&client, "src").await;
+    assert_eq!(now_table.len() as u64, ITEMS - 40 + 20);
+    assert_ne!(now_table, then, "the writes after T changed the table");
+    // Past the tolerance that makes an ExportTime "now".
+    wait_past(at + 1500);
+
+    // Before the window opened: refused, nothing created.
+    let got = call_error(
+        &server,
+        "ExportTableToPointInTime",
+        &past_export("src", "pastbucket", earliest - 5000, "DYNAMODB_JSON"),
+    );
+    assert!(got.ends_with("InvalidExportTimeException"), "{got}");
+    let listed = call(&server, "ListExports", "{}");
+    assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), Some(0));
+
+    let root = server.data_dir.join("exports");
+    for (format, target) in [("DYNAMODB_JSON", "atjson"), ("ION", "ation")] {
+        let started = call(
+            &server,
+            "ExportTableToPointInTime",
+            &past_export("src", "pastbucket", at, format),
+        );
+        let arn = started["ExportDescription"]["ExportArn"]
+            .as_str()
+            .expect("ExportArn")
+            .to_string();
+        let done = wait_done(
+            &server,
+            "DescribeExport",
+            "ExportArn",
+            &arn,
+            "ExportDescription",
+        )
+        .await;
+        assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+        assert_eq!(done["ItemCount"], ITEMS, "{done}");
+        let export_time = done["ExportTime"].as_f64().expect("ExportTime");
+        assert_eq!((export_time * 1000.0).round() as i64, at);
+        let folder = export_folder(&done);
+        let read = python_reader(&root, "pastbucket", &folder);
+        assert!(
+            read.contains(&format!("items={ITEMS} files=3 format={format}")),
+            "{read}"
+        );
+        let imported = call(
+            &server,
+            "ImportTable",
+            &import_request(
+                target,
+                format,
+                "GZIP",
+                "pastbucket",
+                &format!("{folder}/data/"),
+                "",
+            ),
+        );
+        let import_arn = imported["ImportTableDescription"]["ImportArn"]
+            .as_str()
+            .expect("ImportArn")
+            .to_string();
+        let done = wait_done(
+            &server,
+            "DescribeImport",
+            "ImportArn",
+            &import_arn,
+            "ImportTableDescription",
+        )
+        .await;
+        assert_eq!(done["ImportStatus"], "COMPLETED", "{done}");
+        assert_eq!(
+            scan_all(&client, target).await,
+            then,
+            "the {format} export at T is not the table at T"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_past_export_past_its_history_bound_fails_naming_the_knob() {
+    let server = common::start_with_config(
+        "export-past-bound",
+        2,
+        "pitr_export_history_bytes_max = 200\n",
+    );
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    enable_pitr(&server, "src");
+    put_items(&client, "src").await;
+    let at = now_ms();
+    wait_past(at + 1500);
+    let started = call(
+        &server,
+        "ExportTableToPointInTime",
+        &past_export("src", "boundbucket", at, "DYNAMODB_JSON"),
+    );
+    let arn = started["ExportDescription"]["ExportArn"]
+        .as_str()
+        .expect("ExportArn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeExport",
+        "ExportArn",
+        &arn,
+        "ExportDescription",
+    )
+    .await;
+    assert_eq!(done["ExportStatus"], "FAILED", "{done}");
+    assert!(
+        done["FailureMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("pitr_export_history_bytes_max")),
+        "{done}"
+    );
+}
+
+fn incremental_export(bucket: &str, spec: &str, format: &str) -> String {
+    format!(
+        r#"{{"TableArn":"{}","S3Bucket":"{bucket}","ExportType":"INCREMENTAL_EXPORT","ExportFormat":"{format}","IncrementalExportSpecification":{{{spec}}}}}"#,
+        table_arn("src")
+    )
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+async fn put_num(client: &Client, i: u64, num: &str) {
+    let mut changed = item(i);
+    changed.insert("num".into(), n(num));
+    client
+        .put_item()
+        .table_name("src")
+        .set_item(Some(changed))
+        .send()
+        .await
+        .expect("put");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_export_lists_each_change_in_its_window_once() {
+    // One "day" is 8.64 s: the period must be 90 ms to 8.64 s.
+    let server = common::start_with_config("export-incremental", 3, "pitr_day_ms = 8640\n");
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    let (earliest, _) = enable_pitr(&server, "src");
+    for i in 0..30u64 {
+        put_num(&client, i, &format!("-{}.25", i * 7)).await;
+    }
+    let from = now_ms();
+    wait_past(from + 2);
+    // In the window: updates, deletes, new items, an item changed twice.
+    for i in 0..10u64 {
+        put_num(&client, i, "111").await;
+    }
+    for i in 10..15u64 {
+        let key = item(i);
+        client
+            .delete_item()
+            .table_name("src")
+            .key("pk", key["pk"].clone())
+            .key("sk", key["sk"].clone())
+            .send()
+            .await
+            .expect("delete");
+    }
+    for i in 100..105u64 {
+        put_num(&client, i, &format!("-{}.25", i * 7)).await;
+    }
+    put_num(&client, 20, "5").await;
+    put_num(&client, 20, "6").await;
+    wait_past(from + 200);
+    let to = now_ms();
+    wait_past(to + 2);
+    // After the window: not listed.
+    for i in 15..20u64 {
+        put_num(&client, i, "999").await;
+    }
+    let old = |i: u64| format!("-{}.25", i * 7);
+    let line = |i: u64, new: &str, old: &str| format!("change p{}|{i} new={new} old={old}", i % 23);
+    let mut expected: Vec<String> = Vec::new();
+    expected.extend((0..10).map(|i| line(i, "111", &old(i))));
+    expected.extend((10..15).map(|i| line(i, "-", &old(i))));
+    expected.extend((100..105).map(|i| line(i, &old(i), "-")));
+    expected.push(line(20, "6", &old(20)));
+    expected.sort();
+    let root = server.data_dir.join("exports");
+    let window = format!(
+        r#""ExportFromTime":{},"ExportToTime":{}"#,
+        seconds(from),
+        seconds(to)
+    );
+    for (view, format) in [
+        ("", "DYNAMODB_JSON"),
+        (r#","ExportViewType":"NEW_IMAGE""#, "DYNAMODB_JSON"),
+        ("", "ION"),
+    ] {
+        let started = call(
+            &server,
+            "ExportTableToPointInTime",
+            &incremental_export("incbucket", &format!("{window}{view}"), format),
+        );
+        let d = &started["ExportDescription"];
+        assert_eq!(d["ExportType"], "INCREMENTAL_EXPORT", "{d}");
+        let arn = d["ExportArn"].as_str().expect("ExportArn").to_string();
+        let done = wait_done(
+            &server,
+            "DescribeExport",
+            "ExportArn",
+            &arn,
+            "ExportDescription",
+        )
+        .await;
+        assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+        assert_eq!(done["ItemCount"], expected.len(), "{done}");
+        let spec = &done["IncrementalExportSpecification"];
+        let view_type = if view.is_empty() {
+            "NEW_AND_OLD_IMAGES"
+        } else {
+            "NEW_IMAGE"
+        };
+        assert_eq!(spec["ExportViewType"], view_type, "{done}");
+        assert_eq!(
+            (spec["ExportFromTime"].as_f64().expect("from") * 1000.0).round() as i64,
+            from
+        );
+        let read = python_reader(&root, "incbucket", &export_folder(&done));
+        let mut lines = read.lines();
+        assert_eq!(
+            lines.next(),
+            Some(format!("items={} files=3 format={format}", expected.len()).as_str()),
+            "{read}"
+        );
+        if format == "DYNAMODB_JSON" {
+            let got: Vec<String> = lines.map(str::to_string).collect();
+            let want: Vec<String> = if view.is_empty() {
+                expected.clone()
+            } else {
+                let mut new_only: Vec<String> = expected
+                    .iter()
+                    .map(|l| format!("{} old=-", l.rsplit_once(" old=").expect("old").0))
+                    .collect();
+                new_only.sort();
+                new_only
+            };
+            assert_eq!(got, want, "{view_type}");
+        }
+    }
+
+    // Bad requests answer DynamoDB's errors and create nothing.
+    wait_past(earliest + 9000);
+    let now = now_ms();
+    let span = |a: i64, b: i64| {
+        format!(
+            r#""ExportFromTime":{},"ExportToTime":{}"#,
+            seconds(a),
+            seconds(b)
+        )
+    };
+    let cases = [
+        (
+            span(earliest - 5000, earliest - 4000),
+            "InvalidExportTimeException",
+        ),
+        (span(from, now + 60_000), "InvalidExportTimeException"),
+        (span(to, from), "ValidationException"),
+        (span(from, from), "ValidationException"),
+        (span(from, from + 50), "ValidationException"),
+        (span(earliest, earliest + 9000), "ValidationException"),
+        (
+            format!(r#"{window},"ExportViewType":"OLD_IMAGE""#),
+            "ValidationException",
+        ),
+        (
+            format!(r#""ExportToTime":{}"#, seconds(to)),
+            "ValidationException",
+        ),
+    ];
+    let listed = call(&server, "ListExports", "{}");
+    let before = listed["ExportSummaries"].as_array().map(Vec::len);
+    for (spec, expected) in &cases {
+        let body = incremental_export("badbucket", spec, "DYNAMODB_JSON");
+        let got = call_error(&server, "ExportTableToPointInTime", &body);
+        assert!(
+            got.ends_with(expected),
+            "{body}: {got}, expected {expected}"
+        );
+    }
+    let body = format!(
+        r#"{{"TableArn":"{}","S3Bucket":"badbucket","ExportType":"INCREMENTAL_EXPORT"}}"#,
+        table_arn("src")
+    );
+    let got = call_error(&server, "ExportTableToPointInTime", &body);
+    assert!(got.ends_with("ValidationException"), "{got}");
+    let listed = call(&server, "ListExports", "{}");
+    assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), before);
+    assert!(!root.join("badbucket").exists());
 }

@@ -143,7 +143,28 @@ pub enum MeshRequest {
         table_id: u32,
         key: String,
         ion: bool,
+        /// Set for an export at a past time: the items come from this
+        /// shard's part of a point-in-time base and its history, not from
+        /// a cut's snapshot.
+        point_in_time: Option<ExportPointInTime>,
     },
+}
+
+/// One shard's part of an export at a past time (`api::transfer::export`).
+pub struct ExportPointInTime {
+    /// The table (its key schema places the items).
+    pub table: Arc<TableDef>,
+    /// This shard's file of the base cut at or before `until_ms` (None if
+    /// the base has no file for this shard: the part fails).
+    pub base_file: Option<BackupFileInfo>,
+    /// The export time, ms since the Unix epoch.
+    pub until_ms: u64,
+    /// An INCREMENTAL_EXPORT: list the changes after this time (ms), not
+    /// the table at `until_ms`.
+    pub since_ms: Option<u64>,
+    /// An INCREMENTAL_EXPORT's lines carry the item at `since_ms` too
+    /// (NEW_AND_OLD_IMAGES).
+    pub old_images: bool,
 }
 
 /// One shard's data file of a backup (`backup.json` lists them).

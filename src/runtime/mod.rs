@@ -342,6 +342,7 @@ async fn shard_main(
                 base_interval_ms: config.pitr_base_interval_ms.max(1),
                 tick_ms: config.pitr_tick_ms.max(1),
                 day_ms: config.pitr_day_ms.max(1),
+                export_history_bytes_max: config.pitr_export_history_bytes_max,
             },
             encrypted_at_rest: config.engine.master_key.is_some(),
             transfer_operations_max: config.transfer_operations_max,

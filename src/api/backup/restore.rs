@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::api::backup::format::{Reader, corrupt};
 use crate::api::backup::{ensure_loaded, files, find};
-use crate::api::messages::{MeshReply, MeshRequest, unexpected};
+use crate::api::messages::{BackupFileInfo, MeshReply, MeshRequest, unexpected};
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
 use crate::api::shard::backups::{BackupRecord, BackupStatus};
@@ -48,54 +48,58 @@ async fn read_all(
     record: &BackupRecord,
     mut each: impl AsyncItems,
 ) -> Result<(), ApiError> {
-    let chunk = shard.settings.backup_chunk_bytes as u64;
     for file in &record.files {
-        let mut reader = Reader::default();
-        let mut offset = 0u64;
-        loop {
-            let job = FileJob::ReadAt {
-                path: file.path.clone(),
-                offset,
-                len: chunk,
-            };
-            let bytes = match files(shard, job).await? {
-                FileDone::Bytes(bytes) => bytes,
-                _ => return Err(ApiError::internal("backup read")),
-            };
-            if bytes.is_empty() {
-                break;
-            }
-            offset += bytes.len() as u64;
-            let items = reader.feed(&file.path, &bytes)?;
-            each.items(items).await?;
-            if offset > file.bytes {
-                break;
-            }
-        }
-        reader.finish(&file.path)?;
-        if reader.bytes != file.bytes
-            || reader.items != file.items
-            || reader.file_crc != file.crc32c
-        {
-            return Err(corrupt(
-                &file.path,
-                &format!(
-                    "{} bytes, {} items, crc {:08x}; the record says {} bytes, {} items, crc {:08x}",
-                    reader.bytes,
-                    reader.items,
-                    reader.file_crc,
-                    file.bytes,
-                    file.items,
-                    file.crc32c
-                ),
-            ));
-        }
+        read_file(shard, file, &mut each).await?;
     }
     Ok(())
 }
 
-/// What `read_all` feeds items to.
-trait AsyncItems {
+/// Reads one data file through the checks (every record's CRC, then the
+/// size, item count and CRC the record names), a chunk at a time through
+/// file jobs; `each` gets the items.
+pub(crate) async fn read_file(
+    shard: &Shard,
+    file: &BackupFileInfo,
+    each: &mut impl AsyncItems,
+) -> Result<(), ApiError> {
+    let chunk = shard.settings.backup_chunk_bytes as u64;
+    let mut reader = Reader::default();
+    let mut offset = 0u64;
+    loop {
+        let job = FileJob::ReadAt {
+            path: file.path.clone(),
+            offset,
+            len: chunk,
+        };
+        let bytes = match files(shard, job).await? {
+            FileDone::Bytes(bytes) => bytes,
+            _ => return Err(ApiError::internal("backup read")),
+        };
+        if bytes.is_empty() {
+            break;
+        }
+        offset += bytes.len() as u64;
+        let items = reader.feed(&file.path, &bytes)?;
+        each.items(items).await?;
+        if offset > file.bytes {
+            break;
+        }
+    }
+    reader.finish(&file.path)?;
+    if reader.bytes != file.bytes || reader.items != file.items || reader.file_crc != file.crc32c {
+        return Err(corrupt(
+            &file.path,
+            &format!(
+                "{} bytes, {} items, crc {:08x}; the record says {} bytes, {} items, crc {:08x}",
+                reader.bytes, reader.items, reader.file_crc, file.bytes, file.items, file.crc32c
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What `read_all` and `read_file` feed items to.
+pub(crate) trait AsyncItems {
     async fn items(&mut self, items: Vec<Vec<u8>>) -> Result<(), ApiError>;
 }
 

@@ -4,10 +4,13 @@
 //! DescribeExport shows COMPLETED when the files and manifests are
 //! written. The coordinator (shard 0) runs it.
 //!
-//! INCREMENTAL_EXPORT has its parameters checked and then answers
-//! ValidationException: it needs the point-in-time recovery change
-//! history (the seam is `transfer::export::ItemSource`). Point-in-time
-//! recovery is not required to be enabled for a FULL export of now.
+//! A past ExportTime and INCREMENTAL_EXPORT are served from the
+//! point-in-time recovery history (`transfer::export::ItemSource`; the
+//! time checks are `transfer::export::{source_for, incremental_source}`).
+//! As in DynamoDB,
+//! the table must have point-in-time recovery enabled
+//! (PointInTimeRecoveryUnavailableException otherwise), even for an
+//! export of now.
 
 use std::rc::Rc;
 
@@ -16,7 +19,7 @@ use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
 use crate::api::shard::{COORDINATOR, Outcome, Shard};
 use crate::api::table::arn::table_name_of;
-use crate::api::transfer::export::{ExportRequest, start};
+use crate::api::transfer::export::{ExportRequest, IncrementalRequest, start};
 use crate::api::transfer::layout::{
     check_client_token, check_enum, check_location, check_s3_members,
 };
@@ -87,6 +90,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     };
     let prefix = prefix.unwrap_or("");
     check_location(bucket, prefix)?;
+    let mut incremental_request = None;
     if export_type == Some("INCREMENTAL_EXPORT") {
         let Some(spec) = &incremental else {
             return Err(ApiError::validation(
@@ -97,24 +101,31 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             spec.timestamp("ExportFromTime")?,
             spec.timestamp("ExportToTime")?,
         );
-        if let (Some(f), Some(t)) = (from, to)
-            && f >= t
-        {
+        let Some(from) = from else {
+            return Err(ApiError::validation(
+                "ExportFromTime must be provided for an INCREMENTAL_EXPORT",
+            ));
+        };
+        if to.is_some_and(|t| from >= t) {
             return Err(ApiError::validation(
                 "ExportFromTime must be less than ExportToTime",
             ));
         }
-        // The seam: the lead's change history serves this.
-        return Err(ApiError::validation(
-            "INCREMENTAL_EXPORT is not supported yet: it needs point-in-time recovery",
-        ));
-    }
-    if incremental.is_some() {
+        if export_time.is_some() {
+            return Err(ApiError::validation(
+                "ExportTime is not valid for an INCREMENTAL_EXPORT",
+            ));
+        }
+        incremental_request = Some(IncrementalRequest {
+            from,
+            to,
+            old_images: view_type != Some("NEW_IMAGE"),
+        });
+    } else if incremental.is_some() {
         return Err(ApiError::validation(
             "IncrementalExportSpecification is only valid when ExportType is INCREMENTAL_EXPORT",
         ));
     }
-    let _ = view_type;
     let name = table_name_of(shard, Some(arn), "ExportTableToPointInTime")?;
     let table = shard
         .catalog()
@@ -125,9 +136,15 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     if shard.id != COORDINATOR {
         return Ok(Outcome::Forward(COORDINATOR));
     }
+    if table.pitr.is_none() {
+        return Err(ApiError::point_in_time_recovery_unavailable(name));
+    }
     let ion = format == Some("ION");
     let fingerprint = format!(
-        "{arn}|{bucket}|{owner:?}|{prefix}|{sse:?}|{kms:?}|{ion}|{export_time:?}|{export_type:?}"
+        "{arn}|{bucket}|{owner:?}|{prefix}|{sse:?}|{kms:?}|{ion}|{export_time:?}|{export_type:?}|{view_type:?}|{:?}",
+        incremental
+            .as_ref()
+            .map(|s| (s.timestamp("ExportFromTime"), s.timestamp("ExportToTime")))
     );
     let request = ExportRequest {
         table,
@@ -138,6 +155,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         sse_kms_key_id: kms.map(str::to_string),
         ion,
         export_time,
+        incremental: incremental_request,
         client_token: token.map(str::to_string),
         fingerprint,
     };

@@ -129,3 +129,102 @@ pub async fn trim(shard: &Shard, table_id: u32, through: u64) -> Result<u64, Api
         shard.pitr.count_trimmed(count);
     }
 }
+
+/// A key's last change in a stretch of history.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Last {
+    /// The new item (stored encoding).
+    Put(Vec<u8>),
+    /// Deleted: the deleted item's key attributes (stored encoding).
+    Delete(Vec<u8>),
+}
+
+/// A key's last change and its time.
+#[derive(Debug)]
+pub struct Changed {
+    pub time_ms: u64,
+    pub last: Last,
+}
+
+/// The last change of every key of `table` in this shard's history after
+/// WAL sequence `after` with a time in (`since_ms`, `until_ms`] (no lower
+/// bound for None), by storage key. What an export from the history
+/// overlays on its base (or lists, incrementally); holding more than
+/// `bytes_max` (keys plus items) fails rather than growing without bound.
+pub async fn changes(
+    shard: &Rc<Shard>,
+    table: &TableDef,
+    after: u64,
+    since_ms: Option<u64>,
+    until_ms: u64,
+    bytes_max: u64,
+) -> Result<BTreeMap<Vec<u8>, Changed>, ApiError> {
+    let mut latest: BTreeMap<Vec<u8>, Changed> = BTreeMap::new();
+    let Some(first) = after.checked_add(1) else {
+        return Ok(latest);
+    };
+    let end = prefix_end(&table_history_prefix(table.id));
+    let mut from = Bound::Included(history_key(table.id, first, 0));
+    let mut held = 0u64;
+    loop {
+        let page = shard
+            .store
+            .scan(
+                as_ref_bound(&from),
+                as_ref_bound(&end),
+                false,
+                PAGE_RECORDS_MAX,
+                PAGE_BYTES_MAX,
+            )
+            .await?;
+        let Some((last, _)) = page.last() else {
+            return Ok(latest);
+        };
+        from = Bound::Excluded(last.clone());
+        for (key, value) in &page {
+            let change = decode(value).ok_or_else(|| {
+                ApiError::internal(format!(
+                    "point-in-time history record {key:02x?} does not decode"
+                ))
+            })?;
+            // A shard's records are in time order: none after this counts.
+            if change.time_ms > until_ms {
+                return Ok(latest);
+            }
+            if since_ms.is_some_and(|since| change.time_ms <= since) {
+                continue;
+            }
+            let (item_bytes, put) = match (change.put, change.deleted_key) {
+                (Some(item), _) => (item, true),
+                (None, Some(keys)) => (keys, false),
+                (None, None) => continue,
+            };
+            let item = decode_item(item_bytes)?;
+            let storage = key_of_item(shard, table, &item)?.storage;
+            let bytes = item_bytes.to_vec();
+            let key_len = storage.len() as u64;
+            let size = key_len + bytes.len() as u64;
+            let last = if put {
+                Last::Put(bytes)
+            } else {
+                Last::Delete(bytes)
+            };
+            held += size;
+            let changed = Changed {
+                time_ms: change.time_ms,
+                last,
+            };
+            if let Some(old) = latest.insert(storage, changed) {
+                let (Last::Put(b) | Last::Delete(b)) = &old.last;
+                held -= key_len + b.len() as u64;
+            }
+            if held > bytes_max {
+                return Err(ApiError::internal(format!(
+                    "the point-in-time history to export on shard {} exceeds \
+                     pitr_export_history_bytes_max ({bytes_max} bytes)",
+                    shard.id
+                )));
+            }
+        }
+    }
+}

@@ -130,6 +130,9 @@ pub struct PitrSettings {
     pub tick_ms: u64,
     /// The length of a RecoveryPeriodInDays day (shortened only by tests).
     pub day_ms: u64,
+    /// History bytes a shard holds for an export from the history
+    /// (`pitr_export_history_bytes_max`).
+    pub export_history_bytes_max: u64,
 }
 
 impl Default for PitrSettings {
@@ -138,6 +141,7 @@ impl Default for PitrSettings {
             base_interval_ms: 6 * 3_600_000,
             tick_ms: 60_000,
             day_ms: 86_400_000,
+            export_history_bytes_max: 64 << 20,
         }
     }
 }

@@ -51,11 +51,24 @@ pub struct ExportRecord {
     pub sse_kms_key_id: Option<String>,
     /// DYNAMODB_JSON or ION.
     pub format: String,
-    /// FULL_EXPORT (INCREMENTAL_EXPORT waits for point-in-time recovery).
+    /// FULL_EXPORT or INCREMENTAL_EXPORT.
     pub export_type: String,
+    /// An INCREMENTAL_EXPORT's range and view type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalSpec>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub files: Vec<ExportFileInfo>,
+}
+
+/// What an INCREMENTAL_EXPORT covered: changes with a time in
+/// (`from`, `to`] (seconds since the Unix epoch).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IncrementalSpec {
+    pub from: f64,
+    pub to: f64,
+    /// NEW_IMAGE or NEW_AND_OLD_IMAGES.
+    pub view_type: String,
 }
 
 /// One import, as `.dynacore/imports/<id>.json` records it.

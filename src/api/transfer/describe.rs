@@ -69,6 +69,18 @@ pub fn write_export_description(out: &mut Vec<u8>, record: &ExportRecord) {
         number(out, "ItemCount", items);
     }
     member(out, "ExportType", Some(&record.export_type));
+    if let Some(spec) = &record.incremental {
+        out.extend_from_slice(b",\"IncrementalExportSpecification\":{");
+        out.extend_from_slice(
+            format!(
+                "\"ExportFromTime\":{:.3},\"ExportToTime\":{:.3}",
+                spec.from, spec.to
+            )
+            .as_bytes(),
+        );
+        member(out, "ExportViewType", Some(&spec.view_type));
+        out.push(b'}');
+    }
     out.push(b'}');
 }
 
@@ -101,6 +113,11 @@ pub fn write_manifest_summary(out: &mut Vec<u8>, record: &ExportRecord) {
     text(out, "tableArn", Some(&record.table_arn));
     text(out, "tableId", Some(&record.table_uuid));
     text(out, "exportTime", Some(&iso_time(record.export_time)));
+    if let Some(spec) = &record.incremental {
+        text(out, "exportFromTime", Some(&iso_time(spec.from)));
+        text(out, "exportToTime", Some(&iso_time(spec.to)));
+        text(out, "exportViewType", Some(&spec.view_type));
+    }
     text(out, "s3Bucket", Some(&record.bucket));
     text(
         out,

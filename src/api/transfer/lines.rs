@@ -64,6 +64,64 @@ pub fn write_json_line(
     Ok(size)
 }
 
+/// Writes one INCREMENTAL_EXPORT line in DynamoDB JSON, as DynamoDB
+/// writes them: `{"Metadata":{"WriteTimestampMicros":{"N":…}},"Keys":{…},
+/// "NewImage":{…},"OldImage":{…}}` — no NewImage for a deleted item, no
+/// OldImage for a new one (or in the NEW_IMAGE view). Items are stored
+/// encodings; returns the size of the new (else old) image.
+pub fn write_json_change(
+    micros: u64,
+    keys: &[u8],
+    new: Option<&[u8]>,
+    old: Option<&[u8]>,
+    out: &mut Vec<u8>,
+) -> Result<usize, crate::model::codec::DecodeError> {
+    use crate::model::codec::write_item_json;
+    out.extend_from_slice(
+        format!("{{\"Metadata\":{{\"WriteTimestampMicros\":{{\"N\":\"{micros}\"}}}},\"Keys\":")
+            .as_bytes(),
+    );
+    write_item_json(keys, out)?;
+    let mut size = 0;
+    if let Some(new) = new {
+        out.extend_from_slice(b",\"NewImage\":");
+        size = write_item_json(new, out)?;
+    }
+    if let Some(old) = old {
+        out.extend_from_slice(b",\"OldImage\":");
+        let old_size = write_item_json(old, out)?;
+        if new.is_none() {
+            size = old_size;
+        }
+    }
+    out.extend_from_slice(b"}\n");
+    Ok(size)
+}
+
+/// The Ion form of [`write_json_change`]:
+/// `$ion_1_0 {Metadata:{WriteTimestampMicros:…},Keys:{…},NewImage:{…},OldImage:{…}}`.
+pub fn write_ion_change(
+    micros: u64,
+    keys: &Item,
+    new: Option<&Item>,
+    old: Option<&Item>,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(
+        format!("$ion_1_0 {{Metadata:{{WriteTimestampMicros:{micros}}},Keys:").as_bytes(),
+    );
+    write_ion_struct(keys, out);
+    if let Some(new) = new {
+        out.extend_from_slice(b",NewImage:");
+        write_ion_struct(new, out);
+    }
+    if let Some(old) = old {
+        out.extend_from_slice(b",OldImage:");
+        write_ion_struct(old, out);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
 /// Reads one DynamoDB JSON line (`{"Item":{…}}`); `line` is parsed in place.
 pub fn parse_json_line(line: &mut [u8]) -> Result<Item, LineError> {
     let json = simd_json::to_borrowed_value(line).map_err(|e| bad(format!("not JSON: {e}")))?;
