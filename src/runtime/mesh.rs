@@ -55,20 +55,24 @@ pub struct MeshServices {
 }
 
 impl MeshServices {
+    /// `catalog_path`: where the catalog is persisted; the backup
+    /// directory, export root, forwarding bound and master key come from
+    /// `config`.
     pub fn new(
         senders: Senders<Envelope>,
         shard_count: u32,
-        max_inflight: usize,
         catalog_path: std::path::PathBuf,
-        backup_dir: std::path::PathBuf,
-        export_root: std::path::PathBuf,
         counters: Rc<Counters>,
-        master_key: Option<std::sync::Arc<crate::engine::seal::MasterKey>>,
+        config: &crate::config::Config,
     ) -> Self {
         MeshServices {
             senders: Rc::new(senders),
             permits: (0..shard_count)
-                .map(|_| Rc::new(Semaphore::new(max_inflight as u64)))
+                .map(|_| {
+                    Rc::new(Semaphore::new(
+                        config.inflight_forwarded_per_shard_max as u64,
+                    ))
+                })
                 .collect(),
             outboxes: Rc::new(
                 (0..shard_count)
@@ -79,10 +83,10 @@ impl MeshServices {
                     .collect(),
             ),
             catalog_path,
-            backup_dir,
-            export_root,
+            backup_dir: config.backup_dir(),
+            export_root: config.export_root(),
             counters,
-            master_key,
+            master_key: config.engine.master_key.clone(),
         }
     }
 }

@@ -308,12 +308,9 @@ async fn shard_main(
     let services = mesh::MeshServices::new(
         senders,
         shard_count,
-        config.inflight_forwarded_per_shard_max,
         config.data_dir.join(CATALOG_FILE),
-        config.backup_dir(),
-        config.export_root(),
         counters.clone(),
-        config.engine.master_key.clone(),
+        &config,
     );
     let shard = Rc::new(Shard {
         id,
