@@ -44,36 +44,17 @@ pub async fn replay(
     let mut from = Bound::Included(history_key(source, first, 0));
     let mut applied = 0u64;
     loop {
-        let page = shard
-            .store
-            .scan(
-                as_ref_bound(&from),
-                as_ref_bound(&end),
-                false,
-                PAGE_RECORDS_MAX,
-                PAGE_BYTES_MAX,
-            )
-            .await?;
-        let Some((last, _)) = page.last() else {
+        let page = next_page(shard, &mut from, &end).await?;
+        if page.is_empty() {
             return Ok(applied);
-        };
-        from = Bound::Excluded(last.clone());
+        }
         let mut latest: HashMap<Vec<u8>, (u32, Option<Vec<u8>>)> = HashMap::new();
         let mut order: Vec<Vec<u8>> = Vec::new();
         for (key, value) in &page {
-            let Some(change) = decode(value) else {
-                return Err(ApiError::internal(format!(
-                    "point-in-time history record {key:02x?} does not decode"
-                )));
-            };
-            if change.time_ms > until_ms {
+            let (time_ms, item_bytes, put) = record(key, value)?;
+            if time_ms > until_ms {
                 continue;
             }
-            let (item_bytes, put) = match (change.put, change.deleted_key) {
-                (Some(item), _) => (item, true),
-                (None, Some(keys)) => (keys, false),
-                (None, None) => continue,
-            };
             let item = decode_item(item_bytes)?;
             let key = key_of_item(shard, &target, &item)?;
             let value = put.then(|| item_bytes.to_vec());
@@ -107,20 +88,10 @@ pub async fn trim(shard: &Shard, table_id: u32, through: u64) -> Result<u64, Api
     let mut from = Bound::Included(lower);
     let mut deleted = 0u64;
     loop {
-        let page = shard
-            .store
-            .scan(
-                as_ref_bound(&from),
-                as_ref_bound(&upper),
-                false,
-                PAGE_RECORDS_MAX,
-                PAGE_BYTES_MAX,
-            )
-            .await?;
-        let Some((last, _)) = page.last() else {
+        let page = next_page(shard, &mut from, &upper).await?;
+        if page.is_empty() {
             return Ok(deleted);
-        };
-        from = Bound::Excluded(last.clone());
+        }
         let batch: WriteBatch = page.into_iter().map(|(key, _)| (key, None)).collect();
         let count = batch.len() as u64;
         // Not waited for: a crash before it syncs only trims again.
@@ -167,38 +138,19 @@ pub async fn changes(
     let mut from = Bound::Included(history_key(table.id, first, 0));
     let mut held = 0u64;
     loop {
-        let page = shard
-            .store
-            .scan(
-                as_ref_bound(&from),
-                as_ref_bound(&end),
-                false,
-                PAGE_RECORDS_MAX,
-                PAGE_BYTES_MAX,
-            )
-            .await?;
-        let Some((last, _)) = page.last() else {
+        let page = next_page(shard, &mut from, &end).await?;
+        if page.is_empty() {
             return Ok(latest);
-        };
-        from = Bound::Excluded(last.clone());
+        }
         for (key, value) in &page {
-            let change = decode(value).ok_or_else(|| {
-                ApiError::internal(format!(
-                    "point-in-time history record {key:02x?} does not decode"
-                ))
-            })?;
+            let (time_ms, item_bytes, put) = record(key, value)?;
             // A shard's records are in time order: none after this counts.
-            if change.time_ms > until_ms {
+            if time_ms > until_ms {
                 return Ok(latest);
             }
-            if since_ms.is_some_and(|since| change.time_ms <= since) {
+            if since_ms.is_some_and(|since| time_ms <= since) {
                 continue;
             }
-            let (item_bytes, put) = match (change.put, change.deleted_key) {
-                (Some(item), _) => (item, true),
-                (None, Some(keys)) => (keys, false),
-                (None, None) => continue,
-            };
             let item = decode_item(item_bytes)?;
             let storage = key_of_item(shard, table, &item)?.storage;
             let bytes = item_bytes.to_vec();
@@ -210,10 +162,7 @@ pub async fn changes(
                 Last::Delete(bytes)
             };
             held += size;
-            let changed = Changed {
-                time_ms: change.time_ms,
-                last,
-            };
+            let changed = Changed { time_ms, last };
             if let Some(old) = latest.insert(storage, changed) {
                 let (Last::Put(b) | Last::Delete(b)) = &old.last;
                 held -= key_len + b.len() as u64;
@@ -226,5 +175,45 @@ pub async fn changes(
                 )));
             }
         }
+    }
+}
+
+/// The next page of history records in (`from`, `upper`), at most
+/// `PAGE_RECORDS_MAX` records or `PAGE_BYTES_MAX` bytes; `from` moves
+/// past it. Empty at the end.
+async fn next_page(
+    shard: &Shard,
+    from: &mut Bound<Vec<u8>>,
+    upper: &Bound<Vec<u8>>,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ApiError> {
+    let page = shard
+        .store
+        .scan(
+            as_ref_bound(from),
+            as_ref_bound(upper),
+            false,
+            PAGE_RECORDS_MAX,
+            PAGE_BYTES_MAX,
+        )
+        .await?;
+    if let Some((last, _)) = page.last() {
+        *from = Bound::Excluded(last.clone());
+    }
+    Ok(page)
+}
+
+/// A history record as (time, item bytes, whether a put): the new item of
+/// a put, the key attributes of a delete.
+fn record<'v>(key: &[u8], value: &'v [u8]) -> Result<(u64, &'v [u8], bool), ApiError> {
+    let undecodable = || {
+        ApiError::internal(format!(
+            "point-in-time history record {key:02x?} does not decode"
+        ))
+    };
+    let change = decode(value).ok_or_else(undecodable)?;
+    match (change.put, change.deleted_key) {
+        (Some(item), _) => Ok((change.time_ms, item, true)),
+        (None, Some(keys)) => Ok((change.time_ms, keys, false)),
+        (None, None) => Err(undecodable()),
     }
 }
