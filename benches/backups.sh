@@ -17,7 +17,7 @@ data=target/backups-bench-data; rm -rf "$data"
 port=${PORT:-8031}; ep=http://127.0.0.1:$port
 
 echo "machine: $(nproc) CPUs, $(uname -r); $(date -u +%FT%TZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-$server serve --admin-listen off --shards 2 --data-dir "$data" --listen 127.0.0.1:$port 2>"$out/server.err" &
+$server serve --admin-listen off --shards 2 --data-dir "$data" --listen 127.0.0.1:$port ${CONFIG:+--config "$CONFIG"} 2>"$out/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 400); do curl -s -o /dev/null $ep/ && break; sleep 0.05; done

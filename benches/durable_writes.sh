@@ -17,7 +17,8 @@ secs=${1:-10}
 lg=${LOADGEN:-target/release/dynacore-loadgen}; server=${SERVER:-target/release/dynacore}
 out=${OUT:-target/durable-bench}; rm -rf "$out"; mkdir -p "$out"
 port=8011; ep=http://127.0.0.1:$port
-keys=1000000   # puts spread over 1M keys: inserts, the memtable fills and flushes
+keys=1000000   # puts spread uniformly over 1M keys: inserts, the memtable fills and flushes
+# (uniform: a zipfian hot key would pass DynamoDB's 1,000 WCU per partition key and be throttled)
 
 start_server() { # data_dir
   rm -rf "$1"
@@ -34,13 +35,13 @@ stop_server() { kill $pid; wait $pid 2>/dev/null || true; }
 # ns on CPU, ns runnable but waiting for a CPU, wake-ups): on a shared host
 # the waiting time is latency no code change removes.
 sched() { for t in /proc/$pid/task/*; do
-    [[ $(cat "$t/comm") == shard-* ]] && cat "$t/schedstat"; done | awk '{r+=$1; w+=$2; n+=$3} END {print r, w, n}'; }
+    if [[ $(cat "$t/comm") == shard-* ]]; then cat "$t/schedstat"; fi; done | awk '{r+=$1; w+=$2; n+=$3} END {printf "%d %d %d\n", r, w, n}'; }
 rss_kb() { awk '/VmRSS/{print $2}' /proc/$pid/status; }
 lgrun() { # json, extra args…
   local json=$1; shift
   local s0; s0=$(sched)
   $lg run --endpoint $ep --cpu-offset 1 --quiet --warmup 0 --duration "$secs" --skip-load \
-    --mix put=100 --record-count $keys --field-count 1 --value-size 1000 --json "$json" "$@" \
+    --mix put=100 --distribution uniform --record-count $keys --field-count 1 --value-size 1000 --json "$json" "$@" \
     </dev/null >/dev/null 2>>"$out/loadgen.err" || true   # exit 3 (missed target) still writes the JSON
   echo "$s0 $(sched)" > "${json%.json}.sched"
 }

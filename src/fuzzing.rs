@@ -130,6 +130,7 @@ async fn new_shard() -> Rc<Shard> {
             ttl_deletes_per_second_max: 100_000,
             backup_cut_wait: std::time::Duration::from_secs(1),
             backup_chunk_bytes: 1 << 20,
+            backup_copy_bytes_per_s: 0,
             backup_operations_max: 10,
             encrypted_at_rest: false,
             transfer_operations_max: 10,

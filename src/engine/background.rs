@@ -91,11 +91,12 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     let mut writer =
         TableWriter::create(&*shared.fs, id, shared.config.master_key.as_deref()).await?;
     let mut written = 0usize;
-    for (key, value) in mem.entries() {
+    for entry in mem.entries() {
+        let key = entry.key();
         if hidden.iter().any(|p| key.starts_with(p)) {
             continue;
         }
-        writer.add(&key, value.as_deref()).await?;
+        writer.add(key, entry.value().as_deref()).await?;
         written += 1;
         if written.is_multiple_of(YIELD_EVERY_ENTRIES) {
             dma::yield_if_needed().await;

@@ -64,6 +64,19 @@ impl Memtable {
         self.map.len()
     }
 
+    /// A frozen copy of everything here, as of `max_seq` (a snapshot of a
+    /// small active memtable: cheaper than freezing it, which would hand
+    /// the flusher a tiny table and compaction a rewrite of what it
+    /// overlaps).
+    pub fn frozen_copy(&self, max_seq: u64) -> Memtable {
+        let copy = Memtable::new(self.first_segment);
+        for entry in self.map.iter() {
+            copy.insert(entry.key().clone(), entry.value().clone());
+        }
+        copy.freeze(max_seq);
+        copy
+    }
+
     /// Freezes at `max_seq` (the last sequence number assigned so far).
     pub fn freeze(&self, max_seq: u64) {
         self.max_seq.set(max_seq);
@@ -90,11 +103,13 @@ impl Memtable {
         entry.map(|e| (e.key().clone(), e.value().clone()))
     }
 
-    /// All entries in key order (for flushing).
-    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
-        self.map
-            .iter()
-            .map(|e| (e.key().clone(), e.value().clone()))
+    /// Every entry in key order, borrowed (a flush copies each once, into
+    /// its block, instead of cloning the whole memtable first).
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<Item = crossbeam_skiplist::map::Entry<'_, Vec<u8>, Option<Vec<u8>>>> + '_
+    {
+        self.map.iter()
     }
 
     /// Exact live entries and bytes under `prefix` here (tombstones skipped).

@@ -1,8 +1,13 @@
 //! Point-in-time snapshots of a store: what backups read.
 //!
-//! [`LsmStore::snapshot`] freezes the active memtable (a rotation, no I/O:
-//! the flush it hands to the background task is the only foreground cost)
-//! and keeps the `Rc`s of the frozen memtables and the current version.
+//! [`LsmStore::snapshot`] copies the active memtable when it holds at most
+//! [`SNAPSHOT_COPY_BYTES_MAX`] (a bounded copy on the shard thread), else
+//! freezes it (a rotation, no I/O: the flush it hands to the background
+//! task is the foreground cost, and it is a full-sized flush), and keeps
+//! the `Rc`s of the frozen memtables and the current version. Freezing a
+//! small memtable would cost more than the copy: every backup or PITR base
+//! would add a tiny L0 table spanning the keyspace, and back-to-back
+//! backups would make compaction rewrite the levels below again and again.
 //! Frozen memtables and versions are immutable, so the snapshot sees
 //! exactly the writes applied before the call, whatever is written,
 //! flushed or compacted after it: a table file compaction deletes stays
@@ -20,6 +25,11 @@ use crate::engine::iter::{MergeIter, Range, Source};
 use crate::engine::memtable::Memtable;
 use crate::engine::store::{LsmStore, SCAN_YIELD_STEPS};
 use crate::engine::version::Version;
+
+/// Largest active memtable a snapshot copies instead of freezing (see the
+/// module doc): bounds the copy's time on the shard thread (about a
+/// millisecond) and the memory each live snapshot adds.
+pub const SNAPSHOT_COPY_BYTES_MAX: u64 = 4 << 20;
 
 /// An immutable view of a store as of one instant.
 pub struct Snapshot<F: Fs> {
@@ -39,9 +49,19 @@ impl<F: Fs> LsmStore<F> {
             return Err(EngineError::Closed);
         };
         let seq = wal.last_seq();
-        // Everything applied so far moves to an immutable memtable.
-        shared.rotate();
-        let memtables = shared.frozen.borrow().iter().rev().cloned().collect();
+        let active = shared.active.borrow().clone();
+        let mut memtables = Vec::new();
+        if active.bytes() <= SNAPSHOT_COPY_BYTES_MAX {
+            // Everything applied so far: a copy of the active memtable and
+            // the frozen ones.
+            if !active.is_empty() {
+                memtables.push(Rc::new(active.frozen_copy(seq)));
+            }
+        } else {
+            // Everything applied so far moves to an immutable memtable.
+            shared.rotate();
+        }
+        memtables.extend(shared.frozen.borrow().iter().rev().cloned());
         Ok(Snapshot {
             memtables,
             version: shared.current(),

@@ -122,6 +122,10 @@ pub enum RuntimeError {
         "{message} (process exiting so a supervisor restarts it; WAL recovery keeps every acknowledged write)"
     )]
     ShardPanicked { message: String },
+    /// A shard stopped with an error while the others served (or waited
+    /// for it to join the mesh).
+    #[error("{message}")]
+    ShardFailed { message: String },
     /// Shards that stopped with an error, in shard order.
     #[error("{}", failures.iter().map(|(id, e)| format!("shard {id}: {e}")).collect::<Vec<_>>().join("\n"))]
     ShardsFailed { failures: Vec<(u32, ShardFailure)> },

@@ -67,6 +67,8 @@ pub struct Health {
     stale_ms: u64,
     shards: Box<[Slot]>,
     panic: OnceLock<String>,
+    /// The first shard that stopped with an error while the others ran.
+    failure: OnceLock<String>,
 }
 
 /// One shard's figures, as the health report shows them.
@@ -94,6 +96,7 @@ impl Health {
             stale_ms,
             shards: (0..shards).map(|_| Slot::default()).collect(),
             panic: OnceLock::new(),
+            failure: OnceLock::new(),
         }
     }
 
@@ -140,6 +143,14 @@ impl Health {
             self.set_state(id, ShardState::Dead);
         }
         let _ = self.panic.set(message);
+    }
+
+    /// A shard stopped with an error (it could not open its store, join
+    /// the mesh, listen, …): as fatal as a panic, since the other shards
+    /// may wait for it forever (a peer that never joins the mesh).
+    pub fn record_failure(&self, shard: u32, message: String) {
+        self.set_state(shard, ShardState::Dead);
+        let _ = self.failure.set(format!("shard {shard}: {message}"));
     }
 
     pub fn panic_message(&self) -> Option<&str> {
@@ -265,6 +276,17 @@ pub fn supervise(
             }
             return Err(super::error::RuntimeError::ShardPanicked {
                 message: message.to_string(),
+            });
+        }
+        if let Some(message) = health.failure.get() {
+            tracing::error!("a shard failed; stopping every shard and exiting: {message}");
+            shutdown.store(true, Ordering::SeqCst);
+            let deadline = Instant::now() + grace;
+            while !health.all_down() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            return Err(super::error::RuntimeError::ShardFailed {
+                message: message.clone(),
             });
         }
         if health.all_down() {

@@ -197,6 +197,7 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
             .name(&format!("shard-{id}"))
             .io_memory(config.io_memory_bytes)
             .spin_before_park(Duration::from_micros(config.spin_before_park_us))
+            .preempt_timer(Duration::from_micros(config.preempt_timer_us.max(100)))
             .spawn(move || async move {
                 // Marks the shard stopped, or dead if this future unwinds.
                 let _guard = health::ShardGuard {
@@ -215,8 +216,9 @@ pub fn run(config: Config) -> Result<(), RuntimeError> {
                     certificates,
                 )
                 .await;
-                if result.is_err() {
+                if let Err(error) = &result {
                     shutdown.store(true, Ordering::SeqCst);
+                    health.record_failure(id, error.to_string());
                 }
                 result
             })
@@ -334,6 +336,7 @@ async fn shard_main(
             ttl_deletes_per_second_max: config.ttl_deletes_per_second_max,
             backup_cut_wait: Duration::from_millis(config.backup_cut_wait_ms),
             backup_chunk_bytes: config.backup_chunk_bytes.max(4096),
+            backup_copy_bytes_per_s: config.backup_copy_bytes_per_s,
             backup_operations_max: config.backup_operations_max,
             pitr: crate::api::shard::PitrSettings {
                 base_interval_ms: config.pitr_base_interval_ms.max(1),

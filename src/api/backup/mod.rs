@@ -120,6 +120,7 @@ async fn write_file(
         crc32c: 0,
         snapshot_seq: snapshot.seq,
     };
+    let pace = Pace::start(shard.settings.backup_copy_bytes_per_s);
     let mut after: Option<Vec<u8>> = None;
     loop {
         let lower = match &after {
@@ -136,11 +137,43 @@ async fn write_file(
         }
         if out.len() >= chunk {
             flush_chunk(shard, path, &mut out, &mut info).await?;
+            // Synced chunk by chunk: the page cache never holds a whole
+            // table's worth of dirty pages for one writeback burst.
+            files(shard, FileJob::Sync { path: path.into() }).await?;
+            pace.wait(shard, info.bytes).await;
         }
     }
     flush_chunk(shard, path, &mut out, &mut info).await?;
     files(shard, FileJob::Sync { path: path.into() }).await?;
     Ok(info)
+}
+
+/// Spreads a copy over time (`backup_copy_bytes_per_s`): once `bytes` are
+/// written it waits until `bytes / rate` seconds have passed since the
+/// start, so a backup takes disk bandwidth and shard time from requests at
+/// a bounded rate rather than all at once.
+struct Pace {
+    started: std::time::Instant,
+    bytes_per_s: u64,
+}
+
+impl Pace {
+    fn start(bytes_per_s: u64) -> Pace {
+        Pace {
+            started: std::time::Instant::now(),
+            bytes_per_s,
+        }
+    }
+
+    async fn wait(&self, shard: &Shard, bytes: u64) {
+        if self.bytes_per_s == 0 {
+            return;
+        }
+        let due = std::time::Duration::from_secs_f64(bytes as f64 / self.bytes_per_s as f64);
+        if let Some(ahead) = due.checked_sub(self.started.elapsed()) {
+            shard.services.sleep(ahead).await;
+        }
+    }
 }
 
 async fn flush_chunk(

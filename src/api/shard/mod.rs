@@ -104,6 +104,9 @@ pub struct ApiSettings {
     pub backup_cut_wait: std::time::Duration,
     /// Bytes per backup file job (`backup_chunk_bytes`).
     pub backup_chunk_bytes: usize,
+    /// Most bytes per second a backup copy writes (`backup_copy_bytes_per_s`,
+    /// 0 unpaced).
+    pub backup_copy_bytes_per_s: u64,
     /// Backup creations and restores at once (`backup_operations_max`).
     pub backup_operations_max: usize,
     /// Whether the server seals its data at rest (`encryption_key_file`):

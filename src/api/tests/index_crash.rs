@@ -116,6 +116,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 ttl_deletes_per_second_max: 100_000,
                 backup_cut_wait: std::time::Duration::from_secs(1),
                 backup_chunk_bytes: 1 << 20,
+                backup_copy_bytes_per_s: 0,
                 backup_operations_max: 10,
                 encrypted_at_rest: false,
                 transfer_operations_max: 10,
