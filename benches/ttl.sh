@@ -8,11 +8,13 @@
 #     duration (from /dynacore/metrics `ttl_deleted_total`);
 #  3. idle again, after the backlog is gone (a second baseline).
 # Reports p99 busy ÷ idle per operation and the expiry rate.
-#   benches/ttl.sh [seconds=10] [items=40000] [deletes_per_s=1000] [rate=2000] [shards=1]
+#   benches/ttl.sh [seconds=10] [items=40000] [deletes_per_s=1000] [rate=2000] [shards=1] [idle_backoff=8]
+# idle_backoff is `ttl_idle_backoff_max` (1: every pass ttl_scan_interval_ms
+# apart even with nothing to expire, as before the back-off existed).
 # Build first: cargo build --release --workspace. Output: target/ttl-bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10}; items=${2:-40000}; per_s=${3:-1000}; rate=${4:-2000}; shards=${5:-1}
+secs=${1:-10}; items=${2:-40000}; per_s=${3:-1000}; rate=${4:-2000}; shards=${5:-1}; backoff=${6:-8}
 lg=target/release/dynacore-loadgen; server=target/release/dynacore
 out=target/ttl-bench; data=target/ttl-bench-data
 rm -rf "$out" "$data"; mkdir -p "$out"
@@ -21,6 +23,7 @@ cat > "$out/config.toml" <<TOML
 ttl_scan_interval_ms = 200
 ttl_deletes_per_second_max = $per_s
 ttl_change_interval_ms = 0
+ttl_idle_backoff_max = $backoff
 TOML
 call() { # operation json
   curl -s -X POST "$endpoint/" -H "Content-Type: application/x-amz-json-1.0" \
@@ -75,13 +78,13 @@ t2=$(date +%s.%N); total=$(metric ttl_deleted_total)
 fg idle2
 echo "RSS at the end: $(grep VmRSS /proc/$pid/status | awk '{print $2, $3}')" >&2
 
-python3 - "$out" "$before" "$after" "$t0" "$t1" "$total" "$t2" "$items" "$per_s" "$rate" "$shards" "$backlog" <<'PY'
+python3 - "$out" "$before" "$after" "$t0" "$t1" "$total" "$t2" "$items" "$per_s" "$rate" "$shards" "$backlog" "$backoff" <<'PY'
 import json, sys, os
 out = sys.argv[1]
 before, after, t0, t1, total, t2 = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
 items, per_s, rate, shards, backlog = sys.argv[8], sys.argv[9], sys.argv[10], sys.argv[11], sys.argv[12]
 runs = {l: json.load(open(os.path.join(out, f"{l}.json"))) for l in ("idle", "busy", "idle2")}
-print(f"shards={shards} items={items} ttl_deletes_per_second_max={per_s} foreground={rate}/s get=50,put=50")
+print(f"shards={shards} items={items} ttl_deletes_per_second_max={per_s} ttl_idle_backoff_max={sys.argv[13]} foreground={rate}/s get=50,put=50")
 print(f"expiry during the busy run: {after - before} items in {t1 - t0:.1f} s = {(after - before) / (t1 - t0):,.0f} items/s "
       f"(backlog at its end {backlog}); all {total} gone {t2 - t0:.1f} s after enabling = {total / (t2 - t0):,.0f} items/s")
 print("| run | ops/s | GetItem p50 / p99 ms | PutItem p50 / p99 ms | errors |")
@@ -94,5 +97,7 @@ for label, d in runs.items():
     print(f"| {label} | {d['throughput_ops_per_s']:,.0f} | {g[0]:.2f} / {g[1]:.2f} | {p[0]:.2f} / {p[1]:.2f} | {d['errors']} |")
 base = [op(runs["idle"], o)[1] for o in ("get", "put")]
 busy = [op(runs["busy"], o)[1] for o in ("get", "put")]
+after = [op(runs["idle2"], o)[1] for o in ("get", "put")]
 print(f"p99 busy / idle: GetItem {busy[0] / max(base[0], 1e-9):.2f}x, PutItem {busy[1] / max(base[1], 1e-9):.2f}x")
+print(f"p99 after the backlog (idle2) / idle: GetItem {after[0] / max(base[0], 1e-9):.2f}x, PutItem {after[1] / max(base[1], 1e-9):.2f}x")
 PY

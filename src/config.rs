@@ -219,6 +219,15 @@ pub struct Config {
     /// shard's write path expiry may take from client requests; a larger
     /// backlog just takes longer (`ttl_backlog_items`). Default 1000.
     pub ttl_deletes_per_second_max: u64,
+    /// A TTL pass that finds nothing expired doubles the pause before the
+    /// next one, up to this multiple of `ttl_scan_interval_ms`; a pass that
+    /// finds something goes back to the plain interval. After a mass
+    /// expiry the tables are full of tombstones until compaction drops
+    /// them, and every pass walks them all: backing off stops the expirer
+    /// from re-walking them every interval while there is nothing to do,
+    /// at the price of an item expiring in a quiet table being deleted up
+    /// to this many intervals late. Default 8; 1 turns the back-off off.
+    pub ttl_idle_backoff_max: u32,
     /// The credentials file (`--credentials`): access keys, secrets and
     /// policies (format in `auth::credentials`). Reloaded on SIGHUP. Without
     /// it the server accepts any well-formed SigV4 header, and only when
@@ -397,6 +406,7 @@ impl Default for Config {
             ttl_change_interval_ms: 3_600_000,
             ttl_scan_interval_ms: 60_000,
             ttl_deletes_per_second_max: 1000,
+            ttl_idle_backoff_max: 8,
             credentials_file: None,
             insecure_no_auth: false,
             signing_keys_max: 1024,

@@ -128,6 +128,7 @@ async fn new_shard() -> Rc<Shard> {
             ttl_change_interval_ms: 0,
             ttl_scan_interval: std::time::Duration::from_millis(100),
             ttl_deletes_per_second_max: 100_000,
+            ttl_idle_backoff_max: 8,
             backup_cut_wait: std::time::Duration::from_secs(1),
             backup_chunk_bytes: 1 << 20,
             backup_copy_bytes_per_s: 0,

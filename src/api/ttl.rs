@@ -18,7 +18,12 @@
 //! The task runs in the background task queue (`background_shares`),
 //! yields between pages, and paces its deletions to at most
 //! `ttl_deletes_per_second_max`, so client requests keep the shard; a
-//! backlog just takes longer. Passes start `ttl_scan_interval_ms` apart.
+//! backlog just takes longer. Passes start `ttl_scan_interval_ms` apart;
+//! after a pass that found nothing expired the pause doubles, up to
+//! `ttl_idle_backoff_max` intervals ([`idle_pause`]): a mass expiry leaves
+//! the tables full of tombstones until compaction drops them, and each
+//! pass walks them all, so an idle expirer re-walking them every interval
+//! only takes the shard from client requests.
 //! Until the expirer reaches it, an expired item is an ordinary item:
 //! reads, queries and scans return it, as on DynamoDB.
 
@@ -80,14 +85,36 @@ pub fn start(shard: &Rc<Shard>) {
     shard.services.spawn_background(Box::pin(task));
 }
 
+/// The pause before the next pass after `idle_passes` passes in a row
+/// that found nothing expired: the interval, doubled per idle pass, at
+/// most `backoff_max` intervals.
+pub fn idle_pause(interval: Duration, idle_passes: u32, backoff_max: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(idle_passes.min(31))
+        .unwrap_or(u32::MAX)
+        .min(backoff_max.max(1));
+    interval.saturating_mul(factor)
+}
+
 async fn run(shard: Rc<Shard>) {
     let mut pacer = Pacer::new(shard.settings.ttl_deletes_per_second_max);
+    let mut idle_passes = 0u32;
     loop {
-        shard.services.sleep(shard.settings.ttl_scan_interval).await;
+        let pause = idle_pause(
+            shard.settings.ttl_scan_interval,
+            idle_passes,
+            shard.settings.ttl_idle_backoff_max,
+        );
+        shard.services.sleep(pause).await;
         match pass(&shard, &mut pacer).await {
-            Ok(()) => {
+            Ok(found) => {
                 ExpiryCounters::add(&shard.expiry.scan_passes_total, 1);
                 shard.expiry.last_scan_ms.set(now_ms());
+                idle_passes = if found == 0 {
+                    idle_passes.saturating_add(1)
+                } else {
+                    0
+                };
             }
             Err(e) => {
                 tracing::warn!(shard = shard.id, error = %e, "TTL pass failed; retrying");
@@ -98,8 +125,9 @@ async fn run(shard: Rc<Shard>) {
     }
 }
 
-/// One pass over every TTL-enabled table's items on this shard.
-async fn pass(shard: &Rc<Shard>, pacer: &mut Pacer) -> Result<(), ApiError> {
+/// One pass over every TTL-enabled table's items on this shard; returns
+/// how many expired items it found.
+async fn pass(shard: &Rc<Shard>, pacer: &mut Pacer) -> Result<u64, ApiError> {
     let catalog = shard.catalog();
     let tables: Vec<(u32, String)> = catalog
         .tables
@@ -108,10 +136,11 @@ async fn pass(shard: &Rc<Shard>, pacer: &mut Pacer) -> Result<(), ApiError> {
         .filter_map(|t| Some((t.id, t.ttl.expiring_attribute()?.to_string())))
         .collect();
     drop(catalog);
+    let mut found = 0u64;
     for (table_id, attribute) in tables {
-        walk(shard, table_id, &attribute, pacer).await?;
+        found += walk(shard, table_id, &attribute, pacer).await?;
     }
-    Ok(())
+    Ok(found)
 }
 
 /// The attribute `table_id` expires on now, if it still does.
@@ -129,14 +158,15 @@ async fn walk(
     table_id: u32,
     attribute: &str,
     pacer: &mut Pacer,
-) -> Result<(), ApiError> {
+) -> Result<u64, ApiError> {
     let prefix = table_prefix(table_id);
+    let mut found = 0u64;
     let upper = prefix_end(&prefix);
     let mut lower = Bound::Included(prefix.to_vec());
     loop {
         // Disabled, deleted, or on another attribute since: stop.
         if expiring(shard, table_id).as_deref() != Some(attribute) {
-            return Ok(());
+            return Ok(found);
         }
         let (page, resume) = shard
             .store
@@ -154,7 +184,7 @@ async fn walk(
         let next = match (resume, page.last()) {
             (Some(key), _) => key,
             (None, Some((last, _))) => last.clone(),
-            (None, None) => return Ok(()),
+            (None, None) => return Ok(found),
         };
         lower = Bound::Excluded(next);
         let now = now_secs();
@@ -167,6 +197,7 @@ async fn walk(
             })
             .map(|(key, _)| key)
             .collect();
+        found += expired.len() as u64;
         ExpiryCounters::add(&shard.expiry.backlog_items, expired.len() as u64);
         for batch in expired.chunks(DELETE_BATCH_ITEMS) {
             pacer.wait(shard, batch.len() as u64).await;
@@ -286,6 +317,19 @@ mod tests {
             BaseWrite::blind(b"k".to_vec(), None).origin,
             WriteOrigin::Client
         );
+    }
+
+    #[test]
+    fn idle_passes_back_off_to_a_bound() {
+        let interval = Duration::from_millis(100);
+        let pauses: Vec<u128> = (0..6)
+            .map(|idle| idle_pause(interval, idle, 8).as_millis())
+            .collect();
+        assert_eq!(pauses, vec![100, 200, 400, 800, 800, 800]);
+        assert_eq!(idle_pause(interval, 40, 8), interval * 8);
+        // 1 (or 0) turns it off.
+        assert_eq!(idle_pause(interval, 5, 1), interval);
+        assert_eq!(idle_pause(interval, 5, 0), interval);
     }
 
     #[test]

@@ -547,6 +547,16 @@ pub struct Catalog {
     pub version: u64,
     pub next_table_id: u32,
     pub tables: BTreeMap<String, Arc<TableDef>>,
+    /// Tables deleted while one of their streams was still readable, oldest
+    /// deletion first: a deleted table's stream stays listed, DISABLED, for
+    /// the stream retention after the deletion, as on DynamoDB. Only the
+    /// streams API looks here ([`Catalog::stream_table_by_id`],
+    /// [`Catalog::stream_tables_named`]); entries whose streams are all
+    /// past retention are pruned by the next DeleteTable or stream change,
+    /// so the list holds at most the deletions of one retention period
+    /// (plus those since the last such change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_streams: Vec<Arc<TableDef>>,
 }
 
 impl Catalog {
@@ -556,6 +566,28 @@ impl Catalog {
 
     pub fn table_by_id(&self, id: u32) -> Option<&Arc<TableDef>> {
         self.tables.values().find(|t| t.id == id)
+    }
+
+    /// The table, live or deleted with a stream still kept, whose streams
+    /// carry table id `id` (ids are never reused: at most one).
+    pub fn stream_table_by_id(&self, id: u32) -> Option<&Arc<TableDef>> {
+        self.table_by_id(id)
+            .or_else(|| self.deleted_streams.iter().find(|t| t.id == id))
+    }
+
+    /// The live table named `name`, then the deleted ones of that name,
+    /// newest first: every table whose streams a StreamArn with this table
+    /// name may name (the label tells them apart).
+    pub fn stream_tables_named<'c, 'n>(
+        &'c self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'c Arc<TableDef>> + use<'c, 'n> {
+        self.tables.get(name).into_iter().chain(
+            self.deleted_streams
+                .iter()
+                .rev()
+                .filter(move |t| t.name == name),
+        )
     }
 
     /// The table and index an index id belongs to.
@@ -655,9 +687,13 @@ pub enum CatalogCommand {
     Create(TableDef),
     /// `staged`: the table turns DELETING and is removed by a follow-up
     /// [`CatalogCommand::DeleteFinish`]; else it goes at once.
+    /// The table's enabled stream is disabled at `now_ms` and the table's
+    /// streams stay readable for `stream_retention_ms` after it.
     Delete {
         name: String,
         staged: bool,
+        now_ms: u64,
+        stream_retention_ms: u64,
     },
     /// A CREATING table (of this id) becomes ACTIVE.
     TableActive {

@@ -106,7 +106,12 @@ impl Catalog {
                 throughput,
             } => next.update_index(table, &index, throughput),
             CatalogCommand::IndexActive { table, index_id } => next.index_active(table, index_id),
-            CatalogCommand::Delete { name, staged } => next.delete(&name, staged),
+            CatalogCommand::Delete {
+                name,
+                staged,
+                now_ms,
+                stream_retention_ms,
+            } => next.delete(&name, staged, now_ms, stream_retention_ms),
             CatalogCommand::TableActive { name, id } => next.table_active(&name, id),
             CatalogCommand::DeleteFinish { name, id } => next.delete_finish(&name, id),
             CatalogCommand::Update {
@@ -187,6 +192,11 @@ impl Catalog {
         def.id = self.take_id();
         for index in &mut def.indexes {
             index.id = self.take_id();
+        }
+        if let Some(latest) = self.latest_stream_label(&def.name) {
+            for stream in &mut def.streams {
+                stream.label_ms = stream.label_ms.max(latest.saturating_add(1));
+            }
         }
         let transition = self.install(def, vec![]);
         Ok(match follow_up(&transition.table) {
@@ -419,7 +429,15 @@ impl Catalog {
 
     /// DynamoDB's order: deletion protection, then the table's state (a
     /// table already DELETING is no error: the reply describes it again).
-    fn delete(self, name: &str, staged: bool) -> Result<Transition, CatalogError> {
+    /// The enabled stream is disabled now (no record comes after the
+    /// DeleteTable), and stays readable for the retention.
+    fn delete(
+        mut self,
+        name: &str,
+        staged: bool,
+        now_ms: u64,
+        retention_ms: u64,
+    ) -> Result<Transition, CatalogError> {
         let current = self
             .tables
             .get(name)
@@ -431,8 +449,18 @@ impl Catalog {
         match current.status {
             TableStatus::Creating => Err(CatalogError::TableBeingCreated(current.name.clone())),
             TableStatus::Deleting => Ok(Transition::unchanged(current)),
-            TableStatus::Active if staged => {
+            TableStatus::Active => {
+                self.prune_deleted_streams(now_ms, retention_ms);
                 let mut def = (*current).clone();
+                if let Some(stream) = def.streams.last_mut()
+                    && stream.disabled_ms.is_none()
+                {
+                    stream.disabled_ms = Some(now_ms);
+                }
+                if !staged {
+                    self.tables.insert(def.name.clone(), Arc::new(def));
+                    return self.remove(name);
+                }
                 def.status = TableStatus::Deleting;
                 let transition = self.install(def, vec![]);
                 let then = follow_up(&transition.table);
@@ -441,7 +469,6 @@ impl Catalog {
                     None => transition,
                 })
             }
-            TableStatus::Active => self.remove(name),
         }
     }
 
@@ -453,7 +480,12 @@ impl Catalog {
         }
     }
 
-    /// Removes a table; its data and its indexes' go after install.
+    /// Removes a table; its data and its indexes' go after install. Its
+    /// streams (disabled by the DeleteTable) move to `deleted_streams`:
+    /// their records are under the streams' system prefix, not the
+    /// table's, so dropping the table's data leaves them. A stream still
+    /// enabled here (a DELETING table of a catalog written before deleted
+    /// tables kept their streams) has no disable time and is not kept.
     fn remove(mut self, name: &str) -> Result<Transition, CatalogError> {
         let def = self
             .tables
@@ -461,16 +493,45 @@ impl Catalog {
             .ok_or_else(|| CatalogError::TableNotFound(name.to_string()))?;
         let mut ids = vec![def.id];
         ids.extend(def.indexes.iter().map(|i| i.id));
+        let mut kept = (*def).clone();
+        kept.streams.retain(|s| s.disabled_ms.is_some());
+        if !kept.streams.is_empty() {
+            // Only the key schema and the streams are read from here.
+            kept.indexes.clear();
+            kept.tags.clear();
+            self.deleted_streams.push(Arc::new(kept));
+        }
         Ok(Transition::change(self, def, ids))
+    }
+
+    /// Forgets deleted tables' streams disabled `retention_ms` or more
+    /// before `now_ms` (their records are trimmed), and the tables left
+    /// with none.
+    fn prune_deleted_streams(&mut self, now_ms: u64, retention_ms: u64) {
+        let readable = |s: &super::StreamDef| {
+            s.disabled_ms
+                .is_none_or(|d| d.saturating_add(retention_ms) > now_ms)
+        };
+        self.deleted_streams
+            .retain(|t| t.streams.iter().any(readable));
+    }
+
+    /// The newest stream label any table named `name` (live or deleted)
+    /// has: a new stream of that name takes a later one, so its ARN is
+    /// new even if the clock has not moved on (or stepped back).
+    fn latest_stream_label(&self, name: &str) -> Option<u64> {
+        self.stream_tables_named(name)
+            .flat_map(|t| t.streams.iter().map(|s| s.label_ms))
+            .max()
     }
 
     /// Enables or disables a table's stream. An enabled stream is never
     /// enabled again, nor a disabled one disabled (DynamoDB's errors);
     /// disabled streams past their retention are dropped from the list.
     fn stream(
-        self,
+        mut self,
         name: &str,
-        change: StreamChange,
+        mut change: StreamChange,
         retention_ms: u64,
     ) -> Result<Transition, CatalogError> {
         let mut def = self.active_copy(name)?;
@@ -479,6 +540,12 @@ impl Catalog {
             StreamChange::Enable(stream) => stream.label_ms,
             StreamChange::Disable { now_ms } => *now_ms,
         };
+        self.prune_deleted_streams(now_ms, retention_ms);
+        if let StreamChange::Enable(stream) = &mut change
+            && let Some(latest) = self.latest_stream_label(name)
+        {
+            stream.label_ms = stream.label_ms.max(latest.saturating_add(1));
+        }
         def.streams.retain(|s| {
             s.disabled_ms
                 .is_none_or(|d| d.saturating_add(retention_ms) > now_ms)
@@ -592,6 +659,8 @@ mod tests {
                 CatalogCommand::Delete {
                     name: "a".into(),
                     staged: false,
+                    now_ms: 1_000,
+                    stream_retention_ms: 500,
                 },
                 2500,
             )
@@ -602,6 +671,8 @@ mod tests {
             CatalogCommand::Delete {
                 name: "b".into(),
                 staged: false,
+                now_ms: 1_000,
+                stream_retention_ms: 500,
             },
             2500,
         );
@@ -626,6 +697,8 @@ mod tests {
             CatalogCommand::Delete {
                 name: "a".into(),
                 staged: true,
+                now_ms: 1_000,
+                stream_retention_ms: 500,
             },
         );
         assert!(matches!(busy, Err(CatalogError::TableBeingCreated(_))));
@@ -639,6 +712,8 @@ mod tests {
             CatalogCommand::Delete {
                 name: "a".into(),
                 staged: true,
+                now_ms: 1_000,
+                stream_retention_ms: 500,
             },
         )
         .expect("delete");
@@ -652,6 +727,8 @@ mod tests {
             CatalogCommand::Delete {
                 name: "a".into(),
                 staged: true,
+                now_ms: 1_000,
+                stream_retention_ms: 500,
             },
         )
         .expect("again");
@@ -674,6 +751,8 @@ mod tests {
             CatalogCommand::Delete {
                 name: "a".into(),
                 staged: false,
+                now_ms: 1_000,
+                stream_retention_ms: 500,
             },
         );
         assert!(matches!(refused, Err(CatalogError::DeletionProtected)));
@@ -793,5 +872,80 @@ mod tests {
             c
         });
         assert!(matches!(missing, Err(CatalogError::TableNotFound(_))));
+    }
+
+    fn streamed(name: &str, label_ms: u64) -> TableDef {
+        let mut def = table(name);
+        def.streams.push(crate::catalog::StreamDef {
+            label_ms,
+            view_type: crate::catalog::StreamViewType::KeysOnly,
+            rollover_ms: 10,
+            disabled_ms: None,
+            iterator_key: [1; 16],
+        });
+        def
+    }
+
+    fn delete_at(catalog: &Catalog, name: &str, staged: bool, now_ms: u64) -> Transition {
+        apply(
+            catalog,
+            CatalogCommand::Delete {
+                name: name.into(),
+                staged,
+                now_ms,
+                stream_retention_ms: 500,
+            },
+        )
+        .expect("delete")
+    }
+
+    #[test]
+    fn a_deleted_tables_streams_stay_for_the_retention() {
+        let created = apply(
+            &Catalog::default(),
+            CatalogCommand::Create(streamed("a", 100)),
+        )
+        .expect("create")
+        .next
+        .expect("a change");
+        // Dropped at once: the stream is disabled now and kept.
+        let deleted = delete_at(&created, "a", false, 1_000);
+        assert_eq!(deleted.dropped, vec![1]);
+        let next = deleted.next.expect("a change");
+        assert!(next.tables.is_empty());
+        assert_eq!(next.deleted_streams.len(), 1);
+        let kept = next.stream_table_by_id(1).expect("kept");
+        assert_eq!(kept.streams[0].disabled_ms, Some(1_000));
+        assert_eq!(next.stream_tables_named("a").count(), 1);
+        // A new table of the same name: a later label even if the clock
+        // says otherwise, so a new ARN.
+        let next = apply(&next, CatalogCommand::Create(streamed("a", 50)))
+            .expect("create again")
+            .next
+            .expect("a change");
+        let fresh = next.table("a").expect("the new table");
+        assert_eq!(fresh.streams[0].label_ms, 101);
+        let labels: Vec<u64> = next
+            .stream_tables_named("a")
+            .map(|t| t.streams[0].label_ms)
+            .collect();
+        assert_eq!(labels, vec![101, 100], "live first, then deleted");
+        // Staged: DELETING disables the stream at once, the finish keeps it;
+        // the first deleted stream is past its retention at 2,000: pruned.
+        let deleting = delete_at(&next, "a", true, 2_000);
+        let then = deleting.then.expect("a follow-up");
+        let next = deleting.next.expect("a change");
+        assert_eq!(
+            next.table("a").expect("deleting").streams[0].disabled_ms,
+            Some(2_000)
+        );
+        assert!(next.deleted_streams.is_empty(), "past retention: pruned");
+        let next = apply(&next, then).expect("finish").next.expect("a change");
+        assert!(next.tables.is_empty());
+        let kept: Vec<u32> = next.stream_tables_named("a").map(|t| t.id).collect();
+        assert_eq!(kept, vec![2]);
+        // Round-trips through catalog.json.
+        let bytes = next.to_bytes().expect("serialize");
+        assert_eq!(Catalog::from_bytes(&bytes).expect("parse"), next);
     }
 }

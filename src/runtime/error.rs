@@ -118,6 +118,9 @@ pub enum RuntimeError {
     /// Prepared transactions or decisions could not be recovered.
     #[error("cannot recover the transactions of shard {shard}: {reason}")]
     TransactionsOpen { shard: u32, reason: String },
+    /// The streams' trim horizons could not be read.
+    #[error("cannot read the stream trim horizons of shard {shard}: {reason}")]
+    StreamsOpen { shard: u32, reason: String },
     #[error(
         "{message} (process exiting so a supervisor restarts it; WAL recovery keeps every acknowledged write)"
     )]

@@ -334,6 +334,7 @@ async fn shard_main(
             ttl_change_interval_ms: config.ttl_change_interval_ms,
             ttl_scan_interval: Duration::from_millis(config.ttl_scan_interval_ms),
             ttl_deletes_per_second_max: config.ttl_deletes_per_second_max,
+            ttl_idle_backoff_max: config.ttl_idle_backoff_max,
             backup_cut_wait: Duration::from_millis(config.backup_cut_wait_ms),
             backup_chunk_bytes: config.backup_chunk_bytes.max(4096),
             backup_copy_bytes_per_s: config.backup_copy_bytes_per_s,
@@ -402,7 +403,14 @@ async fn shard_main(
             shard: id,
             reason: e.to_string(),
         })?;
-    // Stream records past their retention are trimmed in the background.
+    // Trim horizons are known before a stream read is served; records
+    // past their retention are trimmed in the background.
+    crate::api::streams::trim::open(&shard)
+        .await
+        .map_err(|e| RuntimeError::StreamsOpen {
+            shard: id,
+            reason: e.message,
+        })?;
     crate::api::streams::trim::start(&shard);
     // Peers are served only once this shard's recovery is done (none of
     // it waits on a peer): no request meets an item whose prepared

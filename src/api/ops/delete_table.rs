@@ -28,6 +28,8 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         CatalogCommand::Delete {
             name: name.to_string(),
             staged: !shard.settings.table_status_transition.is_zero(),
+            now_ms: crate::api::shard::outbox::now_ms(),
+            stream_retention_ms: shard.settings.streams.retention_ms,
         },
     )
     .await?;

@@ -120,6 +120,8 @@ pub struct ApiSettings {
     pub ttl_scan_interval: std::time::Duration,
     /// Most TTL deletions per second on one shard.
     pub ttl_deletes_per_second_max: u64,
+    /// Most multiple of `ttl_scan_interval` quiet passes back off to.
+    pub ttl_idle_backoff_max: u32,
     pub streams: StreamSettings,
     pub pitr: PitrSettings,
 }

@@ -24,9 +24,10 @@ pub type Position = (u64, u16);
 #[derive(Default)]
 pub struct StreamShards {
     open_epochs: RefCell<HashMap<StreamKey, u32>>,
-    /// Per stream: (epoch, position) of the last record trimmed here since
-    /// start (a restart forgets it: reads then start at the oldest record
-    /// left, and nothing is reported trimmed).
+    /// Per stream: (epoch, position) of the last record trimmed here. A
+    /// copy of the horizons in the store (`api::streams::trim` writes each
+    /// in the batch of its deletions and loads them all at start-up), so
+    /// TrimmedDataAccessException answers the same after a restart.
     trimmed: RefCell<HashMap<StreamKey, (u32, Position)>>,
     pub records_written: Cell<u64>,
     pub records_trimmed: Cell<u64>,
@@ -43,11 +44,33 @@ impl StreamShards {
         *epoch
     }
 
+    /// The horizon recorded for `key`, if any.
+    pub fn horizon(&self, key: StreamKey) -> Option<(u32, Position)> {
+        self.trimmed.borrow().get(&key).copied()
+    }
+
+    /// A horizon loaded from the store at start-up.
+    pub fn load_horizon(&self, key: StreamKey, epoch: u32, position: Position) {
+        let mut trimmed = self.trimmed.borrow_mut();
+        let entry = trimmed.entry(key).or_insert((epoch, position));
+        *entry = (*entry).max((epoch, position));
+    }
+
+    /// A stream gone from the catalog: its horizon is no longer asked for.
+    pub fn forget(&self, key: StreamKey) {
+        self.trimmed.borrow_mut().remove(&key);
+    }
+
     /// Records a trim up to (epoch, position) inclusive.
     pub fn trimmed_through(&self, key: StreamKey, epoch: u32, position: Position, count: u64) {
         let mut trimmed = self.trimmed.borrow_mut();
         let entry = trimmed.entry(key).or_insert((epoch, position));
         *entry = (*entry).max((epoch, position));
+        drop(trimmed);
+        self.count_trimmed(count);
+    }
+
+    pub fn count_trimmed(&self, count: u64) {
         self.records_trimmed
             .set(self.records_trimmed.get().saturating_add(count));
     }

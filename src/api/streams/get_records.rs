@@ -48,7 +48,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     let unverified = peek(token).ok_or_else(invalid)?;
     let catalog = shard.catalog();
     let claimed = unverified.claimed.stream;
-    let table = catalog.table_by_id(claimed.0).ok_or_else(|| {
+    let table = catalog.stream_table_by_id(claimed.0).ok_or_else(|| {
         ApiError::resource_not_found_message("Requested resource not found: Stream not found")
     })?;
     let stream = table.stream(claimed.1).ok_or_else(|| {

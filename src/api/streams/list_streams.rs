@@ -1,6 +1,7 @@
 //! ListStreams: every stream still readable (enabled, or disabled less
-//! than the retention ago), by table name then creation, optionally of one
-//! table; paged by ExclusiveStartStreamArn / LastEvaluatedStreamArn.
+//! than the retention ago — also a deleted table's, disabled by its
+//! DeleteTable), by table name then creation, optionally of one table
+//! name; paged by ExclusiveStartStreamArn / LastEvaluatedStreamArn.
 
 use std::rc::Rc;
 
@@ -41,16 +42,14 @@ pub fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiE
         ),
     };
     let catalog = shard.catalog();
-    if let Some(name) = table_name
-        && catalog.table(name).is_none()
-    {
-        return Err(ApiError::table_not_found(name));
-    }
     let now = now_ms();
     let limit = limit.unwrap_or(LIMIT_MAX) as usize;
-    let streams: Vec<(&str, u64)> = catalog
+    // Live tables' streams and deleted tables' (kept for the retention
+    // after the deletion, DISABLED), by table name then creation.
+    let mut streams: Vec<(&str, u64)> = catalog
         .tables
         .values()
+        .chain(catalog.deleted_streams.iter())
         .filter(|t| table_name.is_none_or(|n| n == t.name))
         .flat_map(|t| {
             t.streams
@@ -60,6 +59,15 @@ pub fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiE
         })
         .filter(|&(name, label_ms)| start.is_none_or(|(sn, sl)| (name, label_ms) > (sn, sl)))
         .collect();
+    streams.sort_unstable();
+    if let Some(name) = table_name
+        && catalog.table(name).is_none()
+        && !catalog
+            .stream_tables_named(name)
+            .any(|t| t.streams.iter().any(|s| visible(s, shard, now)))
+    {
+        return Err(ApiError::table_not_found(name));
+    }
     let page = &streams[..streams.len().min(limit)];
     let mut list = b"[".to_vec();
     for (i, (name, label_ms)) in page.iter().enumerate() {

@@ -37,7 +37,21 @@
 //! Big-endian key fields make key order = (stream, epoch, log order), so a
 //! shard's records are one contiguous range read in order, and trimming
 //! deletes a prefix of each stream's range. Images are stored only as the
-//! stream's view type asks.
+//! stream's view type asks. Table data is dropped by a range tombstone on
+//! `table_id:u32 BE` (never 0), so a DeleteTable leaves these records: a
+//! deleted table's streams stay readable (DISABLED) for the retention,
+//! from `Catalog::deleted_streams`.
+//!
+//! **Trim horizon** (one per stream, on each shard that trimmed it; written
+//! in the same batch as the deletions it records, so it survives a
+//! restart exactly when they do):
+//!
+//! ```text
+//! horizon key   := 00 00 00 00 ‖ 'T' ‖ table_id:u32 BE ‖ label_ms:u64 BE
+//!                                                                (17 bytes)
+//! horizon value := version:u8 (1) ‖ epoch:u32 LE ‖ wal_seq:u64 LE
+//!                  ‖ index:u16 LE     (the last record trimmed; 15 bytes)
+//! ```
 
 pub mod describe_stream;
 pub mod get_records;
@@ -51,7 +65,7 @@ pub mod trim;
 
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
-use crate::api::shard::streams::StreamKey;
+use crate::api::shard::streams::{Position, StreamKey};
 use crate::catalog::{Catalog, StreamDef, TableDef};
 
 /// Prefix of every stream record.
@@ -60,6 +74,9 @@ pub const STREAM_PREFIX: [u8; 5] = [0, 0, 0, 0, b'S'];
 pub const RECORD_KEY_LEN: usize = 31;
 /// Length of a stream's key prefix (`STREAM_PREFIX ‖ table_id ‖ label_ms`).
 pub const STREAM_KEY_PREFIX_LEN: usize = 17;
+/// Prefix of every trim horizon (after the records' `'S'`, so a walk of
+/// the records never meets one).
+pub const HORIZON_PREFIX: [u8; 5] = [0, 0, 0, 0, b'T'];
 
 /// The key prefix of one stream's records.
 pub fn stream_prefix(key: StreamKey) -> Vec<u8> {
@@ -82,6 +99,48 @@ pub fn record_key(key: StreamKey, epoch: u32, wal_seq: u64, index: u16) -> Vec<u
     out.extend_from_slice(&wal_seq.to_be_bytes());
     out.extend_from_slice(&index.to_be_bytes());
     out
+}
+
+/// The key of one stream's trim horizon on a shard.
+pub fn horizon_key(key: StreamKey) -> Vec<u8> {
+    let mut out = Vec::with_capacity(STREAM_KEY_PREFIX_LEN);
+    out.extend_from_slice(&HORIZON_PREFIX);
+    out.extend_from_slice(&key.0.to_be_bytes());
+    out.extend_from_slice(&key.1.to_be_bytes());
+    out
+}
+
+/// The stream a horizon key names.
+pub fn parse_horizon_key(key: &[u8]) -> Option<StreamKey> {
+    if key.len() != STREAM_KEY_PREFIX_LEN || !key.starts_with(&HORIZON_PREFIX) {
+        return None;
+    }
+    let table = u32::from_be_bytes(key.get(5..9)?.try_into().ok()?);
+    let label = u64::from_be_bytes(key.get(9..17)?.try_into().ok()?);
+    Some((table, label))
+}
+
+const HORIZON_VERSION: u8 = 1;
+const HORIZON_VALUE_LEN: usize = 15;
+
+/// A trim horizon's value: the (epoch, position) of the last record trimmed.
+pub fn encode_horizon(epoch: u32, position: Position) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HORIZON_VALUE_LEN);
+    out.push(HORIZON_VERSION);
+    out.extend_from_slice(&epoch.to_le_bytes());
+    out.extend_from_slice(&position.0.to_le_bytes());
+    out.extend_from_slice(&position.1.to_le_bytes());
+    out
+}
+
+pub fn decode_horizon(value: &[u8]) -> Option<(u32, Position)> {
+    if value.len() != HORIZON_VALUE_LEN || value[0] != HORIZON_VERSION {
+        return None;
+    }
+    let epoch = u32::from_le_bytes(value.get(1..5)?.try_into().ok()?);
+    let seq = u64::from_le_bytes(value.get(5..13)?.try_into().ok()?);
+    let index = u16::from_le_bytes(value.get(13..15)?.try_into().ok()?);
+    Some((epoch, (seq, index)))
 }
 
 /// The parts of a record key: (stream, epoch, wal_seq, index).
@@ -109,15 +168,16 @@ impl Found<'_> {
     }
 }
 
-/// The stream named by its (table, label), if the catalog still has it and
-/// it is within retention.
+/// The stream named by its (table, label), if the catalog still has it
+/// (its table live, or deleted less than the retention ago) and it is
+/// within retention.
 pub fn find<'c>(
     catalog: &'c Catalog,
     key: StreamKey,
     shard: &Shard,
     now_ms: u64,
 ) -> Option<Found<'c>> {
-    let table = catalog.table_by_id(key.0)?;
+    let table = catalog.stream_table_by_id(key.0)?;
     let stream = table.stream(key.1)?;
     visible(stream, shard, now_ms).then_some(Found { table, stream })
 }
@@ -170,10 +230,35 @@ pub fn resolve<'c>(
 ) -> Result<Found<'c>, ApiError> {
     let (name, label_ms) = names::parse_stream_arn(arn)
         .ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))?;
-    let table = catalog.table(name).ok_or_else(|| stream_not_found(arn))?;
-    let stream = table
-        .stream(label_ms)
-        .filter(|s| visible(s, shard, now_ms))
-        .ok_or_else(|| stream_not_found(arn))?;
-    Ok(Found { table, stream })
+    // The live table of that name, or a deleted one: a deleted table's
+    // stream stays readable for the retention (the label tells apart the
+    // streams of tables of the same name).
+    catalog
+        .stream_tables_named(name)
+        .find_map(|table| {
+            let stream = table
+                .stream(label_ms)
+                .filter(|s| visible(s, shard, now_ms))?;
+            Some(Found { table, stream })
+        })
+        .ok_or_else(|| stream_not_found(arn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn horizons_round_trip_and_sort_apart_from_records() {
+        let stream = (7, 1_700_000_000_123);
+        let key = horizon_key(stream);
+        assert_eq!(key.len(), STREAM_KEY_PREFIX_LEN);
+        assert_eq!(parse_horizon_key(&key), Some(stream));
+        assert_eq!(parse_horizon_key(&stream_prefix(stream)), None);
+        assert!(key.as_slice() > record_key(stream, u32::MAX, u64::MAX, u16::MAX).as_slice());
+        let value = encode_horizon(3, (42, 9));
+        assert_eq!(decode_horizon(&value), Some((3, (42, 9))));
+        assert_eq!(decode_horizon(&value[1..]), None);
+        assert_eq!(decode_horizon(&[2; 15]), None);
+    }
 }

@@ -1,7 +1,9 @@
 //! Retention: a background task per shard deletes the stream records older
-//! than `stream_retention_ms`, and every record of a stream the catalog no
-//! longer has (its table was deleted, or the stream was disabled longer
-//! than the retention ago). This is what bounds the disk streams use.
+//! than `stream_retention_ms`, and every record of a stream no longer
+//! readable: disabled (by UpdateTable, or by the DeleteTable of its table,
+//! whose streams `Catalog::deleted_streams` keeps) longer than the
+//! retention ago, or unknown to the catalog. This is what bounds the disk
+//! streams use.
 //!
 //! Each pass walks the streams present in this shard's store by their key
 //! prefixes (one seek per stream, whatever the catalog says), and deletes
@@ -23,10 +25,48 @@ use crate::engine::WriteBatch;
 use crate::model::key::prefix_end;
 
 use super::record::decode;
-use super::{STREAM_KEY_PREFIX_LEN, STREAM_PREFIX, find, now_ms, parse_record_key};
+use super::{
+    HORIZON_PREFIX, STREAM_KEY_PREFIX_LEN, STREAM_PREFIX, decode_horizon, encode_horizon, find,
+    horizon_key, now_ms, parse_horizon_key, parse_record_key,
+};
 
 /// Records deleted per engine batch.
 const TRIM_BATCH_MAX: usize = 256;
+/// Horizons read per engine call (one per stream this shard trimmed).
+const HORIZON_PAGE_MAX: usize = 256;
+
+/// At start-up, before requests are served: loads every trim horizon of
+/// this shard into its stream state.
+pub async fn open(shard: &Shard) -> Result<(), ApiError> {
+    let end = prefix_end(&HORIZON_PREFIX);
+    let mut from = Bound::Included(HORIZON_PREFIX.to_vec());
+    loop {
+        let page = shard
+            .store
+            .scan(
+                as_ref_bound(&from),
+                as_ref_bound(&end),
+                false,
+                HORIZON_PAGE_MAX,
+                1 << 20,
+            )
+            .await?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        from = Bound::Excluded(last.clone());
+        for (key, value) in &page {
+            if let (Some(stream), Some((epoch, position))) =
+                (parse_horizon_key(key), decode_horizon(value))
+            {
+                shard.streams.load_horizon(stream, epoch, position);
+            }
+        }
+        if page.len() < HORIZON_PAGE_MAX {
+            return Ok(());
+        }
+    }
+}
 
 pub fn start(shard: &Rc<Shard>) {
     let services = shard.services.clone();
@@ -48,6 +88,58 @@ pub fn start(shard: &Rc<Shard>) {
 
 /// One pass over every stream stored here; returns the records deleted.
 pub async fn trim_pass(shard: &Shard) -> Result<u64, ApiError> {
+    let deleted = trim_records(shard).await?;
+    sweep_horizons(shard).await?;
+    Ok(deleted)
+}
+
+/// Deletes the horizons of streams the catalog no longer has (their
+/// records are all gone: a stream with records left is trimmed, horizon
+/// included, by [`trim_records`]).
+async fn sweep_horizons(shard: &Shard) -> Result<(), ApiError> {
+    let end = prefix_end(&HORIZON_PREFIX);
+    let mut from = Bound::Included(HORIZON_PREFIX.to_vec());
+    loop {
+        let page = shard
+            .store
+            .scan(
+                as_ref_bound(&from),
+                as_ref_bound(&end),
+                false,
+                HORIZON_PAGE_MAX,
+                1 << 20,
+            )
+            .await?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        from = Bound::Excluded(last.clone());
+        let now = now_ms();
+        let catalog = shard.catalog();
+        let mut batch: WriteBatch = Vec::new();
+        for (key, _) in &page {
+            let gone = parse_horizon_key(key)
+                .is_none_or(|stream| find(&catalog, stream, shard, now).is_none());
+            if gone {
+                if let Some(stream) = parse_horizon_key(key) {
+                    shard.streams.forget(stream);
+                }
+                batch.push((key.clone(), None));
+            }
+        }
+        drop(catalog);
+        if !batch.is_empty() {
+            // Not awaited: a crash before it syncs only sweeps again.
+            drop(shard.store.write(batch)?);
+        }
+        if page.len() < HORIZON_PAGE_MAX {
+            return Ok(());
+        }
+        shard.services.sleep(std::time::Duration::ZERO).await;
+    }
+}
+
+async fn trim_records(shard: &Shard) -> Result<u64, ApiError> {
     let end = prefix_end(&STREAM_PREFIX);
     let mut from = Bound::Included(STREAM_PREFIX.to_vec());
     let mut deleted = 0u64;
@@ -109,10 +201,26 @@ async fn trim_stream(shard: &Shard, stream: (u32, u64), prefix: &[u8]) -> Result
             return Ok(deleted);
         }
         let count = batch.len() as u64;
+        // The horizon goes in the same batch as the deletions it records;
+        // a stream no longer readable needs none.
+        match (gone, last) {
+            (true, _) => batch.push((horizon_key(stream), None)),
+            (false, Some(through)) => {
+                let (epoch, position) = shard
+                    .streams
+                    .horizon(stream)
+                    .map_or(through, |h| h.max(through));
+                batch.push((horizon_key(stream), Some(encode_horizon(epoch, position))));
+            }
+            (false, None) => {}
+        }
         // Not awaited: a crash before these deletes sync trims them again.
         drop(shard.store.write(batch)?);
         deleted += count;
-        if let Some((epoch, position)) = last {
+        if gone {
+            shard.streams.forget(stream);
+            shard.streams.count_trimmed(count);
+        } else if let Some((epoch, position)) = last {
             shard
                 .streams
                 .trimmed_through(stream, epoch, position, count);

@@ -254,6 +254,8 @@ async fn load(shard: Rc<Shard>, mut record: ImportRecord, table: Arc<TableDef>) 
             let delete = CatalogCommand::Delete {
                 name: table.name.clone(),
                 staged: false,
+                now_ms: crate::api::shard::outbox::now_ms(),
+                stream_retention_ms: shard.settings.streams.retention_ms,
             };
             let deleted = match submit(&shard, active).await {
                 Ok(_) => submit(&shard, delete).await,
