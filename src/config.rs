@@ -208,6 +208,14 @@ pub struct Config {
     /// enable and disable at once. The ENABLING and DISABLING states last
     /// `table_status_transition_ms`.
     pub ttl_change_interval_ms: u64,
+    /// How soon after one change of a table's (or stream's) resource-based
+    /// policy (PutResourcePolicy, DeleteResourcePolicy, CreateTable's
+    /// ResourcePolicy) it may change again; sooner: ThrottlingException
+    /// "Resource-based policy for table T modified within the previous N
+    /// milliseconds. Please try again after …". Re-putting the same
+    /// document is always a no-op. Default 15,000 ms, as DynamoDB; 0 in
+    /// `test_min`.
+    pub resource_policy_change_interval_ms: u64,
     /// Pause between two passes of a shard's TTL expirer over its items of
     /// TTL-enabled tables. Each pass reads every such item once, so a
     /// shorter pause deletes expired items sooner at the price of reading
@@ -404,6 +412,7 @@ impl Default for Config {
             stream_trim_interval_ms: 60_000,
             stream_iterator_lifetime_ms: 900_000,
             ttl_change_interval_ms: 3_600_000,
+            resource_policy_change_interval_ms: 15_000,
             ttl_scan_interval_ms: 60_000,
             ttl_deletes_per_second_max: 1000,
             ttl_idle_backoff_max: 8,

@@ -32,7 +32,7 @@ use crate::routing::PartitionMap;
 /// byte indexes them (append only: the seeds name operations by index).
 /// The backup and point-in-time operations are left out: they need the
 /// runtime's file jobs, which this harness has not.
-pub const OPERATIONS: [Operation; 27] = [
+pub const OPERATIONS: [Operation; 30] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -60,6 +60,9 @@ pub const OPERATIONS: [Operation; 27] = [
     Operation::DescribeStream,
     Operation::GetShardIterator,
     Operation::GetRecords,
+    Operation::PutResourcePolicy,
+    Operation::GetResourcePolicy,
+    Operation::DeleteResourcePolicy,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).
@@ -126,6 +129,7 @@ async fn new_shard() -> Rc<Shard> {
             pitr: Default::default(),
             streams: Default::default(),
             ttl_change_interval_ms: 0,
+            resource_policy_change_interval_ms: 0,
             ttl_scan_interval: std::time::Duration::from_millis(100),
             ttl_deletes_per_second_max: 100_000,
             ttl_idle_backoff_max: 8,

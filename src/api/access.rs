@@ -13,6 +13,10 @@
 //! projections), `dynamodb:Select` (explicit, or implied: a projection is
 //! SPECIFIC_ATTRIBUTES, a read without one ALL_ATTRIBUTES),
 //! `dynamodb:ReturnValues`, `dynamodb:ReturnConsumedCapacity`.
+//!
+//! Resource-based policies (PutResourcePolicy) are looked up per check
+//! from the resource's ARN in this shard's catalog snapshot: a table's
+//! policy governs the table and its indexes, a stream's its stream.
 
 use simd_json::BorrowedValue as Json;
 use simd_json::prelude::*;
@@ -23,6 +27,7 @@ use crate::api::protocol::request::Fields;
 use crate::api::shard::Shard;
 use crate::auth::policy::{self, Decision, Facts, Source};
 use crate::auth::{Key, Policy};
+use crate::catalog::Catalog;
 
 const LEADING_KEYS: &str = "dynamodb:leadingkeys";
 const ATTRIBUTES: &str = "dynamodb:attributes";
@@ -37,21 +42,79 @@ struct Check {
     context: Vec<(&'static str, Vec<String>)>,
 }
 
-/// Authorizes `op` for `key`; Ok when every check allows.
+/// Authorizes `op` for `key`; Ok when every check allows. Each check is
+/// evaluated with the key's identity policy and the resource-based policy
+/// of the resource it names: a table's covers the table's indexes, a
+/// stream has its own. A key without an identity policy may do whatever
+/// no resource policy denies it.
 pub fn authorize(
     shard: &Shard,
     key: &Key,
     op: Operation,
     fields: &Fields<'_, '_>,
 ) -> Result<(), ApiError> {
-    let Some(policy) = &key.policy else {
+    let catalog = shard.catalog();
+    if key.policy.is_none() && !may_meet_resource_policy(&catalog, op, fields) {
         return Ok(());
-    };
+    }
     let principal = user_arn(shard, key);
+    let prefix = format!(
+        "arn:aws:dynamodb:{}:{}:table/",
+        shard.settings.region, shard.settings.account_id
+    );
     for check in checks(shard, op, fields) {
-        decide(policy, None, &principal, key, &check)?;
+        let resource = resource_policy(&catalog, &prefix, &check.resource);
+        decide(key.policy.as_ref(), resource, &principal, key, &check)?;
     }
     Ok(())
+}
+
+/// Whether a request of a key without identity policy may touch a
+/// resource with a policy: false for the single-table item operations on
+/// a table with none (the hot path stays one catalog lookup), true for
+/// everything else (its checks are built and each resource looked up).
+fn may_meet_resource_policy(catalog: &Catalog, op: Operation, fields: &Fields<'_, '_>) -> bool {
+    match op {
+        Operation::GetItem
+        | Operation::PutItem
+        | Operation::UpdateItem
+        | Operation::DeleteItem
+        | Operation::Query
+        | Operation::Scan => catalog
+            .table(table_name(fields))
+            .is_some_and(|t| !t.policies.is_empty()),
+        _ => true,
+    }
+}
+
+/// The resource-based policy that governs `arn` (a table, index or
+/// stream ARN of this server; `prefix` is its tables' ARN prefix).
+fn resource_policy<'c>(catalog: &'c Catalog, prefix: &str, arn: &str) -> Option<&'c Policy> {
+    let rest = arn.strip_prefix(prefix)?;
+    let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let table = catalog.table(name)?;
+    let stream = match tail.split_once('/') {
+        None if tail.is_empty() => None,
+        Some(("index", _)) => None,
+        Some(("stream", label)) => Some(crate::api::streams::names::parse_label(label)?),
+        _ => return None,
+    };
+    table.resource_policy(stream).map(|p| p.parsed.as_ref())
+}
+
+/// Whether `policy`, attached to `arn`, would refuse `key` a later
+/// PutResourcePolicy there: DynamoDB's self-lockout check, which
+/// ConfirmRemoveSelfResourceAccess overrides.
+pub fn locks_out(shard: &Shard, key: &Key, arn: &str, policy: &Policy) -> bool {
+    let principal = user_arn(shard, key);
+    let facts = Facts {
+        action: "dynamodb:PutResourcePolicy",
+        resource: arn,
+        principal: &principal,
+        username: &key.user_name,
+        context: &[],
+    };
+    policy::evaluate(key.policy.as_ref(), Some(policy), &facts) != Decision::Allow
 }
 
 /// `dynacore:Admin` for the admin endpoints on the data port.
@@ -65,7 +128,7 @@ pub fn authorize_admin(account_id: &str, key: &Key) -> Result<(), ApiError> {
         resource: "*".into(),
         context: Vec::new(),
     };
-    decide(policy, None, &principal, key, &check)
+    decide(Some(policy), None, &principal, key, &check)
 }
 
 fn user_arn(shard: &Shard, key: &Key) -> String {
@@ -76,7 +139,7 @@ fn user_arn(shard: &Shard, key: &Key) -> String {
 }
 
 fn decide(
-    identity: &Policy,
+    identity: Option<&Policy>,
     resource: Option<&Policy>,
     principal: &str,
     key: &Key,
@@ -89,7 +152,7 @@ fn decide(
         username: &key.user_name,
         context: &check.context,
     };
-    let why = match policy::evaluate(Some(identity), resource, &facts) {
+    let why = match policy::evaluate(identity, resource, &facts) {
         Decision::Allow => return Ok(()),
         Decision::ExplicitDeny(Source::Identity) => {
             "with an explicit deny in an identity-based policy".to_string()
@@ -534,8 +597,22 @@ fn checks(shard: &Shard, op: Operation, fields: &Fields<'_, '_>) -> Vec<Check> {
         Operation::GetRecords => {
             simple(iterator_stream_arn(shard, member(fields, "ShardIterator")))
         }
-        Operation::CreateTable
-        | Operation::DescribeTable
+        Operation::PutResourcePolicy
+        | Operation::GetResourcePolicy
+        | Operation::DeleteResourcePolicy => simple(member(fields, "ResourceArn").to_string()),
+        Operation::CreateTable => {
+            // A policy attached at creation needs PutResourcePolicy too.
+            let mut out = simple(arn(shard, table));
+            if fields.get("ResourcePolicy").is_some() {
+                out.push(Check {
+                    action: "dynamodb:PutResourcePolicy".to_string(),
+                    resource: arn(shard, table),
+                    context: Vec::new(),
+                });
+            }
+            out
+        }
+        Operation::DescribeTable
         | Operation::UpdateTable
         | Operation::DeleteTable
         | Operation::DescribeContinuousBackups

@@ -197,6 +197,13 @@ async fn execute_traced(
         Operation::ImportTable => ops::import_table::handle(shard, fields).await?,
         Operation::DescribeImport => ops::describe_import::handle(shard, fields).await?,
         Operation::ListImports => ops::list_imports::handle(shard, fields).await?,
+        Operation::PutResourcePolicy => {
+            ops::put_resource_policy::handle(shard, fields, caller).await?
+        }
+        Operation::GetResourcePolicy => ops::get_resource_policy::handle(shard, fields)?,
+        Operation::DeleteResourcePolicy => {
+            ops::delete_resource_policy::handle(shard, fields).await?
+        }
     };
     match outcome {
         Outcome::Reply(reply) => Ok(reply),

@@ -1,6 +1,8 @@
 //! Authentication and authorization, as pure code: SigV4 verification of
 //! the `Authorization` header ([`sigv4`]), the credentials file
-//! ([`credentials`]) and the IAM-style policy engine ([`policy`]).
+//! ([`credentials`]), the IAM-style policy engine ([`policy`]) and the
+//! checks and canonical form of resource-based policies
+//! ([`resource_policy`]).
 //!
 //! Where it sits: the runtime verifies every API and admin request's
 //! signature before the operation is decoded (the body's hash is part of
@@ -11,6 +13,7 @@
 
 pub mod credentials;
 pub mod policy;
+pub mod resource_policy;
 pub mod sigv4;
 
 pub use credentials::{Credentials, CredentialsError, Key};

@@ -17,6 +17,13 @@
 //! an Allow in the identity policy *or* in the resource's policy (same
 //! account) allows; else the request is implicitly denied. A key without
 //! an identity policy may do everything its resource policies do not deny.
+//! A resource policy's `Principal` names the caller by `*`, by its user
+//! ARN, or by its account (the id or `arn:aws:iam::<id>:root`); an Allow
+//! to the account grants nothing by itself (it delegates to the account's
+//! identity policies, as IAM does within one account), a Deny to it
+//! applies to every key. Besides the DynamoDB keys, the global condition
+//! keys `aws:PrincipalArn`, `aws:PrincipalAccount` and `aws:PrincipalType`
+//! (`User`) are supplied.
 
 use simd_json::OwnedValue as Json;
 use simd_json::StaticNode;
@@ -110,9 +117,18 @@ pub struct Facts<'a> {
 }
 
 impl Facts<'_> {
+    /// The account of the caller: the fifth field of its ARN.
+    fn account(&self) -> &str {
+        self.principal.split(':').nth(4).unwrap_or("")
+    }
+
     fn values(&self, key: &str) -> Option<Vec<&str>> {
-        if key == "aws:username" {
-            return Some(vec![self.username]);
+        match key {
+            "aws:username" => return Some(vec![self.username]),
+            "aws:principalarn" => return Some(vec![self.principal]),
+            "aws:principalaccount" => return Some(vec![self.account()]),
+            "aws:principaltype" => return Some(vec!["User"]),
+            _ => {}
         }
         self.context
             .iter()
@@ -165,6 +181,23 @@ impl Policy {
         })
     }
 
+    /// Denies every action on every resource to everyone (a stored
+    /// document that no longer parses closes its resource).
+    pub fn deny_all() -> Policy {
+        Policy {
+            statements: vec![Statement {
+                effect: Effect::Deny,
+                principals: Some(vec!["*".to_string()]),
+                actions: vec!["*".to_string()],
+                not_action: false,
+                resources: vec!["*".to_string()],
+                not_resource: false,
+                conditions: Vec::new(),
+            }],
+            text: String::new(),
+        }
+    }
+
     fn statement(value: &Json) -> Result<Statement, PolicyError> {
         let Json::Object(s) = value else {
             return Err(err("each statement is a JSON object"));
@@ -192,10 +225,15 @@ impl Policy {
             Some(Json::Object(p)) => {
                 let mut all = Vec::new();
                 for (kind, v) in p.iter() {
-                    if kind != "AWS" {
-                        return Err(err(format!("unsupported Principal type '{kind}'")));
+                    let named = strings(v, "Principal")?;
+                    if kind == "AWS" {
+                        all.extend(named);
+                    } else {
+                        // Service, Federated, CanonicalUser principals:
+                        // kept (DynamoDB accepts them) but they name no
+                        // key of this server, so they never match.
+                        all.extend(named.into_iter().map(|n| format!("{kind}:{n}")));
                     }
-                    all.extend(strings(v, "Principal")?);
                 }
                 Some(all)
             }
@@ -362,30 +400,63 @@ fn condition_holds(c: &Condition, facts: &Facts<'_>) -> bool {
     }
 }
 
-fn statement_applies(s: &Statement, facts: &Facts<'_>, source: Source) -> bool {
-    if source == Source::Resource {
-        let Some(principals) = &s.principals else {
-            return false;
-        };
-        if !principals
-            .iter()
-            .any(|p| p == "*" || glob(&substitute(p, facts), facts.principal, false))
-        {
-            return false;
+/// How a resource-policy statement's `Principal` names the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PrincipalMatch {
+    /// Not named.
+    No,
+    /// Its account is named (the account id or `arn:aws:iam::<id>:root`):
+    /// a Deny applies to it, but an Allow only delegates to the account's
+    /// identity policies (IAM's same-account rule), so it grants nothing.
+    Account,
+    /// `*` or the caller's own ARN.
+    Named,
+}
+
+fn principal_match(principals: &[String], facts: &Facts<'_>) -> PrincipalMatch {
+    let account = facts.account();
+    let mut best = PrincipalMatch::No;
+    for p in principals {
+        if p == "*" || p == facts.principal {
+            return PrincipalMatch::Named;
+        }
+        let named_account = p
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.strip_suffix(":root"))
+            .unwrap_or(p.as_str());
+        if !account.is_empty() && named_account == account {
+            best = PrincipalMatch::Account;
         }
     }
+    best
+}
+
+/// Whether statement `s` of a policy from `source` matches `facts`, and
+/// for a resource policy how its Principal names the caller.
+fn statement_applies(s: &Statement, facts: &Facts<'_>, source: Source) -> Option<PrincipalMatch> {
+    let principal = match (source, &s.principals) {
+        (Source::Identity, _) => PrincipalMatch::Named,
+        (Source::Resource, None) => return None,
+        (Source::Resource, Some(principals)) => match principal_match(principals, facts) {
+            PrincipalMatch::No => return None,
+            other => other,
+        },
+    };
     let action = s.actions.iter().any(|a| glob(a, facts.action, true));
     if action == s.not_action {
-        return false;
+        return None;
     }
     let resource = s
         .resources
         .iter()
         .any(|r| glob(&substitute(r, facts), facts.resource, false));
     if resource == s.not_resource {
-        return false;
+        return None;
     }
-    s.conditions.iter().all(|c| condition_holds(c, facts))
+    s.conditions
+        .iter()
+        .all(|c| condition_holds(c, facts))
+        .then_some(principal)
 }
 
 /// The decision for `facts` under the caller's identity policy (`None`:
@@ -399,11 +470,11 @@ pub fn evaluate(
     for (policy, source) in [(identity, Source::Identity), (resource, Source::Resource)] {
         let Some(policy) = policy else { continue };
         for s in &policy.statements {
-            if statement_applies(s, facts, source) {
-                match s.effect {
-                    Effect::Deny => return Decision::ExplicitDeny(source),
-                    Effect::Allow => allowed = true,
-                }
+            match (statement_applies(s, facts, source), s.effect) {
+                (None, _) => {}
+                (Some(_), Effect::Deny) => return Decision::ExplicitDeny(source),
+                (Some(PrincipalMatch::Named), Effect::Allow) => allowed = true,
+                (Some(_), Effect::Allow) => {}
             }
         }
     }
@@ -626,6 +697,46 @@ mod tests {
         };
         assert_eq!(
             evaluate(Some(&identity), Some(&resource), &bob),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn account_principals_deny_everyone_but_grant_nothing() {
+        let resource = policy(
+            r#"{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"dynamodb:GetItem","Resource":"*"},
+               {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"dynamodb:PutItem","Resource":"*"},
+               {"Effect":"Allow","Principal":"*","Action":"dynamodb:Query","Resource":"*",
+                "Condition":{"StringEquals":{"aws:PrincipalAccount":"000000000000"}}},
+               {"Effect":"Allow","Principal":{"Service":"dynamodb.amazonaws.com"},"Action":"dynamodb:Scan","Resource":"*"}"#,
+        );
+        let nothing =
+            policy(r#"{"Effect":"Allow","Action":"dynamodb:DescribeTable","Resource":"*"}"#);
+        let cases: &[(&str, Option<&Policy>, Decision)] = &[
+            // The account's Allow delegates to the (empty) identity policy.
+            ("dynamodb:GetItem", Some(&nothing), Decision::ImplicitDeny),
+            ("dynamodb:GetItem", None, Decision::Allow),
+            (
+                "dynamodb:PutItem",
+                None,
+                Decision::ExplicitDeny(Source::Resource),
+            ),
+            ("dynamodb:Query", Some(&nothing), Decision::Allow),
+            ("dynamodb:Scan", Some(&nothing), Decision::ImplicitDeny),
+        ];
+        for (action, id, want) in cases {
+            assert_eq!(
+                evaluate(*id, Some(&resource), &facts(action, TABLE, &[])),
+                *want,
+                "{action}"
+            );
+        }
+        let stranger = Facts {
+            principal: "arn:aws:iam::111111111111:user/alice",
+            ..facts("dynamodb:Query", TABLE, &[])
+        };
+        assert_eq!(
+            evaluate(Some(&nothing), Some(&resource), &stranger),
             Decision::ImplicitDeny
         );
     }

@@ -12,12 +12,14 @@
 
 mod transition;
 
-pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, Transition, follow_up};
+pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, NO_POLICY, Transition, follow_up};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::auth::Policy;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyType {
@@ -98,6 +100,96 @@ pub struct Tag {
 
 /// DynamoDB's most tags on one resource.
 pub const TAGS_MAX: usize = 50;
+
+/// `ms` since the Unix epoch as ISO-8601 UTC with milliseconds
+/// (`YYYY-MM-DDTHH:MM:SS.mmm`): stream labels, retry-after times.
+pub fn utc_label(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let (y, m, d) = civil_from_days(days);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// Howard Hinnant's civil-from-days (proleptic Gregorian, days since 1970).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A resource-based policy (PutResourcePolicy, CreateTable's
+/// `ResourcePolicy`): its canonical document (`auth::resource_policy`),
+/// its RevisionId, and the document parsed for the evaluator — parsed once
+/// when set and once when the catalog is read, never per request. Stored
+/// as `{"document":…,"revision_id":…}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredPolicy", into = "StoredPolicy")]
+pub struct ResourcePolicy {
+    pub document: String,
+    /// The epoch milliseconds of the change, as DynamoDB's (comparable as
+    /// strings of equal length; strictly increasing per resource).
+    pub revision_id: String,
+    pub parsed: Arc<Policy>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredPolicy {
+    document: String,
+    revision_id: String,
+}
+
+impl From<StoredPolicy> for ResourcePolicy {
+    fn from(stored: StoredPolicy) -> Self {
+        // A document accepted once parses again; if a later version could
+        // not read it, the resource is closed rather than opened.
+        let parsed = Policy::parse(&stored.document).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "stored resource policy unreadable; denying all");
+            Policy::deny_all()
+        });
+        ResourcePolicy {
+            document: stored.document,
+            revision_id: stored.revision_id,
+            parsed: Arc::new(parsed),
+        }
+    }
+}
+
+impl From<ResourcePolicy> for StoredPolicy {
+    fn from(policy: ResourcePolicy) -> Self {
+        StoredPolicy {
+            document: policy.document,
+            revision_id: policy.revision_id,
+        }
+    }
+}
+
+/// The policy of one resource of a table: the table itself or one of its
+/// streams. Kept after a DeleteResourcePolicy (with `policy` None) for the
+/// change interval and the deleted revision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicySlot {
+    /// None: the table's; Some: the stream created at this label time.
+    pub stream_label_ms: Option<u64>,
+    pub policy: Option<ResourcePolicy>,
+    /// The last revision set or deleted.
+    pub revision_id: String,
+    /// When the policy last changed (ms since the epoch).
+    pub changed_ms: u64,
+}
 /// RecoveryPeriodInDays: 1 to 35, 35 when not given.
 pub const PITR_PERIOD_DAYS_MAX: u32 = 35;
 
@@ -264,6 +356,10 @@ pub struct TableDef {
     /// Point-in-time recovery (UpdateContinuousBackups); None: disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitr: Option<PointInTime>,
+    /// Resource-based policies of the table and of its streams; they go
+    /// with the table (DeleteTable), and DescribeTable does not show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicySlot>,
 }
 
 /// A table's point-in-time recovery setting (`api::pitr`).
@@ -329,7 +425,20 @@ impl TableDef {
             ttl: TimeToLive::default(),
             restore: None,
             pitr: None,
+            policies: vec![],
         }
+    }
+
+    /// The policy of the table (`stream_label_ms` None) or of one of its
+    /// streams, if one is attached.
+    pub fn resource_policy(&self, stream_label_ms: Option<u64>) -> Option<&ResourcePolicy> {
+        self.policy_slot(stream_label_ms)?.policy.as_ref()
+    }
+
+    pub fn policy_slot(&self, stream_label_ms: Option<u64>) -> Option<&PolicySlot> {
+        self.policies
+            .iter()
+            .find(|p| p.stream_label_ms == stream_label_ms)
     }
 
     /// The stream new writes publish to, if one is enabled.
@@ -661,6 +770,34 @@ pub enum CatalogError {
     TtlAlreadyDisabled,
     #[error("Time to live has been modified multiple times within a fixed interval")]
     TtlChangedTooRecently,
+    #[error("Requested resource not found: Stream: {label} not found for Table: {table}")]
+    StreamNotFound { table: String, label: String },
+    /// No policy where one was expected (GetResourcePolicy, or an
+    /// ExpectedRevisionId with nothing attached).
+    #[error("Resource-based policy not found for the provided ResourceArn: {arn}")]
+    PolicyNotFound { arn: String },
+    #[error(
+        "Resource-based policy not found for the provided ResourceArn: Requested update for policy with revision id {expected}, but the policy associated to target {resource} has revision id {actual}."
+    )]
+    PolicyRevisionMismatch {
+        /// "table T" or "stream <label>".
+        resource: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "Resource-based policy not found for the provided ResourceArn: Requested policy update expecting none to be present for {resource}, but a policy exists with revision id {actual}."
+    )]
+    PolicyExpectedNone { resource: String, actual: String },
+    #[error(
+        "Resource-based policy for {resource} modified within the previous {interval_ms} milliseconds. Please try again after {retry_after}Z."
+    )]
+    PolicyChangedTooRecently {
+        resource: String,
+        interval_ms: u64,
+        /// ISO-8601 UTC ([`utc_label`]).
+        retry_after: String,
+    },
     #[error("{0}")]
     Encode(String),
     #[error("{0}")]
@@ -768,6 +905,22 @@ pub enum CatalogCommand {
         name: String,
         id: u32,
     },
+    /// PutResourcePolicy (`policy` Some: its canonical document, parsed)
+    /// or DeleteResourcePolicy (None) on the table or one of its streams.
+    /// Refused on a revision mismatch (`expected_revision_id`, `NO_POLICY`
+    /// for "none attached") and within `change_interval_ms` of the last
+    /// change; a re-put of the same document changes nothing.
+    SetResourcePolicy {
+        name: String,
+        stream_label_ms: Option<u64>,
+        policy: Option<(String, Arc<Policy>)>,
+        expected_revision_id: Option<String>,
+        /// For the messages: the resource's ARN, and "table T" / "stream L".
+        arn: String,
+        resource: String,
+        now_ms: u64,
+        change_interval_ms: u64,
+    },
     /// UpdateContinuousBackups: enable point-in-time recovery (or change
     /// its period: `recovery_period_days` None keeps it, 35 when newly
     /// enabled) or disable it.
@@ -838,6 +991,15 @@ mod tests {
                 enabled_ms: 1_700_000_000_000,
                 recovery_period_days: 7,
             }),
+            policies: vec![PolicySlot {
+                stream_label_ms: Some(1_700_000_000_123),
+                policy: Some(ResourcePolicy::from(StoredPolicy {
+                    document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*"}]}"#.into(),
+                    revision_id: "1700000000200".into(),
+                })),
+                revision_id: "1700000000200".into(),
+                changed_ms: 1_700_000_000_200,
+            }],
         };
         catalog.tables.insert("t".into(), Arc::new(def));
         let bytes = catalog.to_bytes().expect("serialize");

@@ -11,9 +11,23 @@ use std::sync::Arc;
 
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
-    PITR_PERIOD_DAYS_MAX, PointInTime, SettingsUpdate, StreamChange, TAGS_MAX, TableDef,
-    TableStatus, Tag, TtlStatus,
+    PITR_PERIOD_DAYS_MAX, PointInTime, PolicySlot, ResourcePolicy, SettingsUpdate, StreamChange,
+    TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
 };
+
+/// ExpectedRevisionId's "attach only if none is attached".
+pub const NO_POLICY: &str = "NO_POLICY";
+
+/// [`CatalogCommand::SetResourcePolicy`]'s members past the table name.
+struct PolicyChange {
+    stream_label_ms: Option<u64>,
+    policy: Option<(String, Arc<crate::auth::Policy>)>,
+    expected_revision_id: Option<String>,
+    arn: String,
+    resource: String,
+    now_ms: u64,
+    change_interval_ms: u64,
+}
 
 /// DynamoDB's per-table limits on secondary indexes.
 pub const GLOBAL_INDEXES_MAX: usize = 20;
@@ -136,6 +150,27 @@ impl Catalog {
                 change_interval_ms,
             } => next.update_ttl(&name, enabled, attribute_name, now, change_interval_ms),
             CatalogCommand::TimeToLiveSettled { name, id } => next.ttl_settled(&name, id),
+            CatalogCommand::SetResourcePolicy {
+                name,
+                stream_label_ms,
+                policy,
+                expected_revision_id,
+                arn,
+                resource,
+                now_ms,
+                change_interval_ms,
+            } => next.set_policy(
+                &name,
+                PolicyChange {
+                    stream_label_ms,
+                    policy,
+                    expected_revision_id,
+                    arn,
+                    resource,
+                    now_ms,
+                    change_interval_ms,
+                },
+            ),
             CatalogCommand::UpdatePointInTime {
                 name,
                 enabled,
@@ -307,6 +342,92 @@ impl Catalog {
                 recovery_period_days: recovery_period_days.unwrap_or(PITR_PERIOD_DAYS_MAX),
             }),
         };
+        Ok(self.install(def, vec![]))
+    }
+
+    /// DynamoDB's order: the table (a DELETING one refuses changes, a
+    /// CREATING one too), the stream, the revision check, the no-op re-put
+    /// or delete of nothing, then the change interval.
+    fn set_policy(self, name: &str, change: PolicyChange) -> Result<Transition, CatalogError> {
+        let mut def = self.active_copy(name)?;
+        if let Some(label_ms) = change.stream_label_ms
+            && def.stream(label_ms).is_none()
+        {
+            return Err(CatalogError::StreamNotFound {
+                table: def.name,
+                label: super::utc_label(label_ms),
+            });
+        }
+        let slot = def.policy_slot(change.stream_label_ms).cloned();
+        let current = slot.as_ref().and_then(|s| s.policy.as_ref());
+        match (change.expected_revision_id.as_deref(), current) {
+            (None, _) => {}
+            (Some(NO_POLICY), None) => {}
+            (Some(NO_POLICY), Some(p)) => {
+                return Err(CatalogError::PolicyExpectedNone {
+                    resource: change.resource,
+                    actual: p.revision_id.clone(),
+                });
+            }
+            (Some(_), None) => return Err(CatalogError::PolicyNotFound { arn: change.arn }),
+            (Some(expected), Some(p)) if expected != p.revision_id => {
+                return Err(CatalogError::PolicyRevisionMismatch {
+                    resource: change.resource,
+                    expected: expected.to_string(),
+                    actual: p.revision_id.clone(),
+                });
+            }
+            (Some(_), Some(_)) => {}
+        }
+        let unchanged = match (&change.policy, current) {
+            (Some((document, _)), Some(p)) => *document == p.document,
+            (None, None) => true,
+            _ => false,
+        };
+        if unchanged {
+            return Ok(Transition::unchanged(Arc::new(def)));
+        }
+        if let Some(slot) = &slot {
+            let until_ms = slot.changed_ms.saturating_add(change.change_interval_ms);
+            if change.now_ms < until_ms {
+                return Err(CatalogError::PolicyChangedTooRecently {
+                    resource: change.resource,
+                    interval_ms: change.change_interval_ms,
+                    retry_after: super::utc_label(until_ms),
+                });
+            }
+        }
+        // Revision ids are the change's epoch ms, strictly increasing per
+        // resource even if the clock steps back.
+        let previous = slot
+            .as_ref()
+            .and_then(|s| s.revision_id.parse::<u64>().ok());
+        let revision_ms = previous.map_or(change.now_ms, |p| change.now_ms.max(p + 1));
+        let revision_id = revision_ms.to_string();
+        let streams: Vec<u64> = def.streams.iter().map(|s| s.label_ms).collect();
+        def.policies.retain(|p| {
+            p.stream_label_ms != change.stream_label_ms
+                && p.stream_label_ms.is_none_or(|l| streams.contains(&l))
+        });
+        let removed = current.map(|p| p.revision_id.clone());
+        let (policy, revision_id) = match change.policy {
+            Some((document, parsed)) => (
+                Some(ResourcePolicy {
+                    document,
+                    revision_id: revision_id.clone(),
+                    parsed,
+                }),
+                revision_id,
+            ),
+            // The reply to a deletion names the revision deleted.
+            None => (None, removed.unwrap_or(revision_id)),
+        };
+        def.policies.push(PolicySlot {
+            stream_label_ms: change.stream_label_ms,
+            policy,
+            revision_id,
+            changed_ms: change.now_ms,
+        });
         Ok(self.install(def, vec![]))
     }
 
@@ -852,6 +973,96 @@ mod tests {
         assert_eq!(disabled.tables["a"].ttl.attribute_name, None);
         // A zero interval allows a change at once.
         assert!(apply(&disabled, ttl(true, "b", 3611.0, 0)).is_ok());
+    }
+
+    fn set_policy(document: Option<&str>, expected: Option<&str>, now_ms: u64) -> CatalogCommand {
+        CatalogCommand::SetResourcePolicy {
+            name: "a".into(),
+            stream_label_ms: None,
+            policy: document.map(|d| {
+                let parsed = crate::auth::Policy::parse(d).expect("parses");
+                (d.to_string(), Arc::new(parsed))
+            }),
+            expected_revision_id: expected.map(str::to_string),
+            arn: "arn:t/a".into(),
+            resource: "table a".into(),
+            now_ms,
+            change_interval_ms: 15_000,
+        }
+    }
+
+    #[test]
+    fn resource_policies_keep_revisions_and_their_interval() {
+        const P1: &str =
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        const P2: &str =
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"x:y","Resource":"*"}]}"#;
+        let catalog = apply(&Catalog::default(), CatalogCommand::Create(table("a")))
+            .expect("create")
+            .next
+            .expect("change");
+        let revision = |c: &Catalog| {
+            c.tables["a"]
+                .policy_slot(None)
+                .map(|s| s.revision_id.clone())
+        };
+        let t = apply(&catalog, set_policy(Some(P1), Some(NO_POLICY), 1_000)).expect("put");
+        let one = t.next.expect("change");
+        assert_eq!(revision(&one).as_deref(), Some("1000"));
+        // The same document: no change, whenever.
+        let same = apply(&one, set_policy(Some(P1), None, 1_001)).expect("same");
+        assert!(same.next.is_none());
+        let refused = [
+            (
+                set_policy(Some(P2), Some(NO_POLICY), 99_000),
+                "expecting none",
+            ),
+            (set_policy(Some(P2), Some("7"), 99_000), "revision id 7"),
+            (
+                set_policy(Some(P2), None, 15_999),
+                "try again after 1970-01-01T00:00:16.000Z",
+            ),
+            (set_policy(None, Some("7"), 99_000), "revision id 7"),
+        ];
+        for (command, text) in refused {
+            let e = apply(&one, command).expect_err("refused");
+            assert!(e.to_string().contains(text), "{e}");
+        }
+        let two = apply(&one, set_policy(Some(P2), Some("1000"), 16_000))
+            .expect("after the interval")
+            .next
+            .expect("change");
+        assert_eq!(revision(&two).as_deref(), Some("16000"));
+        let gone = apply(&two, set_policy(None, Some("16000"), 40_000))
+            .expect("delete")
+            .next
+            .expect("change");
+        let slot = gone.tables["a"].policy_slot(None).expect("slot");
+        assert!(slot.policy.is_none());
+        assert_eq!(
+            slot.revision_id, "16000",
+            "the deletion names the revision deleted"
+        );
+        assert!(
+            apply(&gone, set_policy(None, None, 40_001))
+                .expect("delete nothing")
+                .next
+                .is_none()
+        );
+        let e =
+            apply(&gone, set_policy(Some(P1), None, 41_000)).expect_err("interval after a delete");
+        assert!(matches!(e, CatalogError::PolicyChangedTooRecently { .. }));
+        let mut missing = set_policy(Some(P1), None, 99_000);
+        if let CatalogCommand::SetResourcePolicy {
+            stream_label_ms, ..
+        } = &mut missing
+        {
+            *stream_label_ms = Some(5);
+        }
+        assert!(matches!(
+            apply(&gone, missing),
+            Err(CatalogError::StreamNotFound { .. })
+        ));
     }
 
     #[test]

@@ -332,6 +332,7 @@ async fn shard_main(
                 iterator_lifetime_ms: config.stream_iterator_lifetime_ms,
             },
             ttl_change_interval_ms: config.ttl_change_interval_ms,
+            resource_policy_change_interval_ms: config.resource_policy_change_interval_ms,
             ttl_scan_interval: Duration::from_millis(config.ttl_scan_interval_ms),
             ttl_deletes_per_second_max: config.ttl_deletes_per_second_max,
             ttl_idle_backoff_max: config.ttl_idle_backoff_max,

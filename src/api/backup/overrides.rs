@@ -163,7 +163,8 @@ pub fn check_operations(shard: &Shard) -> Result<(), ApiError> {
 }
 
 /// Makes `def` the new table `target`: CREATING, a fresh TableId, no tags,
-/// no deletion protection, no point-in-time recovery (as DynamoDB).
+/// no deletion protection, no point-in-time recovery, no resource-based
+/// policy (as DynamoDB).
 pub fn rename(def: &mut TableDef, target: &str) {
     let now = now_seconds();
     def.id = 0;
@@ -176,6 +177,7 @@ pub fn rename(def: &mut TableDef, target: &str) {
     def.pitr = None;
     def.streams = Vec::new();
     def.ttl = Default::default();
+    def.policies = Vec::new();
 }
 
 /// The reply: the new table's description, CREATING.

@@ -20,9 +20,11 @@ use crate::api::shard::{Outcome, Shard};
 use crate::api::table::ddl::{now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description};
 use crate::api::table::options::{SettingsInput, new_stream, read_stream_specification, read_tags};
+use crate::api::table::policies::{document_error, now_ms};
+use crate::auth::resource_policy::{self, Target};
 use crate::catalog::{
-    BillingMode, CatalogCommand, IndexKind, KeyAttr, SettingsUpdate, StreamViewType, TableDef,
-    TableSettings, TableStatus, Tag,
+    BillingMode, CatalogCommand, IndexKind, KeyAttr, PolicySlot, ResourcePolicy, SettingsUpdate,
+    StreamViewType, TableDef, TableSettings, TableStatus, Tag,
 };
 
 /// CreateTable's members after the shape checks.
@@ -72,7 +74,27 @@ pub fn definition(shard: &Rc<Shard>, fields: &Fields<'_, '_>) -> Result<TableDef
     if let Some(view_type) = extras.stream {
         def.streams.push(new_stream(shard, view_type));
     }
+    if let Some(document) = fields.str("ResourcePolicy")? {
+        def.policies.push(new_policy(document)?);
+    }
     Ok(def)
+}
+
+/// CreateTable's `ResourcePolicy`: checked as PutResourcePolicy checks
+/// it, attached with a revision of now.
+fn new_policy(document: &str) -> Result<PolicySlot, ApiError> {
+    let checked = resource_policy::check(document, Target::Table).map_err(document_error)?;
+    let now = now_ms();
+    Ok(PolicySlot {
+        stream_label_ms: None,
+        policy: Some(ResourcePolicy {
+            document: checked.canonical,
+            revision_id: now.to_string(),
+            parsed: std::sync::Arc::new(checked.policy),
+        }),
+        revision_id: now.to_string(),
+        changed_ms: now,
+    })
 }
 
 /// The members' shapes, reported together as DynamoDB's validator does.
@@ -260,6 +282,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         ttl: Default::default(),
         restore: None,
         pitr: None,
+        policies: vec![],
     })
 }
 

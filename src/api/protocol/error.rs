@@ -294,6 +294,11 @@ impl ApiError {
         Self::new(400, DYNAMODB, "InvalidExportTimeException", message)
     }
 
+    /// No resource-based policy where one was asked for or expected.
+    pub fn policy_not_found(message: impl Into<String>) -> Self {
+        Self::new(400, DYNAMODB, "PolicyNotFoundException", message)
+    }
+
     pub fn resource_in_use(message: impl Into<String>) -> Self {
         Self::new(400, DYNAMODB, "ResourceInUseException", message)
     }
@@ -520,6 +525,11 @@ impl From<CatalogError> for ApiError {
             CatalogError::IndexExists => ApiError::validation(message),
             CatalogError::IndexNotFound { .. } => ApiError::resource_not_found_message(message),
             CatalogError::ConflictingDefinition { .. } => ApiError::invalid_parameter(message),
+            CatalogError::StreamNotFound { .. } => ApiError::resource_not_found_message(message),
+            CatalogError::PolicyNotFound { .. }
+            | CatalogError::PolicyRevisionMismatch { .. }
+            | CatalogError::PolicyExpectedNone { .. } => ApiError::policy_not_found(message),
+            CatalogError::PolicyChangedTooRecently { .. } => ApiError::throttling(message),
             _ => ApiError::internal(message),
         }
     }

@@ -69,6 +69,9 @@ operations!(
     ImportTable,
     DescribeImport,
     ListImports,
+    PutResourcePolicy,
+    GetResourcePolicy,
+    DeleteResourcePolicy,
 );
 
 impl Operation {

@@ -449,6 +449,21 @@ static BATCH_WRITE_ITEM: [Check; 3] = [
     ("ReturnItemCollectionMetrics", &[METRICS]),
 ];
 
+/// ResourceArn: 1 to 1283 characters; RevisionId: 1 to 255.
+const RESOURCE_ARN: &[Rule] = &[Rule::NotNull, Rule::LenMin(1), Rule::LenMax(1283)];
+const REVISION_ID: &[Rule] = &[Rule::LenMin(1), Rule::LenMax(255)];
+
+static PUT_RESOURCE_POLICY: [Check; 3] = [
+    ("ResourceArn", RESOURCE_ARN),
+    ("Policy", &[Rule::NotNull]),
+    ("ExpectedRevisionId", REVISION_ID),
+];
+static GET_RESOURCE_POLICY: [Check; 1] = [("ResourceArn", RESOURCE_ARN)];
+static DELETE_RESOURCE_POLICY: [Check; 2] = [
+    ("ResourceArn", RESOURCE_ARN),
+    ("ExpectedRevisionId", REVISION_ID),
+];
+
 fn rules(op: &str) -> Option<&'static [Check]> {
     Some(match op {
         "GetItem" => &GET_ITEM,
@@ -459,6 +474,9 @@ fn rules(op: &str) -> Option<&'static [Check]> {
         "Scan" => &SCAN,
         "BatchGetItem" => &BATCH_GET_ITEM,
         "BatchWriteItem" => &BATCH_WRITE_ITEM,
+        "PutResourcePolicy" => &PUT_RESOURCE_POLICY,
+        "GetResourcePolicy" => &GET_RESOURCE_POLICY,
+        "DeleteResourcePolicy" => &DELETE_RESOURCE_POLICY,
         _ => return None,
     })
 }

@@ -522,6 +522,15 @@ static LIST_TABLES: [Member; 2] = [
     field("Limit", Shape::Integer),
 ];
 
+/// PutResourcePolicy, GetResourcePolicy and DeleteResourcePolicy: the
+/// union of their members.
+static RESOURCE_POLICY: [Member; 4] = [
+    field("ResourceArn", Shape::String),
+    field("Policy", Shape::String),
+    field("ExpectedRevisionId", Shape::String),
+    field("ConfirmRemoveSelfResourceAccess", Shape::Boolean),
+];
+
 /// The input members of an operation, by its name.
 fn schema(op: &str) -> Option<&'static [Member]> {
     Some(match op {
@@ -534,6 +543,7 @@ fn schema(op: &str) -> Option<&'static [Member]> {
         "DescribeTable" | "DeleteTable" | "DescribeTimeToLive" => &TABLE_NAME_ONLY,
         "UpdateTimeToLive" => &UPDATE_TIME_TO_LIVE,
         "ListTables" => &LIST_TABLES,
+        "PutResourcePolicy" | "GetResourcePolicy" | "DeleteResourcePolicy" => &RESOURCE_POLICY,
         _ => return None,
     })
 }

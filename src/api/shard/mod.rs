@@ -116,6 +116,8 @@ pub struct ApiSettings {
     pub transfer_operations_max: usize,
     /// Least time between two changes of a table's TTL setting.
     pub ttl_change_interval_ms: u64,
+    /// Least time between two changes of one resource-based policy.
+    pub resource_policy_change_interval_ms: u64,
     /// Pause between two TTL expirer passes.
     pub ttl_scan_interval: std::time::Duration,
     /// Most TTL deletions per second on one shard.

@@ -21,17 +21,7 @@ use crate::catalog::StreamDef;
 
 /// The ISO-8601 label of a stream created at `ms` (UTC, milliseconds).
 pub fn label(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (y, m, d) = civil_from_days(days);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        ms % 1000
-    )
+    crate::catalog::utc_label(ms)
 }
 
 /// The ms a label names (exactly the form [`label`] writes).
@@ -59,20 +49,6 @@ pub fn parse_label(label: &str) -> Option<u64> {
     let out = days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + ms;
     // Reject dates that do not exist (Feb 30): they do not round-trip.
     (self::label(out) == label).then_some(out)
-}
-
-/// Howard Hinnant's civil-from-days (proleptic Gregorian, days since 1970).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {

@@ -112,6 +112,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 pitr: Default::default(),
                 streams: Default::default(),
                 ttl_change_interval_ms: 0,
+                resource_policy_change_interval_ms: 0,
                 ttl_scan_interval: std::time::Duration::from_millis(100),
                 ttl_deletes_per_second_max: 100_000,
                 ttl_idle_backoff_max: 8,
