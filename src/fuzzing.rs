@@ -132,6 +132,7 @@ async fn new_shard() -> Rc<Shard> {
             backup_chunk_bytes: 1 << 20,
             backup_operations_max: 10,
             encrypted_at_rest: false,
+            backup_key: None,
             transfer_operations_max: 10,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
@@ -535,7 +536,7 @@ pub fn backup_file(data: &[u8]) {
     let Some((&chunk, rest)) = data.split_first() else {
         return;
     };
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(None);
     let mut items = Vec::new();
     for part in rest.chunks(chunk as usize + 1) {
         match reader.feed("fuzz", part) {

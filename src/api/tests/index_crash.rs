@@ -118,6 +118,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 backup_chunk_bytes: 1 << 20,
                 backup_operations_max: 10,
                 encrypted_at_rest: false,
+                backup_key: None,
                 transfer_operations_max: 10,
             },
             catalog: RefCell::new(catalog.clone()),
