@@ -208,6 +208,9 @@ pub async fn ensure_loaded(shard: &Rc<Shard>) -> Result<(), ApiError> {
         let mut bytes = format::open_record(shard.settings.backup_key.as_deref(), &path, bytes)?;
         let mut record: BackupRecord = simd_json::serde::from_slice(&mut bytes)
             .map_err(|e| ApiError::internal(format!("backup record {path}: {e}")))?;
+        if let Some(system) = &mut record.system {
+            system.derive_expiry(shard.settings.pitr.day_ms);
+        }
         if record.status != BackupStatus::Available {
             files(shard, FileJob::RemoveAll { path: name }).await?;
             continue;
