@@ -162,7 +162,23 @@ pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
             Some(e) => last = Some(e),
         }
     }
+    // The shards that did snapshot before the failure hold theirs.
+    release(shard, id).await;
     Err(last.unwrap_or_else(|| ApiError::internal("backup cut failed")))
+}
+
+/// Drops every shard's snapshot of `id` (a cut or a copy that failed; a
+/// shard whose writer already took its snapshot holds none). A snapshot
+/// pins memtables and table files, so none may outlive its backup.
+pub async fn release(shard: &Rc<Shard>, id: &str) {
+    for to in 0..shard.map.shard_count() {
+        let request = MeshRequest::BackupRelease {
+            backup: id.to_string(),
+        };
+        if let Err(e) = done(call_or_local(shard, to, request).await) {
+            tracing::warn!(backup = %id, shard = to, error = %e, "could not release a backup snapshot");
+        }
+    }
 }
 
 fn done(reply: Result<MeshReply, ApiError>) -> Result<(), ApiError> {
@@ -201,6 +217,10 @@ async fn copy(shard: &Rc<Shard>, mut record: BackupRecord) {
                 failed.get_or_insert(unexpected(&other));
             }
         }
+    }
+    if failed.is_some() {
+        // A shard whose BackupWrite never arrived still holds its snapshot.
+        release(shard, &record.id).await;
     }
     if failed.is_none() {
         record.status = BackupStatus::Available;

@@ -70,6 +70,10 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             }
             Err(e) => MeshReply::Done(Err(e.into())),
         },
+        MeshRequest::BackupRelease { backup } => {
+            shard.backups.snapshots.borrow_mut().remove(&backup);
+            MeshReply::Done(Ok(()))
+        }
         MeshRequest::BackupWrite {
             backup,
             table_id,

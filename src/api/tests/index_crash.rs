@@ -46,8 +46,24 @@ struct LocalServices {
     catalog: Rc<RefCell<Vec<u8>>>,
 }
 
+thread_local! {
+    /// A shard whose `BackupSnapshot` calls fail (`backup_cut` tests a cut
+    /// that fails partway); none by default.
+    pub(super) static REFUSE_SNAPSHOTS_ON: std::cell::Cell<Option<u32>> =
+        const { std::cell::Cell::new(None) };
+    /// Every catalog version persisted while Some (`import_failure`
+    /// checks a table's states one by one); None by default.
+    pub(super) static CATALOG_HISTORY: RefCell<Option<Vec<Vec<u8>>>> =
+        const { RefCell::new(None) };
+}
+
 impl Services for LocalServices {
     fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>> {
+        if matches!(request, MeshRequest::BackupSnapshot { .. })
+            && REFUSE_SNAPSHOTS_ON.with(|r| r.get()) == Some(to)
+        {
+            return Box::pin(async { Err(ApiError::internal("snapshot refused (test)")) });
+        }
         let shard = self
             .shards
             .borrow()
