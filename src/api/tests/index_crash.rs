@@ -76,6 +76,11 @@ impl Services for LocalServices {
     }
 
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>> {
+        CATALOG_HISTORY.with(|h| {
+            if let Some(history) = h.borrow_mut().as_mut() {
+                history.push(bytes.clone());
+            }
+        });
         *self.catalog.borrow_mut() = bytes;
         Box::pin(async { Ok(()) })
     }
@@ -184,7 +189,7 @@ fn index(name: &str, kind: IndexKind, hash: &[KeyAttr], range: &[KeyAttr]) -> In
     }
 }
 
-fn table_def() -> TableDef {
+pub(super) fn table_def() -> TableDef {
     let mut by_g = index(
         "byG",
         IndexKind::Global,

@@ -2,6 +2,7 @@
 //! system) and so sit above every layer of the API.
 
 mod backup_cut;
+mod import_failure;
 mod index_crash;
 mod txn_conflicts;
 mod txn_crash;
