@@ -189,7 +189,8 @@ enum Mode {
     /// The magic not read yet.
     Start,
     Plain,
-    Sealed(FileKey),
+    /// Boxed: a key schedule is large, and one reader holds one.
+    Sealed(Box<FileKey>),
 }
 
 /// Reads a data file incrementally: feed chunks, take whole records.
@@ -285,7 +286,7 @@ impl Reader {
             .map_err(|e| unit_error(path, MAGIC.len() as u64, e))?;
         self.pending.drain(..SEALED_HEADER_BYTES);
         self.consumed = SEALED_HEADER_BYTES as u64;
-        self.mode = Mode::Sealed(file_key);
+        self.mode = Mode::Sealed(Box::new(file_key));
         Ok(true)
     }
 
