@@ -7,6 +7,8 @@
 #     and each backup's creation time (request → AVAILABLE) and rate;
 #  4. RestoreTableFromBackup of the last backup until ACTIVE: items/s, MB/s.
 #   benches/backups.sh [secs=10] [rate=2000] [records=200000]
+# SERVER_ARGS adds server flags, e.g. "--encryption-key-file KEY" (sealed
+# backups; `dynacore keygen KEY` writes one).
 # Needs: cargo build --release --workspace; python3 with boto3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,8 @@ data=target/backups-bench-data; rm -rf "$data"
 port=${PORT:-8031}; ep=http://127.0.0.1:$port
 
 echo "machine: $(nproc) CPUs, $(uname -r); $(date -u +%FT%TZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-$server serve --admin-listen off --shards 2 --data-dir "$data" --listen 127.0.0.1:$port ${CONFIG:+--config "$CONFIG"} 2>"$out/server.err" &
+# shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
+$server serve --admin-listen off --shards 2 --data-dir "$data" --listen 127.0.0.1:$port ${CONFIG:+--config "$CONFIG"} ${SERVER_ARGS:-} 2>"$out/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 400); do curl -s -o /dev/null $ep/ && break; sleep 0.05; done

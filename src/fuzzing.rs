@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::api::shard::files::{FileDone, FileJob};
 use crate::api::{
     ApiError, ApiSettings, Counters, LocalFuture, MeshReply, MeshRequest, Operation, Services,
     Shard,
@@ -30,9 +31,9 @@ use crate::routing::PartitionMap;
 
 /// Every operation the request target drives, in the order its selector
 /// byte indexes them (append only: the seeds name operations by index).
-/// The backup and point-in-time operations are left out: they need the
-/// runtime's file jobs, which this harness has not.
-pub const OPERATIONS: [Operation; 30] = [
+/// The backup, point-in-time, export and import operations run their file
+/// jobs against [`MemFolder`]s.
+pub const OPERATIONS: [Operation; 43] = [
     Operation::CreateTable,
     Operation::DescribeTable,
     Operation::ListTables,
@@ -63,6 +64,19 @@ pub const OPERATIONS: [Operation; 30] = [
     Operation::PutResourcePolicy,
     Operation::GetResourcePolicy,
     Operation::DeleteResourcePolicy,
+    Operation::CreateBackup,
+    Operation::DescribeBackup,
+    Operation::ListBackups,
+    Operation::DeleteBackup,
+    Operation::RestoreTableFromBackup,
+    Operation::UpdateContinuousBackups,
+    Operation::RestoreTableToPointInTime,
+    Operation::ExportTableToPointInTime,
+    Operation::DescribeExport,
+    Operation::ListExports,
+    Operation::ImportTable,
+    Operation::DescribeImport,
+    Operation::ListImports,
 ];
 
 /// Inputs served between resets of the tables (bounds the memory FS).
@@ -77,9 +91,93 @@ pub const FIXTURE_TABLE: &str = r#"{"TableName":"fuzz","BillingMode":"PAY_PER_RE
  "LocalSecondaryIndexes":[{"IndexName":"byL","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"l","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}],
  "GlobalSecondaryIndexes":[{"IndexName":"byG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"},{"AttributeName":"h","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]}"#;
 
-/// One shard's mesh, in one thread: there is no other shard.
+/// One shard's mesh, in one thread: there is no other shard. The backup
+/// directory and the export root are folders in memory.
 struct SoloServices {
     shard: RefCell<std::rc::Weak<Shard>>,
+    backups: RefCell<MemFolder>,
+    exports: RefCell<MemFolder>,
+}
+
+/// A folder in memory for the runtime's file jobs (paths relative to it,
+/// `/`-separated; directories are implied by the files under them).
+/// Emptied with the tables, so it stays bounded.
+#[derive(Default)]
+struct MemFolder {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemFolder {
+    fn run(&mut self, job: FileJob) -> Result<FileDone, ApiError> {
+        let missing = |path: &str| ApiError::internal(format!("no file {path}"));
+        let under = |dir: &str| {
+            if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            }
+        };
+        match job {
+            FileJob::Create { path } => {
+                self.files.insert(path, Vec::new());
+                Ok(FileDone::Done)
+            }
+            FileJob::Append { path, bytes } => {
+                let file = self.files.get_mut(&path).ok_or_else(|| missing(&path))?;
+                file.extend_from_slice(&bytes);
+                Ok(FileDone::Done)
+            }
+            FileJob::Sync { path } => match self.files.contains_key(&path) {
+                true => Ok(FileDone::Done),
+                false => Err(missing(&path)),
+            },
+            FileJob::WriteAtomically { path, bytes } => {
+                self.files.insert(path, bytes);
+                Ok(FileDone::Done)
+            }
+            FileJob::ReadAt { path, offset, len } => {
+                let file = self.files.get(&path).ok_or_else(|| missing(&path))?;
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(file.len());
+                let end = start.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+                Ok(FileDone::Bytes(file[start..end.min(file.len())].to_vec()))
+            }
+            FileJob::Read { path } => {
+                let file = self.files.get(&path).ok_or_else(|| missing(&path))?;
+                Ok(FileDone::Bytes(file.clone()))
+            }
+            FileJob::List { path } => {
+                let prefix = under(&path);
+                let mut names: Vec<String> = self
+                    .files
+                    .keys()
+                    .filter_map(|k| k.strip_prefix(prefix.as_str()))
+                    .filter_map(|rest| rest.split('/').next())
+                    .map(str::to_string)
+                    .collect();
+                names.dedup();
+                Ok(FileDone::Names(names))
+            }
+            FileJob::ListTree { path, max } => {
+                let prefix = under(&path);
+                let names = self
+                    .files
+                    .keys()
+                    .filter(|k| k.starts_with(prefix.as_str()))
+                    .take(max)
+                    .cloned()
+                    .collect();
+                Ok(FileDone::Names(names))
+            }
+            FileJob::RemoveAll { path } => {
+                let prefix = under(&path);
+                self.files
+                    .retain(|k, _| *k != path && !k.starts_with(prefix.as_str()));
+                Ok(FileDone::Done)
+            }
+        }
+    }
 }
 
 impl Services for SoloServices {
@@ -93,6 +191,16 @@ impl Services for SoloServices {
 
     fn persist_catalog(&self, _bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>> {
         Box::pin(async { Ok(()) })
+    }
+
+    fn files(&self, job: FileJob) -> LocalFuture<Result<FileDone, ApiError>> {
+        let done = self.backups.borrow_mut().run(job);
+        Box::pin(async move { done })
+    }
+
+    fn export_files(&self, job: FileJob) -> LocalFuture<Result<FileDone, ApiError>> {
+        let done = self.exports.borrow_mut().run(job);
+        Box::pin(async move { done })
     }
 
     fn spawn(&self, task: LocalFuture<()>) {
@@ -114,6 +222,8 @@ async fn new_shard() -> Rc<Shard> {
         .expect("an empty memory store opens");
     let services = Rc::new(SoloServices {
         shard: RefCell::new(std::rc::Weak::new()),
+        backups: Default::default(),
+        exports: Default::default(),
     });
     let shard = Rc::new(Shard {
         id: 0,
@@ -138,6 +248,7 @@ async fn new_shard() -> Rc<Shard> {
             backup_copy_bytes_per_s: 0,
             backup_operations_max: 10,
             encrypted_at_rest: false,
+            backup_key: None,
             transfer_operations_max: 10,
         },
         catalog: RefCell::new(Arc::new(Catalog::default())),
@@ -190,6 +301,16 @@ async fn reset_tables(shard: &Rc<Shard>) {
         body.push(b'}');
         let _ = crate::api::execute(shard, Operation::DeleteTable, body, false).await;
     }
+    // Backups, PITR bases, exports and imports go with the tables.
+    let everything = || FileJob::RemoveAll {
+        path: String::new(),
+    };
+    let _ = shard.services.files(everything()).await;
+    let _ = shard.services.export_files(everything()).await;
+    shard.backups.records.borrow_mut().clear();
+    shard.backups.bases.borrow_mut().clear();
+    shard.transfers.exports.borrow_mut().clear();
+    shard.transfers.imports.borrow_mut().clear();
     let _ = crate::api::execute(
         shard,
         Operation::CreateTable,
@@ -209,7 +330,7 @@ thread_local! {
     static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
 }
 
-/// Runs one request: `data[0]` selects the operation (modulo 23), the rest
+/// Runs one request: `data[0]` selects the operation (modulo the length of [`OPERATIONS`]), the rest
 /// is the body. Invariant: no panic, and no InternalServerError — a 500 is
 /// an engine fault, which a memory store without injected faults never has,
 /// so a 500 here means input reached a path that mishandles it.
@@ -541,7 +662,7 @@ pub fn backup_file(data: &[u8]) {
     let Some((&chunk, rest)) = data.split_first() else {
         return;
     };
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(None);
     let mut items = Vec::new();
     for part in rest.chunks(chunk as usize + 1) {
         match reader.feed("fuzz", part) {

@@ -113,6 +113,12 @@ pub enum MeshRequest {
     BackupSnapshot {
         backup: String,
     },
+    /// Drop this shard's snapshot of `backup` (or of an export), if it
+    /// holds one: a cut or copy that failed must not pin memtables and
+    /// table files forever.
+    BackupRelease {
+        backup: String,
+    },
     /// Write the table's items of the snapshot of `backup` to `path`
     /// (background task queue); replies with the file's size and checksum.
     BackupWrite {

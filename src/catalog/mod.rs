@@ -842,6 +842,13 @@ pub enum CatalogCommand {
         name: String,
         id: u32,
     },
+    /// A CREATING table (of this id) whose creation failed (an import that
+    /// ended FAILED) is removed and its data dropped, never having been
+    /// ACTIVE.
+    CreateAbandoned {
+        name: String,
+        id: u32,
+    },
     Update {
         name: String,
         billing_mode: Option<BillingMode>,

@@ -128,6 +128,7 @@ impl Catalog {
             } => next.delete(&name, staged, now_ms, stream_retention_ms),
             CatalogCommand::TableActive { name, id } => next.table_active(&name, id),
             CatalogCommand::DeleteFinish { name, id } => next.delete_finish(&name, id),
+            CatalogCommand::CreateAbandoned { name, id } => next.create_abandoned(&name, id),
             CatalogCommand::Update {
                 name,
                 billing_mode,
@@ -590,6 +591,15 @@ impl Catalog {
                     None => transition,
                 })
             }
+        }
+    }
+
+    fn create_abandoned(self, name: &str, id: u32) -> Result<Transition, CatalogError> {
+        match self.tables.get(name) {
+            Some(t) if t.id == id && t.status == TableStatus::Creating => self.remove(name),
+            // Deleted (or replaced) meanwhile: nothing to remove.
+            Some(t) => Ok(Transition::unchanged(t.clone())),
+            None => Err(CatalogError::TableNotFound(name.to_string())),
         }
     }
 

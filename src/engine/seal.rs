@@ -24,9 +24,11 @@
 //!   directory is refused before any file is read.
 //! - A unit that fails to open becomes `EngineError::Corruption { path,
 //!   offset, detail: Tampered }` (catalog: `RuntimeError::CatalogTampered`).
+//! - **Backups and PITR bases** (`api/backup/format.rs`): data files and
+//!   `backup.json`, with these primitives.
 //!
-//! Not sealed: backups written by CreateBackup (`api/backup`), the
-//! `LAYOUT`/`ENCRYPTION` records, file names and sizes.
+//! Not sealed: exports (`api/transfer`: files for interchange with AWS),
+//! the `LAYOUT`/`ENCRYPTION` records, file names and sizes.
 //!
 //! # Keys
 //! - **Master key**: 32 random bytes in a file of exactly 32 bytes

@@ -347,6 +347,7 @@ async fn shard_main(
                 export_history_bytes_max: config.pitr_export_history_bytes_max,
             },
             encrypted_at_rest: config.engine.master_key.is_some(),
+            backup_key: config.engine.master_key.clone(),
             transfer_operations_max: config.transfer_operations_max,
         },
         catalog: RefCell::new(catalog),

@@ -14,7 +14,7 @@ use crate::api::backup::{backup_arn, ensure_loaded, files, new_backup_id, persis
 use crate::api::messages::{MeshReply, MeshRequest, unexpected};
 use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
-use crate::api::shard::backups::{BackupRecord, BackupStatus, PitrBase};
+use crate::api::shard::backups::{BackupRecord, BackupStatus, PitrBase, SystemBackup};
 use crate::api::shard::files::FileJob;
 use crate::api::shard::peers::call_or_local;
 use crate::api::table::describe::table_arn;
@@ -30,7 +30,14 @@ pub enum Kind {
     User(String),
     /// A point-in-time recovery base (`api::pitr`).
     PitrBase,
+    /// DeleteTable of a table with point-in-time recovery: the SYSTEM
+    /// backup `<table>$DeletedTableBackup`, kept for the table's recovery
+    /// period.
+    System { recovery_period_days: u32 },
 }
+
+/// DynamoDB's name for the SYSTEM backup of a deleted table.
+pub const DELETED_TABLE_SUFFIX: &str = "$DeletedTableBackup";
 
 /// Registers and cuts a backup of `table`; the copy continues in the
 /// background. Returns the CREATING record.
@@ -41,7 +48,10 @@ pub async fn start(
 ) -> Result<BackupRecord, ApiError> {
     ensure_loaded(shard).await?;
     let backups = &shard.backups;
-    if backups.operations.get() >= shard.settings.backup_operations_max {
+    // A SYSTEM backup is part of a DeleteTable, which DynamoDB never
+    // refuses for the backup limit; one per table deletion bounds them.
+    let is_system = matches!(kind, Kind::System { .. });
+    if !is_system && backups.operations.get() >= shard.settings.backup_operations_max {
         return Err(ApiError::limit_exceeded(format!(
             "Subscriber limit exceeded: There is a limit of {} concurrent backup and restore operations",
             shard.settings.backup_operations_max
@@ -49,9 +59,19 @@ pub async fn start(
     }
     let now_ms = now_ms();
     let table_arn = table_arn(shard, &table.name);
+    let mut system = None;
     let (id, arn, name, pitr_base) = match kind {
         Kind::User(name) => {
             let id = new_backup_id(&table.name, now_ms);
+            (id.clone(), backup_arn(&table_arn, &id), name, None)
+        }
+        Kind::System {
+            recovery_period_days,
+        } => {
+            let day_ms = shard.settings.pitr.day_ms;
+            system = Some(SystemBackup::new(now_ms, recovery_period_days, day_ms));
+            let id = new_backup_id(&table.name, now_ms);
+            let name = format!("{}{DELETED_TABLE_SUFFIX}", table.name);
             (id.clone(), backup_arn(&table_arn, &id), name, None)
         }
         Kind::PitrBase => {
@@ -73,6 +93,7 @@ pub async fn start(
         items: 0,
         files: Vec::new(),
         pitr_base,
+        system,
     };
     persist(shard, &record).await?;
     backups.operations.set(backups.operations.get() + 1);
@@ -141,7 +162,23 @@ pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
             Some(e) => last = Some(e),
         }
     }
+    // The shards that did snapshot before the failure hold theirs.
+    release(shard, id).await;
     Err(last.unwrap_or_else(|| ApiError::internal("backup cut failed")))
+}
+
+/// Drops every shard's snapshot of `id` (a cut or a copy that failed; a
+/// shard whose writer already took its snapshot holds none). A snapshot
+/// pins memtables and table files, so none may outlive its backup.
+pub async fn release(shard: &Rc<Shard>, id: &str) {
+    for to in 0..shard.map.shard_count() {
+        let request = MeshRequest::BackupRelease {
+            backup: id.to_string(),
+        };
+        if let Err(e) = done(call_or_local(shard, to, request).await) {
+            tracing::warn!(backup = %id, shard = to, error = %e, "could not release a backup snapshot");
+        }
+    }
 }
 
 fn done(reply: Result<MeshReply, ApiError>) -> Result<(), ApiError> {
@@ -180,6 +217,10 @@ async fn copy(shard: &Rc<Shard>, mut record: BackupRecord) {
                 failed.get_or_insert(unexpected(&other));
             }
         }
+    }
+    if failed.is_some() {
+        // A shard whose BackupWrite never arrived still holds its snapshot.
+        release(shard, &record.id).await;
     }
     if failed.is_none() {
         record.status = BackupStatus::Available;

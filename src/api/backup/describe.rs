@@ -13,11 +13,23 @@ pub fn write_details(out: &mut Vec<u8>, record: &BackupRecord, status: &str) {
     write_json_str(out, &record.name);
     out.extend_from_slice(
         format!(
-            ",\"BackupSizeBytes\":{},\"BackupStatus\":\"{status}\",\"BackupType\":\"USER\",\"BackupCreationDateTime\":{:.3}}}",
-            record.bytes, record.created_at
+            ",\"BackupSizeBytes\":{},\"BackupStatus\":\"{status}\",\"BackupType\":\"{}\",\"BackupCreationDateTime\":{:.3}",
+            record.bytes,
+            record.backup_type(),
+            record.created_at
         )
         .as_bytes(),
     );
+    write_expiry(out, record);
+    out.push(b'}');
+}
+
+/// A SYSTEM backup's BackupExpiryDateTime member.
+fn write_expiry(out: &mut Vec<u8>, record: &BackupRecord) {
+    if let Some(system) = record.system {
+        let at = system.expires_ms as f64 / 1000.0;
+        out.extend_from_slice(format!(",\"BackupExpiryDateTime\":{at:.3}").as_bytes());
+    }
 }
 
 pub fn write_description(out: &mut Vec<u8>, record: &BackupRecord, status: &str) {
@@ -70,13 +82,16 @@ pub fn write_summary(out: &mut Vec<u8>, record: &BackupRecord) {
     write_json_str(out, &record.name);
     out.extend_from_slice(
         format!(
-            ",\"BackupCreationDateTime\":{:.3},\"BackupStatus\":\"{}\",\"BackupType\":\"USER\",\"BackupSizeBytes\":{}}}",
+            ",\"BackupCreationDateTime\":{:.3},\"BackupStatus\":\"{}\",\"BackupType\":\"{}\",\"BackupSizeBytes\":{}",
             record.created_at,
             record.status.as_str(),
+            record.backup_type(),
             record.bytes
         )
         .as_bytes(),
     );
+    write_expiry(out, record);
+    out.push(b'}');
 }
 
 fn write_key_schema(out: &mut Vec<u8>, hash: &[KeyAttr], range: &[KeyAttr]) {

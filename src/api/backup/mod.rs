@@ -14,7 +14,8 @@
 //! another file system (`backup_dir`). Folder per backup:
 //! `<id>/backup.json` (the record, written atomically last: a backup whose
 //! record says CREATING after a restart was interrupted and is removed)
-//! and `<id>/shard-NNN.data` (`format`).
+//! and `<id>/shard-NNN.data` (`format`). With an encryption key both are
+//! sealed (`format` has the layout and nonce scheme).
 
 pub mod create;
 pub mod describe;
@@ -69,6 +70,10 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             }
             Err(e) => MeshReply::Done(Err(e.into())),
         },
+        MeshRequest::BackupRelease { backup } => {
+            shard.backups.snapshots.borrow_mut().remove(&backup);
+            MeshReply::Done(Ok(()))
+        }
         MeshRequest::BackupWrite {
             backup,
             table_id,
@@ -112,7 +117,8 @@ async fn write_file(
     let prefix = table_prefix(table_id);
     let upper = prefix_end(&prefix);
     let chunk = shard.settings.backup_chunk_bytes;
-    let mut out = format::MAGIC.to_vec();
+    let mut writer = format::Writer::new(shard.settings.backup_key.as_deref(), path)?;
+    let mut out = Vec::new();
     let mut info = BackupFileInfo {
         path: path.to_string(),
         bytes: 0,
@@ -136,14 +142,17 @@ async fn write_file(
             info.items += 1;
         }
         if out.len() >= chunk {
-            flush_chunk(shard, path, &mut out, &mut info).await?;
+            let bytes = writer.encode(std::mem::take(&mut out))?;
+            flush_chunk(shard, path, bytes, &mut info).await?;
             // Synced chunk by chunk: the page cache never holds a whole
             // table's worth of dirty pages for one writeback burst.
             files(shard, FileJob::Sync { path: path.into() }).await?;
             pace.wait(shard, info.bytes).await;
         }
     }
-    flush_chunk(shard, path, &mut out, &mut info).await?;
+    let mut bytes = writer.encode(out)?;
+    bytes.extend(writer.finish()?);
+    flush_chunk(shard, path, bytes, &mut info).await?;
     files(shard, FileJob::Sync { path: path.into() }).await?;
     Ok(info)
 }
@@ -176,16 +185,17 @@ impl Pace {
     }
 }
 
+
+/// Appends `bytes` (the file's, as `format::Writer` encoded them).
 async fn flush_chunk(
     shard: &Shard,
     path: &str,
-    out: &mut Vec<u8>,
+    bytes: Vec<u8>,
     info: &mut BackupFileInfo,
 ) -> Result<(), ApiError> {
-    if out.is_empty() {
+    if bytes.is_empty() {
         return Ok(());
     }
-    let bytes = std::mem::take(out);
     info.crc32c = crc32c::crc32c_append(info.crc32c, &bytes);
     info.bytes += bytes.len() as u64;
     files(
@@ -233,9 +243,12 @@ pub async fn ensure_loaded(shard: &Rc<Shard>) -> Result<(), ApiError> {
                 continue;
             }
         };
-        let mut bytes = bytes;
-        let record: BackupRecord = simd_json::serde::from_slice(&mut bytes)
+        let mut bytes = format::open_record(shard.settings.backup_key.as_deref(), &path, bytes)?;
+        let mut record: BackupRecord = simd_json::serde::from_slice(&mut bytes)
             .map_err(|e| ApiError::internal(format!("backup record {path}: {e}")))?;
+        if let Some(system) = &mut record.system {
+            system.derive_expiry(shard.settings.pitr.day_ms);
+        }
         if record.status != BackupStatus::Available {
             files(shard, FileJob::RemoveAll { path: name }).await?;
             continue;
@@ -254,15 +267,11 @@ pub async fn ensure_loaded(shard: &Rc<Shard>) -> Result<(), ApiError> {
 pub async fn persist(shard: &Shard, record: &BackupRecord) -> Result<(), ApiError> {
     let bytes = simd_json::to_vec_pretty(record)
         .map_err(|e| ApiError::internal(format!("backup record: {e}")))?;
-    files(
-        shard,
-        FileJob::WriteAtomically {
-            path: format!("{}/{RECORD_FILE}", record.id),
-            bytes,
-        },
-    )
-    .await
-    .map(|_| ())
+    let path = format!("{}/{RECORD_FILE}", record.id);
+    let bytes = format::seal_record(shard.settings.backup_key.as_deref(), &path, bytes)?;
+    files(shard, FileJob::WriteAtomically { path, bytes })
+        .await
+        .map(|_| ())
 }
 
 /// `<13-digit ms>-<8 hex>`, unique per coordinator.

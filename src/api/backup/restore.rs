@@ -63,7 +63,7 @@ pub(crate) async fn read_file(
     each: &mut impl AsyncItems,
 ) -> Result<(), ApiError> {
     let chunk = shard.settings.backup_chunk_bytes as u64;
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(shard.settings.backup_key.clone());
     let mut offset = 0u64;
     loop {
         let job = FileJob::ReadAt {

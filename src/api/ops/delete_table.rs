@@ -2,17 +2,25 @@
 //! then the coordinator removes it and drops its data on every shard.
 //! Deletion protection and a CREATING table refuse it; a table already
 //! DELETING is described again, as DynamoDB does.
+//!
+//! A table with point-in-time recovery leaves a SYSTEM backup
+//! (`<table>$DeletedTableBackup`, restorable with RestoreTableFromBackup)
+//! kept for its recovery period, as DynamoDB does: the coordinator cuts it
+//! just before the table turns DELETING. A write racing the DeleteTable
+//! request may land after the cut and before the deletion, and so be
+//! missing from it, as from any table deleted under concurrent writes.
 
 use std::rc::Rc;
 
+use crate::api::backup::create::{self, Kind};
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::names::table_name;
 use crate::api::protocol::reply::ReplyBuilder;
 use crate::api::protocol::request::Fields;
-use crate::api::shard::{Outcome, Shard};
+use crate::api::shard::{COORDINATOR, Outcome, Shard};
 use crate::api::table::ddl::submit;
 use crate::api::table::describe::{TableStats, write_deleting_description};
-use crate::catalog::CatalogCommand;
+use crate::catalog::{CatalogCommand, TableStatus};
 
 pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome, ApiError> {
     let name = table_name(&fields)?;
@@ -21,8 +29,23 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         .table(name)
         .cloned()
         .ok_or_else(|| ApiError::table_not_found(name))?;
+    // Only where the deletion will go ahead (deletion protection and a
+    // CREATING table refuse it; a DELETING one is already gone).
+    let pitr = def
+        .pitr
+        .filter(|_| def.status == TableStatus::Active && !def.settings.deletion_protection);
+    if pitr.is_some() && shard.id != COORDINATOR {
+        return Ok(Outcome::Forward(COORDINATOR));
+    }
     // Counts as of the moment of deletion, as DynamoDB reports them.
     let stats = TableStats::collect(shard, &def).await?;
+    if let Some(pitr) = pitr {
+        let kind = Kind::System {
+            recovery_period_days: pitr.recovery_period_days,
+        };
+        let backup = create::start(shard, def.clone(), kind).await?;
+        tracing::info!(table = %def.name, backup = %backup.arn, "system backup of a deleted table");
+    }
     let def = submit(
         shard,
         CatalogCommand::Delete {

@@ -58,14 +58,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
     }
     ensure_loaded(shard).await?;
     let table = table.map(|t| name_or_arn(shard, t));
-    // Only USER backups exist here.
-    let wanted_type = kind.is_none_or(|k| k == "USER" || k == "ALL");
+    // USER unless asked; ALL is USER and SYSTEM (no AWS_BACKUP here).
+    let kind = kind.unwrap_or("USER");
     let mut records: Vec<BackupRecord> = shard
         .backups
         .records
         .borrow()
         .values()
-        .filter(|_| wanted_type)
+        .filter(|r| kind == "ALL" || r.backup_type() == kind)
         .filter(|r| table.is_none_or(|t| r.table.name == t))
         .filter(|r| lower.is_none_or(|l| r.created_at >= l))
         .filter(|r| upper.is_none_or(|u| r.created_at <= u))

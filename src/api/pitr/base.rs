@@ -126,7 +126,27 @@ pub async fn maintain(shard: &Rc<Shard>) -> Result<(), ApiError> {
         }
         trim_table(shard, table, now).await?;
     }
+    expire_system_backups(shard, now).await;
     forget_unused(shard).await
+}
+
+/// SYSTEM backups (of deleted PITR tables) go at the end of their
+/// recovery period, unless a restore is reading one (next pass, then).
+async fn expire_system_backups(shard: &Rc<Shard>, now: u64) {
+    let expired: Vec<BackupRecord> = shard
+        .backups
+        .records
+        .borrow()
+        .values()
+        .filter(|r| r.status == BackupStatus::Available)
+        .filter(|r| r.system.is_some_and(|s| s.expires_ms <= now))
+        .filter(|r| !shard.backups.restoring.borrow().contains_key(&r.arn))
+        .cloned()
+        .collect();
+    for record in expired {
+        tracing::info!(backup = %record.arn, "system backup expired");
+        create::forget(shard, &record).await;
+    }
 }
 
 /// Keeps the newest AVAILABLE base cut before the window's start (or the

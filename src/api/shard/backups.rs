@@ -63,6 +63,42 @@ pub struct BackupRecord {
     /// in [`Backups::bases`] and never listed as a backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitr_base: Option<PitrBase>,
+    /// Set on a SYSTEM backup: the one DeleteTable takes of a table with
+    /// point-in-time recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemBackup>,
+}
+
+/// What a SYSTEM backup adds to a backup record: it expires its table's
+/// recovery period after the deletion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemBackup {
+    /// When the table was deleted (ms since the Unix epoch).
+    pub deleted_ms: u64,
+    pub recovery_period_days: u32,
+    /// `deleted_ms` plus the period in `pitr_day_ms` days, as of the
+    /// process that loaded the record (derived, so a restart with another
+    /// day length applies it).
+    #[serde(skip)]
+    pub expires_ms: u64,
+}
+
+impl SystemBackup {
+    pub fn new(deleted_ms: u64, recovery_period_days: u32, day_ms: u64) -> SystemBackup {
+        let mut system = SystemBackup {
+            deleted_ms,
+            recovery_period_days,
+            expires_ms: 0,
+        };
+        system.derive_expiry(day_ms);
+        system
+    }
+
+    pub fn derive_expiry(&mut self, day_ms: u64) {
+        self.expires_ms = self
+            .deleted_ms
+            .saturating_add(u64::from(self.recovery_period_days).saturating_mul(day_ms));
+    }
 }
 
 /// What a PITR base adds to a backup record.
@@ -76,6 +112,15 @@ pub struct PitrBase {
 impl BackupRecord {
     pub fn is_pitr_base(&self) -> bool {
         self.pitr_base.is_some()
+    }
+
+    /// ListBackups' and DescribeBackup's BackupType.
+    pub fn backup_type(&self) -> &'static str {
+        if self.system.is_some() {
+            "SYSTEM"
+        } else {
+            "USER"
+        }
     }
 }
 

@@ -112,6 +112,9 @@ pub struct ApiSettings {
     /// Whether the server seals its data at rest (`encryption_key_file`):
     /// DescribeTable's SSEDescription says so, truthfully.
     pub encrypted_at_rest: bool,
+    /// The master key backup files and records are sealed under (the
+    /// server's `encryption_key_file`; `api::backup::format`).
+    pub backup_key: Option<std::sync::Arc<crate::engine::seal::MasterKey>>,
     /// Exports and imports in progress at once (`transfer_operations_max`).
     pub transfer_operations_max: usize,
     /// Least time between two changes of a table's TTL setting.

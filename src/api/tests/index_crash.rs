@@ -46,8 +46,24 @@ struct LocalServices {
     catalog: Rc<RefCell<Vec<u8>>>,
 }
 
+thread_local! {
+    /// A shard whose `BackupSnapshot` calls fail (`backup_cut` tests a cut
+    /// that fails partway); none by default.
+    pub(super) static REFUSE_SNAPSHOTS_ON: std::cell::Cell<Option<u32>> =
+        const { std::cell::Cell::new(None) };
+    /// Every catalog version persisted while Some (`import_failure`
+    /// checks a table's states one by one); None by default.
+    pub(super) static CATALOG_HISTORY: RefCell<Option<Vec<Vec<u8>>>> =
+        const { RefCell::new(None) };
+}
+
 impl Services for LocalServices {
     fn call(&self, to: u32, request: MeshRequest) -> LocalFuture<Result<MeshReply, ApiError>> {
+        if matches!(request, MeshRequest::BackupSnapshot { .. })
+            && REFUSE_SNAPSHOTS_ON.with(|r| r.get()) == Some(to)
+        {
+            return Box::pin(async { Err(ApiError::internal("snapshot refused (test)")) });
+        }
         let shard = self
             .shards
             .borrow()
@@ -60,6 +76,11 @@ impl Services for LocalServices {
     }
 
     fn persist_catalog(&self, bytes: Vec<u8>) -> LocalFuture<Result<(), ApiError>> {
+        CATALOG_HISTORY.with(|h| {
+            if let Some(history) = h.borrow_mut().as_mut() {
+                history.push(bytes.clone());
+            }
+        });
         *self.catalog.borrow_mut() = bytes;
         Box::pin(async { Ok(()) })
     }
@@ -121,6 +142,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 backup_copy_bytes_per_s: 0,
                 backup_operations_max: 10,
                 encrypted_at_rest: false,
+                backup_key: None,
                 transfer_operations_max: 10,
             },
             catalog: RefCell::new(catalog.clone()),
@@ -170,7 +192,7 @@ fn index(name: &str, kind: IndexKind, hash: &[KeyAttr], range: &[KeyAttr]) -> In
     }
 }
 
-fn table_def() -> TableDef {
+pub(super) fn table_def() -> TableDef {
     let mut by_g = index(
         "byG",
         IndexKind::Global,

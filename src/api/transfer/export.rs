@@ -41,7 +41,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use md5::Digest as _;
 
-use crate::api::backup::create::cut;
+use crate::api::backup::create::{cut, release};
 use crate::api::backup::restore::{AsyncItems, read_file};
 use crate::api::messages::{ExportFileInfo, ExportPointInTime, MeshReply, MeshRequest, unexpected};
 use crate::api::pitr::base::{base_for, window};
@@ -432,6 +432,9 @@ async fn copy(
         None => record.status = TransferStatus::Completed,
         Some(e) => {
             tracing::error!(export = %record.arn, error = %e, "export failed");
+            // A shard whose ExportWrite never arrived still holds its
+            // snapshot of the cut.
+            release(shard, &record.id).await;
             record.status = TransferStatus::Failed;
             record.end_time = Some(now_seconds());
             record.failure_code = Some("INTERNAL_ERROR".to_string());

@@ -15,7 +15,8 @@
 //! An import that cannot go on (no data file under the prefix, a file that
 //! cannot be read or decompressed, a line longer than
 //! [`LINE_BYTES_MAX`]) is FAILED with FailureCode and FailureMessage, and
-//! its table is deleted: nothing half-loaded is left behind.
+//! its table is removed straight from CREATING (never ACTIVE, not even
+//! for a moment): nothing half-loaded is left behind.
 //!
 //! Crash reasoning: the record (IN_PROGRESS) is written right after the
 //! table is in the catalog. A restart resumes the import from the start
@@ -219,7 +220,7 @@ impl From<ApiError> for Failure {
     }
 }
 
-async fn load(shard: Rc<Shard>, mut record: ImportRecord, table: Arc<TableDef>) {
+pub(crate) async fn load(shard: Rc<Shard>, mut record: ImportRecord, table: Arc<TableDef>) {
     record.processed_bytes = 0;
     record.processed_items = 0;
     record.imported_items = 0;
@@ -246,22 +247,13 @@ async fn load(shard: Rc<Shard>, mut record: ImportRecord, table: Arc<TableDef>) 
             record.status = TransferStatus::Failed;
             record.failure_code = Some(f.code.to_string());
             record.failure_message = Some(f.message);
-            // A CREATING table cannot be deleted: ACTIVE first.
-            let active = CatalogCommand::TableActive {
+            // Straight from CREATING to gone: a FAILED import's table is
+            // never ACTIVE, not even for a moment.
+            let abandon = CatalogCommand::CreateAbandoned {
                 name: table.name.clone(),
                 id: table.id,
             };
-            let delete = CatalogCommand::Delete {
-                name: table.name.clone(),
-                staged: false,
-                now_ms: crate::api::shard::outbox::now_ms(),
-                stream_retention_ms: shard.settings.streams.retention_ms,
-            };
-            let deleted = match submit(&shard, active).await {
-                Ok(_) => submit(&shard, delete).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = deleted {
+            if let Err(e) = submit(&shard, abandon).await {
                 tracing::error!(import = %record.arn, error = %e, "cannot delete a failed import's table");
             }
         }
