@@ -328,6 +328,14 @@ pub struct CapacityConfig {
     /// first; a dropped bucket starts full again). Bounds memory at ~64
     /// bytes each. Default 10000.
     pub partition_buckets_max: usize,
+    /// After a table's (or GSI's) first 4 throughput decreases of a UTC
+    /// day, one more is allowed only this long after the previous one
+    /// (DynamoDB's quota: 3600). Shortened only by tests.
+    pub decrease_interval_s: u64,
+    /// The length of the day whose decreases are counted
+    /// (NumberOfDecreasesToday resets at its start; DynamoDB's UTC day:
+    /// 86400). Shortened only by tests.
+    pub decrease_day_s: u64,
 }
 
 impl Default for CapacityConfig {
@@ -338,6 +346,8 @@ impl Default for CapacityConfig {
             partition_read_units_max: 3000,
             partition_write_units_max: 1000,
             partition_buckets_max: 10_000,
+            decrease_interval_s: 3600,
+            decrease_day_s: 86_400,
         }
     }
 }

@@ -124,6 +124,7 @@ async fn new_shard() -> Rc<Shard> {
             tables_max: 2500,
             table_status_transition: std::time::Duration::ZERO,
             pitr: Default::default(),
+            capacity_decreases: Default::default(),
             streams: Default::default(),
             ttl_change_interval_ms: 0,
             ttl_scan_interval: std::time::Duration::from_millis(100),

@@ -341,6 +341,11 @@ async fn shard_main(
                 day_ms: config.pitr_day_ms.max(1),
                 export_history_bytes_max: config.pitr_export_history_bytes_max,
             },
+            capacity_decreases: crate::catalog::DecreaseRule {
+                free_per_day: 4,
+                interval_s: config.capacity.decrease_interval_s as f64,
+                day_s: config.capacity.decrease_day_s.max(1) as f64,
+            },
             encrypted_at_rest: config.engine.master_key.is_some(),
             transfer_operations_max: config.transfer_operations_max,
         },

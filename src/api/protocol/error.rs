@@ -515,7 +515,8 @@ impl From<CatalogError> for ApiError {
             | CatalogError::TtlChangedTooRecently => ApiError::validation(message),
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
-            | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),
+            | CatalogError::GlobalIndexLimit { .. }
+            | CatalogError::DecreaseLimit(_) => ApiError::limit_exceeded(message),
             CatalogError::TableNotFound(name) => ApiError::table_not_found(&name),
             CatalogError::IndexExists => ApiError::validation(message),
             CatalogError::IndexNotFound { .. } => ApiError::resource_not_found_message(message),

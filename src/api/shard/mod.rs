@@ -119,6 +119,8 @@ pub struct ApiSettings {
     pub ttl_deletes_per_second_max: u64,
     pub streams: StreamSettings,
     pub pitr: PitrSettings,
+    /// The provisioned throughput decrease quota (`capacity.decrease_*`).
+    pub capacity_decreases: crate::catalog::DecreaseRule,
 }
 
 /// The point-in-time recovery knobs (`config.rs` documents each).

@@ -110,6 +110,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 tables_max: 2500,
                 table_status_transition: std::time::Duration::ZERO,
                 pitr: Default::default(),
+                capacity_decreases: Default::default(),
                 streams: Default::default(),
                 ttl_change_interval_ms: 0,
                 ttl_scan_interval: std::time::Duration::from_millis(100),
@@ -164,6 +165,7 @@ fn index(name: &str, kind: IndexKind, hash: &[KeyAttr], range: &[KeyAttr]) -> In
         status: IndexStatus::Active,
         read_capacity_units: 0,
         write_capacity_units: 0,
+        throughput_changes: Default::default(),
     }
 }
 
