@@ -336,6 +336,23 @@ pub struct CapacityConfig {
     /// (NumberOfDecreasesToday resets at its start; DynamoDB's UTC day:
     /// 86400). Shortened only by tests.
     pub decrease_day_s: u64,
+    /// On-demand instant capacity: a PAY_PER_REQUEST table serves at once
+    /// up to double its previous peak (the most units it consumed in one
+    /// second), at least `on_demand_initial_*_units`; past it,
+    /// ProvisionedThroughputExceededException ("automatically scaling"),
+    /// as DynamoDB documents. Off (default): on-demand tables are throttled
+    /// only past their OnDemandThroughput maximums and the per-partition
+    /// limits, which suits load tests that should not meet AWS's ramp.
+    pub on_demand_instant: bool,
+    /// Read units per second a table with no peak yet serves (DynamoDB's
+    /// new on-demand table: 12000).
+    pub on_demand_initial_read_units: u64,
+    /// Write units per second a table with no peak yet serves (4000).
+    pub on_demand_initial_write_units: u64,
+    /// How long a new peak takes to raise the instant capacity (DynamoDB:
+    /// doubling the previous peak "within 30 minutes" may throttle).
+    /// Default 1800.
+    pub on_demand_peak_window_s: u64,
 }
 
 impl Default for CapacityConfig {
@@ -348,6 +365,10 @@ impl Default for CapacityConfig {
             partition_buckets_max: 10_000,
             decrease_interval_s: 3600,
             decrease_day_s: 86_400,
+            on_demand_instant: false,
+            on_demand_initial_read_units: 12_000,
+            on_demand_initial_write_units: 4_000,
+            on_demand_peak_window_s: 1800,
         }
     }
 }

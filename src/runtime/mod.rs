@@ -375,6 +375,12 @@ async fn shard_main(
                 partition_write_units_max: config.capacity.partition_write_units_max as f64,
                 partition_buckets_max: config.capacity.partition_buckets_max,
                 shards: shard_count,
+                instant: crate::api::shard::capacity::InstantCapacity {
+                    enabled: config.capacity.on_demand_instant,
+                    initial_read_units: config.capacity.on_demand_initial_read_units as f64,
+                    initial_write_units: config.capacity.on_demand_initial_write_units as f64,
+                    peak_window: Duration::from_secs(config.capacity.on_demand_peak_window_s),
+                },
             },
             &config.region,
             "000000000000",

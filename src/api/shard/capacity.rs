@@ -19,14 +19,25 @@
 //!
 //! Limits are read from the catalog on every admission, so an UpdateTable
 //! applies at once; a bucket keeps its credit, clamped to the new burst.
+//!
+//! Instant on-demand capacity (`capacity.on_demand_instant`, off by
+//! default): a PAY_PER_REQUEST table serves at once up to double its
+//! previous peak (the most units it consumed in one second), at least
+//! `on_demand_initial_*_units` (DynamoDB's 12,000 read / 4,000 write of a
+//! new table); a new peak counts only `on_demand_peak_window_s` (30 min)
+//! after it was reached, so traffic more than doubling within that window
+//! is throttled, as DynamoDB documents. Refusals are
+//! ProvisionedThroughputExceededException with DynamoDB's "automatically
+//! scaling" message and a KeyRangeThroughputExceeded reason (on-demand
+//! scales by splitting partitions).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::api::protocol::error::{
     ApiError, INDEX_PROVISIONED_EXCEEDED_MESSAGE, ON_DEMAND_EXCEEDED_MESSAGE,
-    PROVISIONED_EXCEEDED_MESSAGE, ThrottlingReason,
+    ON_DEMAND_SCALING_MESSAGE, PROVISIONED_EXCEEDED_MESSAGE, ThrottlingReason,
 };
 use crate::api::protocol::reply::IndexUnits;
 use crate::catalog::{BillingMode, IndexKind, TableDef};
@@ -41,6 +52,30 @@ pub struct CapacitySettings {
     pub partition_buckets_max: usize,
     /// Shards sharing every rate.
     pub shards: u32,
+    pub instant: InstantCapacity,
+}
+
+/// On-demand instant capacity: double the previous peak (off by default).
+#[derive(Clone, Copy, Debug)]
+pub struct InstantCapacity {
+    pub enabled: bool,
+    /// What a table with no peak yet serves per second (units).
+    pub initial_read_units: f64,
+    pub initial_write_units: f64,
+    /// How long a new peak takes to count.
+    pub peak_window: Duration,
+}
+
+impl Default for InstantCapacity {
+    /// Off; DynamoDB's figures when on.
+    fn default() -> Self {
+        InstantCapacity {
+            enabled: false,
+            initial_read_units: 12_000.0,
+            initial_write_units: 4_000.0,
+            peak_window: Duration::from_secs(1800),
+        }
+    }
 }
 
 impl CapacitySettings {
@@ -53,6 +88,7 @@ impl CapacitySettings {
             partition_write_units_max: 1000.0,
             partition_buckets_max: 0,
             shards: 1,
+            instant: InstantCapacity::default(),
         }
     }
 }
@@ -134,6 +170,67 @@ struct TableState {
     /// GSI buckets by index name (at most 20).
     indexes: Vec<(String, Buckets)>,
     usage: TableUsage,
+    /// On-demand instant capacity: its buckets and the read/write peaks.
+    instant: Buckets,
+    peaks: [Peak; 2],
+}
+
+/// The most units a table consumed in one second on this shard, for
+/// on-demand instant capacity. Seconds start at the first charge after
+/// the previous one ended; a second's total becomes the peak only a
+/// window after it was reached.
+#[derive(Default)]
+struct Peak {
+    second_start: Option<Instant>,
+    second_units: f64,
+    /// The peak that counts.
+    peak: f64,
+    /// The highest second since `pending_since`, not counting yet.
+    pending: f64,
+    pending_since: Option<Instant>,
+}
+
+impl Peak {
+    fn add(&mut self, units: f64, now: Instant, window: Duration) {
+        self.roll(now, window);
+        self.second_units += units;
+    }
+
+    /// Ends the current second if it is over, and lets a pending peak
+    /// count once its window has passed.
+    fn roll(&mut self, now: Instant, window: Duration) {
+        let over = self
+            .second_start
+            .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1));
+        if over {
+            if self.second_units > self.pending.max(self.peak) {
+                self.pending = self.second_units;
+                self.pending_since.get_or_insert(now);
+            }
+            self.second_units = 0.0;
+            self.second_start = Some(now);
+        }
+        if let Some(since) = self.pending_since
+            && now.saturating_duration_since(since) >= window
+        {
+            self.peak = self.peak.max(self.pending);
+            self.pending = 0.0;
+            self.pending_since = None;
+        }
+    }
+
+    /// Units per second served at once: double the peak, at least `initial`.
+    fn capacity(&mut self, initial: f64, now: Instant, window: Duration) -> f64 {
+        self.roll(now, window);
+        initial.max(2.0 * self.peak)
+    }
+}
+
+fn op_index(op: Op) -> usize {
+    match op {
+        Op::Read => 0,
+        Op::Write => 1,
+    }
 }
 
 impl TableState {
@@ -249,6 +346,40 @@ impl Meter {
         }
     }
 
+    /// An on-demand table's instant capacity on this shard (one second of
+    /// credit), when the option is on.
+    fn instant_limit(
+        &self,
+        state: &mut TableState,
+        table: &TableDef,
+        op: Op,
+        now: Instant,
+    ) -> Option<Limit> {
+        let instant = &self.settings.instant;
+        if !instant.enabled || table.billing_mode != BillingMode::PayPerRequest {
+            return None;
+        }
+        let initial = match op {
+            Op::Read => instant.initial_read_units,
+            Op::Write => instant.initial_write_units,
+        };
+        let rate =
+            state.peaks[op_index(op)].capacity(self.share(initial), now, instant.peak_window);
+        Some(Limit { rate, burst_s: 1.0 })
+    }
+
+    /// Counts `units` toward an on-demand table's peak and instant bucket.
+    fn charge_instant(&self, state: &mut TableState, table: &TableDef, op: Op, units: f64) {
+        let instant = &self.settings.instant;
+        if !instant.enabled || table.billing_mode != BillingMode::PayPerRequest {
+            return;
+        }
+        state.peaks[op_index(op)].add(units, Instant::now(), instant.peak_window);
+        if let Some(b) = state.instant.get(op).as_mut() {
+            b.charge(units);
+        }
+    }
+
     fn arn(&self, table: &str, index: Option<&str>) -> String {
         match index {
             Some(index) => format!("{}{table}/index/{index}", self.arn_prefix),
@@ -337,6 +468,16 @@ impl Meter {
                     };
                     let r = refused(state, "Table", limit_type, None);
                     return Err(ApiError::throttled(provisioned, message, vec![r]));
+                }
+                if let Some(limit) = self.instant_limit(state, table, op, now)
+                    && !check(state.instant.get(op), limit, now)
+                {
+                    let r = refused(state, "Table", "KeyRangeThroughputExceeded", None);
+                    return Err(ApiError::throttled(
+                        true,
+                        ON_DEMAND_SCALING_MESSAGE,
+                        vec![r],
+                    ));
                 }
             }
         }
@@ -433,6 +574,9 @@ impl Meter {
         if let Some(b) = bucket {
             b.charge(units);
         }
+        if !is_gsi {
+            self.charge_instant(state, table, Op::Read, units);
+        }
         self.charge_key(table.id, key_hash, Op::Read, units);
     }
 
@@ -466,6 +610,7 @@ impl Meter {
         if let Some(b) = state.table.write.as_mut() {
             b.charge(units + local);
         }
+        self.charge_instant(state, table, Op::Write, units + local);
         for u in of_table.filter(|u| u.kind == IndexKind::Global) {
             if let Some(b) = state.index(&u.index).write.as_mut() {
                 b.charge(u.units);
@@ -639,6 +784,67 @@ mod tests {
             "TableWriteKeyRangeThroughputExceeded"
         );
         assert!(m.admit_write(&t, Some(8)).is_ok(), "another key has room");
+    }
+
+    #[test]
+    fn instant_capacity_doubles_a_peak_once_its_window_has_passed() {
+        let t0 = Instant::now();
+        let at = |s: f64| t0 + Duration::from_secs_f64(s);
+        let window = Duration::from_secs(10);
+        let mut p = Peak::default();
+        assert_eq!(p.capacity(50.0, at(0.0), window), 50.0, "no peak yet");
+        p.add(60.0, at(0.1), window);
+        p.add(40.0, at(0.9), window);
+        // The second of 100 units ended, but its window has not passed.
+        assert_eq!(p.capacity(50.0, at(1.5), window), 50.0);
+        assert_eq!(p.capacity(50.0, at(11.5), window), 200.0);
+        // A lower second changes nothing; a higher one counts a window on.
+        p.add(30.0, at(12.0), window);
+        p.add(300.0, at(13.5), window);
+        assert_eq!(p.capacity(50.0, at(15.0), window), 200.0);
+        assert_eq!(p.capacity(50.0, at(25.0), window), 600.0);
+        // The initial capacity is a floor.
+        assert_eq!(p.capacity(5000.0, at(26.0), window), 5000.0);
+    }
+
+    #[test]
+    fn instant_capacity_throttles_an_on_demand_burst_past_it() {
+        let m = Meter::new(
+            CapacitySettings {
+                enforce: true,
+                instant: InstantCapacity {
+                    enabled: true,
+                    initial_read_units: 10.0,
+                    initial_write_units: 10.0,
+                    peak_window: Duration::from_secs(1800),
+                },
+                ..CapacitySettings::off()
+            },
+            "us-east-1",
+            "000000000000",
+        );
+        let mut t = provisioned(0, 0);
+        t.billing_mode = BillingMode::PayPerRequest;
+        let mut n = 0;
+        while m.admit_write(&t, None).is_ok() {
+            m.charge_write(&t, 4.0, &[], None);
+            n += 1;
+            assert!(n < 100, "never throttled");
+        }
+        // 10 units of one second's credit, 4 per write: 3 writes (one
+        // more if the clock moved on meanwhile).
+        assert!((3..=4).contains(&n), "{n}");
+        let e = m.admit_write(&t, None).expect_err("past double the peak");
+        assert!(
+            e.type_name
+                .ends_with("#ProvisionedThroughputExceededException")
+        );
+        assert_eq!(e.message, ON_DEMAND_SCALING_MESSAGE);
+        assert_eq!(
+            e.throttling.expect("reasons")[0].reason,
+            "TableWriteKeyRangeThroughputExceeded"
+        );
+        assert!(m.admit_read(&t, None, None).is_ok(), "reads apart");
     }
 
     #[test]
