@@ -353,6 +353,13 @@ pub struct CapacityConfig {
     /// doubling the previous peak "within 30 minutes" may throttle).
     /// Default 1800.
     pub on_demand_peak_window_s: u64,
+    /// How often shards exchange what each table asked of them and move
+    /// its rate's shares toward the shards its traffic lands on (one mesh
+    /// message per peer per period, none per request). Shorter follows
+    /// moving traffic sooner; 0 keeps fixed `1/shards` shares, so a table
+    /// whose traffic lands on one shard gets `1/shards` of its rate.
+    /// Default 1000 ms.
+    pub rebalance_interval_ms: u64,
 }
 
 impl Default for CapacityConfig {
@@ -369,6 +376,7 @@ impl Default for CapacityConfig {
             on_demand_initial_read_units: 12_000,
             on_demand_initial_write_units: 4_000,
             on_demand_peak_window_s: 1800,
+            rebalance_interval_ms: 1000,
         }
     }
 }

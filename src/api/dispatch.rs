@@ -294,6 +294,10 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             index::backfill::finished(shard, table, index_id, from);
             MeshReply::Done(Ok(()))
         }
+        MeshRequest::CapacityDemand { from, report } => {
+            shard.meter.record_demand(from, &report);
+            MeshReply::Done(Ok(()))
+        }
         // Transactions: leaves on the participant (`txn::serve`).
         request @ (MeshRequest::TxnPrepare { .. }
         | MeshRequest::TxnDecide { .. }

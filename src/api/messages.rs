@@ -148,7 +148,16 @@ pub enum MeshRequest {
         /// a cut's snapshot.
         point_in_time: Option<ExportPointInTime>,
     },
+    /// Capacity rebalance (`shard::rebalance`): what each table asked of
+    /// shard `from` in its last period; replies Done at once.
+    CapacityDemand {
+        from: u32,
+        report: DemandReport,
+    },
 }
+
+/// (table id, [read, write] units asked) of one shard's rebalance period.
+pub type DemandReport = Vec<(u32, [f64; 2])>;
 
 /// One shard's part of an export at a past time (`api::transfer::export`).
 pub struct ExportPointInTime {

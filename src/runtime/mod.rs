@@ -375,6 +375,8 @@ async fn shard_main(
                 partition_write_units_max: config.capacity.partition_write_units_max as f64,
                 partition_buckets_max: config.capacity.partition_buckets_max,
                 shards: shard_count,
+                shard: id,
+                rebalance_interval: Duration::from_millis(config.capacity.rebalance_interval_ms),
                 instant: crate::api::shard::capacity::InstantCapacity {
                     enabled: config.capacity.on_demand_instant,
                     initial_read_units: config.capacity.on_demand_initial_read_units as f64,
@@ -400,6 +402,8 @@ async fn shard_main(
     crate::api::table::ddl::resume(&shard);
     // Expired items of TTL-enabled tables go in the background.
     crate::api::ttl::start(&shard);
+    // Capacity shares follow each table's traffic over the shards.
+    crate::api::shard::rebalance::start(&shard);
     crate::api::backup::restore::resume(&shard);
     crate::api::pitr::base::start(&shard);
     crate::api::transfer::import::resume(&shard);

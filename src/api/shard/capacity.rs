@@ -3,8 +3,13 @@
 //! of burst credit, as DynamoDB throttles.
 //!
 //! Buckets are shard-local (no lock, no message per request): each shard
-//! holds `1/shards` of every rate and credit, since clients spread over the
-//! shards through SO_REUSEPORT. DynamoDB's own admission is the model: a
+//! holds a share of every table's (and its GSIs') rate and credit, `1/shards`
+//! to begin with, since clients spread over the shards through SO_REUSEPORT.
+//! Every `rebalance_interval` each shard tells the others what each table
+//! asked of it (units consumed plus one per refusal) in one mesh message,
+//! and each shard sets its shares in proportion to those demands, keeping
+//! a floor for idle shards (`rebalance.rs`): a table whose traffic lands on
+//! one shard can use (nearly) its whole rate. DynamoDB's own admission is the model: a
 //! request is admitted while its bucket has credit left (> 0), and then
 //! charged what it really consumed, so one large read may take a bucket
 //! into debt that later refills repay. A refusal changes nothing stored.
@@ -50,9 +55,13 @@ pub struct CapacitySettings {
     pub partition_read_units_max: f64,
     pub partition_write_units_max: f64,
     pub partition_buckets_max: usize,
-    /// Shards sharing every rate.
+    /// Shards sharing every rate, and this one's id among them.
     pub shards: u32,
+    pub shard: u32,
     pub instant: InstantCapacity,
+    /// How often shards exchange demand and move shares (zero: fixed
+    /// `1/shards` shares).
+    pub rebalance_interval: Duration,
 }
 
 /// On-demand instant capacity: double the previous peak (off by default).
@@ -88,7 +97,9 @@ impl CapacitySettings {
             partition_write_units_max: 1000.0,
             partition_buckets_max: 0,
             shards: 1,
+            shard: 0,
             instant: InstantCapacity::default(),
+            rebalance_interval: Duration::ZERO,
         }
     }
 }
@@ -146,7 +157,7 @@ impl Op {
     }
 }
 
-pub use crate::api::messages::TableUsage;
+pub use crate::api::messages::{DemandReport, TableUsage};
 
 #[derive(Default)]
 struct Buckets {
@@ -173,6 +184,22 @@ struct TableState {
     /// On-demand instant capacity: its buckets and the read/write peaks.
     instant: Buckets,
     peaks: [Peak; 2],
+    /// [read, write] units asked of this shard since the last report
+    /// (consumed, plus one per refusal), and in the last report.
+    demand: [f64; 2],
+    reported: [f64; 2],
+    /// This shard's fraction of the table's [read, write] rates; None:
+    /// `1/shards` (no demand anywhere).
+    shares: Option<[f64; 2]>,
+}
+
+impl TableState {
+    fn fraction(&self, op: Op, shards: u32) -> f64 {
+        match self.shares {
+            Some(shares) => shares[op_index(op)],
+            None => 1.0 / f64::from(shards.max(1)),
+        }
+    }
 }
 
 /// The most units a table consumed in one second on this shard, for
@@ -252,6 +279,9 @@ pub struct Meter {
     arn_prefix: String,
     tables: RefCell<HashMap<u32, TableState>>,
     keys: RefCell<HashMap<(u32, u64), Buckets>>,
+    /// Every shard's last reported [read, write] demand, by table id and
+    /// shard (this one's included): what the shares are computed from.
+    demands: RefCell<HashMap<u32, Vec<[f64; 2]>>>,
 }
 
 impl Default for Meter {
@@ -275,6 +305,7 @@ impl Meter {
             arn_prefix: format!("arn:aws:dynamodb:{region}:{account_id}:table/"),
             tables: Default::default(),
             keys: Default::default(),
+            demands: Default::default(),
         }
     }
 
@@ -286,8 +317,9 @@ impl Meter {
         units_per_s / f64::from(self.settings.shards.max(1))
     }
 
-    /// The table's own limit for `op`, if it has one.
-    fn table_limit(&self, table: &TableDef, op: Op) -> Option<Limit> {
+    /// The table's own limit for `op` on this shard (`fraction` of it), if
+    /// it has one.
+    fn table_limit(&self, table: &TableDef, op: Op, fraction: f64) -> Option<Limit> {
         let units = match table.billing_mode {
             BillingMode::Provisioned => match op {
                 Op::Read => table.read_capacity_units,
@@ -301,18 +333,25 @@ impl Meter {
                     return None;
                 }
                 return Some(Limit {
-                    rate: self.share(max as f64),
+                    rate: max as f64 * fraction,
                     burst_s: 1.0,
                 });
             }
         };
         (units > 0).then(|| Limit {
-            rate: self.share(units as f64),
+            rate: units as f64 * fraction,
             burst_s: self.settings.burst_s,
         })
     }
 
-    fn index_limit(&self, table: &TableDef, index: &str, op: Op) -> Option<(Limit, bool)> {
+    /// A GSI's limit on this shard: the table's `fraction` of its rate.
+    fn index_limit(
+        &self,
+        table: &TableDef,
+        index: &str,
+        op: Op,
+        fraction: f64,
+    ) -> Option<(Limit, bool)> {
         if table.billing_mode != BillingMode::Provisioned {
             return None;
         }
@@ -327,7 +366,7 @@ impl Meter {
         (units > 0).then(|| {
             (
                 Limit {
-                    rate: self.share(units as f64),
+                    rate: units as f64 * fraction,
                     burst_s: self.settings.burst_s,
                 },
                 true,
@@ -423,11 +462,14 @@ impl Meter {
             state.name.clone_from(&table.name);
         }
         let provisioned = table.billing_mode == BillingMode::Provisioned;
+        let fraction = state.fraction(op, self.settings.shards);
         let refused = |state: &mut TableState, kind: &str, limit: &str, on: Option<&str>| {
             match op {
                 Op::Read => state.usage.throttled_reads += 1,
                 Op::Write => state.usage.throttled_writes += 1,
             }
+            // A refusal is demand too: it moves share to this shard.
+            state.demand[op_index(op)] += 1.0;
             ThrottlingReason {
                 reason: format!("{kind}{}{limit}", op.name()),
                 resource: self.arn(&table.name, on),
@@ -443,7 +485,7 @@ impl Meter {
         });
         match gsi {
             Some(name) => {
-                if let Some((limit, _)) = self.index_limit(table, name, op)
+                if let Some((limit, _)) = self.index_limit(table, name, op, fraction)
                     && !check(state.index(name).get(op), limit, now)
                 {
                     let r = refused(state, "Index", "ProvisionedThroughputExceeded", Some(name));
@@ -455,7 +497,7 @@ impl Meter {
                 }
             }
             None => {
-                if let Some(limit) = self.table_limit(table, op)
+                if let Some(limit) = self.table_limit(table, op, fraction)
                     && !check(state.table.get(op), limit, now)
                 {
                     let (limit_type, message) = if provisioned {
@@ -490,7 +532,7 @@ impl Meter {
                 .map(|d| d.name.as_str())
                 .collect();
             for name in gsis {
-                if let Some((limit, _)) = self.index_limit(table, name, op)
+                if let Some((limit, _)) = self.index_limit(table, name, op, fraction)
                     && !check(state.index(name).get(op), limit, now)
                 {
                     let r = refused(state, "Index", "ProvisionedThroughputExceeded", Some(name));
@@ -561,6 +603,7 @@ impl Meter {
         if !self.settings.enforce {
             return;
         }
+        state.demand[0] += units;
         let is_gsi = index.is_some_and(|i| {
             table
                 .indexes
@@ -607,6 +650,7 @@ impl Meter {
         if !self.settings.enforce {
             return;
         }
+        state.demand[1] += units + local;
         if let Some(b) = state.table.write.as_mut() {
             b.charge(units + local);
         }
@@ -645,8 +689,63 @@ impl Meter {
     pub fn forget(&self, live: &dyn Fn(u32) -> bool) {
         self.tables.borrow_mut().retain(|id, _| live(*id));
         self.keys.borrow_mut().retain(|(id, _), _| live(*id));
+        self.demands.borrow_mut().retain(|id, _| live(*id));
+    }
+
+    /// Whether shards exchange demand (`rebalance.rs` runs the exchange).
+    pub fn rebalance_interval(&self) -> Option<Duration> {
+        (self.settings.enforce
+            && self.settings.shards > 1
+            && !self.settings.rebalance_interval.is_zero())
+        .then_some(self.settings.rebalance_interval)
+    }
+
+    /// This shard's demand since the last call, for its peers: every table
+    /// that asked something now or in the last report (so that a table
+    /// going idle is reported idle once). Counts it as this shard's own
+    /// report and recomputes the shares of every table metered here.
+    pub fn take_demand(&self) -> DemandReport {
+        let mut report = Vec::new();
+        for (id, state) in self.tables.borrow_mut().iter_mut() {
+            let demand = std::mem::take(&mut state.demand);
+            if demand != [0.0; 2] || state.reported != [0.0; 2] {
+                report.push((*id, demand));
+            }
+            state.reported = demand;
+        }
+        self.record_demand(self.settings.shard, &report);
+        let demands = self.demands.borrow();
+        let me = self.settings.shard as usize;
+        for (id, state) in self.tables.borrow_mut().iter_mut() {
+            state.shares = demands
+                .get(id)
+                .and_then(|row| super::rebalance::shares(row, me));
+        }
+        report
+    }
+
+    /// A shard's report (`from`, this one's or a peer's): its demands
+    /// replace its previous ones and the tables' shares are recomputed.
+    pub fn record_demand(&self, from: u32, report: &[(u32, [f64; 2])]) {
+        let shards = self.settings.shards.max(1) as usize;
+        let Some(from) = usize::try_from(from).ok().filter(|f| *f < shards) else {
+            return;
+        };
+        let me = self.settings.shard as usize;
+        let mut demands = self.demands.borrow_mut();
+        let mut tables = self.tables.borrow_mut();
+        for (id, demand) in report {
+            let row = demands
+                .entry(*id)
+                .or_insert_with(|| vec![[0.0; 2]; shards]);
+            row[from] = *demand;
+            if let Some(state) = tables.get_mut(id) {
+                state.shares = super::rebalance::shares(row, me);
+            }
+        }
     }
 }
+
 
 /// Refills `bucket` (created full on first use) and says whether it has
 /// credit.

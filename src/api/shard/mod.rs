@@ -20,6 +20,7 @@ pub mod locks;
 pub mod outbox;
 pub mod peers;
 pub mod pitr;
+pub mod rebalance;
 pub mod streams;
 pub mod transfers;
 pub mod txns;
