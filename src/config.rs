@@ -246,13 +246,14 @@ pub struct Config {
     /// Default 100; raise it for accounts with more tables that matter.
     pub metrics_tables_max: usize,
     /// Requests slower than this (from the request's last byte to its reply
-    /// queued) are logged at WARN with their duration split
-    /// (queue/parse/engine/reply), operation, table, key hash and
-    /// request id. 0 turns the slow-request log off. Default 1000 ms.
+    /// queued) are logged at WARN with their duration split (queue: SigV4
+    /// and body decoding; parse; engine; sync: waiting for the WAL's
+    /// fdatasync; reply), operation, table, key hash (the placement hash,
+    /// 16 hex digits) and request id. 0 turns the slow-request log off. Default 1000 ms.
     pub slow_request_ms: u64,
     /// Request log: `"off"` (default) or `"json"`: one JSON line per
-    /// request on stderr (request id, operation, table, status, error type,
-    /// duration in µs). Costs a formatted line per request; for debugging
+    /// request on stderr (request id, operation, table, key hash, status,
+    /// error type, duration in µs and its split as in the slow log). Costs a formatted line per request; for debugging
     /// and audits, not for benchmarks.
     pub request_log: String,
     pub capacity: CapacityConfig,

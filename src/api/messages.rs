@@ -273,7 +273,9 @@ pub enum Resolution {
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 pub enum MeshReply {
-    Http(Result<Vec<u8>, ApiError>),
+    /// A forwarded request's reply, and how long it waited for its writes
+    /// to be durable on the owner (µs, for the slow-request log).
+    Http(Result<Vec<u8>, ApiError>, u64),
     Table(Result<Arc<TableDef>, ApiError>),
     Values(Result<Vec<Option<Vec<u8>>>, ApiError>),
     Entries(Result<Entries, ApiError>),
@@ -401,7 +403,7 @@ impl MeshRequest {
 
 pub fn unexpected(reply: &MeshReply) -> ApiError {
     let kind = match reply {
-        MeshReply::Http(_) => "Http",
+        MeshReply::Http(..) => "Http",
         MeshReply::Table(_) => "Table",
         MeshReply::Values(_) => "Values",
         MeshReply::Entries(_) => "Entries",

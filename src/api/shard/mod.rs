@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod peers;
 pub mod pitr;
 pub mod rebalance;
+pub mod scope;
 pub mod streams;
 pub mod transfers;
 pub mod txns;

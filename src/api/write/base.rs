@@ -93,7 +93,13 @@ impl Committed {
 
     /// Ok once durable.
     pub async fn wait(self) -> Result<WriteReport, ApiError> {
-        self.durable.wait().await?;
+        let waiting = std::time::Instant::now();
+        let durable = self.durable.wait().await;
+        // The request's sync phase in the slow-request log.
+        crate::api::shard::scope::add_sync_us(
+            u64::try_from(waiting.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
+        durable?;
         Ok(self.report)
     }
 }
