@@ -27,22 +27,18 @@ pub const SHARE_FLOOR: f64 = 0.1;
 pub fn shares(demands: &[[f64; 2]], me: usize) -> Option<[f64; 2]> {
     let n = demands.len();
     let mine = demands.get(me)?;
-    if n == 0 {
+    let floor = SHARE_FLOOR / n as f64;
+    let totals = [0, 1].map(|op| demands.iter().map(|d| d[op].max(0.0)).sum::<f64>());
+    if totals == [0.0; 2] {
         return None;
     }
-    let floor = SHARE_FLOOR / n as f64;
-    let mut out = [0.0; 2];
-    let mut any = false;
-    for op in 0..2 {
-        let total: f64 = demands.iter().map(|d| d[op].max(0.0)).sum();
-        out[op] = if total > 0.0 {
-            any = true;
-            floor + (1.0 - floor * n as f64) * mine[op].max(0.0) / total
+    Some([0, 1].map(|op| {
+        if totals[op] > 0.0 {
+            floor + (1.0 - floor * n as f64) * mine[op].max(0.0) / totals[op]
         } else {
             1.0 / n as f64
-        };
-    }
-    any.then_some(out)
+        }
+    }))
 }
 
 /// Starts the exchange on this shard (nothing with one shard, enforcement
