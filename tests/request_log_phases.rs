@@ -10,7 +10,7 @@ mod common;
 
 use std::io::Read;
 
-use common::{Server, start_with_config};
+use common::start_with_config;
 
 const TABLE: &str = "logged";
 

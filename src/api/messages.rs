@@ -303,6 +303,9 @@ pub struct WriteReport {
     /// The size of each write's old item (0 when absent), in batch order,
     /// when the write was asked to measure them.
     pub old_sizes: Vec<usize>,
+    /// How long the write waited for durability (µs), for the request
+    /// logs of the shard that asked for it.
+    pub sync_us: u64,
 }
 
 /// GSI outbox lag and backlog, for `/dynacore/metrics`.

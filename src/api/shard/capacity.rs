@@ -8,7 +8,7 @@
 //! Every `rebalance_interval` each shard tells the others what each table
 //! asked of it (units consumed plus one per refusal) in one mesh message,
 //! and each shard sets its shares in proportion to those demands, keeping
-//! a floor for idle shards (`rebalance.rs`): a table whose traffic lands on
+//! a floor for idle shards (`rebalance.rs`, `shares.rs`): a table whose traffic lands on
 //! one shard can use (nearly) its whole rate. DynamoDB's own admission is the model: a
 //! request is admitted while its bucket has credit left (> 0), and then
 //! charged what it really consumed, so one large read may take a bucket
@@ -719,7 +719,7 @@ impl Meter {
         for (id, state) in self.tables.borrow_mut().iter_mut() {
             state.shares = demands
                 .get(id)
-                .and_then(|row| super::rebalance::shares(row, me));
+                .and_then(|row| super::shares::shares(row, me));
         }
         report
     }
@@ -740,7 +740,7 @@ impl Meter {
                 .or_insert_with(|| vec![[0.0; 2]; shards]);
             row[from] = *demand;
             if let Some(state) = tables.get_mut(id) {
-                state.shares = super::rebalance::shares(row, me);
+                state.shares = super::shares::shares(row, me);
             }
         }
     }

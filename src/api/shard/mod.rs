@@ -22,6 +22,7 @@ pub mod peers;
 pub mod pitr;
 pub mod rebalance;
 pub mod scope;
+pub mod shares;
 pub mod streams;
 pub mod transfers;
 pub mod txns;

@@ -10,36 +10,14 @@
 //! of a table always sum with the others' to 1 once every report of a
 //! period has arrived; between arrivals a table may briefly get up to one
 //! period's worth more or less than its rate, which the burst credit
-//! absorbs. Idle shards keep a floor (`SHARE_FLOOR` of an even share)
-//! so that traffic moving to them is admitted and reported the next period.
+//! absorbs. Idle shards keep a floor (`shares::SHARE_FLOOR` of an even
+//! share) so that traffic moving to them is admitted and reported the next
+//! period. The arithmetic is `shares.rs` (pure).
 
 use std::rc::Rc;
 
 use super::Shard;
 use crate::api::messages::MeshRequest;
-
-/// What an idle shard keeps of its even share of a table's rate.
-pub const SHARE_FLOOR: f64 = 0.1;
-
-/// This shard's (`me`) [read, write] fractions of a table's rate, given
-/// every shard's last demand; None when no shard asked anything (even
-/// shares).
-pub fn shares(demands: &[[f64; 2]], me: usize) -> Option<[f64; 2]> {
-    let n = demands.len();
-    let mine = demands.get(me)?;
-    let floor = SHARE_FLOOR / n as f64;
-    let totals = [0, 1].map(|op| demands.iter().map(|d| d[op].max(0.0)).sum::<f64>());
-    if totals == [0.0; 2] {
-        return None;
-    }
-    Some([0, 1].map(|op| {
-        if totals[op] > 0.0 {
-            floor + (1.0 - floor * n as f64) * mine[op].max(0.0) / totals[op]
-        } else {
-            1.0 / n as f64
-        }
-    }))
-}
 
 /// Starts the exchange on this shard (nothing with one shard, enforcement
 /// off or a zero interval).
@@ -47,6 +25,7 @@ pub fn start(shard: &Rc<Shard>) {
     let Some(interval) = shard.meter.rebalance_interval() else {
         return;
     };
+    let services = shard.services.clone();
     let shard = shard.clone();
     let task = async move {
         let shards = shard.map.shard_count();
@@ -68,25 +47,5 @@ pub fn start(shard: &Rc<Shard>) {
             }
         }
     };
-    shard.services.spawn(Box::pin(task));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shares_follow_demand_with_a_floor_for_idle_shards() {
-        assert_eq!(shares(&[[0.0; 2], [0.0; 2]], 0), None, "no demand: even");
-        let busy = [[100.0, 0.0], [0.0, 0.0]];
-        let mine = shares(&busy, 0).expect("shares");
-        let theirs = shares(&busy, 1).expect("shares");
-        assert!((mine[0] - 0.95).abs() < 1e-9, "{mine:?}");
-        assert!((theirs[0] - 0.05).abs() < 1e-9, "{theirs:?}");
-        assert_eq!(mine[1], 0.5, "writes asked nothing: even");
-        assert!((mine[0] + theirs[0] - 1.0).abs() < 1e-9);
-        let split = shares(&[[30.0, 0.0], [10.0, 0.0]], 0).expect("shares");
-        assert!((split[0] - (0.05 + 0.9 * 0.75)).abs() < 1e-9, "{split:?}");
-        assert_eq!(shares(&busy, 2), None, "not a shard of the row");
-    }
+    services.spawn(Box::pin(task));
 }

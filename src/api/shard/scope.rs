@@ -10,8 +10,9 @@
 //! however requests interleave on the shard (a task-local, without the
 //! runtime knowing). A request served here for another shard runs in a
 //! scope of its own whose sync time goes back with the reply
-//! (`MeshReply::Http`); sync waits of mesh writes made for a request on
-//! other shards (BatchWriteItem's per-shard batches) are not counted.
+//! (`MeshReply::Http`), and a write made on another shard for a request
+//! reports its wait in its `WriteReport`; the prepare and decision syncs
+//! of transactions are not counted.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
