@@ -287,9 +287,17 @@ async fn a_throttled_batch_get_returns_unprocessed_keys_then_refuses_when_none_r
         .await
         .expect("a partly throttled batch is answered");
     let responses = out.responses().expect("Responses");
-    assert_eq!(responses.get("cold").map(Vec::len), Some(2), "{responses:?}");
+    assert_eq!(
+        responses.get("cold").map(Vec::len),
+        Some(2),
+        "{responses:?}"
+    );
     assert!(
-        responses.get("cold").into_iter().flatten().all(|i| !i.contains_key("w")),
+        responses
+            .get("cold")
+            .into_iter()
+            .flatten()
+            .all(|i| !i.contains_key("w")),
         "projection applied"
     );
     assert_eq!(responses.get("hot").map_or(0, Vec::len), 0, "{responses:?}");
@@ -338,7 +346,10 @@ async fn a_throttled_batch_get_returns_unprocessed_keys_then_refuses_when_none_r
     let mut read = 0;
     for _ in 0..600 {
         let out = retry.clone().send().await.expect("retry");
-        read = out.responses().and_then(|r| r.get("hot")).map_or(0, Vec::len);
+        read = out
+            .responses()
+            .and_then(|r| r.get("hot"))
+            .map_or(0, Vec::len);
         if read == 2 {
             break;
         }

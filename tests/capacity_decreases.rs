@@ -91,10 +91,7 @@ async fn four_decreases_then_one_per_interval_counted_per_table_and_per_index() 
     let server = start_with_config(
         "capacity-decreases",
         1,
-        &format!(
-            "[capacity]\ndecrease_interval_s = {}\n",
-            INTERVAL.as_secs()
-        ),
+        &format!("[capacity]\ndecrease_interval_s = {}\n", INTERVAL.as_secs()),
     );
     let (status, body) = server.call(
         "CreateTable",

@@ -36,7 +36,9 @@ fn burst(server: &Server, n: usize) -> (usize, Option<String>) {
     for i in 0..n {
         let (status, body) = server.call(
             "PutItem",
-            &format!(r#"{{"TableName":"{TABLE}","Item":{{"pk":{{"S":"k{i}"}},"v":{{"S":"{blob}"}}}}}}"#),
+            &format!(
+                r#"{{"TableName":"{TABLE}","Item":{{"pk":{{"S":"k{i}"}},"v":{{"S":"{blob}"}}}}}}"#
+            ),
         );
         match status {
             200 => admitted += 1,

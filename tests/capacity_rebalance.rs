@@ -15,7 +15,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, error_type, fresh_data_dir, free_port_run, raw_call};
+use common::{Server, error_type, free_port_run, fresh_data_dir, raw_call};
 
 const TABLE: &str = "rebalanced";
 
@@ -52,9 +52,8 @@ fn a_table_read_through_one_shard_gets_its_whole_rate_there() {
         &format!(r#"{{"TableName":"{TABLE}","Item":{{"pk":{{"S":"k"}}}}}}"#),
     );
     assert_eq!(status, 200, "{body}");
-    let get = format!(
-        r#"{{"TableName":"{TABLE}","Key":{{"pk":{{"S":"k"}}}},"ConsistentRead":true}}"#
-    );
+    let get =
+        format!(r#"{{"TableName":"{TABLE}","Key":{{"pk":{{"S":"k"}}}},"ConsistentRead":true}}"#);
 
     let start = Instant::now();
     let (mut admitted, mut refused) = (0u64, 0u64);

@@ -75,9 +75,7 @@ fn request_lines_carry_the_key_hash_and_the_sync_phase() {
     let (puts, gets) = (of("PutItem"), of("GetItem"));
     assert_eq!((puts.len(), gets.len()), (20, 20), "{log}");
     let field = |l: &serde_json::Value, name: &str| {
-        l[name]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{name} in {l}"))
+        l[name].as_u64().unwrap_or_else(|| panic!("{name} in {l}"))
     };
     for (i, (put, get)) in puts.iter().zip(&gets).enumerate() {
         let hash = hash_of(&keys[i]);
@@ -105,7 +103,13 @@ fn request_lines_carry_the_key_hash_and_the_sync_phase() {
             .lines()
             .find(|l| l.contains("slow request") && l.contains(id))
             .unwrap_or_else(|| panic!("no slow-request line for {id}"));
-        for name in ["key_hash=", "queue_us=", "sync_us=", "engine_us=", "reply_us="] {
+        for name in [
+            "key_hash=",
+            "queue_us=",
+            "sync_us=",
+            "engine_us=",
+            "reply_us=",
+        ] {
             assert!(warning.contains(name), "{name} missing: {warning}");
         }
     }

@@ -131,7 +131,7 @@ fn long_date(secs: f64) -> String {
     format!(
         "{}, {} {day}, {year} at {hour12}:{minute:02}:{second:02} {half} Coordinated Universal Time",
         DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
+        MONTHS[month - 1],
     )
 }
 
@@ -180,7 +180,9 @@ mod tests {
         let start = LATE - 20_000.0;
         for i in 0..4 {
             let now = start + f64::from(i);
-            count.record(now, last, &rule).expect("one of the first four");
+            count
+                .record(now, last, &rule)
+                .expect("one of the first four");
             last = Some(now);
         }
         assert_eq!(count.today(start + 4.0, &rule), 4);
@@ -192,7 +194,11 @@ mod tests {
             message.contains("Number of decreases today: 4. Last decrease at"),
             "{message}"
         );
-        assert_eq!(count.today(start + 10.0, &rule), 4, "a refusal counts nothing");
+        assert_eq!(
+            count.today(start + 10.0, &rule),
+            4,
+            "a refusal counts nothing"
+        );
         // An hour after the last one: one more, then the next hour again.
         let later = start + 3.0 + 3600.0;
         count.record(later, last, &rule).expect("an hour later");
@@ -201,7 +207,9 @@ mod tests {
         // The next UTC day starts at 0, whenever the last decrease was.
         let next_day = 1_791_504_000.0;
         assert_eq!(count.today(next_day, &rule), 0);
-        count.record(next_day, Some(next_day - 1.0), &rule).expect("new day");
+        count
+            .record(next_day, Some(next_day - 1.0), &rule)
+            .expect("new day");
         assert_eq!(count.today(next_day, &rule), 1);
     }
 
@@ -212,7 +220,9 @@ mod tests {
             day: rule.day(LATE),
             count: 4,
         };
-        let e = count.record(LATE + 60.0, Some(LATE), &rule).expect_err("spent");
+        let e = count
+            .record(LATE + 60.0, Some(LATE), &rule)
+            .expect_err("spent");
         assert_eq!(
             e.to_string(),
             "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. \

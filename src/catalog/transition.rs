@@ -11,9 +11,8 @@ use std::sync::Arc;
 
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, DecreaseRule, IndexDef, IndexKind,
-    IndexStatus, KeyAttr,
-    PITR_PERIOD_DAYS_MAX, PointInTime, SettingsUpdate, StreamChange, TAGS_MAX, TableDef,
-    TableStatus, Tag, TtlStatus,
+    IndexStatus, KeyAttr, PITR_PERIOD_DAYS_MAX, PointInTime, SettingsUpdate, StreamChange,
+    TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
 };
 
 /// DynamoDB's per-table limits on secondary indexes.

@@ -836,7 +836,13 @@ async fn api_request(
 /// started (after SigV4 and body decoding: the queue phase) and ended.
 /// The phases add up to the total: queue, parse, engine, sync (waiting
 /// for the WAL's fdatasync), reply (encoding and compression).
-fn log_request(front: &Front, id: &str, status: u16, trace: &api::dispatch::Trace, at: [Instant; 3]) {
+fn log_request(
+    front: &Front,
+    id: &str,
+    status: u16,
+    trace: &api::dispatch::Trace,
+    at: [Instant; 3],
+) {
     let [framed, started, replied] = at;
     let shard = &front.shard;
     if let Some(detail) = &trace.fault {

@@ -31,8 +31,8 @@ use crate::api::table::ddl::{conflicting_definition, now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description_with};
 use crate::api::table::options::{SettingsInput, new_stream, read_stream_specification};
 use crate::catalog::{
-    BillingMode, CatalogCommand, DecreaseRule, IndexDef, IndexKind, KeyAttr, StreamChange, StreamViewType,
-    TableDef,
+    BillingMode, CatalogCommand, DecreaseRule, IndexDef, IndexKind, KeyAttr, StreamChange,
+    StreamViewType, TableDef,
 };
 
 /// UpdateTable's members, validated in DynamoDB's order.

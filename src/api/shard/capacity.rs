@@ -338,7 +338,7 @@ impl Meter {
                 });
             }
         };
-        (units > 0).then(|| Limit {
+        (units > 0).then_some(Limit {
             rate: units as f64 * fraction,
             burst_s: self.settings.burst_s,
         })
@@ -363,15 +363,13 @@ impl Meter {
             Op::Read => def.read_capacity_units,
             Op::Write => def.write_capacity_units,
         };
-        (units > 0).then(|| {
-            (
-                Limit {
-                    rate: units as f64 * fraction,
-                    burst_s: self.settings.burst_s,
-                },
-                true,
-            )
-        })
+        (units > 0).then_some((
+            Limit {
+                rate: units as f64 * fraction,
+                burst_s: self.settings.burst_s,
+            },
+            true,
+        ))
     }
 
     fn key_limit(&self, op: Op) -> Limit {
@@ -735,9 +733,7 @@ impl Meter {
         let mut demands = self.demands.borrow_mut();
         let mut tables = self.tables.borrow_mut();
         for (id, demand) in report {
-            let row = demands
-                .entry(*id)
-                .or_insert_with(|| vec![[0.0; 2]; shards]);
+            let row = demands.entry(*id).or_insert_with(|| vec![[0.0; 2]; shards]);
             row[from] = *demand;
             if let Some(state) = tables.get_mut(id) {
                 state.shares = super::shares::shares(row, me);
@@ -745,7 +741,6 @@ impl Meter {
         }
     }
 }
-
 
 /// Refills `bucket` (created full on first use) and says whether it has
 /// credit.
