@@ -270,13 +270,14 @@ pub struct Config {
     /// Default 100; raise it for accounts with more tables that matter.
     pub metrics_tables_max: usize,
     /// Requests slower than this (from the request's last byte to its reply
-    /// queued) are logged at WARN with their duration split
-    /// (queue/parse/engine/reply), operation, table, key hash and
-    /// request id. 0 turns the slow-request log off. Default 1000 ms.
+    /// queued) are logged at WARN with their duration split (queue: SigV4
+    /// and body decoding; parse; engine; sync: waiting for the WAL's
+    /// fdatasync; reply), operation, table, key hash (the placement hash,
+    /// 16 hex digits) and request id. 0 turns the slow-request log off. Default 1000 ms.
     pub slow_request_ms: u64,
     /// Request log: `"off"` (default) or `"json"`: one JSON line per
-    /// request on stderr (request id, operation, table, status, error type,
-    /// duration in µs). Costs a formatted line per request; for debugging
+    /// request on stderr (request id, operation, table, key hash, status,
+    /// error type, duration in µs and its split as in the slow log). Costs a formatted line per request; for debugging
     /// and audits, not for benchmarks.
     pub request_log: String,
     pub capacity: CapacityConfig,
@@ -358,6 +359,38 @@ pub struct CapacityConfig {
     /// first; a dropped bucket starts full again). Bounds memory at ~64
     /// bytes each. Default 10000.
     pub partition_buckets_max: usize,
+    /// After a table's (or GSI's) first 4 throughput decreases of a UTC
+    /// day, one more is allowed only this long after the previous one
+    /// (DynamoDB's quota: 3600). Shortened only by tests.
+    pub decrease_interval_s: u64,
+    /// The length of the day whose decreases are counted
+    /// (NumberOfDecreasesToday resets at its start; DynamoDB's UTC day:
+    /// 86400). Shortened only by tests.
+    pub decrease_day_s: u64,
+    /// On-demand instant capacity: a PAY_PER_REQUEST table serves at once
+    /// up to double its previous peak (the most units it consumed in one
+    /// second), at least `on_demand_initial_*_units`; past it,
+    /// ProvisionedThroughputExceededException ("automatically scaling"),
+    /// as DynamoDB documents. Off (default): on-demand tables are throttled
+    /// only past their OnDemandThroughput maximums and the per-partition
+    /// limits, which suits load tests that should not meet AWS's ramp.
+    pub on_demand_instant: bool,
+    /// Read units per second a table with no peak yet serves (DynamoDB's
+    /// new on-demand table: 12000).
+    pub on_demand_initial_read_units: u64,
+    /// Write units per second a table with no peak yet serves (4000).
+    pub on_demand_initial_write_units: u64,
+    /// How long a new peak takes to raise the instant capacity (DynamoDB:
+    /// doubling the previous peak "within 30 minutes" may throttle).
+    /// Default 1800.
+    pub on_demand_peak_window_s: u64,
+    /// How often shards exchange what each table asked of them and move
+    /// its rate's shares toward the shards its traffic lands on (one mesh
+    /// message per peer per period, none per request). Shorter follows
+    /// moving traffic sooner; 0 keeps fixed `1/shards` shares, so a table
+    /// whose traffic lands on one shard gets `1/shards` of its rate.
+    /// Default 1000 ms.
+    pub rebalance_interval_ms: u64,
 }
 
 impl Default for CapacityConfig {
@@ -368,6 +401,13 @@ impl Default for CapacityConfig {
             partition_read_units_max: 3000,
             partition_write_units_max: 1000,
             partition_buckets_max: 10_000,
+            decrease_interval_s: 3600,
+            decrease_day_s: 86_400,
+            on_demand_instant: false,
+            on_demand_initial_read_units: 12_000,
+            on_demand_initial_write_units: 4_000,
+            on_demand_peak_window_s: 1800,
+            rebalance_interval_ms: 1000,
         }
     }
 }

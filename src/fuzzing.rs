@@ -237,6 +237,7 @@ async fn new_shard() -> Rc<Shard> {
             tables_max: 2500,
             table_status_transition: std::time::Duration::ZERO,
             pitr: Default::default(),
+            capacity_decreases: Default::default(),
             streams: Default::default(),
             ttl_change_interval_ms: 0,
             resource_policy_change_interval_ms: 0,

@@ -1,7 +1,9 @@
 //! Provisioned capacity through the real binary: a 5 RCU table refuses a
 //! burst once its burst credit (300 s of throughput) is spent, with
 //! DynamoDB's error, message and ThrottlingReasons, and serves again once
-//! its bucket has refilled; `capacity.enforce = false` never throttles.
+//! its bucket has refilled; `capacity.enforce = false` never throttles;
+//! throttled batches return what was refused as UnprocessedItems /
+//! UnprocessedKeys.
 
 mod common;
 
@@ -199,4 +201,159 @@ fn a_throttled_batch_write_returns_unprocessed_items_then_refuses_when_empty() {
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""pk":{"S":"b2"}"#), "retried item missing");
+}
+
+fn create_named(server: &Server, name: &str, rcu: u32, wcu: u32) {
+    let (status, body) = server.call(
+        "CreateTable",
+        &format!(
+            r#"{{"TableName":"{name}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],
+            "KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],
+            "ProvisionedThroughput":{{"ReadCapacityUnits":{rcu},"WriteCapacityUnits":{wcu}}}}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A BatchGetItem over `tables` (each with keys `k` and `k2`), projecting
+/// `#p, v` strongly consistent.
+fn batch_get_body(tables: &[&str]) -> String {
+    let members: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                r##""{t}":{{"Keys":[{{"pk":{{"S":"k"}}}},{{"pk":{{"S":"k2"}}}}],"ProjectionExpression":"#p, v","ExpressionAttributeNames":{{"#p":"pk"}},"ConsistentRead":true}}"##
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"RequestItems":{{{}}},"ReturnConsumedCapacity":"TOTAL"}}"#,
+        members.join(",")
+    )
+}
+
+#[tokio::test]
+async fn a_throttled_batch_get_returns_unprocessed_keys_then_refuses_when_none_read() {
+    // 1 RCU and 1 s of burst on "hot": 1 unit of credit. A strongly
+    // consistent read of a ~390 KB item costs 98 units and leaves ~97 s of
+    // debt, so what follows is deterministic. "cold" has plenty.
+    let server = start_with_config("capacity-batch-get", 1, "[capacity]\nburst_s = 1\n");
+    create_named(&server, "hot", 1, 1000);
+    create_named(&server, "cold", 1000, 1000);
+    let blob = "x".repeat(390 * 1024);
+    for (table, key, value) in [
+        ("hot", "k", blob.as_str()),
+        ("hot", "k2", "small"),
+        ("cold", "k", "small"),
+        ("cold", "k2", "small"),
+    ] {
+        let (status, body) = server.call(
+            "PutItem",
+            &format!(
+                r#"{{"TableName":"{table}","Item":{{"pk":{{"S":"{key}"}},"v":{{"S":"{value}"}},"w":{{"S":"unprojected"}}}}}}"#
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = server.call(
+        "GetItem",
+        r#"{"TableName":"hot","Key":{"pk":{"S":"k"}},"ConsistentRead":true}"#,
+    );
+    assert_eq!(status, 200, "{}", &body[..body.len().min(300)]);
+
+    // Through the SDK: the keys of the table without credit come back in
+    // UnprocessedKeys with the request's projection, names and
+    // consistency; the other table's are read and alone counted.
+    let client = server.client();
+    let keys = || {
+        let mut k = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .projection_expression("#p, v")
+            .expression_attribute_names("#p", "pk")
+            .consistent_read(true);
+        for key in ["k", "k2"] {
+            k = k.keys(std::collections::HashMap::from([(
+                "pk".to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S(key.into()),
+            )]));
+        }
+        k.build().expect("keys")
+    };
+    let out = client
+        .batch_get_item()
+        .request_items("hot", keys())
+        .request_items("cold", keys())
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .expect("a partly throttled batch is answered");
+    let responses = out.responses().expect("Responses");
+    assert_eq!(
+        responses.get("cold").map(Vec::len),
+        Some(2),
+        "{responses:?}"
+    );
+    assert!(
+        responses
+            .get("cold")
+            .into_iter()
+            .flatten()
+            .all(|i| !i.contains_key("w")),
+        "projection applied"
+    );
+    assert_eq!(responses.get("hot").map_or(0, Vec::len), 0, "{responses:?}");
+    let unprocessed = out.unprocessed_keys().expect("UnprocessedKeys");
+    assert_eq!(unprocessed.len(), 1, "{unprocessed:?}");
+    let hot = unprocessed.get("hot").expect("hot's keys unprocessed");
+    assert_eq!(hot.keys().len(), 2);
+    assert_eq!(hot.projection_expression(), Some("#p, v"));
+    assert_eq!(hot.consistent_read(), Some(true));
+    assert_eq!(
+        hot.expression_attribute_names()
+            .and_then(|n| n.get("#p"))
+            .map(String::as_str),
+        Some("pk")
+    );
+    let consumed = out.consumed_capacity();
+    assert_eq!(consumed.len(), 1, "{consumed:?}");
+    assert_eq!(consumed[0].table_name(), Some("cold"));
+    assert_eq!(consumed[0].capacity_units(), Some(2.0));
+
+    // Only the table without credit: nothing can be read, the batch is
+    // refused with DynamoDB's error and reasons, as a single read is.
+    let (status, refused) = server.call("BatchGetItem", &batch_get_body(&["hot"]));
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        error_type(&refused),
+        "ProvisionedThroughputExceededException"
+    );
+    let json: serde_json::Value = serde_json::from_str(&refused).expect("JSON error");
+    assert_eq!(
+        json["ThrottlingReasons"][0]["reason"], "TableReadProvisionedThroughputExceeded",
+        "{refused}"
+    );
+
+    // The retry the SDK's user makes once the table has credit again
+    // (raised throughput repays the debt at once) reads them all.
+    let (status, body) = server.call(
+        "UpdateTable",
+        r#"{"TableName":"hot","ProvisionedThroughput":{"ReadCapacityUnits":40000,"WriteCapacityUnits":1000}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut retry = client.batch_get_item();
+    for (table, keys) in unprocessed {
+        retry = retry.request_items(table, keys.clone());
+    }
+    let mut read = 0;
+    for _ in 0..600 {
+        let out = retry.clone().send().await.expect("retry");
+        read = out
+            .responses()
+            .and_then(|r| r.get("hot"))
+            .map_or(0, Vec::len);
+        if read == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(read, 2, "the unprocessed keys were never read");
 }

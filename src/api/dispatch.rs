@@ -17,7 +17,7 @@ use crate::api::messages::{self, MeshReply, MeshRequest, as_ref_bound};
 use crate::api::protocol::error::ApiError;
 use crate::api::protocol::operation::{Operation, RequestHead, route};
 use crate::api::protocol::{request, rules, shape};
-use crate::api::shard::{LocalFuture, Outcome, Shard, peers};
+use crate::api::shard::{LocalFuture, Outcome, Shard, peers, scope};
 use crate::api::{access, index, ops, streams, table, txn, write};
 use crate::auth::Key;
 
@@ -46,8 +46,12 @@ pub struct Trace {
     pub table_slot: u32,
     /// JSON parse and request validation.
     pub parse_us: u64,
-    /// The operation itself (forwarding, storage, the durable wait).
+    /// The operation itself (forwarding, storage), less `sync_us`.
     pub engine_us: u64,
+    /// Waiting for its writes to be durable (group commit, fdatasync).
+    pub sync_us: u64,
+    /// The placement hash of its (first) partition key, if it has one.
+    pub key_hash: Option<u64>,
     /// The error's full `__type`, if it failed.
     pub error: Option<String>,
     /// A server fault's detail (for the log only; the client got the
@@ -72,15 +76,21 @@ pub async fn handle_http_traced(
         operation: "Unknown",
         ..Trace::default()
     };
+    let scope = Rc::new(scope::Scope::default());
     let result = match route(head) {
         Ok(op) => {
             trace.operation = op.name();
-            execute_traced(shard, op, body, false, caller, Some(&mut trace)).await
+            let run = execute_traced(shard, op, body, false, caller, Some(&mut trace));
+            scope::Scoped::new(scope.clone(), run).await
         }
         Err(e) => Err(e),
     };
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    trace.engine_us = micros.saturating_sub(trace.parse_us);
+    trace.sync_us = scope.sync_us().min(micros);
+    trace.key_hash = scope.key_hash();
+    trace.engine_us = micros
+        .saturating_sub(trace.parse_us)
+        .saturating_sub(trace.sync_us);
     let (status, body) = match result {
         Ok(body) => (200, body),
         Err(e) => {
@@ -219,7 +229,10 @@ async fn execute_traced(
                 .call(owner, MeshRequest::Forward { op, body })
                 .await?
             {
-                MeshReply::Http(result) => result,
+                MeshReply::Http(result, sync_us) => {
+                    scope::add_sync_us(sync_us);
+                    result
+                }
                 other => Err(messages::unexpected(&other)),
             }
         }
@@ -235,7 +248,11 @@ pub fn inbound(shard: Rc<Shard>, request: MeshRequest) -> LocalFuture<MeshReply>
 /// Serves one mesh request on the receiving shard.
 pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     match request {
-        MeshRequest::Forward { op, body } => MeshReply::Http(execute(shard, op, body, true).await),
+        MeshRequest::Forward { op, body } => {
+            let scope = Rc::new(scope::Scope::default());
+            let result = scope::Scoped::new(scope.clone(), execute(shard, op, body, true)).await;
+            MeshReply::Http(result, scope.sync_us())
+        }
         MeshRequest::Catalog(command) => MeshReply::Table(table::ddl::apply(shard, *command).await),
         MeshRequest::InstallCatalog(catalog) => {
             {
@@ -299,6 +316,10 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
             shard: from,
         } => {
             index::backfill::finished(shard, table, index_id, from);
+            MeshReply::Done(Ok(()))
+        }
+        MeshRequest::CapacityDemand { from, report } => {
+            shard.meter.record_demand(from, &report);
             MeshReply::Done(Ok(()))
         }
         // Transactions: leaves on the participant (`txn::serve`).

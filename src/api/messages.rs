@@ -154,7 +154,16 @@ pub enum MeshRequest {
         /// a cut's snapshot.
         point_in_time: Option<ExportPointInTime>,
     },
+    /// Capacity rebalance (`shard::rebalance`): what each table asked of
+    /// shard `from` in its last period; replies Done at once.
+    CapacityDemand {
+        from: u32,
+        report: DemandReport,
+    },
 }
+
+/// (table id, [read, write] units asked) of one shard's rebalance period.
+pub type DemandReport = Vec<(u32, [f64; 2])>;
 
 /// One shard's part of an export at a past time (`api::transfer::export`).
 pub struct ExportPointInTime {
@@ -270,7 +279,9 @@ pub enum Resolution {
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 pub enum MeshReply {
-    Http(Result<Vec<u8>, ApiError>),
+    /// A forwarded request's reply, and how long it waited for its writes
+    /// to be durable on the owner (µs, for the slow-request log).
+    Http(Result<Vec<u8>, ApiError>, u64),
     Table(Result<Arc<TableDef>, ApiError>),
     Values(Result<Vec<Option<Vec<u8>>>, ApiError>),
     Entries(Result<Entries, ApiError>),
@@ -298,6 +309,9 @@ pub struct WriteReport {
     /// The size of each write's old item (0 when absent), in batch order,
     /// when the write was asked to measure them.
     pub old_sizes: Vec<usize>,
+    /// How long the write waited for durability (µs), for the request
+    /// logs of the shard that asked for it.
+    pub sync_us: u64,
 }
 
 /// GSI outbox lag and backlog, for `/dynacore/metrics`.
@@ -398,7 +412,7 @@ impl MeshRequest {
 
 pub fn unexpected(reply: &MeshReply) -> ApiError {
     let kind = match reply {
-        MeshReply::Http(_) => "Http",
+        MeshReply::Http(..) => "Http",
         MeshReply::Table(_) => "Table",
         MeshReply::Values(_) => "Values",
         MeshReply::Entries(_) => "Entries",

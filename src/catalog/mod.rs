@@ -10,8 +10,10 @@
 //! A DDL change is a pure [`Transition`] of the catalog (`transition`); the
 //! executor in `api::table::ddl` performs its effects.
 
+mod decreases;
 mod transition;
 
+pub use decreases::{DecreaseCount, DecreaseRule};
 pub use transition::{GLOBAL_INDEXES_MAX, LOCAL_INDEXES_MAX, NO_POLICY, Transition, follow_up};
 
 use std::collections::BTreeMap;
@@ -328,6 +330,10 @@ pub struct TableDef {
     pub pay_per_request_since: Option<f64>,
     pub last_increase_at: Option<f64>,
     pub last_decrease_at: Option<f64>,
+    /// Throughput decreases of the current UTC day (NumberOfDecreasesToday,
+    /// DynamoDB's decrease quota: `decreases.rs`).
+    #[serde(default)]
+    pub decreases: DecreaseCount,
     /// The TableId UUID that DescribeTable shows.
     pub uuid: String,
     /// Local and global secondary indexes, in creation order.
@@ -416,6 +422,7 @@ impl TableDef {
             pay_per_request_since: None,
             last_increase_at: None,
             last_decrease_at: None,
+            decreases: DecreaseCount::default(),
             uuid: String::new(),
             indexes,
             status: TableStatus::Active,
@@ -642,6 +649,19 @@ pub struct IndexDef {
     /// GSIs only; 0 under PAY_PER_REQUEST.
     pub read_capacity_units: i64,
     pub write_capacity_units: i64,
+    /// A GSI's last throughput changes and decreases today (its decrease
+    /// quota is its own, apart from the table's).
+    #[serde(default)]
+    pub throughput_changes: ThroughputChanges,
+}
+
+/// When a GSI's provisioned throughput last went up and down, and its
+/// decreases of the current UTC day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThroughputChanges {
+    pub last_increase_at: Option<f64>,
+    pub last_decrease_at: Option<f64>,
+    pub decreases: DecreaseCount,
 }
 
 impl IndexDef {
@@ -798,6 +818,9 @@ pub enum CatalogError {
         /// ISO-8601 UTC ([`utc_label`]).
         retry_after: String,
     },
+    /// The decrease quota is spent (the message names the next time).
+    #[error("{0}")]
+    DecreaseLimit(String),
     #[error("{0}")]
     Encode(String),
     #[error("{0}")]
@@ -855,6 +878,8 @@ pub enum CatalogCommand {
         throughput: Option<(i64, i64)>,
         settings: SettingsUpdate,
         now: f64,
+        /// The quota a throughput decrease is checked against.
+        decreases: DecreaseRule,
     },
     /// Adds tags, replacing the values of keys already set.
     Tag {
@@ -887,11 +912,14 @@ pub enum CatalogCommand {
         table: String,
         index: String,
     },
-    /// New provisioned throughput for a GSI.
+    /// New provisioned throughput for a GSI (a decrease counted against
+    /// the index's own quota).
     UpdateIndex {
         table: String,
         index: String,
         throughput: (i64, i64),
+        now: f64,
+        decreases: DecreaseRule,
     },
     /// Every shard has backfilled the index: CREATING → ACTIVE.
     IndexActive {
@@ -966,6 +994,7 @@ mod tests {
             pay_per_request_since: Some(1.5),
             last_increase_at: None,
             last_decrease_at: None,
+            decreases: DecreaseCount::default(),
             uuid: "u".into(),
             indexes: vec![],
             status: TableStatus::Creating,

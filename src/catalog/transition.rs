@@ -10,8 +10,9 @@
 use std::sync::Arc;
 
 use super::{
-    BillingMode, Catalog, CatalogCommand, CatalogError, IndexDef, IndexKind, IndexStatus, KeyAttr,
-    PITR_PERIOD_DAYS_MAX, PointInTime, PolicySlot, ResourcePolicy, SettingsUpdate, StreamChange,
+    BillingMode, Catalog, CatalogCommand, CatalogError, DecreaseRule, IndexDef, IndexKind,
+    IndexStatus, KeyAttr, PITR_PERIOD_DAYS_MAX, PointInTime, PolicySlot, ResourcePolicy,
+    SettingsUpdate, StreamChange,
     TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
 };
 
@@ -118,7 +119,9 @@ impl Catalog {
                 table,
                 index,
                 throughput,
-            } => next.update_index(table, &index, throughput),
+                now,
+                decreases,
+            } => next.update_index(table, &index, throughput, now, &decreases),
             CatalogCommand::IndexActive { table, index_id } => next.index_active(table, index_id),
             CatalogCommand::Delete {
                 name,
@@ -135,7 +138,8 @@ impl Catalog {
                 throughput,
                 settings,
                 now,
-            } => next.update(name, billing_mode, throughput, settings, now),
+                decreases,
+            } => next.update(name, billing_mode, throughput, settings, now, &decreases),
             CatalogCommand::Tag { name, tags } => next.tag(&name, tags),
             CatalogCommand::Untag { name, keys } => next.untag(&name, &keys),
             CatalogCommand::Stream {
@@ -522,6 +526,8 @@ impl Catalog {
         table: String,
         index: &str,
         (rcu, wcu): (i64, i64),
+        now: f64,
+        rule: &DecreaseRule,
     ) -> Result<Transition, CatalogError> {
         let mut def = self.active_copy(&table)?;
         let target = def
@@ -532,6 +538,16 @@ impl Catalog {
                 table: table.clone(),
                 index: index.to_string(),
             })?;
+        let changes = &mut target.throughput_changes;
+        if rcu < target.read_capacity_units || wcu < target.write_capacity_units {
+            changes
+                .decreases
+                .record(now, changes.last_decrease_at, rule)?;
+            changes.last_decrease_at = Some(now);
+        }
+        if rcu > target.read_capacity_units || wcu > target.write_capacity_units {
+            changes.last_increase_at = Some(now);
+        }
         target.read_capacity_units = rcu;
         target.write_capacity_units = wcu;
         Ok(self.install(def, vec![]))
@@ -705,8 +721,16 @@ impl Catalog {
         throughput: Option<(i64, i64)>,
         settings: SettingsUpdate,
         now: f64,
+        rule: &DecreaseRule,
     ) -> Result<Transition, CatalogError> {
         let mut def = self.active_copy(&name)?;
+        // The decrease quota first: a refused request changes nothing.
+        if let Some((rcu, wcu)) = throughput
+            && def.billing_mode == BillingMode::Provisioned
+            && (rcu < def.read_capacity_units || wcu < def.write_capacity_units)
+        {
+            def.decreases.record(now, def.last_decrease_at, rule)?;
+        }
         let s = &mut def.settings;
         if let Some(on) = settings.deletion_protection {
             s.deletion_protection = on;

@@ -346,6 +346,11 @@ async fn shard_main(
                 day_ms: config.pitr_day_ms.max(1),
                 export_history_bytes_max: config.pitr_export_history_bytes_max,
             },
+            capacity_decreases: crate::catalog::DecreaseRule {
+                free_per_day: 4,
+                interval_s: config.capacity.decrease_interval_s as f64,
+                day_s: config.capacity.decrease_day_s.max(1) as f64,
+            },
             encrypted_at_rest: config.engine.master_key.is_some(),
             backup_key: config.engine.master_key.clone(),
             transfer_operations_max: config.transfer_operations_max,
@@ -376,6 +381,14 @@ async fn shard_main(
                 partition_write_units_max: config.capacity.partition_write_units_max as f64,
                 partition_buckets_max: config.capacity.partition_buckets_max,
                 shards: shard_count,
+                shard: id,
+                rebalance_interval: Duration::from_millis(config.capacity.rebalance_interval_ms),
+                instant: crate::api::shard::capacity::InstantCapacity {
+                    enabled: config.capacity.on_demand_instant,
+                    initial_read_units: config.capacity.on_demand_initial_read_units as f64,
+                    initial_write_units: config.capacity.on_demand_initial_write_units as f64,
+                    peak_window: Duration::from_secs(config.capacity.on_demand_peak_window_s),
+                },
             },
             &config.region,
             "000000000000",
@@ -395,6 +408,8 @@ async fn shard_main(
     crate::api::table::ddl::resume(&shard);
     // Expired items of TTL-enabled tables go in the background.
     crate::api::ttl::start(&shard);
+    // Capacity shares follow each table's traffic over the shards.
+    crate::api::shard::rebalance::start(&shard);
     crate::api::backup::restore::resume(&shard);
     crate::api::pitr::base::start(&shard);
     crate::api::transfer::import::resume(&shard);

@@ -417,7 +417,7 @@ async fn serve_connection<S: Conn>(
                         ending = Ending::Linger;
                         break;
                     }
-                    respond(front, request, &mut out).await;
+                    respond(front, request, &mut out, Instant::now()).await;
                     held.set(buf.capacity() + out.capacity() + parser.body_capacity());
                     if close {
                         ending = Ending::Close;
@@ -560,7 +560,9 @@ async fn linger<S: Conn>(stream: &mut S, buf: &mut Vec<u8>, until: Instant) -> s
     Ok(())
 }
 
-async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
+/// Answers one framed request (`framed`: when its last byte was decoded,
+/// where the request logs' queue phase starts).
+async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>, framed: Instant) {
     let shard = &front.shard;
     let id = request_id(shard.id);
     let close = request.close;
@@ -578,7 +580,7 @@ async fn respond(front: &Front, request: http::Request, out: &mut Vec<u8>) {
     }
     match (request.method.as_str(), request.path.as_str()) {
         // DynamoDB ignores the path of an API request.
-        ("POST", _) => api_request(front, request, out, &id, cors).await,
+        ("POST", _) => api_request(front, request, out, &id, cors, framed).await,
         ("GET", "/dynacore/health") => {
             let (status, body) = front.health.http_report();
             // Unsigned probes (load balancers, systemd) get the verdict only;
@@ -709,6 +711,7 @@ async fn api_request(
     out: &mut Vec<u8>,
     id: &str,
     cors: &str,
+    framed: Instant,
 ) {
     let shard = &front.shard;
     let close = request.close;
@@ -823,20 +826,24 @@ async fn api_request(
         Some(gz) => reply(out, status, gz, Some("gzip")),
         None => reply(out, status, &body, None),
     }
-    log_request(front, id, status, &trace, started, replied);
+    log_request(front, id, status, &trace, [framed, started, replied]);
 }
 
 /// The request logs: a server fault's detail, the slow-request log
 /// (`slow_request_ms`) and the JSON request log (`request_log = "json"`),
-/// each line with the request's `x-amzn-RequestId`.
+/// each line with the request's `x-amzn-RequestId`. `[framed, started,
+/// replied]`: the request decoded from the connection, its operation
+/// started (after SigV4 and body decoding: the queue phase) and ended.
+/// The phases add up to the total: queue, parse, engine, sync (waiting
+/// for the WAL's fdatasync), reply (encoding and compression).
 fn log_request(
     front: &Front,
     id: &str,
     status: u16,
     trace: &api::dispatch::Trace,
-    started: Instant,
-    replied: Instant,
+    at: [Instant; 3],
 ) {
+    let [framed, started, replied] = at;
     let shard = &front.shard;
     if let Some(detail) = &trace.fault {
         tracing::error!(shard = shard.id, request_id = id, error = %detail, "request failed");
@@ -847,7 +854,8 @@ fn log_request(
         return;
     }
     let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-    let total_us = micros(started.elapsed());
+    let total_us = micros(framed.elapsed());
+    let queue_us = micros(started.saturating_duration_since(framed));
     let reply_us = micros(replied.elapsed());
     let slow = config.slow_request_ms > 0 && total_us >= config.slow_request_ms * 1000;
     if !slow && !json {
@@ -859,32 +867,42 @@ fn log_request(
         .as_deref()
         .map(|t| t.rsplit('#').next().unwrap_or(t))
         .unwrap_or("");
+    // The placement hash as 16 hex digits (`/dynacore/partition-map`'s
+    // ranges are in the same terms); empty for a request with no key.
+    let key_hash = trace
+        .key_hash
+        .map(|h| format!("{h:016x}"))
+        .unwrap_or_default();
     if slow {
         tracing::warn!(
             shard = shard.id,
             request_id = id,
             operation = trace.operation,
             table = %table,
+            key_hash = %key_hash,
             status,
             error_type = error,
             total_us,
+            queue_us,
             parse_us = trace.parse_us,
             engine_us = trace.engine_us,
+            sync_us = trace.sync_us,
             reply_us,
             "slow request"
         );
     }
     if json {
-        let mut line = String::with_capacity(256);
+        let mut line = String::with_capacity(320);
         line.push_str("{\"type\":\"request\",\"request_id\":\"");
         line.push_str(id);
         line.push_str(&format!(
-            "\",\"shard\":{},\"operation\":\"{}\",\"table\":{},\"status\":{status},\"error_type\":\"{error}\",\"duration_us\":{total_us},\"parse_us\":{},\"engine_us\":{},\"reply_us\":{reply_us},\"slow\":{slow}}}",
+            "\",\"shard\":{},\"operation\":\"{}\",\"table\":{},\"key_hash\":\"{key_hash}\",\"status\":{status},\"error_type\":\"{error}\",\"duration_us\":{total_us},\"queue_us\":{queue_us},\"parse_us\":{},\"engine_us\":{},\"sync_us\":{},\"reply_us\":{reply_us},\"slow\":{slow}}}",
             shard.id,
             trace.operation,
             json_string(&table),
             trace.parse_us,
             trace.engine_us,
+            trace.sync_us,
         ));
         eprintln!("{line}");
     }

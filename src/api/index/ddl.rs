@@ -430,6 +430,7 @@ pub fn check_locals(
             status: IndexStatus::Active,
             read_capacity_units: 0,
             write_capacity_units: 0,
+            throughput_changes: Default::default(),
         });
     }
     if out.len() > crate::catalog::LOCAL_INDEXES_MAX {
@@ -515,6 +516,7 @@ pub fn check_global(
         status: IndexStatus::Active,
         read_capacity_units: rcu,
         write_capacity_units: wcu,
+        throughput_changes: Default::default(),
     })
 }
 

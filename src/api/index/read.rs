@@ -189,6 +189,7 @@ mod tests {
                 status: IndexStatus::Active,
                 read_capacity_units: 0,
                 write_capacity_units: 0,
+                throughput_changes: Default::default(),
             }],
         )
     }

@@ -1,6 +1,14 @@
 //! BatchGetItem: up to 100 keys over any tables, fetched with one mesh
 //! request per owning shard; replies past 16 MB leave the remaining keys in
 //! UnprocessedKeys for the client to retry.
+//!
+//! Under throttling, as DynamoDB: each key is admitted while its table has
+//! read credit (charged its minimum at once, so the next admission sees it,
+//! and the rest once read); the keys refused come back in UnprocessedKeys
+//! with their table's ProjectionExpression, ExpressionAttributeNames,
+//! AttributesToGet and ConsistentRead, and only a batch none of whose keys
+//! could be read is refused (ProvisionedThroughputExceededException).
+//! ConsumedCapacity counts only the keys read.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -89,14 +97,14 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             raw: member,
         });
     }
-    for req in &tables {
-        shard.meter.admit_read(&req.table, None, None)?;
-    }
+    let (throttled, estimates) = admit(shard, &tables)?;
     // One Get per owning shard, all tables together.
     let mut by_owner: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
     for (t, req) in tables.iter().enumerate() {
         for (k, key) in req.keys.iter().enumerate() {
-            by_owner.entry(key.owner).or_default().push((t, k));
+            if !throttled[t][k] {
+                by_owner.entry(key.owner).or_default().push((t, k));
+            }
         }
     }
     let mut found: Vec<Vec<Option<Item>>> =
@@ -116,27 +124,69 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             }
         }
     }
-    // Each item rounded on its own, as DynamoDB charges a batch.
-    for (req, items) in tables.iter().zip(&found) {
+    // Each item rounded on its own, as DynamoDB charges a batch; the
+    // minimum each admitted key was charged at admission is not charged
+    // twice.
+    for (t, (req, items)) in tables.iter().zip(&found).enumerate() {
         let units: f64 = items
             .iter()
-            .map(|i| read_units(i.as_ref().map_or(0, item_size), req.consistent))
+            .zip(&throttled[t])
+            .filter(|(_, refused)| !**refused)
+            .map(|(i, _)| read_units(i.as_ref().map_or(0, item_size), req.consistent))
             .sum();
-        shard.meter.charge_read(&req.table, None, units, None);
+        shard
+            .meter
+            .charge_read(&req.table, None, (units - estimates[t]).max(0.0), None);
     }
-    Ok(Outcome::Reply(reply(&tables, found, consumed)))
+    Ok(Outcome::Reply(reply(&tables, found, &throttled, consumed)))
+}
+
+/// Admits the keys one by one while their table has read credit, each
+/// charged the minimum read at once. Returns which keys were refused (per
+/// table, in request order) and the units charged per table, or the first
+/// refusal when no key at all was admitted.
+fn admit(
+    shard: &Shard,
+    tables: &[TableRequest<'_, '_>],
+) -> Result<(Vec<Vec<bool>>, Vec<f64>), ApiError> {
+    let mut throttled: Vec<Vec<bool>> = tables.iter().map(|t| vec![false; t.keys.len()]).collect();
+    let mut estimates = vec![0.0; tables.len()];
+    let mut refusal = None;
+    let mut admitted = 0usize;
+    for (t, req) in tables.iter().enumerate() {
+        for refused in throttled[t].iter_mut() {
+            match shard.meter.admit_read(&req.table, None, None) {
+                Ok(()) => {
+                    let estimate = read_units(0, req.consistent);
+                    shard.meter.charge_read(&req.table, None, estimate, None);
+                    estimates[t] += estimate;
+                    admitted += 1;
+                }
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                    *refused = true;
+                }
+            }
+        }
+    }
+    match refusal {
+        Some(e) if admitted == 0 => Err(e),
+        _ => Ok((throttled, estimates)),
+    }
 }
 
 fn reply(
     tables: &[TableRequest<'_, '_>],
     found: Vec<Vec<Option<Item>>>,
+    throttled: &[Vec<bool>],
     consumed: ConsumedMode,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(b"{\"Responses\":{");
     let mut bytes = 0usize;
     let mut unprocessed: Vec<(usize, Vec<usize>)> = Vec::new();
-    let mut units: Vec<f64> = Vec::new();
+    // (units, whether any key of the table was read) per table.
+    let mut units: Vec<(f64, bool)> = Vec::new();
     for (t, (req, items)) in tables.iter().zip(found).enumerate() {
         if t > 0 {
             out.push(b',');
@@ -146,11 +196,13 @@ fn reply(
         let mut first = true;
         let mut read = 0.0;
         let mut left = Vec::new();
+        let mut any_read = false;
         for (k, item) in items.into_iter().enumerate() {
-            if bytes > REPLY_BYTES_MAX {
+            if throttled[t][k] || bytes > REPLY_BYTES_MAX {
                 left.push(k);
                 continue;
             }
+            any_read = true;
             let Some(item) = item else {
                 read += read_units(0, req.consistent);
                 continue;
@@ -168,7 +220,7 @@ fn reply(
             }
         }
         out.push(b']');
-        units.push(read);
+        units.push((read, any_read));
         if !left.is_empty() {
             unprocessed.push((t, left));
         }
@@ -178,7 +230,10 @@ fn reply(
     out.push(b'}');
     if consumed != ConsumedMode::None {
         out.extend_from_slice(b",\"ConsumedCapacity\":[");
-        for (i, (req, units)) in tables.iter().zip(units).enumerate() {
+        // Only the tables something was read from (a table whose every key
+        // was throttled consumed nothing).
+        let read = tables.iter().zip(units).filter(|(_, (_, any))| *any);
+        for (i, (req, (units, _))) in read.enumerate() {
             if i > 0 {
                 out.push(b',');
             }

@@ -261,6 +261,9 @@ async fn execute(
         match call_or_local(shard, owner, MeshRequest::Write { batch, measure }).await? {
             MeshReply::Written(result) => {
                 let report = result?;
+                if owner != shard.id {
+                    crate::api::shard::scope::add_sync_us(report.sync_us);
+                }
                 for (i, (table, new_size)) in sizes.into_iter().enumerate() {
                     let old_size = report.old_sizes.get(i).copied().unwrap_or(0);
                     units[table].1 += write_units(new_size.max(old_size));

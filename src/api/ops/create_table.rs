@@ -273,6 +273,7 @@ fn plan(request: Request<'_>) -> Result<TableDef, ApiError> {
         pay_per_request_since: (mode == BillingMode::PayPerRequest).then_some(now),
         last_increase_at: None,
         last_decrease_at: None,
+        decreases: Default::default(),
         uuid: table_uuid(name, now),
         indexes,
         status: TableStatus::Active,

@@ -31,8 +31,8 @@ use crate::api::table::ddl::{conflicting_definition, now_seconds, submit};
 use crate::api::table::describe::{TableStats, write_description_with};
 use crate::api::table::options::{SettingsInput, new_stream, read_stream_specification};
 use crate::catalog::{
-    BillingMode, CatalogCommand, IndexDef, IndexKind, KeyAttr, StreamChange, StreamViewType,
-    TableDef,
+    BillingMode, CatalogCommand, DecreaseRule, IndexDef, IndexKind, KeyAttr, StreamChange,
+    StreamViewType, TableDef,
 };
 
 /// UpdateTable's members, validated in DynamoDB's order.
@@ -254,6 +254,7 @@ fn plan(shard: &Shard, request: &Request<'_>, current: &TableDef) -> Result<Plan
             throughput,
             settings,
             now: now_seconds(),
+            decreases: shard.settings.capacity_decreases,
         });
     }
     if target_mode == BillingMode::Provisioned && current.billing_mode != target_mode {
@@ -264,7 +265,13 @@ fn plan(shard: &Shard, request: &Request<'_>, current: &TableDef) -> Result<Plan
     for action in &request.actions {
         match action {
             IndexAction::Update { name, throughput } => {
-                commands.push(plan_index_update(current, name, *throughput, request)?);
+                commands.push(plan_index_update(
+                    current,
+                    name,
+                    *throughput,
+                    request,
+                    shard.settings.capacity_decreases,
+                )?);
             }
             IndexAction::Delete { name } => {
                 let index = existing_global(current, name, "delete")?;
@@ -305,12 +312,14 @@ fn check_index_capacities(current: &TableDef, actions: &[IndexAction]) -> Result
     Ok(())
 }
 
-/// A GSI's new provisioned throughput.
+/// A GSI's new provisioned throughput (a decrease checked against
+/// `decreases`, the index's own quota, by the coordinator).
 fn plan_index_update(
     current: &TableDef,
     name: &str,
     throughput: Option<(i64, i64)>,
     request: &Request<'_>,
+    decreases: DecreaseRule,
 ) -> Result<CatalogCommand, ApiError> {
     let index = existing_global(current, name, "update")?;
     let Some((rcu, wcu)) = throughput else {
@@ -335,6 +344,8 @@ fn plan_index_update(
         table: current.name.clone(),
         index: name.to_string(),
         throughput: (rcu, wcu),
+        now: now_seconds(),
+        decreases,
     })
 }
 

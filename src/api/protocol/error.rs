@@ -54,6 +54,9 @@ pub const INDEX_PROVISIONED_EXCEEDED_MESSAGE: &str = "The level of configured pr
 /// The message of a ThrottlingException past an on-demand maximum.
 pub const ON_DEMAND_EXCEEDED_MESSAGE: &str =
     "Throughput exceeds the maximum OnDemandThroughput configured on table or index";
+/// The message of a ProvisionedThroughputExceededException on an
+/// on-demand table past its instant capacity (double its previous peak).
+pub const ON_DEMAND_SCALING_MESSAGE: &str = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html";
 
 /// The CancellationReasons of a TransactionCanceledException.
 #[derive(Clone, Debug, PartialEq)]
@@ -520,7 +523,8 @@ impl From<CatalogError> for ApiError {
             | CatalogError::TtlChangedTooRecently => ApiError::validation(message),
             CatalogError::TableLimit { .. }
             | CatalogError::IndexChangeInProgress { .. }
-            | CatalogError::GlobalIndexLimit { .. } => ApiError::limit_exceeded(message),
+            | CatalogError::GlobalIndexLimit { .. }
+            | CatalogError::DecreaseLimit(_) => ApiError::limit_exceeded(message),
             CatalogError::TableNotFound(name) => ApiError::table_not_found(&name),
             CatalogError::IndexExists => ApiError::validation(message),
             CatalogError::IndexNotFound { .. } => ApiError::resource_not_found_message(message),

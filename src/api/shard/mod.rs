@@ -20,6 +20,9 @@ pub mod locks;
 pub mod outbox;
 pub mod peers;
 pub mod pitr;
+pub mod rebalance;
+pub mod scope;
+pub mod shares;
 pub mod streams;
 pub mod transfers;
 pub mod txns;
@@ -129,6 +132,8 @@ pub struct ApiSettings {
     pub ttl_idle_backoff_max: u32,
     pub streams: StreamSettings,
     pub pitr: PitrSettings,
+    /// The provisioned throughput decrease quota (`capacity.decrease_*`).
+    pub capacity_decreases: crate::catalog::DecreaseRule,
 }
 
 /// The point-in-time recovery knobs (`config.rs` documents each).

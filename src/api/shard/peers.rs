@@ -61,7 +61,16 @@ pub async fn write_on_owner(
     measure: bool,
 ) -> Result<WriteReport, ApiError> {
     match call_or_local(shard, owner, MeshRequest::Write { batch, measure }).await? {
-        MeshReply::Written(result) => result,
+        MeshReply::Written(result) => {
+            // A wait on another shard is this request's sync phase too (a
+            // local one was counted where it happened).
+            if owner != shard.id
+                && let Ok(report) = &result
+            {
+                super::scope::add_sync_us(report.sync_us);
+            }
+            result
+        }
         other => Err(unexpected(&other)),
     }
 }

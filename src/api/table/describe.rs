@@ -8,7 +8,7 @@ use crate::api::protocol::error::ApiError;
 use crate::api::shard::Shard;
 use crate::api::shard::peers::all_stats;
 use crate::api::streams::names::label as stream_label;
-use crate::catalog::{IndexDef, IndexStatus, ProjectionType, TableDef};
+use crate::catalog::{IndexDef, IndexStatus, ProjectionType, TableDef, ThroughputChanges};
 use crate::model::key::table_prefix;
 use crate::model::value::write_json_str;
 
@@ -105,24 +105,26 @@ pub fn write_description_with(
     out.extend_from_slice(b"],\"TableStatus\":");
     write_json_str(out, status);
     out.extend_from_slice(format!(",\"CreationDateTime\":{:.3}", def.created_at).as_bytes());
-    out.extend_from_slice(b",\"ProvisionedThroughput\":{");
-    if let Some(t) = def.last_increase_at {
-        out.extend_from_slice(format!("\"LastIncreaseDateTime\":{t:.3},").as_bytes());
-    }
-    if let Some(t) = def.last_decrease_at {
-        out.extend_from_slice(format!("\"LastDecreaseDateTime\":{t:.3},").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "\"NumberOfDecreasesToday\":0,\"ReadCapacityUnits\":{},\"WriteCapacityUnits\":{}}}",
-            def.read_capacity_units, def.write_capacity_units
-        )
-        .as_bytes(),
+    let rule = &shard.settings.capacity_decreases;
+    let now = now_s();
+    let changes = ThroughputChanges {
+        last_increase_at: def.last_increase_at,
+        last_decrease_at: def.last_decrease_at,
+        decreases: def.decreases,
+    };
+    out.extend_from_slice(b",");
+    write_throughput(
+        out,
+        &changes,
+        changes.decreases.today(now, rule),
+        (def.read_capacity_units, def.write_capacity_units),
     );
     out.extend_from_slice(format!(",\"TableSizeBytes\":{bytes},\"ItemCount\":{items}").as_bytes());
     out.extend_from_slice(b",\"TableArn\":");
     write_json_str(out, &arn);
-    write_index_descriptions(out, &arn, def, status, stats, deleting);
+    write_index_descriptions(out, &arn, def, status, stats, deleting, &|c| {
+        c.decreases.today(now, rule)
+    });
     write_stream_members(out, &arn, def);
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
@@ -306,8 +308,39 @@ fn write_projection(out: &mut Vec<u8>, index: &IndexDef) {
     out.push(b'}');
 }
 
+/// `"ProvisionedThroughput":{…}` with the last increase and decrease
+/// times, when there were any, and `decreases_today`.
+fn write_throughput(
+    out: &mut Vec<u8>,
+    changes: &ThroughputChanges,
+    decreases_today: u32,
+    (rcu, wcu): (i64, i64),
+) {
+    out.extend_from_slice(b"\"ProvisionedThroughput\":{");
+    if let Some(t) = changes.last_increase_at {
+        out.extend_from_slice(format!("\"LastIncreaseDateTime\":{t:.3},").as_bytes());
+    }
+    if let Some(t) = changes.last_decrease_at {
+        out.extend_from_slice(format!("\"LastDecreaseDateTime\":{t:.3},").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "\"NumberOfDecreasesToday\":{decreases_today},\"ReadCapacityUnits\":{rcu},\"WriteCapacityUnits\":{wcu}}}"
+        )
+        .as_bytes(),
+    );
+}
+
+/// Seconds since the Unix epoch.
+fn now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// LocalSecondaryIndexes and GlobalSecondaryIndexes of a TableDescription,
-/// in creation order, each counted like a table.
+/// in creation order, each counted like a table; `decreases_today` reads
+/// a GSI's NumberOfDecreasesToday.
 fn write_index_descriptions(
     out: &mut Vec<u8>,
     table_arn: &str,
@@ -315,6 +348,7 @@ fn write_index_descriptions(
     table_status: &str,
     stats: &TableStats,
     deleting: Option<&IndexDef>,
+    decreases_today: &dyn Fn(&ThroughputChanges) -> u32,
 ) {
     let write_common = |out: &mut Vec<u8>, index: &IndexDef| {
         out.extend_from_slice(b"{\"IndexName\":");
@@ -371,12 +405,12 @@ fn write_index_descriptions(
         if index.status == IndexStatus::Creating && !is_deleting && table_status != "DELETING" {
             out.extend_from_slice(b",\"Backfilling\":true");
         }
-        out.extend_from_slice(
-            format!(
-                ",\"ProvisionedThroughput\":{{\"NumberOfDecreasesToday\":0,\"ReadCapacityUnits\":{},\"WriteCapacityUnits\":{}}}",
-                index.read_capacity_units, index.write_capacity_units
-            )
-            .as_bytes(),
+        out.push(b',');
+        write_throughput(
+            out,
+            &index.throughput_changes,
+            decreases_today(&index.throughput_changes),
+            (index.read_capacity_units, index.write_capacity_units),
         );
         write_tail(out, index);
     }

@@ -93,6 +93,8 @@ pub fn partition_hash(table: &TableDef, pk: &Value) -> u64 {
 /// Builds the placement and storage key from validated key values.
 pub fn make_key(shard: &Shard, table: &TableDef, pk: Value, sk: Option<Value>) -> ItemKey {
     let hash = partition_hash(table, &pk);
+    // The slow-request log names the request's (first) key hash.
+    crate::api::shard::scope::note_key_hash(hash);
     let storage = item_key(table.id, hash, &pk, sk.as_ref());
     ItemKey {
         owner: shard.map.owner(hash),

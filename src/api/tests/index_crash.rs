@@ -131,6 +131,7 @@ pub(super) async fn start(fss: &[MemFs], catalog_file: &Rc<RefCell<Vec<u8>>>) ->
                 tables_max: 2500,
                 table_status_transition: std::time::Duration::ZERO,
                 pitr: Default::default(),
+                capacity_decreases: Default::default(),
                 streams: Default::default(),
                 ttl_change_interval_ms: 0,
                 resource_policy_change_interval_ms: 0,
@@ -189,6 +190,7 @@ fn index(name: &str, kind: IndexKind, hash: &[KeyAttr], range: &[KeyAttr]) -> In
         status: IndexStatus::Active,
         read_capacity_units: 0,
         write_capacity_units: 0,
+        throughput_changes: Default::default(),
     }
 }
 

@@ -92,8 +92,16 @@ impl Committed {
     }
 
     /// Ok once durable.
-    pub async fn wait(self) -> Result<WriteReport, ApiError> {
-        self.durable.wait().await?;
+    pub async fn wait(mut self) -> Result<WriteReport, ApiError> {
+        let waiting = std::time::Instant::now();
+        let durable = self.durable.wait().await;
+        // The request's sync phase in the slow-request log: this request's
+        // if it runs here, and in the report for a shard that asked for
+        // this write over the mesh (`peers::write_on_owner`).
+        let waited = u64::try_from(waiting.elapsed().as_micros()).unwrap_or(u64::MAX);
+        crate::api::shard::scope::add_sync_us(waited);
+        self.report.sync_us = self.report.sync_us.saturating_add(waited);
+        durable?;
         Ok(self.report)
     }
 }

@@ -264,6 +264,7 @@ fn apply(
             collections,
             index_units,
             old_sizes: Vec::new(),
+            sync_us: 0,
         },
     ))
 }
