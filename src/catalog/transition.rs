@@ -12,8 +12,7 @@ use std::sync::Arc;
 use super::{
     BillingMode, Catalog, CatalogCommand, CatalogError, DecreaseRule, IndexDef, IndexKind,
     IndexStatus, KeyAttr, PITR_PERIOD_DAYS_MAX, PointInTime, PolicySlot, ResourcePolicy,
-    SettingsUpdate, StreamChange,
-    TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
+    SettingsUpdate, StreamChange, TAGS_MAX, TableDef, TableStatus, Tag, TtlStatus,
 };
 
 /// ExpectedRevisionId's "attach only if none is attached".

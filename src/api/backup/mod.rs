@@ -185,7 +185,6 @@ impl Pace {
     }
 }
 
-
 /// Appends `bytes` (the file's, as `format::Writer` encoded them).
 async fn flush_chunk(
     shard: &Shard,
