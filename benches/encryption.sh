@@ -45,7 +45,7 @@ for mode in ${MODES:-plain sealed}; do
   # Durable puts into an empty table, inserts over 1M keys.
   start_server target/encryption-data "${extra[@]}"
   create_table
-  lgrun "$out/put-$mode.json" --mix put=100 --record-count 1000000 --connections 16 --skip-load
+  lgrun "$out/put-$mode.json" --mix put=100 --distribution uniform --record-count 1000000 --connections 16 --skip-load
   stop_server
   # Reads from disk: load, then gets over every record.
   start_server target/encryption-data "${extra[@]}"
