@@ -123,11 +123,14 @@ pub struct Config {
     /// idle-ish. Default 0 (park at once); see README for measured effect.
     pub spin_before_park_us: u64,
     /// Longest a shard's task queue runs before the scheduler may switch
-    /// to another (glommio's preemption timer; its default is 100 ms).
-    /// Background work (memtable flush, compaction, backfill, backups)
-    /// only yields to requests when this slice is spent, so it bounds how
-    /// long a request can wait behind it; the cost is a timer per slice.
-    /// Default 500.
+    /// to another (glommio's preemption timer). Background work (memtable
+    /// flush, compaction, backfill, backup copies) only yields to requests
+    /// when this slice is spent, so a shorter one lets requests in sooner.
+    /// But glommio skips running tasks when the slice has already expired
+    /// as it starts them, so on an oversubscribed machine (the thread
+    /// descheduled longer than a slice) a short slice starves the shard:
+    /// tests on 2 busy CPUs hung at 500 µs. Default 100,000 (glommio's
+    /// 100 ms); lower it only on dedicated cores.
     pub preempt_timer_us: u64,
     /// Shares of the background task queue (engine flush and compaction,
     /// index backfill) against the request queue's 1000: background work
@@ -437,7 +440,7 @@ impl Default for Config {
             mesh_queue_depth: 128,
             io_memory_bytes: 1 << 20,
             spin_before_park_us: 0,
-            preempt_timer_us: 500,
+            preempt_timer_us: 100_000,
             background_shares: 100,
             region: "us-east-1".to_string(),
             item_collection_bytes_max: 10 << 30,
