@@ -133,6 +133,16 @@ fn metrics_parse_and_count_requests_by_operation_and_table() {
             .iter()
             .any(|x| x.metric == "dynacore_wal_sync_duration_seconds")
     );
+    // Per-shard CPU from the shard threads ("shard-<id>-<executor>").
+    for shard in ["0", "1"] {
+        assert!(
+            s.samples
+                .iter()
+                .any(|x| x.metric == "dynacore_shard_cpu_seconds_total"
+                    && x.labels.get("shard") == Some(shard)),
+            "no CPU sample for shard {shard}"
+        );
+    }
     // The data port answers DynamoDB's way, not with metrics.
     let (_, body) = raw_get(server.port, "/metrics").expect("data port");
     assert!(!body.contains("dynacore_requests_total"), "{body}");

@@ -474,10 +474,13 @@ fn shard_cpu_seconds() -> Vec<(u32, f64)> {
         let Ok(comm) = std::fs::read_to_string(path.join("comm")) else {
             continue;
         };
+        // glommio names a shard's executor thread "shard-<id>-<executor>"
+        // and its blocking-pool threads (file jobs) the same: both count.
         let Some(id) = comm
             .trim()
             .strip_prefix("shard-")
-            .and_then(|n| n.parse().ok())
+            .and_then(|n| n.split('-').next())
+            .and_then(|n| n.parse::<u32>().ok())
         else {
             continue;
         };
@@ -485,7 +488,10 @@ fn shard_cpu_seconds() -> Vec<(u32, f64)> {
             .ok()
             .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
         if let Some(ns) = ns {
-            out.push((id, ns as f64 / 1e9));
+            match out.iter_mut().find(|(shard, _)| *shard == id) {
+                Some((_, seconds)) => *seconds += ns as f64 / 1e9,
+                None => out.push((id, ns as f64 / 1e9)),
+            }
         }
     }
     out.sort_by_key(|(id, _)| *id);
