@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, BackupStatus, TableStatus};
 use common::transfers::{self, Transfer};
 use common::values::{failure, n, s};
+use common::wait::wait_available;
 use common::{Rng, Server, error_type, seed};
 
 const TABLE: &str = r#"{
@@ -157,30 +158,6 @@ async fn index_count(
         if start.is_none() {
             return count;
         }
-    }
-}
-
-async fn wait_available(client: &Client, arn: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let d = client
-            .describe_backup()
-            .backup_arn(arn)
-            .send()
-            .await
-            .expect("describe backup");
-        let details = d
-            .backup_description()
-            .and_then(|b| b.backup_details())
-            .expect("details");
-        if details.backup_status() == &BackupStatus::Available {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "backup {arn} never became AVAILABLE"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

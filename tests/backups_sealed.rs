@@ -14,10 +14,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, BackupStatus, PointInTimeRecoverySpecification, TableStatus,
-};
-use common::values::failure;
+use aws_sdk_dynamodb::types::{AttributeValue, PointInTimeRecoverySpecification, TableStatus};
+use common::values::{failure, scan_values};
+use common::wait::wait_available;
 use common::{Server, create_simple_table, fresh_data_dir};
 
 const TABLE: &str = "sealedbackupsource";
@@ -66,51 +65,6 @@ fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
 
 fn value(i: usize) -> String {
     format!("{MARKER}{i}-{}", "y".repeat(100))
-}
-
-async fn scan_values(client: &Client, table: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        for item in page.items() {
-            let pk = item.get("pk").and_then(|v| v.as_s().ok()).expect("pk");
-            let v = item.get("v").and_then(|v| v.as_s().ok()).expect("v");
-            out.insert(pk.clone(), v.clone());
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
-}
-
-async fn wait_available(client: &Client, arn: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let d = client
-            .describe_backup()
-            .backup_arn(arn)
-            .send()
-            .await
-            .expect("describe backup");
-        let status = d
-            .backup_description()
-            .and_then(|b| b.backup_details())
-            .map(|d| d.backup_status().clone());
-        if status == Some(BackupStatus::Available) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "backup {arn} never AVAILABLE");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn wait_active(client: &Client, table: &str) {

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, BackupStatus, BackupSummary, BackupType, BackupTypeFilter,
     PointInTimeRecoverySpecification, TableStatus,
 };
+use common::values::scan_values;
 use common::{Server, create_simple_table, fresh_data_dir};
 
 const DAYS: i32 = 7;
@@ -36,30 +37,6 @@ async fn put_items(client: &Client, table: &str, count: usize) -> BTreeMap<Strin
         expected.insert(pk, v);
     }
     expected
-}
-
-async fn scan_values(client: &Client, table: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        for item in page.items() {
-            let pk = item.get("pk").and_then(|v| v.as_s().ok()).expect("pk");
-            let v = item.get("v").and_then(|v| v.as_s().ok()).expect("v");
-            out.insert(pk.clone(), v.clone());
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
 }
 
 async fn list(client: &Client, filter: Option<BackupTypeFilter>) -> Vec<BackupSummary> {

@@ -1,9 +1,10 @@
 //! Attribute value helpers: building values, reading them out of items,
 //! and the code and message of a failed SDK call.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{Debug, Display};
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -62,4 +63,29 @@ pub fn assert_validation<T: Debug, E: ProvideErrorMetadata + Debug, R: Debug>(
     let (code, got) = failure(result);
     assert_eq!(code, "ValidationException", "{got}");
     assert_eq!(got, message);
+}
+
+/// Every item of `table` as `pk` → `v` (both strings), by consistent Scan pages.
+pub async fn scan_values(client: &Client, table: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            let pk = item.get("pk").and_then(|v| v.as_s().ok()).expect("pk");
+            let v = item.get("v").and_then(|v| v.as_s().ok()).expect("v");
+            out.insert(pk.clone(), v.clone());
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
 }

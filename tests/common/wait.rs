@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{IndexStatus, TableDescription};
+use aws_sdk_dynamodb::types::{BackupStatus, IndexStatus, TableDescription};
 
 /// Polls `check` until it holds (a GSI catching up) or 15 s pass.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
@@ -56,4 +56,29 @@ pub async fn wait_for_index(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// Polls DescribeBackup until the backup is AVAILABLE; panics after 120 s.
+pub async fn wait_available(client: &Client, arn: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let d = client
+            .describe_backup()
+            .backup_arn(arn)
+            .send()
+            .await
+            .expect("describe backup");
+        let details = d
+            .backup_description()
+            .and_then(|b| b.backup_details())
+            .expect("details");
+        if details.backup_status() == &BackupStatus::Available {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "backup {arn} never became AVAILABLE"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
