@@ -269,22 +269,14 @@ pub fn supervise(
     loop {
         if let Some(message) = health.panic_message() {
             tracing::error!("a shard panicked; stopping every shard and exiting: {message}");
-            shutdown.store(true, Ordering::SeqCst);
-            let deadline = Instant::now() + grace;
-            while !health.all_down() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            stop_every_shard(health, shutdown, grace);
             return Err(super::error::RuntimeError::ShardPanicked {
                 message: message.to_string(),
             });
         }
         if let Some(message) = health.failure.get() {
             tracing::error!("a shard failed; stopping every shard and exiting: {message}");
-            shutdown.store(true, Ordering::SeqCst);
-            let deadline = Instant::now() + grace;
-            while !health.all_down() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            stop_every_shard(health, shutdown, grace);
             return Err(super::error::RuntimeError::ShardFailed {
                 message: message.clone(),
             });
@@ -293,6 +285,15 @@ pub fn supervise(
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asks every shard to stop and gives them `grace` to close their stores.
+fn stop_every_shard(health: &Health, shutdown: &AtomicBool, grace: Duration) {
+    shutdown.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + grace;
+    while !health.all_down() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
