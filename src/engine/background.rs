@@ -27,8 +27,6 @@ use std::ops::Bound;
 use std::rc::Rc;
 
 const DISK_FULL_RETRY_MS: u64 = 100;
-/// Entries merged between voluntary yields.
-const YIELD_EVERY_ENTRIES: usize = 512;
 
 pub(crate) fn start<F: Fs>(shared: &Rc<Shared<F>>) {
     shared.tasks_running.set(2);
@@ -90,17 +88,13 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     let id = shared.allocate_file_id();
     let mut writer =
         TableWriter::create(&*shared.fs, id, shared.config.master_key.as_deref()).await?;
-    let mut written = 0usize;
-    for entry in mem.entries() {
-        let key = entry.key();
+    let mut slice = dma::WorkSlice::start();
+    for (key, value) in mem.entries() {
         if hidden.iter().any(|p| key.starts_with(p)) {
             continue;
         }
-        writer.add(key, entry.value().as_deref()).await?;
-        written += 1;
-        if written.is_multiple_of(YIELD_EVERY_ENTRIES) {
-            dma::yield_if_needed().await;
-        }
+        writer.add(key, value).await?;
+        slice.pause_if_spent().await;
     }
     let table = if writer.entries() > 0 {
         let meta = writer.finish(mem.max_seq(), clean_seq).await?;
@@ -337,12 +331,9 @@ async fn merge<F: Fs>(
     let clean_seq = shared.current().max_tombstone_seq();
     let mut outputs = Vec::new();
     let mut writer: Option<TableWriter<F>> = None;
-    let mut merged = 0usize;
+    let mut slice = dma::WorkSlice::start();
     while let Some((key, value)) = iter.next().await? {
-        merged += 1;
-        if merged.is_multiple_of(YIELD_EVERY_ENTRIES) {
-            dma::yield_if_needed().await;
-        }
+        slice.pause_if_spent().await;
         if value.is_none() && drop_point_tombstones {
             continue;
         }

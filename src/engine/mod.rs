@@ -43,6 +43,7 @@ pub mod io;
 pub mod iter;
 pub mod manifest;
 pub mod memtable;
+mod reclaim;
 pub mod seal;
 pub mod snapshot;
 pub mod sst;

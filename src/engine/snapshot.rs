@@ -108,6 +108,7 @@ impl<F: Fs> Snapshot<F> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         let mut steps = 0usize;
+        let mut slice = dma::WorkSlice::start();
         while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
             // Tombstones are skipped without filling the page: a range of
             // deleted keys (mass TTL expiry, a DeleteItem sweep) could keep
@@ -115,7 +116,7 @@ impl<F: Fs> Snapshot<F> {
             // requests run once this task's time slice is spent.
             steps += 1;
             if steps.is_multiple_of(SCAN_YIELD_STEPS) {
-                dma::yield_if_needed().await;
+                slice.pause_if_spent().await;
             }
             let Some((key, value)) = iter.next().await? else {
                 break;

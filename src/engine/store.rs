@@ -372,7 +372,7 @@ impl<F: Fs> LsmStore<F> {
                     .iter()
                     .any(|t| seq < t.seq && key.starts_with(&t.prefix));
                 if !dropped_later {
-                    mem.insert(key, value);
+                    mem.insert(&key, value.as_deref());
                 }
             }
             if mem.bytes() >= config.memtable_bytes_max {
@@ -506,6 +506,15 @@ impl<F: Fs> LsmStore<F> {
         let stuck = || {
             shared.commit.poisoned().is_some() || shared.commit.disk_full() || shared.closing.get()
         };
+        // The slowdown first: the room check must be the last thing before
+        // the caller's `write` (no await between them), or every writer
+        // that passed it while room lasted would apply after the sleep.
+        let l0 = shared.commit.l0_tables.get();
+        let slowdown = shared.config.l0_slowdown_writes_trigger;
+        if l0 >= slowdown && !stuck() {
+            let excess = (l0 - slowdown + 1) as u64;
+            dma::sleep_us(L0_SLOWDOWN_STEP_US * excess).await;
+        }
         shared
             .commit
             .changed()
@@ -516,12 +525,6 @@ impl<F: Fs> LsmStore<F> {
                     || stuck()
             })
             .await;
-        let l0 = shared.commit.l0_tables.get();
-        let slowdown = shared.config.l0_slowdown_writes_trigger;
-        if l0 >= slowdown && !stuck() {
-            let excess = (l0 - slowdown + 1) as u64;
-            dma::sleep_us(L0_SLOWDOWN_STEP_US * excess).await;
-        }
     }
 
     /// Applies `batch` atomically now; the returned future completes when durable.
@@ -538,7 +541,7 @@ impl<F: Fs> LsmStore<F> {
         let mut user_bytes = 0u64;
         for (key, value) in batch {
             user_bytes += (key.len() + value.as_ref().map_or(0, Vec::len)) as u64;
-            active.insert(key, value);
+            active.insert(&key, value.as_deref());
         }
         shared.commit.phases.memtable_apply(applied_at.elapsed());
         let counters = &shared.counters;
@@ -633,6 +636,7 @@ impl<F: Fs> LsmStore<F> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         let mut steps = 0usize;
+        let mut slice = dma::WorkSlice::start();
         let mut resume = None;
         while out.len() < max_entries && (bytes < max_bytes || out.is_empty()) {
             // Tombstones are skipped without filling the page: a range of
@@ -644,7 +648,7 @@ impl<F: Fs> LsmStore<F> {
             }
             steps += 1;
             if steps.is_multiple_of(SCAN_YIELD_STEPS) {
-                dma::yield_if_needed().await;
+                slice.pause_if_spent().await;
             }
             let Some((key, value)) = iter.next().await? else {
                 break;

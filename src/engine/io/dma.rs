@@ -275,6 +275,37 @@ pub async fn yield_if_needed() {
     glommio::yield_if_needed().await;
 }
 
+/// Longest stretch a loop that rarely waits (flush, compaction, a scan
+/// over tombstones) runs before it lets the shard poll for I/O.
+pub const WORK_SLICE: Duration = Duration::from_micros(500);
+
+/// A CPU-bound loop's time slice. glommio polls for I/O only once no task
+/// is runnable or its preempt timer fires (`preempt_timer_us`, 100 ms), and
+/// `yield_if_needed` asks that same timer: a flush that built blocks for
+/// 100 ms between writes held every request that had arrived meanwhile
+/// (the open-loop put tail at each flush, README "Durable writes"). A
+/// 1 µs sleep parks this task until the next poll, so requests that came
+/// in get their turn first (the foreground queue's larger shares win).
+pub struct WorkSlice {
+    since: std::time::Instant,
+}
+
+impl WorkSlice {
+    pub fn start() -> WorkSlice {
+        WorkSlice {
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Waits for one I/O poll if this slice is spent.
+    pub async fn pause_if_spent(&mut self) {
+        if self.since.elapsed() >= WORK_SLICE {
+            sleep_us(1).await;
+            self.since = std::time::Instant::now();
+        }
+    }
+}
+
 /// Runs `future` to completion on a fresh single-threaded executor (tests,
 /// benches, tools). Small io_uring memory: `ulimit -l` is often 8 MiB.
 pub fn block_on<T>(future: impl Future<Output = T>) -> io::Result<T> {
