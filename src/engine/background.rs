@@ -77,6 +77,30 @@ async fn flush_task<F: Fs>(shared: Rc<Shared<F>>) {
     task_done(&shared);
 }
 
+/// Writers are about to wait for background work: a second memtable froze
+/// while the oldest flushes, or L0 is within two tables of the slowdown
+/// trigger (or the store is closing). Flush and compaction then run at
+/// full speed instead of their duty cycle.
+fn background_behind<F: Fs>(shared: &Shared<F>) -> bool {
+    let slowdown = shared.config.l0_slowdown_writes_trigger;
+    shared.frozen.borrow().len() > 1
+        || shared.commit.l0_tables.get() + 2 >= slowdown
+        || shared.closing.get()
+}
+
+/// A flush is behind its schedule: it should be done by the time the
+/// active memtable is half full (the other half is the margin before a
+/// second frozen memtable makes writers wait), so its share of entries
+/// done must keep ahead of twice the active memtable's fill. Under a light
+/// write rate the duty cycle alone finishes it in time; under a heavy one
+/// this speeds it up as much as the writes need.
+fn flush_behind<F: Fs>(shared: &Shared<F>, done: usize, total: usize) -> bool {
+    let fill =
+        shared.active.borrow().bytes() as f64 / shared.config.memtable_bytes_max.max(1) as f64;
+    let progress = done as f64 / total.max(1) as f64;
+    background_behind(shared) || progress < (2.0 * fill).min(1.0)
+}
+
 /// Flushes the oldest frozen memtable; false if there was none.
 pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, EngineError> {
     let Some(mem) = shared.frozen.borrow().front().cloned() else {
@@ -88,13 +112,16 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     let id = shared.allocate_file_id();
     let mut writer =
         TableWriter::create(&*shared.fs, id, shared.config.master_key.as_deref()).await?;
-    let mut slice = dma::WorkSlice::start();
-    for (key, value) in mem.entries() {
+    let mut slice = dma::WorkSlice::paced(shared.config.background_duty_percent);
+    let total = mem.len();
+    for (done, (key, value)) in mem.entries().enumerate() {
         if hidden.iter().any(|p| key.starts_with(p)) {
             continue;
         }
         writer.add(key, value).await?;
-        slice.pause_if_spent().await;
+        slice
+            .pace_if_spent(|| flush_behind(shared, done, total))
+            .await;
     }
     let table = if writer.entries() > 0 {
         let meta = writer.finish(mem.max_seq(), clean_seq).await?;
@@ -331,9 +358,9 @@ async fn merge<F: Fs>(
     let clean_seq = shared.current().max_tombstone_seq();
     let mut outputs = Vec::new();
     let mut writer: Option<TableWriter<F>> = None;
-    let mut slice = dma::WorkSlice::start();
+    let mut slice = dma::WorkSlice::paced(shared.config.background_duty_percent);
     while let Some((key, value)) = iter.next().await? {
-        slice.pause_if_spent().await;
+        slice.pace_if_spent(|| background_behind(shared)).await;
         if value.is_none() && drop_point_tombstones {
             continue;
         }

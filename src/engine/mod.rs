@@ -132,6 +132,16 @@ pub struct EngineConfig {
     pub level_size_ratio: u64,
     /// Number of levels including L0. Default 7.
     pub levels: usize,
+    /// Share of a shard's time (percent) a flush or compaction takes while
+    /// it has slack: after each 500 µs slice it rests so that it runs at
+    /// most this much of the time. It runs at full speed once writers are
+    /// about to wait for it (a second frozen memtable; L0 within two tables
+    /// of the slowdown trigger), and a flush also whenever it falls behind
+    /// the active memtable's fill (it aims to finish by half). Lower:
+    /// requests keep more of the CPU while a flush runs under a light or
+    /// moderate write rate; the flush takes longer. 100: never rests.
+    /// Default 10.
+    pub background_duty_percent: u8,
     /// Encryption at rest (`seal`): when set, WAL records, SSTable blocks
     /// and the manifest are sealed with AES-256-GCM under per-file keys
     /// wrapped by this key. Not a TOML knob: the server loads it from
@@ -157,6 +167,7 @@ impl Default for EngineConfig {
             level1_bytes_max: 256 << 20,
             level_size_ratio: 10,
             levels: 7,
+            background_duty_percent: 10,
             master_key: None,
         }
     }
@@ -180,6 +191,7 @@ impl EngineConfig {
             level1_bytes_max: 128 << 10,
             level_size_ratio: 4,
             levels: 4,
+            background_duty_percent: 10,
             master_key: None,
         }
     }

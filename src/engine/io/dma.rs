@@ -285,22 +285,48 @@ pub const WORK_SLICE: Duration = Duration::from_micros(500);
 /// 100 ms between writes held every request that had arrived meanwhile
 /// (the open-loop put tail at each flush, README "Durable writes"). A
 /// 1 µs sleep parks this task until the next poll, so requests that came
-/// in get their turn first (the foreground queue's larger shares win).
+/// in get their turn first. A paced slice also rests between slices, so
+/// that background work with slack takes at most its duty cycle of the
+/// shard (`engine.background_duty_percent`): glommio's shares order the
+/// queues within a round but give the background queue all the time the
+/// requests found in one poll leave, which at 80% load is not enough for
+/// the requests that arrive while a flush runs.
 pub struct WorkSlice {
     since: std::time::Instant,
+    rest: Duration,
 }
 
 impl WorkSlice {
     pub fn start() -> WorkSlice {
         WorkSlice {
             since: std::time::Instant::now(),
+            rest: Duration::ZERO,
+        }
+    }
+
+    /// A slice that rests `100 - duty` parts for every `duty` it ran.
+    pub fn paced(duty_percent: u8) -> WorkSlice {
+        let duty = u32::from(duty_percent.clamp(1, 100));
+        WorkSlice {
+            rest: WORK_SLICE * (100 - duty) / duty,
+            ..WorkSlice::start()
         }
     }
 
     /// Waits for one I/O poll if this slice is spent.
     pub async fn pause_if_spent(&mut self) {
+        self.pace_if_spent(|| true).await;
+    }
+
+    /// As `pause_if_spent`, resting for the duty cycle unless `hurry()`
+    /// (asked only when the slice is spent).
+    pub async fn pace_if_spent(&mut self, hurry: impl FnOnce() -> bool) {
         if self.since.elapsed() >= WORK_SLICE {
-            sleep_us(1).await;
+            if self.rest.is_zero() || hurry() {
+                sleep_us(1).await;
+            } else {
+                glommio::timer::sleep(self.rest).await;
+            }
             self.since = std::time::Instant::now();
         }
     }
