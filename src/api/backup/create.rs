@@ -125,38 +125,35 @@ pub async fn start(
 
 /// Closes every shard's gate, snapshots every shard (each keeps the
 /// snapshot under `id` in `backups.snapshots`), opens the gates. Exports
-/// cut the same way.
+/// cut the same way. Each step goes to all shards at once: the gates stay
+/// closed (writes wait) for the slowest shard's round trip, not the sum.
 pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
     let shards = shard.map.shard_count();
     let mut last = None;
     for _ in 0..CUT_ATTEMPTS {
-        let mut closed = Vec::new();
-        let mut failed = None;
-        for to in 0..shards {
-            match done(call_or_local(shard, to, MeshRequest::BackupCut { close: true }).await) {
-                Ok(()) => closed.push(to),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
+        let closes = fan_out(shard, shards, |_| MeshRequest::BackupCut { close: true }).await;
+        let closed: Vec<u32> = (0..shards)
+            .zip(&closes)
+            .filter(|(_, reply)| reply.is_ok())
+            .map(|(to, _)| to)
+            .collect();
+        let mut failed = closes.into_iter().find_map(Result::err);
         if failed.is_none() {
             // Every shard is closed: no change applies anywhere until the
             // gates open, so these snapshots are one instant.
-            for to in 0..shards {
-                let request = MeshRequest::BackupSnapshot {
-                    backup: id.to_string(),
-                };
-                if let Err(e) = done(call_or_local(shard, to, request).await) {
-                    failed = Some(e);
-                    break;
-                }
-            }
+            let snapshots = fan_out(shard, shards, |_| MeshRequest::BackupSnapshot {
+                backup: id.to_string(),
+            })
+            .await;
+            failed = snapshots.into_iter().find_map(Result::err);
         }
-        for to in closed {
-            let _ = call_or_local(shard, to, MeshRequest::BackupCut { close: false }).await;
-        }
+        let opens = closed.into_iter().map(|to| {
+            let shard = shard.clone();
+            Box::pin(async move {
+                let _ = call_or_local(&shard, to, MeshRequest::BackupCut { close: false }).await;
+            }) as crate::api::shard::LocalFuture<()>
+        });
+        join_all(opens.collect()).await;
         match failed {
             None => return Ok(()),
             Some(e) => last = Some(e),
@@ -165,6 +162,22 @@ pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
     // The shards that did snapshot before the failure hold theirs.
     release(shard, id).await;
     Err(last.unwrap_or_else(|| ApiError::internal("backup cut failed")))
+}
+
+/// `request(to)` to every shard at once; each reply as `done` reads it.
+async fn fan_out(
+    shard: &Rc<Shard>,
+    shards: u32,
+    request: impl Fn(u32) -> MeshRequest,
+) -> Vec<Result<(), ApiError>> {
+    let calls = (0..shards)
+        .map(|to| {
+            let (shard, request) = (shard.clone(), request(to));
+            Box::pin(async move { done(call_or_local(&shard, to, request).await) })
+                as crate::api::shard::LocalFuture<_>
+        })
+        .collect();
+    join_all(calls).await
 }
 
 /// Drops every shard's snapshot of `id` (a cut or a copy that failed; a
