@@ -88,6 +88,13 @@ fn background_behind<F: Fs>(shared: &Shared<F>) -> bool {
         || shared.closing.get()
 }
 
+/// No foreground call reached the store since the last pause (`seen`):
+/// resting would leave the shard idle.
+fn unopposed<F: Fs>(shared: &Shared<F>, seen: &mut u64) -> bool {
+    let now = shared.counters.requests.get();
+    std::mem::replace(seen, now) == now
+}
+
 /// A flush is behind its schedule: it should be done by the time the
 /// active memtable is half full (the other half is the margin before a
 /// second frozen memtable makes writers wait), so its share of entries
@@ -113,6 +120,7 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
     let mut writer =
         TableWriter::create(&*shared.fs, id, shared.config.master_key.as_deref()).await?;
     let mut slice = dma::WorkSlice::paced(shared.config.background_duty_percent);
+    let mut seen = shared.counters.requests.get();
     let total = mem.len();
     for (done, (key, value)) in mem.entries().enumerate() {
         if hidden.iter().any(|p| key.starts_with(p)) {
@@ -120,7 +128,7 @@ pub(crate) async fn flush_oldest<F: Fs>(shared: &Shared<F>) -> Result<bool, Engi
         }
         writer.add(key, value).await?;
         slice
-            .pace_if_spent(|| flush_behind(shared, done, total))
+            .pace_if_spent(|| flush_behind(shared, done, total) || unopposed(shared, &mut seen))
             .await;
     }
     let table = if writer.entries() > 0 {
@@ -359,8 +367,11 @@ async fn merge<F: Fs>(
     let mut outputs = Vec::new();
     let mut writer: Option<TableWriter<F>> = None;
     let mut slice = dma::WorkSlice::paced(shared.config.background_duty_percent);
+    let mut seen = shared.counters.requests.get();
     while let Some((key, value)) = iter.next().await? {
-        slice.pace_if_spent(|| background_behind(shared)).await;
+        slice
+            .pace_if_spent(|| background_behind(shared) || unopposed(shared, &mut seen))
+            .await;
         if value.is_none() && drop_point_tombstones {
             continue;
         }

@@ -136,8 +136,9 @@ pub struct EngineConfig {
     /// it has slack: after each 500 µs slice it rests so that it runs at
     /// most this much of the time. It runs at full speed once writers are
     /// about to wait for it (a second frozen memtable; L0 within two tables
-    /// of the slowdown trigger), and a flush also whenever it falls behind
-    /// the active memtable's fill (it aims to finish by half). Lower:
+    /// of the slowdown trigger), when no request reached the store during
+    /// its last rest (an idle shard), and a flush also whenever it falls
+    /// behind the active memtable's fill (it aims to finish by half). Lower:
     /// requests keep more of the CPU while a flush runs under a light or
     /// moderate write rate; the flush takes longer. 100: never rests.
     /// Default 10.

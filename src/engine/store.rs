@@ -66,6 +66,12 @@ pub struct EngineStats {
     pub compactions: u64,
 }
 
+impl Counters {
+    pub fn count_request(&self) {
+        self.requests.set(self.requests.get().wrapping_add(1));
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Counters {
     pub user_bytes: Cell<u64>,
@@ -73,6 +79,9 @@ pub(crate) struct Counters {
     pub compaction_bytes: Cell<u64>,
     pub flushes: Cell<u64>,
     pub compactions: Cell<u64>,
+    /// Foreground calls (writes, gets, scans): background work that sees
+    /// it unchanged over a rest runs at full speed (nobody to yield to).
+    pub requests: Cell<u64>,
 }
 
 pub(crate) struct Shared<F: Fs> {
@@ -436,6 +445,7 @@ impl<F: Fs> LsmStore<F> {
 
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         let shared = &self.shared;
+        shared.counters.count_request();
         let active = shared.active.borrow().clone();
         if let Some(value) = active.get(key) {
             return Ok(value);
@@ -536,6 +546,7 @@ impl<F: Fs> LsmStore<F> {
             return Err(EngineError::Closed);
         };
         let applied_at = std::time::Instant::now();
+        shared.counters.count_request();
         let seq = wal.append(&batch);
         let active = shared.active.borrow().clone();
         let mut user_bytes = 0u64;
@@ -665,6 +676,7 @@ impl<F: Fs> LsmStore<F> {
     }
 
     fn merge_iter(&self, range: Range) -> MergeIter<F> {
+        self.shared.counters.count_request();
         let shared = &self.shared;
         let version = shared.current();
         let mut sources = Vec::new();
