@@ -4,15 +4,19 @@
 //! recovery period after the deletion, restorable with
 //! RestoreTableFromBackup to the table as it was, and removed once the
 //! period has passed (the `pitr_day_ms` knob shortens a day for this).
-//! A table without PITR leaves none.
+//! A table without PITR leaves none. Writes racing the deletion are each
+//! either in the backup or refused.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BackupStatus, BackupSummary, BackupType, BackupTypeFilter,
     PointInTimeRecoverySpecification, TableStatus,
@@ -212,5 +216,149 @@ async fn deleting_a_pitr_table_keeps_a_restorable_system_backup_for_its_period()
         assert!(Instant::now() < deadline, "the SYSTEM backup never expired");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = std::fs::remove_file(&config);
+}
+
+/// Writes `w<writer>-<n>` until the first refusal; the keys acknowledged.
+async fn write_until_refused(
+    client: Client,
+    writer: usize,
+    acked: Arc<AtomicUsize>,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    for n in 0..1_000_000 {
+        let pk = format!("w{writer}-{n:06}");
+        match client
+            .put_item()
+            .table_name("raced")
+            .item("pk", AttributeValue::S(pk.clone()))
+            .item("v", AttributeValue::S(pk.clone()))
+            .send()
+            .await
+        {
+            Ok(_) => {
+                keys.push(pk);
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                assert_eq!(
+                    e.code(),
+                    Some("ResourceNotFoundException"),
+                    "a write after the cut is refused as if the table were gone: {e:?}"
+                );
+                return keys;
+            }
+        }
+    }
+    panic!("writer {writer} was never refused");
+}
+
+/// Writes racing the DeleteTable of a PITR table: each is either in the
+/// SYSTEM backup or refused — none is acknowledged and then lost. Without
+/// the fence, writes landing between the backup's cut and the table
+/// turning DELETING on their shard were acknowledged and missing (7 of
+/// 228 in one run). The table stays DELETING for seconds, so the refusals
+/// after the reply are checked while it still exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_write_acknowledged_after_the_system_backups_cut_is_lost() {
+    let config = fresh_data_dir("pitr-raced-config").with_extension("toml");
+    std::fs::write(&config, "table_status_transition_ms = 3000\n").expect("config");
+    let config_arg = config.display().to_string();
+    let server = Server::start_with("pitr-raced", 2, &["--config", config_arg.as_str()]);
+    let client = server.client();
+    create_simple_table(&client, "raced", None).await;
+    wait_active(&client, "raced").await;
+    client
+        .update_continuous_backups()
+        .table_name("raced")
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .expect("spec"),
+        )
+        .send()
+        .await
+        .expect("enable PITR");
+    let acked = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..4)
+        .map(|w| tokio::spawn(write_until_refused(client.clone(), w, acked.clone())))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acked.load(Ordering::Relaxed) < 200 {
+        assert!(Instant::now() < deadline, "the writers never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let deleted = client
+        .delete_table()
+        .table_name("raced")
+        .send()
+        .await
+        .expect("delete the PITR table");
+    assert_eq!(
+        deleted.table_description().and_then(|d| d.table_status()),
+        Some(&TableStatus::Deleting)
+    );
+    // Still DELETING (for seconds): writes and transactions are refused.
+    let put = client
+        .put_item()
+        .table_name("raced")
+        .item("pk", AttributeValue::S("late".into()))
+        .send()
+        .await
+        .expect_err("a put after DeleteTable answered");
+    assert_eq!(put.code(), Some("ResourceNotFoundException"), "{put:?}");
+    let mut txn = client.transact_write_items();
+    for i in 0..8 {
+        txn = txn.transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name("raced")
+                        .item("pk", AttributeValue::S(format!("txn-{i}")))
+                        .build()
+                        .expect("put"),
+                )
+                .build(),
+        );
+    }
+    let txn = txn
+        .send()
+        .await
+        .expect_err("a transaction after DeleteTable");
+    assert_eq!(txn.code(), Some("ResourceNotFoundException"), "{txn:?}");
+    let mut expected = BTreeMap::new();
+    for writer in writers {
+        for key in writer.await.expect("writer") {
+            expected.insert(key.clone(), key);
+        }
+    }
+    wait_gone(&client, "raced").await;
+
+    let system = list(&client, Some(BackupTypeFilter::System)).await;
+    assert_eq!(system.len(), 1, "{system:?}");
+    let arn = system[0].backup_arn().expect("arn").to_string();
+    wait_status(&client, &arn, BackupStatus::Available).await;
+    client
+        .restore_table_from_backup()
+        .backup_arn(&arn)
+        .target_table_name("raced-back")
+        .send()
+        .await
+        .expect("restore");
+    wait_active(&client, "raced-back").await;
+    let restored = scan_values(&client, "raced-back").await;
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|k| !restored.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes missing from the SYSTEM backup, e.g. {:?}",
+        missing.len(),
+        expected.len(),
+        missing.first()
+    );
+    assert_eq!(restored, expected, "nothing unacknowledged in it either");
     let _ = std::fs::remove_file(&config);
 }

@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
+use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType, TableStatus};
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::types::{ShardIteratorType, StreamStatus};
 use common::start_with_config;
@@ -134,12 +134,25 @@ async fn a_deleted_tables_stream_stays_readable() {
         .map(|(_, r)| sequence(r))
         .collect();
     assert_eq!(records.len(), 20);
-    client
+    let deleted = client
         .delete_table()
         .table_name("gone")
         .send()
         .await
         .expect("delete table");
+    // DynamoDB's answer still shows the stream the table had.
+    let description = deleted.table_description().expect("a description");
+    assert_eq!(description.table_status(), Some(&TableStatus::Deleting));
+    let spec = description
+        .stream_specification()
+        .expect("the stream specification");
+    assert!(spec.stream_enabled());
+    assert_eq!(
+        spec.stream_view_type(),
+        Some(&StreamViewType::NewAndOldImages)
+    );
+    assert_eq!(description.latest_stream_arn(), Some(arn.as_str()));
+    assert!(arn.ends_with(description.latest_stream_label().expect("a label")));
     wait_table_gone(&client, "gone").await;
     check_deleted_stream(&streams, &arn, &records).await;
 

@@ -335,6 +335,7 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
         request @ (MeshRequest::BackupCut { .. }
         | MeshRequest::BackupSnapshot { .. }
         | MeshRequest::BackupRelease { .. }
+        | MeshRequest::BackupUnfence { .. }
         | MeshRequest::BackupWrite { .. }) => crate::api::backup::serve(shard, request).await,
         MeshRequest::PitrReplay {
             source,

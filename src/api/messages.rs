@@ -105,9 +105,15 @@ pub enum MeshRequest {
         read: u64,
     },
     /// Backups (`api::backup`), from the coordinator: close (wait for this
-    /// shard's transaction decisions, bounded) or open the cut gate.
+    /// shard's transaction decisions, bounded) or open the cut gate; an
+    /// open with `fence` fences that table (`shard::cut`).
     BackupCut {
         close: bool,
+        fence: Option<u32>,
+    },
+    /// Lifts a fence: the deletion it was for failed.
+    BackupUnfence {
+        table_id: u32,
     },
     /// Snapshot this shard now (its gate is closed) for backup `backup`.
     BackupSnapshot {

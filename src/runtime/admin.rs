@@ -415,19 +415,24 @@ pub async fn metrics_prometheus(
         &[],
         config.mesh_queue_depth as f64,
     );
+    // procfs reads are blocking system calls: the executor's blocking
+    // pool makes them, so the shard serving the scrape never waits on one.
+    let (cpu, rss) = glommio::executor()
+        .spawn_blocking(|| (shard_cpu_seconds(), resident_bytes()))
+        .await;
     e.family(
         "dynacore_shard_cpu_seconds_total",
         "counter",
         "CPU time of each shard thread (schedstat).",
     );
-    for (id, seconds) in shard_cpu_seconds() {
+    for (id, seconds) in cpu {
         e.sample(
             "dynacore_shard_cpu_seconds_total",
             &[("shard", &id.to_string())],
             seconds,
         );
     }
-    if let Some(rss) = resident_bytes() {
+    if let Some(rss) = rss {
         e.family(
             "dynacore_process_resident_memory_bytes",
             "gauge",
@@ -463,7 +468,7 @@ fn phase_series(p: &PhaseSummary) -> Series {
 
 /// (shard, seconds on CPU) of every `shard-N` thread, from
 /// `/proc/self/task/*/schedstat` (small in-memory files, read only when
-/// scraped).
+/// scraped, off the shard thread).
 fn shard_cpu_seconds() -> Vec<(u32, f64)> {
     let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {

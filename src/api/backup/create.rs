@@ -101,7 +101,9 @@ pub async fn start(
         .registry(&record)
         .borrow_mut()
         .insert(record.arn.clone(), record.clone());
-    if let Err(e) = cut(shard, &id).await {
+    // A deleted table's backup is its last: writes stop at the cut.
+    let fence = is_system.then_some(table.id);
+    if let Err(e) = cut(shard, &id, fence).await {
         backups.operations.set(backups.operations.get() - 1);
         forget(shard, &record).await;
         return Err(e);
@@ -127,11 +129,17 @@ pub async fn start(
 /// snapshot under `id` in `backups.snapshots`), opens the gates. Exports
 /// cut the same way. Each step goes to all shards at once: the gates stay
 /// closed (writes wait) for the slowest shard's round trip, not the sum.
-pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
+/// With `fence`, the opens of the cut that succeeds fence that table
+/// (`shard::cut`): nothing is written to it after this instant.
+pub async fn cut(shard: &Rc<Shard>, id: &str, fence: Option<u32>) -> Result<(), ApiError> {
     let shards = shard.map.shard_count();
     let mut last = None;
     for _ in 0..CUT_ATTEMPTS {
-        let closes = fan_out(shard, shards, |_| MeshRequest::BackupCut { close: true }).await;
+        let closes = fan_out(shard, shards, |_| MeshRequest::BackupCut {
+            close: true,
+            fence: None,
+        })
+        .await;
         let closed: Vec<u32> = (0..shards)
             .zip(&closes)
             .filter(|(_, reply)| reply.is_ok())
@@ -147,10 +155,17 @@ pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
             .await;
             failed = snapshots.into_iter().find_map(Result::err);
         }
+        // Fenced only if every shard snapshotted (a failed cut fences
+        // nothing); every shard is closed then, so every shard fences.
+        let fence = fence.filter(|_| failed.is_none());
         let opens = closed.into_iter().map(|to| {
             let shard = shard.clone();
             Box::pin(async move {
-                let _ = call_or_local(&shard, to, MeshRequest::BackupCut { close: false }).await;
+                let open = MeshRequest::BackupCut {
+                    close: false,
+                    fence,
+                };
+                let _ = call_or_local(&shard, to, open).await;
             }) as crate::api::shard::LocalFuture<()>
         });
         join_all(opens.collect()).await;
@@ -162,6 +177,20 @@ pub async fn cut(shard: &Rc<Shard>, id: &str) -> Result<(), ApiError> {
     // The shards that did snapshot before the failure hold theirs.
     release(shard, id).await;
     Err(last.unwrap_or_else(|| ApiError::internal("backup cut failed")))
+}
+
+/// Lifts `table`'s fence on every shard (its deletion failed after the
+/// cut of its SYSTEM backup).
+pub async fn unfence(shard: &Rc<Shard>, table: u32) {
+    let replies = fan_out(shard, shard.map.shard_count(), |_| {
+        MeshRequest::BackupUnfence { table_id: table }
+    })
+    .await;
+    for (to, reply) in replies.into_iter().enumerate() {
+        if let Err(e) = reply {
+            tracing::warn!(table, shard = to, error = %e, "could not lift a write fence");
+        }
+    }
 }
 
 /// `request(to)` to every shard at once; each reply as `done` reads it.

@@ -37,7 +37,7 @@ pub const RECORD_FILE: &str = "backup.json";
 /// Serves the backup mesh messages on this shard.
 pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
     match request {
-        MeshRequest::BackupCut { close: true } => {
+        MeshRequest::BackupCut { close: true, .. } => {
             let closed = async {
                 shard.cut.close().await;
                 true
@@ -55,8 +55,23 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> MeshReply {
                 )))
             }
         }
-        MeshRequest::BackupCut { close: false } => {
-            shard.cut.open();
+        MeshRequest::BackupCut {
+            close: false,
+            fence,
+        } => {
+            match fence {
+                Some(table) => {
+                    let catalog = shard.catalog();
+                    shard
+                        .cut
+                        .open_fencing(table, |t| catalog.table_by_id(t).is_some());
+                }
+                None => shard.cut.open(),
+            }
+            MeshReply::Done(Ok(()))
+        }
+        MeshRequest::BackupUnfence { table_id } => {
+            shard.cut.unfence(table_id);
             MeshReply::Done(Ok(()))
         }
         MeshRequest::BackupSnapshot { backup } => match shard.store.snapshot() {

@@ -6,9 +6,12 @@
 //! A table with point-in-time recovery leaves a SYSTEM backup
 //! (`<table>$DeletedTableBackup`, restorable with RestoreTableFromBackup)
 //! kept for its recovery period, as DynamoDB does: the coordinator cuts it
-//! just before the table turns DELETING. A write racing the DeleteTable
-//! request may land after the cut and before the deletion, and so be
-//! missing from it, as from any table deleted under concurrent writes.
+//! just before the table turns DELETING, and the cut fences the table
+//! (`shard::cut`): from that instant its writes are refused as if it were
+//! gone (ResourceNotFoundException, as item operations on a DELETING
+//! table are), so a write racing the DeleteTable is either in the backup
+//! or refused, never acknowledged and lost. If the deletion then fails,
+//! the fence is lifted.
 
 use std::rc::Rc;
 
@@ -46,7 +49,7 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
         let backup = create::start(shard, def.clone(), kind).await?;
         tracing::info!(table = %def.name, backup = %backup.arn, "system backup of a deleted table");
     }
-    let def = submit(
+    let deleted = submit(
         shard,
         CatalogCommand::Delete {
             name: name.to_string(),
@@ -55,9 +58,18 @@ pub async fn handle(shard: &Rc<Shard>, fields: Fields<'_, '_>) -> Result<Outcome
             stream_retention_ms: shard.settings.streams.retention_ms,
         },
     )
-    .await?;
+    .await;
+    let deleted = match deleted {
+        Ok(deleted) => deleted,
+        Err(e) => {
+            if pitr.is_some() {
+                create::unfence(shard, def.id).await;
+            }
+            return Err(e);
+        }
+    };
     let mut description = Vec::with_capacity(256);
-    write_deleting_description(&mut description, shard, &def, &stats);
+    write_deleting_description(&mut description, shard, &deleted, &def, &stats);
     let mut reply = ReplyBuilder::new();
     reply.raw("TableDescription", &description);
     Ok(Outcome::Reply(reply.finish()))

@@ -18,14 +18,30 @@
 //! round trips and a memtable rotation per shard, bounded by the
 //! `backup_cut_wait_ms` knob (a close that cannot drain its decisions in
 //! time gives up, and the backup retries the cut).
+//!
+//! Gates nest: each close is paired with one open and the gate stays
+//! closed until the last, so two cuts at once (a CreateBackup beside an
+//! export) each get one instant.
+//!
+//! **Fences.** DeleteTable of a table with point-in-time recovery cuts its
+//! SYSTEM backup and opens the gates *fencing* the table: from that
+//! instant on no write to it is applied on any shard (`commit_with`
+//! refuses it as if the table were gone, the transaction coordinator
+//! aborts before its decision), so the backup holds every write that was
+//! ever acknowledged. A fence is lifted if the deletion fails, and
+//! forgotten once its table is gone from the catalog.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::engine::sync::WaitList;
 
 #[derive(Default)]
 pub struct Cut {
-    closed: Cell<bool>,
+    /// Closes not yet matched by an open.
+    closed: Cell<u32>,
+    /// Table ids whose final backup was cut (few: one per table being
+    /// deleted, pruned as tables go).
+    fenced: RefCell<Vec<u32>>,
     /// Transactions coordinated here whose decision is being written or
     /// applied.
     deciding: Cell<u32>,
@@ -47,12 +63,12 @@ impl Drop for DecisionPermit<'_> {
 
 impl Cut {
     pub fn is_closed(&self) -> bool {
-        self.closed.get()
+        self.closed.get() > 0
     }
 
     /// Completes once the gate is open.
     pub async fn wait_open(&self) {
-        self.changed.wait_until(|| !self.closed.get()).await;
+        self.changed.wait_until(|| !self.is_closed()).await;
     }
 
     /// A permit to decide a transaction (waits while the gate is closed).
@@ -65,14 +81,47 @@ impl Cut {
     /// Closes the gate and waits until no decision is in flight here.
     /// The caller bounds the wait and calls [`Cut::open`] on every path.
     pub async fn close(&self) {
-        self.closed.set(true);
+        self.closed.set(self.closed.get() + 1);
         self.changed.wake_all();
         self.changed.wait_until(|| self.deciding.get() == 0).await;
     }
 
+    /// Matches one [`Cut::close`].
     pub fn open(&self) {
-        self.closed.set(false);
+        self.closed.set(self.closed.get().saturating_sub(1));
         self.changed.wake_all();
+    }
+
+    /// Fences `table` (keeping only the fences of tables for which
+    /// `exists`, so the list never outgrows the catalog), then opens: no
+    /// write to it applies after this cut.
+    pub fn open_fencing(&self, table: u32, exists: impl Fn(u32) -> bool) {
+        let mut fenced = self.fenced.borrow_mut();
+        fenced.retain(|t| *t != table && exists(*t));
+        fenced.push(table);
+        drop(fenced);
+        self.open();
+    }
+
+    /// Lifts `table`'s fence (its deletion failed after the cut).
+    pub fn unfence(&self, table: u32) {
+        self.fenced.borrow_mut().retain(|t| *t != table);
+    }
+
+    pub fn is_fenced(&self, table: u32) -> bool {
+        self.fenced.borrow().contains(&table)
+    }
+
+    /// Whether any of `storage` keys (base keys, table id first) is of a
+    /// fenced table.
+    pub fn fences_any<'k>(&self, mut storage: impl Iterator<Item = &'k [u8]>) -> bool {
+        let fenced = self.fenced.borrow();
+        !fenced.is_empty()
+            && storage.any(|key| {
+                key.get(..4)
+                    .and_then(|id| id.try_into().ok())
+                    .is_some_and(|id| fenced.contains(&u32::from_be_bytes(id)))
+            })
     }
 }
 
@@ -95,5 +144,37 @@ mod tests {
             cut.open();
             assert!(futures_lite::future::poll_once(&mut next).await.is_some());
         });
+    }
+
+    #[test]
+    fn gates_nest() {
+        let cut = Cut::default();
+        futures_lite::future::block_on(async {
+            cut.close().await;
+            cut.close().await;
+            cut.open();
+            assert!(cut.is_closed(), "one close is still unmatched");
+            cut.open();
+            assert!(!cut.is_closed());
+            cut.open();
+            assert!(!cut.is_closed(), "an extra open never underflows");
+        });
+    }
+
+    #[test]
+    fn fences_refuse_their_tables_until_lifted_or_gone() {
+        let cut = Cut::default();
+        let key = |id: u32| [id.to_be_bytes().as_slice(), b"item"].concat();
+        futures_lite::future::block_on(cut.close());
+        cut.open_fencing(7, |_| true);
+        assert!(!cut.is_closed());
+        assert!(cut.fences_any([key(7).as_slice()].into_iter()));
+        assert!(!cut.fences_any([key(8).as_slice(), b"\0".as_slice()].into_iter()));
+        futures_lite::future::block_on(cut.close());
+        cut.open_fencing(9, |id| id != 7);
+        assert!(!cut.is_fenced(7), "table 7 is gone: its fence is forgotten");
+        assert!(cut.is_fenced(9));
+        cut.unfence(9);
+        assert!(!cut.fences_any([key(9).as_slice()].into_iter()));
     }
 }

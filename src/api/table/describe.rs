@@ -180,11 +180,15 @@ fn write_stream_members(out: &mut Vec<u8>, table_arn: &str, def: &TableDef) {
 }
 
 /// The TableDescription DeleteTable answers: DynamoDB leaves out the key
-/// schema, attribute definitions, creation time and indexes.
+/// schema, attribute definitions, creation time and indexes. The stream
+/// members are `before`'s, the table as the request found it: the
+/// deletion disables the stream, but DynamoDB's answer still shows the
+/// specification the table had.
 pub fn write_deleting_description(
     out: &mut Vec<u8>,
     shard: &Shard,
     def: &TableDef,
+    before: &TableDef,
     stats: &TableStats,
 ) {
     out.extend_from_slice(b"{\"TableName\":");
@@ -204,8 +208,10 @@ pub fn write_deleting_description(
         )
         .as_bytes(),
     );
+    let arn = table_arn(shard, &def.name);
     out.extend_from_slice(b",\"TableArn\":");
-    write_json_str(out, &table_arn(shard, &def.name));
+    write_json_str(out, &arn);
+    write_stream_members(out, &arn, before);
     out.extend_from_slice(b",\"TableId\":");
     write_json_str(out, &def.uuid);
     write_billing_and_settings(out, def, shard.settings.encrypted_at_rest);

@@ -27,13 +27,13 @@ fn a_cut_that_fails_partway_leaves_no_snapshot_on_any_shard() {
         // Shard 0 (the coordinator, served in place) snapshots first; the
         // last shard refuses, on every attempt.
         REFUSE_SNAPSHOTS_ON.with(|r| r.set(Some(SHARDS - 1)));
-        let failed = cut(&shards[0], "cut-fails").await;
+        let failed = cut(&shards[0], "cut-fails", None).await;
         REFUSE_SNAPSHOTS_ON.with(|r| r.set(None));
         assert!(failed.is_err(), "the refused snapshot fails the cut");
         assert_eq!(held(&shards), 0, "a failed cut left snapshots behind");
         // The gates are open again: a cut now succeeds on every shard, and
         // releasing it (a copy that failed) empties them all.
-        cut(&shards[0], "cut-works").await.expect("cut");
+        cut(&shards[0], "cut-works", None).await.expect("cut");
         assert_eq!(held(&shards), SHARDS as usize);
         release(&shards[0], "cut-works").await;
         assert_eq!(held(&shards), 0);

@@ -324,7 +324,7 @@ pub async fn start(shard: &Rc<Shard>, request: ExportRequest) -> Result<ExportRe
     .await?;
     files(shard, FileJob::Sync { path: started }).await?;
     if let ItemSource::CutSnapshot = source
-        && let Err(e) = cut(shard, &id).await
+        && let Err(e) = cut(shard, &id, None).await
     {
         let mut failed = record;
         failed.status = TransferStatus::Failed;

@@ -90,6 +90,11 @@ async fn drive(
     action_count: usize,
 ) -> Result<Finished, ApiError> {
     let participants: Vec<u32> = shares.iter().map(|s| s.shard).collect();
+    let mut tables: Vec<u32> = shares
+        .iter()
+        .flat_map(|s| s.actions.iter().map(|a| a.table.id))
+        .collect();
+    tables.dedup();
     let calls: Vec<LocalFuture<Result<MeshReply, ApiError>>> = shares
         .into_iter()
         .map(|share| {
@@ -146,6 +151,12 @@ async fn drive(
     // The permit keeps a backup cut from falling between the decision and
     // its application on every participant (`shard::cut`).
     let _permit = shard.cut.decision().await;
+    // A table whose final backup was cut meanwhile (its deletion is under
+    // way) takes no more writes: abort, as if it were gone.
+    if tables.iter().any(|t| shard.cut.is_fenced(*t)) {
+        decide_all(shard, txn, &prepared, false, false).await;
+        return Err(ApiError::resource_not_found());
+    }
     let record = vec![(decision_key(txn.seq), Some(encode_decision(&participants)))];
     let durable = match shard.store.write(record) {
         Ok(durable) => durable,

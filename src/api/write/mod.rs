@@ -118,6 +118,16 @@ pub async fn commit_with(
             shard.cut.wait_open().await;
             continue;
         }
+        // A table whose final backup was cut takes no more writes (its
+        // deletion is under way). A decided transaction's writes were
+        // checked before its decision and pass.
+        if enforce
+            && shard
+                .cut
+                .fences_any(writes.iter().map(|w| w.storage.as_slice()))
+        {
+            return Err(ApiError::resource_not_found());
+        }
         batch.extend(extra);
         return apply(shard, writes, &tables, batch, collections, guards);
     }
