@@ -334,7 +334,14 @@ async fn scans_and_batches_across_shards() {
 
 #[tokio::test]
 async fn pages_stop_at_one_megabyte() {
-    let server = Server::start("pages", 2);
+    // 1.4 MB into one partition key is past DynamoDB's 1000 write units a
+    // second for a key, throttled when the puts come fast: this test is
+    // about pages, so the per-key limit is lifted.
+    let server = common::start_with_config(
+        "pages",
+        2,
+        "[capacity]\npartition_write_units_max = 1000000\n",
+    );
     let client = server.client();
     create_simple_table(&client, "big", Some(("sk", "N"))).await;
     let blob = "x".repeat(100 * 1024);
