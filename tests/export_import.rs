@@ -231,7 +231,7 @@ fn pitr_window(server: &Server, table: &str) -> (i64, i64) {
             pitr["EarliestRestorableDateTime"].as_f64(),
             pitr["LatestRestorableDateTime"].as_f64(),
         ) {
-            return ((e * 1000.0) as i64, (l * 1000.0) as i64);
+            return ((e * 1000.0).round() as i64, (l * 1000.0).round() as i64);
         }
         assert!(Instant::now() < deadline, "the PITR window never opened");
         std::thread::sleep(Duration::from_millis(20));
@@ -1160,4 +1160,134 @@ async fn an_incremental_export_lists_each_change_in_its_window_once() {
     let listed = call(&server, "ListExports", "{}");
     assert_eq!(listed["ExportSummaries"].as_array().map(Vec::len), before);
     assert!(!root.join("badbucket").exists());
+}
+
+/// Each change of an INCREMENTAL_EXPORT's data files: pk → its
+/// `Metadata.WriteTimestampMicros`, read straight from the gzip'd lines.
+fn change_times(root: &std::path::Path, bucket: &str, folder: &str) -> BTreeMap<String, i64> {
+    use std::io::Read as _;
+    let bucket_dir = root.join(bucket);
+    let listing = std::fs::read_to_string(bucket_dir.join(folder).join("manifest-files.json"))
+        .expect("manifest-files.json");
+    let mut times = BTreeMap::new();
+    for entry in listing.lines() {
+        let entry: Json = serde_json::from_str(entry).expect("manifest line");
+        let key = entry["dataFileS3Key"].as_str().expect("dataFileS3Key");
+        let gz = std::fs::File::open(bucket_dir.join(key)).expect("data file");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(gz)
+            .read_to_string(&mut text)
+            .expect("gunzip");
+        for line in text.lines() {
+            let change: Json = serde_json::from_str(line).expect("change line");
+            let micros = change["Metadata"]["WriteTimestampMicros"]["N"]
+                .as_str()
+                .and_then(|m| m.parse().ok())
+                .expect("WriteTimestampMicros");
+            let pk = change["Keys"]["pk"]["S"].as_str().expect("pk").to_string();
+            times.insert(pk, micros);
+        }
+    }
+    times
+}
+
+/// Runs an INCREMENTAL_EXPORT of "src" over [from, to) ms; the pks listed.
+async fn incremental_keys(server: &Server, bucket: &str, from: i64, to: i64) -> Vec<String> {
+    let spec = format!(
+        r#""ExportFromTime":{},"ExportToTime":{}"#,
+        seconds(from),
+        seconds(to)
+    );
+    let started = call(
+        server,
+        "ExportTableToPointInTime",
+        &incremental_export(bucket, &spec, "DYNAMODB_JSON"),
+    );
+    let arn = started["ExportDescription"]["ExportArn"]
+        .as_str()
+        .expect("ExportArn")
+        .to_string();
+    let done = wait_done(
+        server,
+        "DescribeExport",
+        "ExportArn",
+        &arn,
+        "ExportDescription",
+    )
+    .await;
+    assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+    let root = server.data_dir.join("exports");
+    change_times(&root, bucket, &export_folder(&done))
+        .into_keys()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_export_includes_its_from_time_and_excludes_its_to_time() {
+    // One "day" is 8.64 s: the period must be 90 ms to 8.64 s.
+    let server = common::start_with_config("export-incremental-bounds", 2, "pitr_day_ms = 8640\n");
+    let client = server.client();
+    call(
+        &server,
+        "CreateTable",
+        &format!(r#"{{"TableName":"src",{SCHEMA}}}"#),
+    );
+    // The window opens at a whole second, maybe just ahead of now.
+    let (earliest, _) = enable_pitr(&server, "src");
+    wait_past(earliest);
+    put_num(&client, 1, "1").await;
+    wait_past(now_ms() + 150);
+    put_num(&client, 2, "2").await;
+    let end = now_ms() + 150;
+    wait_past(end);
+    // From the very start of the window (From = the earliest restorable
+    // time is allowed): both changes, with their times.
+    let root = server.data_dir.join("exports");
+    let spec = format!(
+        r#""ExportFromTime":{},"ExportToTime":{}"#,
+        seconds(earliest),
+        seconds(end)
+    );
+    let started = call(
+        &server,
+        "ExportTableToPointInTime",
+        &incremental_export("bounds", &spec, "DYNAMODB_JSON"),
+    );
+    let arn = started["ExportDescription"]["ExportArn"]
+        .as_str()
+        .expect("ExportArn")
+        .to_string();
+    let done = wait_done(
+        &server,
+        "DescribeExport",
+        "ExportArn",
+        &arn,
+        "ExportDescription",
+    )
+    .await;
+    assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
+    let times = change_times(&root, "bounds", &export_folder(&done));
+    let (first, second) = (item(1)["pk"].clone(), item(2)["pk"].clone());
+    let (AttributeValue::S(first), AttributeValue::S(second)) = (first, second) else {
+        panic!("string keys");
+    };
+    let at = |pk: &str| {
+        times
+            .get(pk)
+            .copied()
+            .unwrap_or_else(|| panic!("{pk} not in {times:?}"))
+            / 1000
+    };
+    let (t1, t2) = (at(&first), at(&second));
+    assert!(t2 - t1 >= 100, "{t1} {t2}");
+    // [t1, t2): the first change, not the second; [t1 + 1, t2 + 1): the
+    // second, not the first.
+    assert_eq!(
+        incremental_keys(&server, "bnd-one", t1, t2).await,
+        vec![first]
+    );
+    assert_eq!(
+        incremental_keys(&server, "bnd-two", t1 + 1, t2 + 1).await,
+        vec![second]
+    );
 }

@@ -19,11 +19,13 @@
 //! it.
 //!
 //! INCREMENTAL_EXPORT (`ItemSource::Incremental`) lists, per shard, one
-//! line per key changed in (ExportFromTime, ExportToTime]: its last change
-//! in the history after the base cut at or before From (DynamoDB's
+//! line per key changed in [ExportFromTime, ExportToTime) as DynamoDB
+//! documents (From inclusive, To exclusive; history times are whole ms,
+//! so that is (From − 1 ms, To − 1 ms]): its last change in the history
+//! after the base cut before From (DynamoDB's
 //! `Metadata.WriteTimestampMicros`, `Keys`, `NewImage` — none for a
-//! delete — and, for NEW_AND_OLD_IMAGES, `OldImage`: the item at From,
-//! from the history up to From over the base's items). Both history
+//! delete — and, for NEW_AND_OLD_IMAGES, `OldImage`: the item just before
+//! From, from the history before From over the base's items). Both history
 //! stretches are bounded by the same knob. The 15-minute and 24-hour
 //! period bounds scale with `pitr_day_ms` (tests shorten the day).
 //!
@@ -112,9 +114,9 @@ pub enum ItemSource {
         base: Box<BackupRecord>,
         until_ms: u64,
     },
-    /// The changes in (`from_ms`, `to_ms`]: each shard's history after the
-    /// base cut at or before `from_ms` (with the items at `from_ms` from
-    /// it when `old_images`).
+    /// The changes in [`from_ms`, `to_ms`): each shard's history after the
+    /// base cut before `from_ms` (with the items just before `from_ms`
+    /// from it when `old_images`).
     Incremental {
         base: Box<BackupRecord>,
         from_ms: u64,
@@ -134,7 +136,9 @@ pub async fn incremental_source(
     request: &IncrementalRequest,
     now: f64,
 ) -> Result<ItemSource, ApiError> {
-    let ms = |t: f64| ((t.max(0.0) * 1e6).round() / 1000.0) as u64;
+    // Whole ms, rounded up: a change at ms m is at or after From exactly
+    // when m >= ceil(From), and before To when m < ceil(To).
+    let ms = |t: f64| ((t.max(0.0) * 1e6).round() / 1000.0).ceil() as u64;
     let now_ms = ms(now);
     let from_ms = ms(request.from);
     // A To within the tolerance ahead of now is now: nothing after the
@@ -169,7 +173,12 @@ pub async fn incremental_source(
     if from_ms < earliest {
         return Err(outside());
     }
-    let base = base_for(shard, table, from_ms).ok_or_else(outside)?;
+    // The base cut before From; From at the very start of the window
+    // (the oldest base's cut) reads from that base, which also holds any
+    // change made in the cut's own millisecond before it.
+    let base = base_for(shard, table, from_ms.saturating_sub(1))
+        .or_else(|| base_for(shard, table, from_ms))
+        .ok_or_else(outside)?;
     Ok(ItemSource::Incremental {
         base: Box::new(base),
         from_ms,
@@ -470,7 +479,12 @@ fn point_in_time_part(
             from_ms,
             to_ms,
             old_images,
-        } => (base, Some(*from_ms), *to_ms, *old_images),
+        } => (
+            base,
+            Some(from_ms.saturating_sub(1)),
+            to_ms.saturating_sub(1),
+            *old_images,
+        ),
     };
     Some(ExportPointInTime {
         table: table.clone(),
