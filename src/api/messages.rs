@@ -87,6 +87,10 @@ pub enum MeshRequest {
         txn: TxnId,
         commit: bool,
         durable: bool,
+        /// When the commit was decided (ms): every participant stamps its
+        /// point-in-time history with it, so a restore holds the whole
+        /// transaction or none of it. None: now (aborts, recovery).
+        decided_ms: Option<u64>,
     },
     /// Replies once everything applied on the receiving shard so far is
     /// durable (the coordinator's cue to forget a decision).

@@ -23,9 +23,14 @@
 //! snapshot sequence number `S`: the history records of that shard with a
 //! WAL sequence `> S` are exactly the changes the base lacks. A record's
 //! time is taken from a per-shard clock that never goes back
-//! (`shard::pitr`), at the synchronous apply, so the records of a shard
-//! are in time order too. A base's `cut_ms` is read after the cut ended:
-//! every change in the base was applied before it, so a base serves any
+//! (`shard::pitr`), at the synchronous apply — except a cross-shard
+//! transaction's, which carry its decision time on every participant
+//! (`write::history::Stamp`), so a restore holds all of it or none. That
+//! time may be older than records of other keys logged before it, so
+//! replays filter record by record and never stop at a later time; an
+//! item's own records stay in time order (its lock spans prepare to
+//! commit). A base's `cut_ms` is read after the cut ended: every change
+//! in the base was applied (and decided) before it, so a base serves any
 //! `T >= cut_ms`.
 //!
 //! **Window.** EarliestRestorableDateTime is the later of the oldest

@@ -6,3 +6,4 @@ mod import_failure;
 mod index_crash;
 mod txn_conflicts;
 mod txn_crash;
+mod txn_history;

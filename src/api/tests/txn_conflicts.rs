@@ -93,7 +93,7 @@ fn a_prepared_transaction_holds_its_items() {
             match serve(&shards[p], MeshRequest::TxnDecide {
                     txn,
                     commit: true,
-                    durable: true,
+                    durable: true, decided_ms: None,
                 }).await {
                 MeshReply::Written(Ok(_)) => {}
                 other => panic!("commit on {p}: {:?}", crate::api::messages::unexpected(&other)),

@@ -235,6 +235,7 @@ fn run_step(step: Step, seed: u64) {
                     txn,
                     commit: true,
                     durable: step != Step::AllApplied,
+                    decided_ms: None,
                 };
                 match serve(&shards[*p], request).await {
                     MeshReply::Written(Ok(_)) => {}

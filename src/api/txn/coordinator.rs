@@ -137,7 +137,7 @@ async fn drive(
         }
     }
     if cancelled || repeat || error.is_some() {
-        decide_all(shard, txn, &prepared, false, false).await;
+        decide_all(shard, txn, &prepared, false, false, None).await;
         return match error {
             // A client error of the token's shard (a mismatch, a repeat in
             // progress) wins over the actions' reasons, as DynamoDB checks
@@ -154,15 +154,17 @@ async fn drive(
     // A table whose final backup was cut meanwhile (its deletion is under
     // way) takes no more writes: abort, as if it were gone.
     if tables.iter().any(|t| shard.cut.is_fenced(*t)) {
-        decide_all(shard, txn, &prepared, false, false).await;
+        decide_all(shard, txn, &prepared, false, false, None).await;
         return Err(ApiError::resource_not_found());
     }
+    // The decision's instant: every participant's history carries it.
+    let decided_ms = crate::api::streams::now_ms();
     let record = vec![(decision_key(txn.seq), Some(encode_decision(&participants)))];
     let durable = match shard.store.write(record) {
         Ok(durable) => durable,
         Err(e) => {
             // Nothing written: abort is still the outcome.
-            decide_all(shard, txn, &prepared, false, false).await;
+            decide_all(shard, txn, &prepared, false, false, None).await;
             return Err(e.into());
         }
     };
@@ -175,7 +177,7 @@ async fn drive(
     shard.txns.decided(txn.seq);
     // Applied (visible) on every participant is enough to answer: the
     // transaction is durable in the prepare and decision records.
-    let reports = decide_all(shard, txn, &participants, true, false).await;
+    let reports = decide_all(shard, txn, &participants, true, false, Some(decided_ms)).await;
     let mut report = WriteReport::default();
     let mut failed = None;
     for result in reports {
@@ -230,6 +232,7 @@ pub async fn decide_all(
     participants: &[u32],
     commit: bool,
     durable: bool,
+    decided_ms: Option<u64>,
 ) -> Vec<Result<WriteReport, ApiError>> {
     let calls: Vec<LocalFuture<Result<WriteReport, ApiError>>> = participants
         .iter()
@@ -240,6 +243,7 @@ pub async fn decide_all(
                     txn,
                     commit,
                     durable,
+                    decided_ms,
                 };
                 match call_or_local(&shard, p, request).await? {
                     MeshReply::Written(result) => result,

@@ -544,11 +544,13 @@ pub async fn prepare(
 /// answers once its batch is durable; without, once applied (visible):
 /// the transaction is durable already (prepare and decision records), and
 /// the coordinator forgets its decision only after a `TxnSync`.
+/// `decided_ms`: the decision's time, which the history records carry.
 pub async fn decide(
     shard: &Rc<Shard>,
     txn: TxnId,
     commit: bool,
     durable: bool,
+    decided_ms: Option<u64>,
 ) -> Result<WriteReport, ApiError> {
     let record = prepare_key(txn);
     let _serial = shard.locks.lock(record.clone()).await;
@@ -593,7 +595,7 @@ pub async fn decide(
         .collect();
     let extra = record_deletes(txn, prepared.writes.len());
     let committed = if has_record {
-        match commit_with(shard, writes, extra, Limits::Promised).await {
+        match commit_with(shard, writes, extra, Limits::Promised { decided_ms }).await {
             Ok(committed) => Some(committed),
             Err(e) => {
                 // The store refused (poisoned): keep it prepared; recovery

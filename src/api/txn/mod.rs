@@ -76,9 +76,10 @@ pub async fn serve(shard: &Rc<Shard>, request: MeshRequest) -> Result<MeshReply,
             txn,
             commit,
             durable,
+            decided_ms,
         } => {
             shard.txns.wait_ready().await;
-            MeshReply::Written(local::decide(shard, txn, commit, durable).await)
+            MeshReply::Written(local::decide(shard, txn, commit, durable, decided_ms).await)
         }
         MeshRequest::TxnSync => {
             let synced = match shard.store.durable_marker() {
@@ -261,7 +262,7 @@ async fn resolve_prepared(shard: &Rc<Shard>, txn: TxnId) {
                 continue;
             }
         };
-        match local::decide(shard, txn, commit, true).await {
+        match local::decide(shard, txn, commit, true, None).await {
             Ok(_) => {
                 shard.txns.count_recovered();
                 return;
@@ -287,6 +288,7 @@ async fn redrive(shard: &Rc<Shard>, seq: u64, participants: Vec<u32>) {
                 txn,
                 commit: true,
                 durable: true,
+                decided_ms: None,
             };
             match call_or_local(shard, participant, request).await {
                 Ok(MeshReply::Written(Ok(_))) => break,

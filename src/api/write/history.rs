@@ -91,6 +91,30 @@ pub fn tracks(table: &TableDef) -> bool {
     table.pitr.is_some()
 }
 
+/// The time of a batch's history records.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp {
+    pub now_ms: u64,
+    /// A cross-shard transaction's decision time: its records carry it on
+    /// every participant, so no restore holds part of it. It may be older
+    /// than records this shard wrote since (other keys: replays filter by
+    /// time, never stop at one); the item's own earlier changes are older
+    /// still, since its lock was held from prepare to this commit.
+    pub decided_ms: Option<u64>,
+}
+
+impl Stamp {
+    fn time(self, shard: &Shard) -> u64 {
+        match self.decided_ms {
+            Some(ms) => {
+                shard.pitr.stamp(ms);
+                ms
+            }
+            None => shard.pitr.stamp(self.now_ms),
+        }
+    }
+}
+
 /// The history records of `writes` (of `tables`, aligned), numbered by the
 /// WAL sequence their batch is about to get. Call before the writes'
 /// values are moved into the batch; nothing may await between this and the
@@ -100,7 +124,7 @@ pub fn push_history(
     writes: &[BaseWrite],
     tables: &[Option<Arc<TableDef>>],
     wal_seq: u64,
-    now_ms: u64,
+    stamp: Stamp,
     batch: &mut WriteBatch,
 ) {
     let mut index = 0u16;
@@ -112,11 +136,11 @@ pub fn push_history(
         };
         let value = match (&write.value, &write.old) {
             (Some(item), _) => {
-                let ms = *time_ms.get_or_insert_with(|| shard.pitr.stamp(now_ms));
+                let ms = *time_ms.get_or_insert_with(|| stamp.time(shard));
                 encode(ms, KIND_PUT, item)
             }
             (None, Some(old)) => {
-                let ms = *time_ms.get_or_insert_with(|| shard.pitr.stamp(now_ms));
+                let ms = *time_ms.get_or_insert_with(|| stamp.time(shard));
                 encode(ms, KIND_DELETE, &encode_item(&key_of(table, old)))
             }
             // Deleting an absent item changes nothing.

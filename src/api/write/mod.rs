@@ -75,8 +75,10 @@ pub enum Limits {
     Enforce,
     /// The write was promised (a transaction's commit decision is
     /// durable): wait for outbox room however long it takes, never refuse
-    /// for the collection size (the limit was checked at prepare).
-    Promised,
+    /// for the collection size (the limit was checked at prepare). Its
+    /// point-in-time history carries `decided_ms` (the decision's time,
+    /// the same on every participant) if given, else the apply time.
+    Promised { decided_ms: Option<u64> },
 }
 
 /// [`commit`] with more entries (`extra`: transaction records) in the
@@ -98,7 +100,7 @@ pub async fn commit_with(
         if has_global_index(&tables) && shard.outbox.full() {
             match limits {
                 Limits::Enforce => wait_for_outbox_room(shard, &tables).await?,
-                Limits::Promised => shard.outbox.wait_for_room().await,
+                Limits::Promised { .. } => shard.outbox.wait_for_room().await,
             }
             continue;
         }
@@ -129,7 +131,19 @@ pub async fn commit_with(
             return Err(ApiError::resource_not_found());
         }
         batch.extend(extra);
-        return apply(shard, writes, &tables, batch, collections, guards);
+        let decided_ms = match limits {
+            Limits::Promised { decided_ms } => decided_ms,
+            Limits::Enforce => None,
+        };
+        return apply(
+            shard,
+            writes,
+            &tables,
+            batch,
+            collections,
+            guards,
+            decided_ms,
+        );
     }
 }
 
@@ -221,7 +235,8 @@ async fn wait_for_outbox_room(shard: &Shard, tables: &IndexedTables) -> Result<(
 
 /// Adds the index changes, base items and outbox record to `batch` and
 /// writes it. Nothing here awaits: the indexes are the current catalog's,
-/// and the outbox record's number is taken in log order.
+/// and the outbox record's number is taken in log order. `decided_ms`: a
+/// transaction's decision time, for its point-in-time history records.
 fn apply(
     shard: &Shard,
     mut writes: Vec<BaseWrite>,
@@ -229,19 +244,17 @@ fn apply(
     mut batch: WriteBatch,
     collections: Vec<CollectionMetrics>,
     guards: Vec<KeyGuard>,
+    decided_ms: Option<u64>,
 ) -> Result<Committed, ApiError> {
     let mut remote: Vec<IndexOp> = Vec::new();
     let mut index_units = Vec::new();
     // Before the values move into the batch (no await from here on).
     if let Some(wal_seq) = shard.store.next_write_seq() {
-        history::push_history(
-            shard,
-            &writes,
-            tables,
-            wal_seq,
-            streams::now_ms(),
-            &mut batch,
-        );
+        let stamp = history::Stamp {
+            now_ms: streams::now_ms(),
+            decided_ms,
+        };
+        history::push_history(shard, &writes, tables, wal_seq, stamp, &mut batch);
     }
     for (write, table) in writes.iter_mut().zip(tables) {
         if let Some(table) = table {
