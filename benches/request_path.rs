@@ -1,10 +1,16 @@
 //! Request-path micro-benchmarks: parse GetItem/PutItem bodies, validate the
-//! item, compute placement, encode the storage forms, encode the response.
+//! item, compute placement, encode the storage forms, encode the response;
+//! and what request metrics and capacity enforcement add to one GetItem
+//! (`metering_getitem_on` − `metering_getitem_off`, the work
+//! `metrics_enabled = false` + `[capacity] enforce = false` skip).
 //! Run: `cargo bench --bench request_path`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use dynacore::api::shard::capacity::{CapacitySettings, Meter};
+use dynacore::catalog::{BillingMode, KeyAttr, KeyType, TableDef, TableStatus};
+use dynacore::metrics::RequestMetrics;
 use dynacore::model::codec::{decode_item, encode_item, write_item_json};
 use dynacore::model::key::{item_key, placement_bytes};
 use dynacore::model::value::{Value, item_from_json, write_json_map};
@@ -78,5 +84,81 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(request_path, benches);
+/// A PROVISIONED table with room to spare (nothing is ever throttled).
+fn provisioned_table() -> TableDef {
+    let pk = KeyAttr {
+        name: "pk".into(),
+        key_type: KeyType::S,
+    };
+    TableDef {
+        id: 7,
+        name: "usertable".into(),
+        partition_key: pk.clone(),
+        sort_key: None,
+        attribute_definitions: vec![pk],
+        billing_mode: BillingMode::Provisioned,
+        read_capacity_units: 1_000_000_000,
+        write_capacity_units: 1_000_000_000,
+        created_at: 0.0,
+        pay_per_request_since: None,
+        last_increase_at: None,
+        last_decrease_at: None,
+        decreases: Default::default(),
+        uuid: String::new(),
+        indexes: vec![],
+        status: TableStatus::Active,
+        settings: Default::default(),
+        tags: vec![],
+        streams: vec![],
+        ttl: Default::default(),
+        restore: None,
+        pitr: None,
+        policies: vec![],
+    }
+}
+
+/// One GetItem's metering as the dispatcher and the read path do it: the
+/// table's label slot, admission, the charge of its units (to the table's
+/// and the key's buckets) and the latency histogram.
+fn meter_get(metrics: &RequestMetrics, meter: &Meter, table: &TableDef, key_hash: u64) {
+    let slot = metrics.slot(Some(&table.name));
+    meter
+        .admit_read(table, None, Some(key_hash))
+        .expect("never throttled");
+    meter.charge_read(table, None, 0.5, Some(key_hash));
+    metrics.record("GetItem", slot, 180, 1, None);
+}
+
+fn metering(c: &mut Criterion) {
+    let table = provisioned_table();
+    let enforcing = CapacitySettings {
+        enforce: true,
+        partition_read_units_max: 1e12,
+        partition_buckets_max: 10_000,
+        ..CapacitySettings::off()
+    };
+    let on = (
+        RequestMetrics::new(true, 100),
+        Meter::new(enforcing, "us-east-1", "000000000000"),
+    );
+    let off = (
+        RequestMetrics::new(false, 100),
+        Meter::new(CapacitySettings::off(), "us-east-1", "000000000000"),
+    );
+    // 10,000 keys, as dynacore-loadgen's default record count.
+    let hashes: Vec<u64> = (0..10_000u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .collect();
+    for (name, (metrics, meter)) in [("metering_getitem_on", &on), ("metering_getitem_off", &off)] {
+        let mut i = 0;
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % hashes.len();
+                meter_get(metrics, meter, black_box(&table), hashes[i]);
+            })
+        });
+    }
+}
+
+criterion_group!(request_path, benches, metering);
 criterion_main!(request_path);

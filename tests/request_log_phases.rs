@@ -3,7 +3,8 @@
 //! ranges are in) and splits its duration into queue, parse, engine, sync
 //! (waiting for fdatasync) and reply, which add up to no more than the
 //! total; a write waits for its sync, a read does not; a forwarded write's
-//! sync (2 shards, keys on both) comes back to the shard that logs it; a
+//! sync (2 shards, keys on both) comes back to the shard that logs it, and
+//! a cross-shard transaction's prepare and decision syncs count; a
 //! slow-request line carries the same fields.
 
 mod common;
@@ -61,6 +62,21 @@ fn request_lines_carry_the_key_hash_and_the_sync_phase() {
         );
         assert_eq!(status, 200, "{body}");
     }
+    // A transaction across both shards: its prepare and decision syncs
+    // are its sync phase (the coordinator runs as a task of its own).
+    let puts: Vec<String> = keys[..10]
+        .iter()
+        .map(|key| {
+            format!(
+                r#"{{"Put":{{"TableName":"{TABLE}","Item":{{"pk":{{"S":"{key}"}},"v":{{"S":"t"}}}}}}}}"#
+            )
+        })
+        .collect();
+    let (status, body) = server.call(
+        "TransactWriteItems",
+        &format!(r#"{{"TransactItems":[{}]}}"#, puts.join(",")),
+    );
+    assert_eq!(status, 200, "{body}");
     server.stop();
     let log = reader.join().expect("reader");
 
@@ -92,6 +108,9 @@ fn request_lines_carry_the_key_hash_and_the_sync_phase() {
         assert!(field(put, "sync_us") > 0, "{put}");
         assert_eq!(field(get, "sync_us"), 0, "{get}");
     }
+    let txn = of("TransactWriteItems");
+    assert_eq!(txn.len(), 1, "{log}");
+    assert!(field(txn[0], "sync_us") > 0, "{}", txn[0]);
     // A request with no key names none.
     let create = of("CreateTable");
     assert_eq!(create[0]["key_hash"], "", "{}", create[0]);

@@ -265,8 +265,12 @@ pub enum TxnOp {
 #[derive(Clone, Debug)]
 pub enum Vote {
     /// Prepared (durably): the (request position, bytes) of each action,
-    /// bytes being the larger of the old and new item (capacity).
-    Yes { sizes: Vec<(usize, usize)> },
+    /// bytes being the larger of the old and new item (capacity), and how
+    /// long the prepare record's sync took (µs, the request's sync phase).
+    Yes {
+        sizes: Vec<(usize, usize)>,
+        sync_us: u64,
+    },
     /// Not prepared, nothing held: the reasons of the actions that failed.
     No {
         reasons: Vec<(usize, CancellationReason)>,

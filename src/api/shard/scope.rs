@@ -11,8 +11,11 @@
 //! runtime knowing). A request served here for another shard runs in a
 //! scope of its own whose sync time goes back with the reply
 //! (`MeshReply::Http`), and a write made on another shard for a request
-//! reports its wait in its `WriteReport`; the prepare and decision syncs
-//! of transactions are not counted.
+//! reports its wait in its `WriteReport`. A cross-shard transaction's
+//! coordinator task runs in the scope of its request: the decision
+//! record's sync counts, and the prepares' (each participant's vote says
+//! how long its prepare record took; they sync side by side, so the
+//! longest counts).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -66,6 +69,12 @@ impl<F: Future> Future for Scoped<F> {
         CURRENT.with(|c| *c.borrow_mut() = previous);
         result
     }
+}
+
+/// The scope current now, if any (for a task spawned on a request's
+/// behalf).
+pub fn current() -> Option<Rc<Scope>> {
+    CURRENT.with(|c| c.borrow().clone())
 }
 
 /// Notes the current request's partition key hash (the first one wins).

@@ -26,7 +26,7 @@ use crate::api::messages::{
 };
 use crate::api::protocol::error::{ApiError, CancellationReason};
 use crate::api::shard::peers::call_or_local;
-use crate::api::shard::{LocalFuture, Shard};
+use crate::api::shard::{LocalFuture, Shard, scope};
 
 use super::join::join_all;
 use super::records::{decision_key, encode_decision};
@@ -59,8 +59,15 @@ pub async fn two_phase(
 ) -> Result<Finished, ApiError> {
     let (tx, rx) = futures_channel::oneshot::channel();
     let task_shard = shard.clone();
+    // The request's scope goes with the task: its syncs are the request's
+    // sync phase in the slow-request log.
+    let request_scope = scope::current();
     shard.services.spawn(Box::pin(async move {
-        let result = run(&task_shard, shares, action_count).await;
+        let run = run(&task_shard, shares, action_count);
+        let result = match request_scope {
+            Some(request_scope) => scope::Scoped::new(request_scope, run).await,
+            None => run.await,
+        };
         let _ = tx.send(result);
     }));
     rx.await
@@ -113,11 +120,14 @@ async fn drive(
     let mut sizes = Vec::new();
     let mut reasons = vec![CancellationReason::NONE; action_count];
     let (mut cancelled, mut repeat, mut error) = (false, false, None);
+    let mut prepare_sync_us = 0;
     for (participant, vote) in participants.iter().zip(votes) {
         match vote {
-            Ok(MeshReply::Vote(Ok(Vote::Yes { sizes: s }))) => {
+            Ok(MeshReply::Vote(Ok(Vote::Yes { sizes: s, sync_us }))) => {
                 prepared.push(*participant);
                 sizes.extend(s);
+                // The prepares synced side by side: the longest counts.
+                prepare_sync_us = prepare_sync_us.max(sync_us);
             }
             Ok(MeshReply::Vote(Ok(Vote::No { reasons: r }))) => {
                 cancelled = true;
@@ -136,6 +146,7 @@ async fn drive(
             }
         }
     }
+    scope::add_sync_us(prepare_sync_us);
     if cancelled || repeat || error.is_some() {
         decide_all(shard, txn, &prepared, false, false, None).await;
         return match error {
@@ -168,7 +179,10 @@ async fn drive(
             return Err(e.into());
         }
     };
-    if let Err(e) = durable.wait().await {
+    let waiting = std::time::Instant::now();
+    let durable = durable.wait().await;
+    scope::add_sync_us(u64::try_from(waiting.elapsed().as_micros()).unwrap_or(u64::MAX));
+    if let Err(e) = durable {
         // The record may or may not survive: the participants stay
         // prepared (in doubt) until the restart this poisoned store
         // needs, when recovery finds the decision or presumes abort.

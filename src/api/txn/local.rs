@@ -498,6 +498,7 @@ pub async fn prepare(
             value: Some(encode_token(now_ms(), token.params)),
         });
     }
+    let mut sync_us = 0;
     if !writes.is_empty() {
         let created = now_ms();
         let record: WriteBatch = writes
@@ -512,10 +513,12 @@ pub async fn prepare(
             })
             .collect();
         let durable = shard.store.write(record).map_err(ApiError::from);
+        let waiting = std::time::Instant::now();
         let durable = match durable {
             Ok(durable) => durable.wait().await.map_err(ApiError::from),
             Err(e) => Err(e),
         };
+        sync_us = u64::try_from(waiting.elapsed().as_micros()).unwrap_or(u64::MAX);
         if let Err(e) = durable {
             // Never voted yes: the coordinator aborts; a record that
             // survives a crash is resolved (presumed abort) at recovery.
@@ -533,7 +536,7 @@ pub async fn prepare(
             guards,
         },
     );
-    Ok(Vote::Yes { sizes })
+    Ok(Vote::Yes { sizes, sync_us })
 }
 
 /// `TxnDecide` on a participant: applies (commit) or drops (abort) a
