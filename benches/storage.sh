@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Storage-engine figures through the real server, in one run:
-#  1. durable PutItem (1 KB items) at 16 connections, closed loop, beside the
+#  1. durable PutItem (1 KB items, uniform keys: with zipfian ones the
+#     hottest keys pass DynamoDB's 1,000 write units a second per key and
+#     are throttled, as on AWS) at 16 connections, closed loop, beside the
 #     running peers (DynamoDB Local 8003, dynoxide 8004) — every Dynacore ack
 #     waited for fdatasync;
 #  2. the same at 80% of the measured Dynacore peak, open loop (p99 target);
@@ -35,10 +37,10 @@ sed -i '1s/^/[engine]\n/' "$out/default.toml"
 start_server target/storage-put "$out/default.toml"
 written() { awk '/^write_bytes/{print $2}' /proc/$pid/io; }
 w0=$(written)
-lgrun --endpoint http://127.0.0.1:8010 --mix put=100 --record-count 10000 --field-count 1 --value-size 1000 --connections 16 --json "$out/put.json"
+lgrun --endpoint http://127.0.0.1:8010 --mix put=100 --distribution uniform --record-count 10000 --field-count 1 --value-size 1000 --connections 16 --json "$out/put.json"
 report "$out/put.json" "dynacore durable PutItem, 16 conns"
 peak=$(python3 -c "import json; print(int(json.load(open('$out/put.json'))['throughput_ops_per_s']*0.8))")
-lgrun --endpoint http://127.0.0.1:8010 --mix put=100 --record-count 10000 --field-count 1 --value-size 1000 --skip-load --connections 64 --rate "$peak" --json "$out/put80.json"
+lgrun --endpoint http://127.0.0.1:8010 --mix put=100 --distribution uniform --record-count 10000 --field-count 1 --value-size 1000 --skip-load --connections 64 --rate "$peak" --json "$out/put80.json"
 report "$out/put80.json" "dynacore durable PutItem open loop at 80% of peak ($peak/s)"
 echo "RSS under write load: $(grep VmRSS /proc/$pid/status | awk '{print $2, $3}')"
 sleep 3 # let the last flush and compaction finish: they are part of the cost
@@ -77,7 +79,11 @@ PY
 printf '[engine]\nblock_cache_bytes_max = 16777216\nmemtable_bytes_max = 8388608\n' > "$out/smallcache.toml"
 start_server target/storage-get "$out/smallcache.toml"
 $lg run --endpoint http://127.0.0.1:8010 --mix get=100 --distribution uniform --record-count 80000 --field-count 1 --value-size 1000 --duration 1 --warmup 0 --cpu-offset 1 --quiet >/dev/null 2>>"$out/loadgen.err"
+read_from_device() { awk '/^read_bytes/{print $2}' /proc/$pid/io; }
+r0=$(read_from_device)
 lgrun --endpoint http://127.0.0.1:8010 --mix get=100 --distribution uniform --record-count 80000 --field-count 1 --value-size 1000 --skip-load --connections 16 --json "$out/get-disk.json"
+r1=$(read_from_device)
+python3 -c "import json; d=json.load(open('$out/get-disk.json')); n=d['ops']*1.25; print(f'read from the device: {($r1-$r0)/2**20:.0f} MiB, {($r1-$r0)/n/1024:.1f} KiB per GetItem (warm-up included; 0 would mean the page cache served them)')"
 report "$out/get-disk.json" "dynacore GetItem, data ~5x block cache, uniform"
 python3 - "$out/get-disk.json" "$out/fio.json" <<'PY'
 import json, sys

@@ -39,19 +39,27 @@ impl DmaFs {
 pub struct DmaFsFile {
     file: glommio::io::DmaFile,
     path: PathBuf,
-    /// Read fallback, see [`read_fixed_unsupported`].
-    buffered: std::cell::RefCell<Option<Rc<glommio::io::BufferedFile>>>,
+    /// Read fallback, see [`read_fixed_unsupported`]: the descriptor and
+    /// whether it is `O_DIRECT`.
+    buffered: std::cell::RefCell<Option<(Rc<glommio::io::BufferedFile>, bool)>>,
 }
 
 thread_local! {
     static READ_FIXED_BROKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Alignment of the fallback's direct reads (a multiple of every logical
+/// block size in use).
+const FALLBACK_ALIGN: u64 = 4096;
+
 /// glommio reads direct-I/O files with IORING_OP_READ_FIXED when its buffers
 /// are registered with the ring; some kernels (sandboxed/firecracker builds)
-/// answer EOPNOTSUPP. Then reads fall back, for this thread, to a second,
-/// buffered descriptor (still io_uring, never blocking the thread). Writes and
-/// syncs stay direct, so durability is unaffected.
+/// answer EOPNOTSUPP. Then reads fall back, for this thread, to a second
+/// descriptor read with plain IORING_OP_READ (still io_uring, never blocking
+/// the thread): opened `O_DIRECT` too, so reads still bypass the page cache
+/// (the block cache is the only cache, as designed), or buffered where the
+/// file system refuses `O_DIRECT`. Writes and syncs stay direct, so
+/// durability is unaffected.
 fn read_fixed_unsupported(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::Unsupported || error.raw_os_error() == Some(libc::EOPNOTSUPP)
 }
@@ -65,26 +73,56 @@ impl DmaFsFile {
         }
     }
 
-    async fn read_buffered(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
-        let existing = self.buffered.borrow().clone();
-        let file = match existing {
-            Some(file) => file,
-            None => {
-                let file = Rc::new(glommio::io::BufferedFile::open(&self.path).await?);
-                *self.buffered.borrow_mut() = Some(file.clone());
-                file
-            }
+    /// The fallback descriptor: opened `O_DIRECT` where the file system
+    /// allows it (then reads are aligned to [`FALLBACK_ALIGN`]), else
+    /// buffered (tmpfs).
+    async fn fallback(&self) -> io::Result<(Rc<glommio::io::BufferedFile>, bool)> {
+        if let Some(open) = self.buffered.borrow().clone() {
+            return Ok(open);
+        }
+        let direct = glommio::io::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECT)
+            .buffered_open(&self.path)
+            .await;
+        let open = match direct {
+            Ok(file) => (Rc::new(file), true),
+            Err(_) => (
+                Rc::new(glommio::io::BufferedFile::open(&self.path).await?),
+                false,
+            ),
         };
-        let mut out = Vec::with_capacity(len);
-        while out.len() < len {
+        *self.buffered.borrow_mut() = Some(open.clone());
+        Ok(open)
+    }
+
+    async fn read_buffered(&self, pos: u64, len: usize) -> io::Result<Vec<u8>> {
+        let (file, direct) = self.fallback().await?;
+        // O_DIRECT wants offsets and lengths in whole blocks: read the
+        // aligned span around the range, keep the range.
+        let (start, end) = if direct {
+            let end = (pos + len as u64).div_ceil(FALLBACK_ALIGN) * FALLBACK_ALIGN;
+            (pos / FALLBACK_ALIGN * FALLBACK_ALIGN, end)
+        } else {
+            (pos, pos + len as u64)
+        };
+        let span = (end - start) as usize;
+        let mut out = Vec::with_capacity(span);
+        while out.len() < span {
             let chunk = file
-                .read_at(pos + out.len() as u64, len - out.len())
+                .read_at(start + out.len() as u64, span - out.len())
                 .await?;
             if chunk.is_empty() {
                 break;
             }
             out.extend_from_slice(&chunk);
+            if direct && out.len() % FALLBACK_ALIGN as usize != 0 {
+                break; // a short direct read: the end of the file
+            }
         }
+        let skip = ((pos - start) as usize).min(out.len());
+        out.drain(..skip);
+        out.truncate(len);
         Ok(out)
     }
 }
@@ -184,7 +222,7 @@ impl FsFile for DmaFsFile {
                     if !read_fixed_unsupported(&error) {
                         return Err(error);
                     }
-                    tracing::warn!(%error, "direct reads unsupported here; reading through a buffered descriptor");
+                    tracing::warn!(%error, "fixed-buffer reads unsupported here; reading through a second descriptor (O_DIRECT where allowed)");
                     READ_FIXED_BROKEN.with(|b| b.set(true));
                 }
             }
