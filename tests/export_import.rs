@@ -1012,7 +1012,8 @@ async fn an_incremental_export_lists_each_change_in_its_window_once() {
     for i in 0..30u64 {
         put_num(&client, i, &format!("-{}.25", i * 7)).await;
     }
-    let from = now_ms();
+    // From is inclusive: one ms past now, every earlier change is before it.
+    let from = now_ms() + 1;
     wait_past(from + 2);
     // In the window: updates, deletes, new items, an item changed twice.
     for i in 0..10u64 {
@@ -1035,7 +1036,8 @@ async fn an_incremental_export_lists_each_change_in_its_window_once() {
     put_num(&client, 20, "5").await;
     put_num(&client, 20, "6").await;
     wait_past(from + 200);
-    let to = now_ms();
+    // To is exclusive: one ms past now, every change so far is before it.
+    let to = now_ms() + 1;
     wait_past(to + 2);
     // After the window: not listed.
     for i in 15..20u64 {
