@@ -467,7 +467,7 @@ async fn shard_main(
             health.clone(),
             auth::ShardAuth::new(auth, &config),
         );
-        let listener = server::bind(addr).map_err(|source| RuntimeError::Listen {
+        let listener = server::bind_exclusive(addr).map_err(|source| RuntimeError::Listen {
             listen: addr.to_string(),
             source,
         })?;

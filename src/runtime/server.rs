@@ -942,3 +942,18 @@ impl Drop for Taken<'_> {
 pub fn bind(addr: &str) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).map_err(|e| std::io::Error::other(e.to_string()))
 }
+
+/// Binds `addr` for this shard alone, without SO_REUSEPORT: a listener no
+/// other process can join (the kernel refuses the bind while anything else
+/// holds the port, and refuses any later bind, REUSEPORT or not), so a
+/// second server given the same address fails instead of silently taking
+/// half of the connections. For the single admin listener.
+#[allow(unsafe_code)]
+pub fn bind_exclusive(addr: &str) -> std::io::Result<TcpListener> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let std_listener = std::net::TcpListener::bind(addr)?;
+    let fd = std_listener.into_raw_fd();
+    // SAFETY: `fd` is a bound, listening TCP socket that `into_raw_fd` gave
+    // up; the glommio listener takes sole ownership of it (closes it).
+    Ok(unsafe { TcpListener::from_raw_fd(fd) })
+}
