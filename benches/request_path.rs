@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dynacore::api::shard::capacity::{CapacitySettings, Meter};
-use dynacore::catalog::{BillingMode, KeyAttr, KeyType, TableDef, TableStatus};
+use dynacore::catalog::{BillingMode, KeyAttr, KeyType, TableDef};
 use dynacore::metrics::RequestMetrics;
 use dynacore::model::codec::{decode_item, encode_item, write_item_json};
 use dynacore::model::key::{item_key, placement_bytes};
@@ -90,31 +90,12 @@ fn provisioned_table() -> TableDef {
         name: "pk".into(),
         key_type: KeyType::S,
     };
-    TableDef {
-        id: 7,
-        name: "usertable".into(),
-        partition_key: pk.clone(),
-        sort_key: None,
-        attribute_definitions: vec![pk],
-        billing_mode: BillingMode::Provisioned,
-        read_capacity_units: 1_000_000_000,
-        write_capacity_units: 1_000_000_000,
-        created_at: 0.0,
-        pay_per_request_since: None,
-        last_increase_at: None,
-        last_decrease_at: None,
-        decreases: Default::default(),
-        uuid: String::new(),
-        indexes: vec![],
-        status: TableStatus::Active,
-        settings: Default::default(),
-        tags: vec![],
-        streams: vec![],
-        ttl: Default::default(),
-        restore: None,
-        pitr: None,
-        policies: vec![],
-    }
+    let mut table = TableDef::for_tests("usertable", pk, None, vec![]);
+    table.id = 7;
+    table.billing_mode = BillingMode::Provisioned;
+    table.read_capacity_units = 1_000_000_000;
+    table.write_capacity_units = 1_000_000_000;
+    table
 }
 
 /// One GetItem's metering as the dispatcher and the read path do it: the

@@ -1193,8 +1193,14 @@ fn change_times(root: &std::path::Path, bucket: &str, folder: &str) -> BTreeMap<
     times
 }
 
-/// Runs an INCREMENTAL_EXPORT of "src" over [from, to) ms; the pks listed.
-async fn incremental_keys(server: &Server, bucket: &str, from: i64, to: i64) -> Vec<String> {
+/// Runs an INCREMENTAL_EXPORT of "src" over [from, to) ms; each listed
+/// pk with its WriteTimestampMicros.
+async fn incremental_times(
+    server: &Server,
+    bucket: &str,
+    from: i64,
+    to: i64,
+) -> BTreeMap<String, i64> {
     let spec = format!(
         r#""ExportFromTime":{},"ExportToTime":{}"#,
         seconds(from),
@@ -1220,6 +1226,12 @@ async fn incremental_keys(server: &Server, bucket: &str, from: i64, to: i64) -> 
     assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
     let root = server.data_dir.join("exports");
     change_times(&root, bucket, &export_folder(&done))
+}
+
+/// [`incremental_times`]' pks.
+async fn incremental_keys(server: &Server, bucket: &str, from: i64, to: i64) -> Vec<String> {
+    incremental_times(server, bucket, from, to)
+        .await
         .into_keys()
         .collect()
 }
@@ -1244,31 +1256,7 @@ async fn an_incremental_export_includes_its_from_time_and_excludes_its_to_time()
     wait_past(end);
     // From the very start of the window (From = the earliest restorable
     // time is allowed): both changes, with their times.
-    let root = server.data_dir.join("exports");
-    let spec = format!(
-        r#""ExportFromTime":{},"ExportToTime":{}"#,
-        seconds(earliest),
-        seconds(end)
-    );
-    let started = call(
-        &server,
-        "ExportTableToPointInTime",
-        &incremental_export("bounds", &spec, "DYNAMODB_JSON"),
-    );
-    let arn = started["ExportDescription"]["ExportArn"]
-        .as_str()
-        .expect("ExportArn")
-        .to_string();
-    let done = wait_done(
-        &server,
-        "DescribeExport",
-        "ExportArn",
-        &arn,
-        "ExportDescription",
-    )
-    .await;
-    assert_eq!(done["ExportStatus"], "COMPLETED", "{done}");
-    let times = change_times(&root, "bounds", &export_folder(&done));
+    let times = incremental_times(&server, "bounds", earliest, end).await;
     let (first, second) = (item(1)["pk"].clone(), item(2)["pk"].clone());
     let (AttributeValue::S(first), AttributeValue::S(second)) = (first, second) else {
         panic!("string keys");

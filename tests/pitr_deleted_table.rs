@@ -43,6 +43,23 @@ async fn put_items(client: &Client, table: &str, count: usize) -> BTreeMap<Strin
     expected
 }
 
+/// Enables point-in-time recovery on `table` with a `DAYS` period.
+async fn enable_pitr(client: &Client, table: &str) {
+    client
+        .update_continuous_backups()
+        .table_name(table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .recovery_period_in_days(DAYS)
+                .build()
+                .expect("spec"),
+        )
+        .send()
+        .await
+        .expect("enable PITR");
+}
+
 async fn list(client: &Client, filter: Option<BackupTypeFilter>) -> Vec<BackupSummary> {
     client
         .list_backups()
@@ -125,19 +142,7 @@ async fn deleting_a_pitr_table_keeps_a_restorable_system_backup_for_its_period()
     create_simple_table(&client, "plain", None).await;
     let expected = put_items(&client, "gone", 120).await;
     put_items(&client, "plain", 10).await;
-    client
-        .update_continuous_backups()
-        .table_name("gone")
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .recovery_period_in_days(DAYS)
-                .build()
-                .expect("spec"),
-        )
-        .send()
-        .await
-        .expect("enable PITR");
+    enable_pitr(&client, "gone").await;
     let before_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -268,18 +273,7 @@ async fn no_write_acknowledged_after_the_system_backups_cut_is_lost() {
     let client = server.client();
     create_simple_table(&client, "raced", None).await;
     wait_active(&client, "raced").await;
-    client
-        .update_continuous_backups()
-        .table_name("raced")
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .expect("spec"),
-        )
-        .send()
-        .await
-        .expect("enable PITR");
+    enable_pitr(&client, "raced").await;
     let acked = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|w| tokio::spawn(write_until_refused(client.clone(), w, acked.clone())))

@@ -401,8 +401,9 @@ pub struct PointInTimeRestore {
 }
 
 impl TableDef {
-    /// A PAY_PER_REQUEST table with just keys and indexes (unit tests).
-    #[cfg(test)]
+    /// A PAY_PER_REQUEST table with just keys and indexes (unit tests and
+    /// benchmarks).
+    #[doc(hidden)]
     pub fn for_tests(
         name: &str,
         partition_key: KeyAttr,

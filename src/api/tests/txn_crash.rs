@@ -45,7 +45,15 @@ pub(super) fn pk(i: usize) -> String {
 }
 
 pub(super) async fn setup(shards: &[Rc<Shard>]) {
-    let table = TableDef::for_tests("acct", attr("pk", KeyType::S), None, vec![]);
+    setup_table(
+        shards,
+        TableDef::for_tests("acct", attr("pk", KeyType::S), None, vec![]),
+    )
+    .await;
+}
+
+/// Creates `table` (named "acct", key `pk`) and opens the accounts.
+pub(super) async fn setup_table(shards: &[Rc<Shard>], table: TableDef) {
     ddl::apply(&shards[0], CatalogCommand::Create(table))
         .await
         .expect("create table");
@@ -162,6 +170,43 @@ async fn transfer_works(shards: &[Rc<Shard>]) {
     .expect("a transfer after recovery");
 }
 
+/// A transfer of 30 from an account of shard 0 (the coordinator) to one of
+/// shard 1: (from, to, the shares of shard 0 and shard 1).
+pub(super) type Transfer = (usize, usize, Vec<(u32, Vec<TxnAction>)>);
+
+pub(super) fn cross_shard_transfer(shards: &[Rc<Shard>]) -> Transfer {
+    let from = (0..ACCOUNTS)
+        .find(|i| owner(&shards[0], *i) == 0)
+        .expect("on 0");
+    let to = (0..ACCOUNTS)
+        .find(|i| owner(&shards[0], *i) == 1)
+        .expect("on 1");
+    let mut scratch = transfer_body(from, to, 30).into_bytes();
+    let json = parse_body(&mut scratch).expect("json");
+    let plan = write_plan(&shards[0], &Fields::of(&json).expect("fields")).expect("plan");
+    let mut shares: Vec<(u32, Vec<TxnAction>)> = vec![(0, vec![]), (1, vec![])];
+    for (action, o) in plan.actions.into_iter().zip(plan.owners) {
+        shares[o as usize].1.push(action);
+    }
+    (from, to, shares)
+}
+
+/// Prepares `actions` of `txn` on shard `p`, which must vote yes.
+pub(super) async fn prepare_yes(shards: &[Rc<Shard>], txn: TxnId, p: u32, actions: Vec<TxnAction>) {
+    let request = MeshRequest::TxnPrepare {
+        txn,
+        actions,
+        token: None,
+    };
+    match serve(&shards[p as usize], request).await {
+        MeshReply::Vote(Ok(Vote::Yes { .. })) => {}
+        other => panic!(
+            "prepare on {p}: {:?}",
+            crate::api::messages::unexpected(&other)
+        ),
+    }
+}
+
 /// How far the protocol got before the crash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
@@ -188,36 +233,11 @@ fn run_step(step: Step, seed: u64) {
         async move {
             let shards = start(&fss, &catalog_file).await;
             setup(&shards).await;
-            // From an account of shard 0 (the coordinator) to one of shard 1.
-            let from = (0..ACCOUNTS)
-                .find(|i| owner(&shards[0], *i) == 0)
-                .expect("on 0");
-            let to = (0..ACCOUNTS)
-                .find(|i| owner(&shards[0], *i) == 1)
-                .expect("on 1");
-            let body = transfer_body(from, to, 30);
-            let mut scratch = body.into_bytes();
-            let json = parse_body(&mut scratch).expect("json");
-            let plan = write_plan(&shards[0], &Fields::of(&json).expect("fields")).expect("plan");
-            let mut shares: Vec<(u32, Vec<TxnAction>)> = vec![(0, vec![]), (1, vec![])];
-            for (action, o) in plan.actions.into_iter().zip(plan.owners) {
-                shares[o as usize].1.push(action);
-            }
+            let (from, to, shares) = cross_shard_transfer(&shards);
             let txn: TxnId = shards[0].txns.begin(0);
             let prepared = if step == Step::OnePrepared { 1 } else { 2 };
             for (p, actions) in shares.into_iter().take(prepared) {
-                let request = MeshRequest::TxnPrepare {
-                    txn,
-                    actions,
-                    token: None,
-                };
-                match serve(&shards[p as usize], request).await {
-                    MeshReply::Vote(Ok(Vote::Yes { .. })) => {}
-                    other => panic!(
-                        "prepare on {p}: {:?}",
-                        crate::api::messages::unexpected(&other)
-                    ),
-                }
+                prepare_yes(&shards, txn, p, actions).await;
             }
             if step >= Step::Decided {
                 let record = vec![(decision_key(txn.seq), Some(encode_decision(&[0, 1])))];

@@ -7,17 +7,13 @@ use std::ops::Bound;
 use std::rc::Rc;
 
 use super::index_crash::{SHARDS, start};
-use super::txn_crash::{ACCOUNTS, owner, transfer_body};
-use crate::api::dispatch::{execute, serve};
+use super::txn_crash::{cross_shard_transfer, prepare_yes, setup_table};
+use crate::api::dispatch::serve;
 use crate::api::fixtures::attr;
-use crate::api::messages::{MeshReply, MeshRequest, TxnAction, TxnId, Vote, as_ref_bound};
+use crate::api::messages::{MeshReply, MeshRequest, TxnId, as_ref_bound};
 use crate::api::pitr::{decode, table_history_prefix};
-use crate::api::protocol::operation::Operation;
-use crate::api::protocol::request::{Fields, parse_body};
 use crate::api::shard::Shard;
-use crate::api::table::ddl;
-use crate::api::txn::plan::write_plan;
-use crate::catalog::{CatalogCommand, KeyType, PointInTime, TableDef};
+use crate::catalog::{KeyType, PointInTime, TableDef};
 use crate::engine::io::dma::{block_on, sleep_ms};
 use crate::engine::io::mem::MemFs;
 use crate::model::key::prefix_end;
@@ -57,25 +53,7 @@ fn every_participant_stamps_a_transactions_history_with_its_decision_time() {
             enabled_ms: 1,
             recovery_period_days: 35,
         });
-        ddl::apply(&shards[0], CatalogCommand::Create(table))
-            .await
-            .expect("create table");
-        let puts: Vec<String> = (0..ACCOUNTS)
-            .map(|i| {
-                format!(
-                    r#"{{"PutRequest":{{"Item":{{"pk":{{"S":"a{i}"}},"bal":{{"N":"100"}}}}}}}}"#
-                )
-            })
-            .collect();
-        let body = format!(r#"{{"RequestItems":{{"acct":[{}]}}}}"#, puts.join(","));
-        execute(
-            &shards[0],
-            Operation::BatchWriteItem,
-            body.into_bytes(),
-            false,
-        )
-        .await
-        .expect("open the accounts");
+        setup_table(&shards, table).await;
         let id = shards[0].catalog().table("acct").expect("table").id;
         let before: Vec<usize> = {
             let mut counts = Vec::new();
@@ -87,33 +65,9 @@ fn every_participant_stamps_a_transactions_history_with_its_decision_time() {
 
         // From an account of shard 0 to one of shard 1, driven message by
         // message: shard 1 commits, time passes, then shard 0.
-        let from = (0..ACCOUNTS)
-            .find(|i| owner(&shards[0], *i) == 0)
-            .expect("on 0");
-        let to = (0..ACCOUNTS)
-            .find(|i| owner(&shards[0], *i) == 1)
-            .expect("on 1");
-        let mut scratch = transfer_body(from, to, 30).into_bytes();
-        let json = parse_body(&mut scratch).expect("json");
-        let plan = write_plan(&shards[0], &Fields::of(&json).expect("fields")).expect("plan");
-        let mut shares: Vec<(u32, Vec<TxnAction>)> = vec![(0, vec![]), (1, vec![])];
-        for (action, o) in plan.actions.into_iter().zip(plan.owners) {
-            shares[o as usize].1.push(action);
-        }
         let txn: TxnId = shards[0].txns.begin(0);
-        for (p, actions) in shares {
-            let request = MeshRequest::TxnPrepare {
-                txn,
-                actions,
-                token: None,
-            };
-            match serve(&shards[p as usize], request).await {
-                MeshReply::Vote(Ok(Vote::Yes { .. })) => {}
-                other => panic!(
-                    "prepare on {p}: {:?}",
-                    crate::api::messages::unexpected(&other)
-                ),
-            }
+        for (p, actions) in cross_shard_transfer(&shards).2 {
+            prepare_yes(&shards, txn, p, actions).await;
         }
         for p in [1usize, 0] {
             let request = MeshRequest::TxnDecide {

@@ -101,6 +101,7 @@ async fn drive(
         .iter()
         .flat_map(|s| s.actions.iter().map(|a| a.table.id))
         .collect();
+    tables.sort_unstable();
     tables.dedup();
     let calls: Vec<LocalFuture<Result<MeshReply, ApiError>>> = shares
         .into_iter()
